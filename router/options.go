@@ -1,0 +1,121 @@
+package router
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/tollgate-wamp/tollgate/wamp"
+)
+
+// Options configures a Router. The zero value of every field means the
+// documented default; New copies the struct and never modifies the caller's.
+type Options struct {
+	// Realms the router serves. A HELLO for any other realm is refused with
+	// ABORT wamp.error.no_such_realm. At least one realm is required.
+	Realms []RealmOptions
+
+	// Logger receives the router's logs. nil discards them.
+	Logger *slog.Logger
+
+	// HelloTimeout bounds the time from transport up to WELCOME (including
+	// authentication). Default 10s.
+	HelloTimeout time.Duration
+	// GoodbyeTimeout bounds the wait for the peer's GOODBYE reply (and the
+	// drain of its queue) when the router closes a session. Default 5s.
+	GoodbyeTimeout time.Duration
+
+	// MaxQueueBytes bounds each session's outbound queue in bytes.
+	// Default 4 MiB.
+	MaxQueueBytes int
+	// MaxQueueMessages bounds each session's outbound queue in messages.
+	// Default 65536.
+	MaxQueueMessages int
+	// SlowConsumer is what happens when a session's outbound queue is full.
+	// Default SlowConsumerDisconnect.
+	SlowConsumer SlowConsumerPolicy
+}
+
+// SlowConsumerPolicy says what to do with a session whose outbound queue is
+// full. Both policies are counted in Stats and logged (rate-limited).
+type SlowConsumerPolicy int
+
+const (
+	// SlowConsumerDisconnect closes the session (the default): nothing is
+	// ever dropped silently.
+	SlowConsumerDisconnect SlowConsumerPolicy = iota
+	// SlowConsumerDropEvents drops EVENTs for that session (counted) but
+	// still disconnects when a RESULT, ERROR or INVOCATION does not fit.
+	SlowConsumerDropEvents
+)
+
+// RealmOptions configures one realm.
+type RealmOptions struct {
+	// Name is the realm URI clients put in HELLO.
+	Name wamp.URI
+	// URICheck is "strict" (default: components of [0-9a-z_]) or "loose"
+	// (no '.', '#' or whitespace in components).
+	URICheck string
+	// Roles defines the realm's roles. Parsed and validated now;
+	// authorization is enforced by a later release (every action is
+	// allowed until then).
+	Roles []RoleOptions
+}
+
+// RoleOptions defines one role of a realm: either a static permission list
+// or a dynamic authorizer procedure.
+type RoleOptions struct {
+	Name        string
+	Authorizer  wamp.URI
+	Permissions []Permission
+}
+
+// Permission is one static permission of a role, as in Crossbar's config.
+type Permission struct {
+	URI      string
+	Match    string // exact, prefix or wildcard
+	Allow    Actions
+	Disclose Disclose
+	Cache    bool
+}
+
+// Actions are the four authorizable actions.
+type Actions struct{ Call, Register, Publish, Subscribe bool }
+
+// Disclose says whether the caller/publisher identity is disclosed.
+type Disclose struct{ Caller, Publisher bool }
+
+// Transport is what one listener serves.
+type Transport struct {
+	// Name identifies the transport in logs (the config's transport id or
+	// its index).
+	Name string
+	// WebSocket endpoints by HTTP path. The key "" accepts the upgrade on
+	// any path (Crossbar's plain websocket transport).
+	WebSocket map[string]WebSocketOptions
+	// RawSocket, if non-nil, accepts RawSocket connections. With WebSocket
+	// endpoints too, the first byte decides (0x7F is RawSocket).
+	RawSocket *RawSocketOptions
+}
+
+// WebSocketOptions configures a WebSocket endpoint.
+type WebSocketOptions struct {
+	// Serializers allowed, by name ("json", "msgpack", "cbor"); empty means all.
+	Serializers []string
+	// MaxMessageSize bounds a received message in bytes. Default 16 MiB.
+	MaxMessageSize int
+	// AllowedOrigins are host patterns (path.Match syntax, e.g.
+	// "*.example.com") accepted in the Origin header. Empty allows any
+	// origin (Crossbar's default); same-host is always allowed.
+	AllowedOrigins []string
+	// PingInterval sends WebSocket pings this often; 0 disables them.
+	PingInterval time.Duration
+}
+
+// RawSocketOptions configures a RawSocket listener.
+type RawSocketOptions struct {
+	// Serializers allowed, by name; empty means all.
+	Serializers []string
+	// MaxMessageSize bounds a received message in bytes, rounded down to a
+	// power of two between 512 B and 16 MiB for the handshake. Default 16 MiB.
+	MaxMessageSize int
+}

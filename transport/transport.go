@@ -1,0 +1,75 @@
+// Package transport defines the connection contract shared by the
+// WebSocket and RawSocket transports, and the bounded outbound queue with
+// its single writer goroutine that both the router and the client use.
+package transport
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net/http"
+
+	"github.com/tollgate-wamp/tollgate/wamp/codec"
+)
+
+// Kinds of transport, as reported in Info.Kind.
+const (
+	KindWebSocket = "websocket"
+	KindRawSocket = "rawsocket"
+)
+
+// Sentinel errors.
+var (
+	// ErrClosed is returned by operations on a closed connection or queue.
+	ErrClosed = errors.New("transport: closed")
+	// ErrMessageTooBig is returned when a frame exceeds a negotiated or
+	// configured size limit.
+	ErrMessageTooBig = errors.New("transport: message too big")
+	// ErrQueueFull is returned by Queue.Send when the bounded outbound queue
+	// is over its byte or message limit (a slow consumer).
+	ErrQueueFull = errors.New("transport: outbound queue full")
+)
+
+// Info describes an established connection. It is immutable.
+type Info struct {
+	Kind       string // KindWebSocket or KindRawSocket
+	Serializer string // codec name: "json", "msgpack", "cbor"
+	Protocol   string // WebSocket subprotocol, e.g. "wamp.2.json.batched"; "" for RawSocket
+	Network    string // "tcp" or "unix"
+	LocalAddr  string
+	RemoteAddr string
+	// TLS is the TLS connection state, nil without TLS.
+	TLS *tls.ConnectionState
+	// HTTPHeaders are the WebSocket upgrade request headers (router side), nil for RawSocket.
+	HTTPHeaders http.Header
+	// Path is the HTTP request path of a WebSocket upgrade.
+	Path string
+}
+
+// Conn is one established WAMP transport connection (handshake done).
+//
+// Concurrency: Read may be called from one goroutine and Write from another
+// at the same time; neither may be called concurrently with itself. Close is
+// safe to call from any goroutine, any number of times.
+type Conn interface {
+	// Codec is the negotiated serializer.
+	Codec() codec.Codec
+	// Read blocks until one whole WAMP message arrives and returns its
+	// bytes, which the caller owns. Transport-level keep-alives (WebSocket
+	// ping, RawSocket PING) are answered inside Read and never returned.
+	// A message over the receive limit fails with ErrMessageTooBig and the
+	// connection is unusable afterwards.
+	Read(ctx context.Context) ([]byte, error)
+	// Write sends each frame as one WAMP message, in order, coalescing them
+	// into as few system calls as the transport allows (one flush per call;
+	// a batched WebSocket puts them in one WebSocket message). Frames are
+	// not retained after Write returns.
+	Write(ctx context.Context, frames [][]byte) error
+	// MaxSendSize is the largest message the peer accepts (RawSocket
+	// negotiated limit), 0 if unknown/unlimited.
+	MaxSendSize() int
+	// Info describes the connection.
+	Info() Info
+	// Close closes the underlying connection immediately.
+	Close() error
+}
