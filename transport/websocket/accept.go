@@ -1,0 +1,147 @@
+package websocket
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	cws "github.com/coder/websocket"
+
+	"github.com/tollgate-wamp/tollgate/transport"
+	"github.com/tollgate-wamp/tollgate/wamp/codec"
+)
+
+// ServerOptions configures Accept. The zero value accepts every codec,
+// batched or not, from any origin, with a 16 MiB receive limit and no
+// keep-alive pings.
+type ServerOptions struct {
+	// Serializers allowed, by codec name ("json", "msgpack", "cbor");
+	// empty means all. Each allows wamp.2.<name> and wamp.2.<name>.batched.
+	Serializers []string
+	// MaxMessageSize bounds a received WebSocket message (a whole batch
+	// when batched) in bytes. Default 16 MiB.
+	MaxMessageSize int
+	// AllowedOrigins are host patterns (path.Match syntax, matched case
+	// insensitively against the Origin header's host, or against
+	// "scheme://host" if the pattern contains "://"). Empty allows any
+	// origin; a request from the same host is always allowed.
+	AllowedOrigins []string
+	// PingInterval sends a WebSocket ping this often and closes the
+	// connection if its pong does not come back within the next interval.
+	// 0 disables pings.
+	PingInterval time.Duration
+}
+
+// Validate reports unknown serializer names and malformed origin patterns.
+// Accept checks this too; call it at startup to fail early.
+func (o ServerOptions) Validate() error {
+	if _, err := allowedCodecs(o.Serializers); err != nil {
+		return err
+	}
+	for _, p := range o.AllowedOrigins {
+		if _, err := path.Match(p, ""); err != nil {
+			return fmt.Errorf("websocket: bad origin pattern %q: %w", p, err)
+		}
+	}
+	if o.PingInterval < 0 {
+		return fmt.Errorf("websocket: negative ping interval %v", o.PingInterval)
+	}
+	return nil
+}
+
+func allowedCodecs(names []string) ([]codec.Codec, error) {
+	if len(names) == 0 {
+		return codec.All(), nil
+	}
+	out := make([]codec.Codec, 0, len(names))
+	for _, n := range names {
+		c, err := codec.ByName(n)
+		if err != nil {
+			return nil, fmt.Errorf("websocket: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// selectSubprotocol returns the client's first offered subprotocol that
+// names an allowed codec, as the client spelled it.
+func selectSubprotocol(r *http.Request, allowed []codec.Codec) (token string, cd codec.Codec, batched bool, offered []string) {
+	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for t := range strings.SplitSeq(v, ",") {
+			t = strings.TrimSpace(t)
+			if t == "" {
+				continue
+			}
+			offered = append(offered, t)
+			if cd != nil {
+				continue
+			}
+			c, b, ok := codec.BySubprotocol(strings.ToLower(t))
+			if !ok {
+				continue
+			}
+			for _, a := range allowed {
+				if a.Name() == c.Name() {
+					token, cd, batched = t, c, b
+					break
+				}
+			}
+		}
+	}
+	return token, cd, batched, offered
+}
+
+// Accept upgrades r to a WAMP WebSocket connection. It picks the first
+// subprotocol in the client's list that names an allowed codec; without
+// one it answers HTTP 400 and returns an error, as it does (403) for a
+// refused origin. On every error a response has been written to w. The
+// result is a *Conn.
+func Accept(w http.ResponseWriter, r *http.Request, o ServerOptions) (transport.Conn, error) {
+	if err := o.Validate(); err != nil {
+		http.Error(w, "server misconfigured", http.StatusInternalServerError)
+		return nil, err
+	}
+	allowed, _ := allowedCodecs(o.Serializers)
+	token, cd, batched, offered := selectSubprotocol(r, allowed)
+	if cd == nil {
+		var ours []string
+		for _, c := range allowed {
+			ours = append(ours, codec.Subprotocol(c, false), codec.Subprotocol(c, true))
+		}
+		err := fmt.Errorf("websocket: no common WAMP subprotocol: client offered %q, server supports %q", offered, ours)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return nil, err
+	}
+	ws, err := cws.Accept(w, r, &cws.AcceptOptions{
+		Subprotocols:       []string{token},
+		InsecureSkipVerify: len(o.AllowedOrigins) == 0,
+		OriginPatterns:     o.AllowedOrigins,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("websocket: %w", err)
+	}
+	if ws.Subprotocol() != token {
+		_ = ws.Close(cws.StatusPolicyViolation, "no WAMP subprotocol")
+		return nil, fmt.Errorf("websocket: upgrade without the WAMP subprotocol %q", token)
+	}
+	info := transport.Info{
+		Network:     "tcp",
+		RemoteAddr:  r.RemoteAddr,
+		TLS:         r.TLS,
+		HTTPHeaders: r.Header.Clone(),
+		Path:        r.URL.Path,
+	}
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && a != nil {
+		info.Network = a.Network()
+		info.LocalAddr = a.String()
+	}
+	c := newConn(ws, cd, batched, o.MaxMessageSize, info)
+	if o.PingInterval > 0 {
+		c.startPing(o.PingInterval)
+	}
+	return c, nil
+}
