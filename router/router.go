@@ -3,36 +3,228 @@ package router
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
 	"net"
-	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tollgate-wamp/tollgate/internal/broker"
+	"github.com/tollgate-wamp/tollgate/internal/dealer"
+	"github.com/tollgate-wamp/tollgate/transport"
+	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
 // ErrServerClosed is returned by the Serve methods after Shutdown.
 var ErrServerClosed = errors.New("router: server closed")
 
-// Router is a WAMP router. (Implementation in progress.)
-type Router struct{ opts Options }
+// Version is reported in WELCOME.Details.agent; set by the CLI at build time.
+var Version = "dev"
 
-// New validates opts and returns a router ready to serve.
-func New(opts Options) (*Router, error) { return &Router{opts: opts}, nil }
+// Router is a WAMP router. It is safe for concurrent use.
+type Router struct {
+	opts  Options
+	log   *slog.Logger
+	ids   wamp.Sequence // router-scope subscription and registration ids
+	stats stats
 
-// ServeTransport accepts connections on ln and serves t until ln fails or
-// Shutdown is called (then it returns ErrServerClosed).
-func (r *Router) ServeTransport(ln net.Listener, t Transport) error { return errors.New("TODO") }
+	realms map[wamp.URI]*realm // immutable after New
 
-// Serve serves WebSocket (any path) and RawSocket on ln with defaults.
-func (r *Router) Serve(ln net.Listener) error { return r.ServeTransport(ln, DefaultTransport()) }
+	mu        sync.Mutex
+	conns     map[*conn]struct{}
+	listeners map[net.Listener]struct{}
+	closed    bool
+	wg        sync.WaitGroup // connection goroutines
 
-// Handler returns an http.Handler accepting WAMP WebSocket upgrades with default options.
-func (r *Router) Handler() http.Handler { return r.WebSocketHandler(WebSocketOptions{}) }
+	lastWarn atomic.Int64 // unix nanos of the last rate-limited warning
+}
 
-// WebSocketHandler returns an http.Handler accepting WAMP WebSocket upgrades.
-func (r *Router) WebSocketHandler(o WebSocketOptions) http.Handler { return nil }
+type stats struct {
+	protocolViolations  atomic.Uint64
+	slowConsumers       atomic.Uint64
+	droppedEvents       atomic.Uint64
+	droppedPublications atomic.Uint64
+	oversize            atomic.Uint64
+}
 
-// Shutdown says GOODBYE wamp.close.system_shutdown to every session and closes.
-func (r *Router) Shutdown(ctx context.Context) error { return nil }
+// Stats are counters since the router started.
+type Stats struct {
+	Sessions            int    // established sessions now
+	ProtocolViolations  uint64 // sessions aborted for protocol violations
+	SlowConsumers       uint64 // connections closed because their queue was full
+	DroppedEvents       uint64 // EVENTs dropped under SlowConsumerDropEvents
+	DroppedPublications uint64 // unacknowledged PUBLISHes refused (bad URI, options, authorization)
+	Oversize            uint64 // messages not sent because the peer's size limit is smaller
+}
 
-// DefaultTransport is WebSocket on any path plus RawSocket, all serializers.
-func DefaultTransport() Transport {
-	return Transport{Name: "default", WebSocket: map[string]WebSocketOptions{"": {}}, RawSocket: &RawSocketOptions{}}
+// New validates opts and returns a router ready to serve. opts is copied.
+func New(opts Options) (*Router, error) {
+	o := opts
+	o.Realms = append([]RealmOptions(nil), opts.Realms...)
+	if o.HelloTimeout <= 0 {
+		o.HelloTimeout = 10 * time.Second
+	}
+	if o.GoodbyeTimeout <= 0 {
+		o.GoodbyeTimeout = 5 * time.Second
+	}
+	if o.MaxQueueBytes <= 0 {
+		o.MaxQueueBytes = 4 << 20
+	}
+	if o.MaxQueueMessages <= 0 {
+		o.MaxQueueMessages = 65536
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if len(o.Realms) == 0 {
+		return nil, errors.New("router: no realms configured")
+	}
+	r := &Router{
+		opts:      o,
+		log:       log,
+		realms:    map[wamp.URI]*realm{},
+		conns:     map[*conn]struct{}{},
+		listeners: map[net.Listener]struct{}{},
+	}
+	var errs []error
+	for i, ro := range o.Realms {
+		switch {
+		case !wamp.ValidURI(ro.Name, false, wamp.MatchExact):
+			errs = append(errs, fmt.Errorf("router: realms[%d]: invalid realm name %q", i, ro.Name))
+		case r.realms[ro.Name] != nil:
+			errs = append(errs, fmt.Errorf("router: realms[%d]: duplicate realm %q", i, ro.Name))
+		case ro.URICheck != "" && ro.URICheck != "strict" && ro.URICheck != "loose":
+			errs = append(errs, fmt.Errorf("router: realms[%d]: uri_check must be strict or loose, got %q", i, ro.URICheck))
+		default:
+			r.realms[ro.Name] = newRealm(ro, &r.ids)
+		}
+	}
+	if o.SlowConsumer != SlowConsumerDisconnect && o.SlowConsumer != SlowConsumerDropEvents {
+		errs = append(errs, fmt.Errorf("router: unknown slow consumer policy %d", o.SlowConsumer))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Stats returns the router's counters.
+func (r *Router) Stats() Stats {
+	n := 0
+	for _, rm := range r.realms {
+		n += rm.count()
+	}
+	return Stats{
+		Sessions:            n,
+		ProtocolViolations:  r.stats.protocolViolations.Load(),
+		SlowConsumers:       r.stats.slowConsumers.Load(),
+		DroppedEvents:       r.stats.droppedEvents.Load(),
+		DroppedPublications: r.stats.droppedPublications.Load(),
+		Oversize:            r.stats.oversize.Load(),
+	}
+}
+
+// warnLimited logs a warning at most once per second router-wide, so a
+// misbehaving client cannot flood the log.
+func (r *Router) warnLimited(msg string, args ...any) {
+	now := time.Now().UnixNano()
+	last := r.lastWarn.Load()
+	if now-last < int64(time.Second) || !r.lastWarn.CompareAndSwap(last, now) {
+		return
+	}
+	r.log.Warn(msg, args...)
+}
+
+// welcomeDetails are the WELCOME.Details for s.
+func (r *Router) welcomeDetails(s *session) wamp.Dict {
+	return wamp.Dict{
+		"realm":        string(s.realm.name),
+		"authid":       s.authid,
+		"authrole":     s.authrole,
+		"authmethod":   s.authmethod,
+		"authprovider": s.authprovider,
+		"agent":        "tollgate-" + Version,
+		"roles": wamp.Dict{
+			"broker": wamp.Dict{"features": featureDict(broker.Features)},
+			"dealer": wamp.Dict{"features": featureDict(dealer.Features)},
+		},
+	}
+}
+
+func featureDict(keys []string) wamp.Dict {
+	d := make(wamp.Dict, len(keys))
+	for _, k := range keys {
+		d[k] = true
+	}
+	return d
+}
+
+// serveConn runs an established transport connection until it ends.
+// It blocks; it returns at once if the router is shutting down.
+func (r *Router) serveConn(ctx context.Context, tc transport.Conn) {
+	info := tc.Info()
+	c := &conn{
+		r:     r,
+		tc:    tc,
+		codec: tc.Codec(),
+		q:     transport.NewQueue(tc, transport.QueueOptions{MaxBytes: r.opts.MaxQueueBytes, MaxMessages: r.opts.MaxQueueMessages}),
+		log:   r.log.With("remote", info.RemoteAddr, "transport", info.Kind, "serializer", info.Serializer),
+		done:  make(chan struct{}),
+	}
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		tc.Close()
+		return
+	}
+	r.conns[c] = struct{}{}
+	r.wg.Add(1)
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		delete(r.conns, c)
+		r.mu.Unlock()
+		r.wg.Done()
+	}()
+	c.serve(context.WithoutCancel(ctx))
+}
+
+// Shutdown stops accepting connections, says GOODBYE
+// wamp.close.system_shutdown to every session and waits until they are
+// gone or ctx ends (then it closes the rest and returns ctx.Err()).
+// Calling it again does nothing more.
+func (r *Router) Shutdown(ctx context.Context) error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	for ln := range r.listeners {
+		ln.Close()
+	}
+	conns := make([]*conn, 0, len(r.conns))
+	for c := range r.conns {
+		conns = append(conns, c)
+	}
+	r.mu.Unlock()
+
+	for _, c := range conns {
+		c.goodbye(wamp.CloseSystemShutdown, "the router is shutting down")
+	}
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, c := range conns {
+			c.close()
+		}
+		<-done
+		return ctx.Err()
+	}
 }

@@ -1,0 +1,211 @@
+// Package broker keeps a realm's subscriptions and fans publications out
+// to subscribers, encoding each EVENT once per subscription and serializer.
+//
+// A Broker is safe for concurrent use: publishes from many sessions run in
+// parallel under a read lock of the subscription index; subscribe and
+// unsubscribe take the write lock briefly. No lock is held while frames are
+// queued to subscribers.
+package broker
+
+import (
+	"slices"
+	"sync"
+
+	"github.com/tollgate-wamp/tollgate/internal/match"
+	"github.com/tollgate-wamp/tollgate/wamp"
+	"github.com/tollgate-wamp/tollgate/wamp/codec"
+)
+
+// Session is what the broker needs to know of a session.
+type Session interface {
+	ID() wamp.ID
+	AuthID() string
+	AuthRole() string
+	Codec() codec.Codec
+	// SendEvent queues an encoded EVENT frame. It must not block; the
+	// session applies its slow-consumer policy when its queue is full.
+	SendEvent(frame []byte)
+}
+
+// Features the broker implements and announces.
+var Features = []string{
+	"publisher_identification",
+	"publisher_exclusion",
+	"subscriber_blackwhite_listing",
+	"pattern_based_subscription",
+}
+
+// Broker holds the subscriptions of one realm.
+type Broker struct {
+	mu    sync.RWMutex
+	index *match.Index[*subscription]
+	byID  map[wamp.ID]*subscription
+	ids   *wamp.Sequence // router-scope subscription ids
+}
+
+type subscription struct {
+	id     wamp.ID
+	topic  wamp.URI
+	policy string
+	// subscribers is copy-on-write: replaced, never modified, so publishers
+	// can iterate a snapshot after releasing the lock.
+	subscribers []Session
+}
+
+// New returns a broker drawing subscription ids from ids.
+func New(ids *wamp.Sequence) *Broker {
+	return &Broker{index: match.New[*subscription](), byID: map[wamp.ID]*subscription{}, ids: ids}
+}
+
+// Subscribe adds s to the subscription for (topic, policy), creating it if
+// needed, and returns its id. Subscribing twice returns the same id.
+func (b *Broker) Subscribe(s Session, topic wamp.URI, policy string) wamp.ID {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	sub, ok := b.index.Get(topic, policy)
+	if !ok {
+		sub = &subscription{id: b.ids.Next(), topic: topic, policy: policy}
+		b.index.Put(topic, policy, sub)
+		b.byID[sub.id] = sub
+	}
+	if !slices.Contains(sub.subscribers, s) {
+		sub.subscribers = append(slices.Clip(sub.subscribers), s)
+	}
+	return sub.id
+}
+
+// Unsubscribe removes s from subscription id. It reports false if s was not
+// subscribed to it.
+func (b *Broker) Unsubscribe(s Session, id wamp.ID) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.unsubscribeLocked(s, id)
+}
+
+func (b *Broker) unsubscribeLocked(s Session, id wamp.ID) bool {
+	sub, ok := b.byID[id]
+	if !ok {
+		return false
+	}
+	i := slices.Index(sub.subscribers, s)
+	if i < 0 {
+		return false
+	}
+	if len(sub.subscribers) == 1 {
+		b.index.Delete(sub.topic, sub.policy)
+		delete(b.byID, id)
+		sub.subscribers = nil
+		return true
+	}
+	sub.subscribers = slices.Delete(slices.Clone(sub.subscribers), i, i+1)
+	return true
+}
+
+// RemoveSession drops every subscription of s (session leaving).
+func (b *Broker) RemoveSession(s Session, ids []wamp.ID) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, id := range ids {
+		b.unsubscribeLocked(s, id)
+	}
+}
+
+// Publication is one PUBLISH to route.
+type Publication struct {
+	ID        wamp.ID
+	Publisher Session
+	Topic     wamp.URI
+	// ExcludeMe defaults to true (publisher exclusion).
+	ExcludeMe bool
+	// Disclose adds the publisher's identity to EVENT.Details.
+	Disclose bool
+	// Black- and whitelisting (nil means unset).
+	Exclude, Eligible                 []wamp.ID
+	ExcludeAuthID, EligibleAuthID     []string
+	ExcludeAuthRole, EligibleAuthRole []string
+	Payload                           wamp.Payload
+}
+
+// Publish delivers p to every matching subscriber and returns the number of
+// events queued.
+func (b *Broker) Publish(p *Publication) int {
+	type target struct {
+		sub  *subscription
+		subs []Session
+	}
+	var buf [8]target
+	targets := buf[:0]
+	b.mu.RLock()
+	b.index.All(p.Topic, func(sub *subscription) bool {
+		targets = append(targets, target{sub, sub.subscribers})
+		return true
+	})
+	b.mu.RUnlock()
+
+	n := 0
+	for _, t := range targets {
+		// One encoding per serializer for this subscription.
+		var frames [4][]byte
+		for _, s := range t.subs {
+			if !p.eligible(s) {
+				continue
+			}
+			c := s.Codec()
+			cid := c.SerializerID() & 3
+			if frames[cid] == nil {
+				f, err := c.Encode(nil, p.event(t.sub))
+				if err != nil {
+					continue // payload the codec cannot carry; nothing sensible to send
+				}
+				frames[cid] = f
+			}
+			s.SendEvent(frames[cid])
+			n++
+		}
+	}
+	return n
+}
+
+func (p *Publication) event(sub *subscription) *wamp.Event {
+	details := wamp.Dict{}
+	if p.Disclose {
+		details["publisher"] = p.Publisher.ID()
+		details["publisher_authid"] = p.Publisher.AuthID()
+		details["publisher_authrole"] = p.Publisher.AuthRole()
+	}
+	if sub.policy != wamp.MatchExact {
+		details["topic"] = p.Topic
+	}
+	return &wamp.Event{Subscription: sub.id, Publication: p.ID, Details: details, Payload: p.Payload}
+}
+
+func (p *Publication) eligible(s Session) bool {
+	if s == p.Publisher && p.ExcludeMe {
+		return false
+	}
+	id := s.ID()
+	if p.Eligible != nil && !slices.Contains(p.Eligible, id) ||
+		slices.Contains(p.Exclude, id) {
+		return false
+	}
+	if p.EligibleAuthID != nil || p.ExcludeAuthID != nil {
+		a := s.AuthID()
+		if p.EligibleAuthID != nil && !slices.Contains(p.EligibleAuthID, a) || slices.Contains(p.ExcludeAuthID, a) {
+			return false
+		}
+	}
+	if p.EligibleAuthRole != nil || p.ExcludeAuthRole != nil {
+		r := s.AuthRole()
+		if p.EligibleAuthRole != nil && !slices.Contains(p.EligibleAuthRole, r) || slices.Contains(p.ExcludeAuthRole, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// Count returns the number of live subscriptions.
+func (b *Broker) Count() int {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return len(b.byID)
+}

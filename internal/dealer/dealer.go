@@ -1,0 +1,455 @@
+// Package dealer keeps a realm's registrations and routes calls: CALL →
+// INVOCATION → YIELD/ERROR → RESULT/ERROR, with invocation policies,
+// progressive results, cancellation and timeouts.
+//
+// A Dealer is safe for concurrent use. The registration index sits behind
+// an RWMutex (read-locked on the call path); in-flight invocations are kept
+// per session (Peer) under that peer's own mutex. No lock is held while a
+// message is queued to a session. Every CALL gets exactly one answer.
+package dealer
+
+import (
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tollgate-wamp/tollgate/internal/match"
+	"github.com/tollgate-wamp/tollgate/wamp"
+)
+
+// Session is what the dealer needs to know of a session.
+type Session interface {
+	ID() wamp.ID
+	AuthID() string
+	AuthRole() string
+	// Send queues m to the session. It must not block. It returns false if
+	// the session is gone or its queue is full (the session then closes).
+	Send(m wamp.Message) bool
+}
+
+// Features the dealer implements and announces.
+var Features = []string{
+	"caller_identification",
+	"pattern_based_registration",
+	"shared_registration",
+	"progressive_call_results",
+	"call_canceling",
+	"call_timeout",
+}
+
+// Invocation policies (REGISTER.Options.invoke).
+const (
+	InvokeSingle     = "single"
+	InvokeRoundRobin = "roundrobin"
+	InvokeRandom     = "random"
+	InvokeFirst      = "first"
+	InvokeLast       = "last"
+)
+
+// ValidInvoke reports whether p is a known invocation policy.
+func ValidInvoke(p string) bool {
+	switch p {
+	case InvokeSingle, InvokeRoundRobin, InvokeRandom, InvokeFirst, InvokeLast:
+		return true
+	}
+	return false
+}
+
+// Cancel modes.
+const (
+	CancelSkip       = "skip"
+	CancelKill       = "kill"
+	CancelKillNoWait = "killnowait"
+)
+
+// Dealer holds the registrations of one realm.
+type Dealer struct {
+	mu    sync.RWMutex
+	index *match.Index[*registration]
+	byID  map[wamp.ID]*registration
+	ids   *wamp.Sequence
+}
+
+type registration struct {
+	id        wamp.ID
+	procedure wamp.URI
+	policy    string
+	invoke    string
+	// callees is copy-on-write, in registration order.
+	callees []*Peer
+	next    atomic.Uint64
+}
+
+// New returns a dealer drawing registration ids from ids.
+func New(ids *wamp.Sequence) *Dealer {
+	return &Dealer{index: match.New[*registration](), byID: map[wamp.ID]*registration{}, ids: ids}
+}
+
+// Peer is the dealer's state for one session, as caller and as callee.
+type Peer struct {
+	s Session
+	// Features the session announced as callee.
+	CalleeCanceling, CalleeProgress bool
+
+	invSeq wamp.Sequence // router→callee INVOCATION request ids
+
+	mu       sync.Mutex
+	closed   bool
+	asCallee map[wamp.ID]*invocation // by INVOCATION request id
+	asCaller map[wamp.ID]*invocation // by CALL request id
+	regs     []wamp.ID
+}
+
+// NewPeer returns the dealer state for session s.
+func NewPeer(s Session) *Peer {
+	return &Peer{s: s, asCallee: map[wamp.ID]*invocation{}, asCaller: map[wamp.ID]*invocation{}}
+}
+
+type invocation struct {
+	id       wamp.ID // INVOCATION request id
+	callReq  wamp.ID
+	caller   *Peer
+	callee   *Peer
+	progress bool // caller asked for progressive results and the callee supports them
+	timeout  time.Duration
+	// done is set once the caller has its final answer (or is gone).
+	done  atomic.Bool
+	timer *time.Timer
+}
+
+// RegisterOptions are the parsed REGISTER options.
+type RegisterOptions struct {
+	Match  string // exact, prefix, wildcard
+	Invoke string // single (default), roundrobin, random, first, last
+}
+
+// Register adds p as callee of procedure. It returns the registration id,
+// or an error URI (procedure_already_exists).
+func (d *Dealer) Register(p *Peer, procedure wamp.URI, o RegisterOptions) (wamp.ID, wamp.URI) {
+	if o.Invoke == "" {
+		o.Invoke = InvokeSingle
+	}
+	if o.Match == "" {
+		o.Match = wamp.MatchExact
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	reg, ok := d.index.Get(procedure, o.Match)
+	if ok {
+		if reg.invoke == InvokeSingle || reg.invoke != o.Invoke || slices.Contains(reg.callees, p) {
+			return 0, wamp.ErrProcedureAlreadyExists
+		}
+		reg.callees = append(slices.Clip(reg.callees), p)
+	} else {
+		reg = &registration{id: d.ids.Next(), procedure: procedure, policy: o.Match, invoke: o.Invoke, callees: []*Peer{p}}
+		d.index.Put(procedure, o.Match, reg)
+		d.byID[reg.id] = reg
+	}
+	p.mu.Lock()
+	p.regs = append(p.regs, reg.id)
+	p.mu.Unlock()
+	return reg.id, ""
+}
+
+// Unregister removes p from registration id; false if p is not its callee.
+func (d *Dealer) Unregister(p *Peer, id wamp.ID) bool {
+	d.mu.Lock()
+	ok := d.unregisterLocked(p, id)
+	d.mu.Unlock()
+	if ok {
+		p.mu.Lock()
+		if i := slices.Index(p.regs, id); i >= 0 {
+			p.regs = slices.Delete(p.regs, i, i+1)
+		}
+		p.mu.Unlock()
+	}
+	return ok
+}
+
+func (d *Dealer) unregisterLocked(p *Peer, id wamp.ID) bool {
+	reg, ok := d.byID[id]
+	if !ok {
+		return false
+	}
+	i := slices.Index(reg.callees, p)
+	if i < 0 {
+		return false
+	}
+	if len(reg.callees) == 1 {
+		d.index.Delete(reg.procedure, reg.policy)
+		delete(d.byID, id)
+		reg.callees = nil
+		return true
+	}
+	reg.callees = slices.Delete(slices.Clone(reg.callees), i, i+1)
+	return true
+}
+
+// CallOptions are the router's decisions about one CALL.
+type CallOptions struct {
+	// Disclose puts the caller's identity into INVOCATION.Details.
+	Disclose bool
+	// ReceiveProgress: the caller asked for progressive results.
+	ReceiveProgress bool
+	// Timeout, if positive, fails the call with wamp.error.timeout when no
+	// (next) result arrives in time.
+	Timeout time.Duration
+}
+
+// Call routes c from caller. It returns "" when the call was routed (the
+// answer will come later), or the error URI to answer with now.
+func (d *Dealer) Call(caller *Peer, c *wamp.Call, o CallOptions) wamp.URI {
+	d.mu.RLock()
+	reg, ok := d.index.Best(c.Procedure)
+	var callee *Peer
+	if ok {
+		callee = pick(reg)
+	}
+	d.mu.RUnlock()
+	if callee == nil {
+		return wamp.ErrNoSuchProcedure
+	}
+
+	inv := &invocation{
+		id:       callee.invSeq.Next(),
+		callReq:  c.Request,
+		caller:   caller,
+		callee:   callee,
+		progress: o.ReceiveProgress && callee.CalleeProgress,
+		timeout:  o.Timeout,
+	}
+	if inv.timeout > 0 {
+		// Armed before inv is visible to other goroutines, so inv.timer is
+		// never written concurrently with a read.
+		inv.timer = time.AfterFunc(inv.timeout, inv.expire)
+	}
+	caller.mu.Lock()
+	if caller.closed {
+		caller.mu.Unlock()
+		inv.finish()
+		return "" // caller is leaving; nobody to answer
+	}
+	if _, dup := caller.asCaller[c.Request]; dup {
+		caller.mu.Unlock()
+		inv.finish()
+		return wamp.ErrInvalidArgument
+	}
+	caller.asCaller[c.Request] = inv
+	caller.mu.Unlock()
+
+	callee.mu.Lock()
+	if callee.closed {
+		callee.mu.Unlock()
+		caller.forget(inv)
+		return wamp.ErrCanceled
+	}
+	callee.asCallee[inv.id] = inv
+	callee.mu.Unlock()
+
+	details := wamp.Dict{}
+	if reg.policy != wamp.MatchExact {
+		details["procedure"] = c.Procedure
+	}
+	if o.Disclose {
+		details["caller"] = caller.s.ID()
+		details["caller_authid"] = caller.s.AuthID()
+		details["caller_authrole"] = caller.s.AuthRole()
+	}
+	if inv.progress {
+		details["receive_progress"] = true
+	}
+	if !callee.s.Send(&wamp.Invocation{Request: inv.id, Registration: reg.id, Details: details, Payload: c.Payload}) {
+		inv.fail(wamp.ErrCanceled, "callee unavailable")
+	}
+	return ""
+}
+
+// pick chooses a callee by the registration's policy. Called with d.mu held.
+func pick(reg *registration) *Peer {
+	n := len(reg.callees)
+	if n == 0 {
+		return nil
+	}
+	switch reg.invoke {
+	case InvokeRoundRobin:
+		return reg.callees[int(reg.next.Add(1)-1)%n]
+	case InvokeRandom:
+		return reg.callees[rand.IntN(n)]
+	case InvokeLast:
+		return reg.callees[n-1]
+	}
+	return reg.callees[0]
+}
+
+// Yield handles a YIELD from callee p.
+func (d *Dealer) Yield(p *Peer, y *wamp.Yield) {
+	progress, _ := wamp.OptBool(y.Options, "progress")
+	inv := p.take(y.Request, progress)
+	if inv == nil {
+		return // unknown, canceled or timed out: dropped quietly
+	}
+	if progress {
+		if !inv.progress {
+			return // the caller did not ask for progress: drop, keep waiting for the final result
+		}
+		if inv.done.Load() {
+			return
+		}
+		if inv.timer != nil {
+			inv.timer.Reset(inv.timeout)
+		}
+		if !inv.caller.s.Send(&wamp.Result{Request: inv.callReq, Details: wamp.Dict{"progress": true}, Payload: y.Payload}) {
+			inv.fail(wamp.ErrCanceled, "")
+		}
+		return
+	}
+	if inv.finish() {
+		inv.caller.s.Send(&wamp.Result{Request: inv.callReq, Details: wamp.Dict{}, Payload: y.Payload})
+	}
+}
+
+// Error handles an ERROR for an INVOCATION from callee p.
+func (d *Dealer) Error(p *Peer, e *wamp.Error) {
+	inv := p.take(e.Request, false)
+	if inv == nil {
+		return
+	}
+	if inv.finish() {
+		details := e.Details
+		if details == nil {
+			details = wamp.Dict{}
+		}
+		inv.caller.s.Send(&wamp.Error{RequestType: wamp.TypeCall, Request: inv.callReq, Details: details, Error: e.Error, Payload: e.Payload})
+	}
+}
+
+// Cancel handles a CANCEL from caller p. Unknown calls are ignored.
+func (d *Dealer) Cancel(p *Peer, req wamp.ID, mode string) {
+	p.mu.Lock()
+	inv := p.asCaller[req]
+	p.mu.Unlock()
+	if inv == nil || inv.done.Load() {
+		return
+	}
+	if mode == "" {
+		mode = CancelKillNoWait
+	}
+	if !inv.callee.CalleeCanceling {
+		mode = CancelSkip
+	}
+	switch mode {
+	case CancelKill:
+		inv.callee.s.Send(&wamp.Interrupt{Request: inv.id, Options: wamp.Dict{"mode": CancelKill, "reason": string(wamp.ErrCanceled)}})
+	case CancelKillNoWait:
+		inv.callee.s.Send(&wamp.Interrupt{Request: inv.id, Options: wamp.Dict{"mode": CancelKillNoWait, "reason": string(wamp.ErrCanceled)}})
+		inv.fail(wamp.ErrCanceled, "canceled by caller")
+	default:
+		inv.fail(wamp.ErrCanceled, "canceled by caller")
+	}
+}
+
+// Leave removes every registration of p and settles its invocations: its
+// callers get ERROR wamp.error.canceled; callees working for it get an
+// INTERRUPT (killnowait) if they support canceling, and their late answers
+// are dropped. After Leave, p takes part in no new call.
+func (d *Dealer) Leave(p *Peer) {
+	p.mu.Lock()
+	p.closed = true
+	regs := p.regs
+	p.regs = nil
+	asCallee := p.asCallee
+	asCaller := p.asCaller
+	p.asCallee = map[wamp.ID]*invocation{}
+	p.asCaller = map[wamp.ID]*invocation{}
+	p.mu.Unlock()
+
+	d.mu.Lock()
+	for _, id := range regs {
+		d.unregisterLocked(p, id)
+	}
+	d.mu.Unlock()
+
+	for _, inv := range asCallee {
+		inv.fail(wamp.ErrCanceled, "callee left")
+	}
+	for _, inv := range asCaller {
+		if inv.finish() && inv.callee.CalleeCanceling && inv.callee != p {
+			inv.callee.s.Send(&wamp.Interrupt{Request: inv.id, Options: wamp.Dict{"mode": CancelKillNoWait, "reason": string(wamp.ErrCanceled)}})
+		}
+	}
+}
+
+// Registrations returns the registration ids p holds.
+func (p *Peer) Registrations() []wamp.ID {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.regs)
+}
+
+// Count returns the number of live registrations.
+func (d *Dealer) Count() int {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return len(d.byID)
+}
+
+// take returns the invocation with INVOCATION id req of callee p; it stays
+// in the table when keep is true (a progressive result).
+func (p *Peer) take(req wamp.ID, keep bool) *invocation {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	inv := p.asCallee[req]
+	if inv != nil && !keep {
+		delete(p.asCallee, req)
+	}
+	return inv
+}
+
+func (p *Peer) forget(inv *invocation) {
+	p.mu.Lock()
+	if p.asCaller[inv.callReq] == inv {
+		delete(p.asCaller, inv.callReq)
+	}
+	p.mu.Unlock()
+}
+
+// finish marks inv answered; it returns true for exactly one caller, who
+// must then send the final answer. It removes inv from both peers' tables.
+func (inv *invocation) finish() bool {
+	if !inv.done.CompareAndSwap(false, true) {
+		return false
+	}
+	if inv.timer != nil {
+		inv.timer.Stop()
+	}
+	inv.caller.forget(inv)
+	return true
+}
+
+// fail answers the caller with ERROR uri (if not answered yet) and drops
+// the invocation on the callee side.
+func (inv *invocation) fail(uri wamp.URI, msg string) {
+	inv.callee.take(inv.id, false)
+	if !inv.finish() {
+		return
+	}
+	var args wamp.List
+	if msg != "" {
+		args = wamp.List{msg}
+	}
+	inv.caller.s.Send(&wamp.Error{RequestType: wamp.TypeCall, Request: inv.callReq, Details: wamp.Dict{}, Error: uri, Payload: wamp.Payload{Args: args}})
+}
+
+// expire is the call-timeout timer: cancel like killnowait (or skip) and
+// answer wamp.error.timeout.
+func (inv *invocation) expire() {
+	if inv.done.Load() {
+		return
+	}
+	if inv.callee.CalleeCanceling {
+		inv.callee.s.Send(&wamp.Interrupt{Request: inv.id, Options: wamp.Dict{"mode": CancelKillNoWait, "reason": string(wamp.ErrTimeout)}})
+	}
+	inv.fail(wamp.ErrTimeout, "call timed out")
+}

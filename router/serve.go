@@ -1,0 +1,238 @@
+package router
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tollgate-wamp/tollgate/transport/rawsocket"
+	"github.com/tollgate-wamp/tollgate/transport/websocket"
+)
+
+// DefaultTransport is WebSocket on any path plus RawSocket on the same
+// port, all serializers.
+func DefaultTransport() Transport {
+	return Transport{Name: "default", WebSocket: map[string]WebSocketOptions{"": {}}, RawSocket: &RawSocketOptions{}}
+}
+
+// Serve serves DefaultTransport on ln. See ServeTransport.
+func (r *Router) Serve(ln net.Listener) error { return r.ServeTransport(ln, DefaultTransport()) }
+
+// Handler returns an http.Handler that accepts WAMP WebSocket upgrades on
+// any path with default options, for mounting on a user's http.ServeMux.
+func (r *Router) Handler() http.Handler { return r.WebSocketHandler(WebSocketOptions{}) }
+
+// WebSocketHandler returns an http.Handler accepting WAMP WebSocket
+// upgrades with o. The handler blocks for the life of the connection.
+func (r *Router) WebSocketHandler(o WebSocketOptions) http.Handler {
+	so := websocket.ServerOptions{
+		Serializers:    o.Serializers,
+		MaxMessageSize: o.MaxMessageSize,
+		AllowedOrigins: o.AllowedOrigins,
+		PingInterval:   o.PingInterval,
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		tc, err := websocket.Accept(w, req, so)
+		if err != nil {
+			r.log.Debug("websocket upgrade refused", "remote", req.RemoteAddr, "err", err)
+			return
+		}
+		r.serveConn(req.Context(), tc)
+	})
+}
+
+// ServeTransport accepts connections on ln and serves t on them until ln
+// fails or Shutdown is called; then it returns ErrServerClosed. TLS is the
+// listener's business (wrap ln with tls.NewListener).
+func (r *Router) ServeTransport(ln net.Listener, t Transport) error {
+	if len(t.WebSocket) == 0 && t.RawSocket == nil {
+		return errors.New("router: transport " + t.Name + " serves neither WebSocket nor RawSocket")
+	}
+	if t.RawSocket != nil {
+		if err := (rawsocket.ServerOptions{Serializers: t.RawSocket.Serializers, MaxMessageSize: t.RawSocket.MaxMessageSize}).Validate(); err != nil {
+			return err
+		}
+	}
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return ErrServerClosed
+	}
+	r.listeners[ln] = struct{}{}
+	r.mu.Unlock()
+
+	var (
+		httpLn  *chanListener
+		httpSrv *http.Server
+		httpWG  sync.WaitGroup
+	)
+	if len(t.WebSocket) > 0 {
+		httpLn = newChanListener(ln.Addr())
+		httpSrv = &http.Server{Handler: r.webSocketMux(t.WebSocket), ReadHeaderTimeout: r.opts.HelloTimeout}
+		httpWG.Add(1)
+		go func() { defer httpWG.Done(); httpSrv.Serve(httpLn) }()
+		defer func() {
+			httpLn.Close()
+			// Upgraded (hijacked) connections are tracked by the router;
+			// this only stops plain HTTP requests in flight.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			httpSrv.Shutdown(ctx)
+			cancel()
+			httpWG.Wait()
+		}()
+	}
+
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			r.mu.Lock()
+			closed := r.closed
+			delete(r.listeners, ln)
+			r.mu.Unlock()
+			if closed {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				r.log.Warn("accept error; retrying", "err", err, "delay", delay)
+				time.Sleep(delay)
+				r.mu.Lock()
+				r.listeners[ln] = struct{}{}
+				r.mu.Unlock()
+				continue
+			}
+			return err
+		}
+		delay = 0
+		go r.dispatch(nc, t, httpLn)
+	}
+}
+
+// dispatch decides what a new connection speaks: RawSocket starts with
+// 0x7F, anything else is HTTP (WebSocket upgrade).
+func (r *Router) dispatch(nc net.Conn, t Transport, httpLn *chanListener) {
+	ctx, cancel := context.WithTimeout(context.Background(), r.opts.HelloTimeout)
+	defer cancel()
+	if tc, ok := nc.(*tls.Conn); ok {
+		if err := tc.HandshakeContext(ctx); err != nil {
+			r.log.Debug("TLS handshake failed", "remote", nc.RemoteAddr(), "err", err)
+			nc.Close()
+			return
+		}
+	}
+	raw := t.RawSocket != nil
+	if raw && httpLn != nil {
+		nc.SetReadDeadline(time.Now().Add(r.opts.HelloTimeout))
+		br := bufio.NewReaderSize(nc, 4096)
+		first, err := br.Peek(1)
+		nc.SetReadDeadline(time.Time{})
+		if err != nil {
+			nc.Close()
+			return
+		}
+		raw = first[0] == 0x7F
+		nc = &peekedConn{Conn: nc, r: br}
+	}
+	if !raw {
+		if !httpLn.push(nc) {
+			nc.Close()
+		}
+		return
+	}
+	tc, err := rawsocket.Accept(ctx, nc, rawsocket.ServerOptions{
+		Serializers:    t.RawSocket.Serializers,
+		MaxMessageSize: t.RawSocket.MaxMessageSize,
+	})
+	if err != nil {
+		r.log.Debug("rawsocket handshake failed", "remote", nc.RemoteAddr(), "err", err)
+		nc.Close()
+		return
+	}
+	r.serveConn(context.Background(), tc)
+}
+
+// webSocketMux routes upgrades by path; the key "" accepts any path.
+func (r *Router) webSocketMux(paths map[string]WebSocketOptions) http.Handler {
+	if o, ok := paths[""]; ok && len(paths) == 1 {
+		return r.WebSocketHandler(o)
+	}
+	handlers := map[string]http.Handler{}
+	keys := make([]string, 0, len(paths))
+	for p, o := range paths {
+		if p != "" && !strings.HasPrefix(p, "/") {
+			p = "/" + p
+		}
+		handlers[p] = r.WebSocketHandler(o)
+		keys = append(keys, p)
+	}
+	sort.Strings(keys)
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if h, ok := handlers[req.URL.Path]; ok {
+			h.ServeHTTP(w, req)
+			return
+		}
+		if h, ok := handlers[""]; ok {
+			h.ServeHTTP(w, req)
+			return
+		}
+		http.Error(w, "no WAMP endpoint at "+req.URL.Path+" (try "+strings.Join(keys, ", ")+")", http.StatusNotFound)
+	})
+}
+
+// peekedConn is a net.Conn whose first bytes were read into r.
+type peekedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *peekedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// ConnectionState exposes the TLS state of the wrapped connection.
+func (c *peekedConn) ConnectionState() tls.ConnectionState {
+	if tc, ok := c.Conn.(*tls.Conn); ok {
+		return tc.ConnectionState()
+	}
+	return tls.ConnectionState{}
+}
+
+// chanListener hands connections accepted elsewhere to an http.Server.
+type chanListener struct {
+	addr net.Addr
+	ch   chan net.Conn
+	once sync.Once
+	done chan struct{}
+}
+
+func newChanListener(addr net.Addr) *chanListener {
+	return &chanListener{addr: addr, ch: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *chanListener) push(c net.Conn) bool {
+	select {
+	case l.ch <- c:
+		return true
+	case <-l.done:
+		return false
+	}
+}
+
+func (l *chanListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ch:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *chanListener) Close() error   { l.once.Do(func() { close(l.done) }); return nil }
+func (l *chanListener) Addr() net.Addr { return l.addr }

@@ -1,0 +1,580 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tollgate-wamp/tollgate/internal/broker"
+	"github.com/tollgate-wamp/tollgate/internal/dealer"
+	"github.com/tollgate-wamp/tollgate/transport"
+	"github.com/tollgate-wamp/tollgate/wamp"
+	"github.com/tollgate-wamp/tollgate/wamp/codec"
+)
+
+// conn is one client connection. Its read loop (serve) runs the WAMP
+// sessions on it one after the other (a new HELLO may follow a GOODBYE).
+type conn struct {
+	r     *Router
+	tc    transport.Conn
+	codec codec.Codec
+	q     *transport.Queue
+	log   *slog.Logger
+
+	// closing is set when the router started a close (shutdown, kill): the
+	// read loop then only waits for the peer's GOODBYE.
+	closing   atomic.Bool
+	current   atomic.Pointer[session]
+	closeOnce sync.Once
+	done      chan struct{} // closed when the connection is finished
+}
+
+// session is one WAMP session. Its fields are set by the handshake before
+// the session is visible to other goroutines and are read-only afterwards,
+// except subs, which only the read loop touches.
+type session struct {
+	*conn
+	log *slog.Logger
+
+	id           wamp.ID
+	realm        *realm
+	authid       string
+	authrole     string
+	authmethod   string
+	authprovider string
+	peer         *dealer.Peer
+	// Client features from HELLO.
+	callerProgress, callerCanceling bool
+
+	subs []wamp.ID
+}
+
+// broker.Session and dealer.Session.
+func (s *session) ID() wamp.ID        { return s.id }
+func (s *session) AuthID() string     { return s.authid }
+func (s *session) AuthRole() string   { return s.authrole }
+func (s *session) Codec() codec.Codec { return s.codec }
+func (s *session) SendEvent(f []byte) { s.enqueue(f, true) }
+func (s *session) Send(m wamp.Message) bool {
+	return s.conn.send(m)
+}
+
+func (c *conn) send(m wamp.Message) bool {
+	f, err := c.codec.Encode(nil, m)
+	if err != nil {
+		c.log.Warn("cannot encode message", "type", m.MessageType(), "err", err)
+		return false
+	}
+	return c.enqueue(f, false)
+}
+
+// enqueue queues a frame and applies the slow-consumer policy.
+func (c *conn) enqueue(f []byte, event bool) bool {
+	if max := c.tc.MaxSendSize(); max > 0 && len(f) > max {
+		c.r.stats.oversize.Add(1)
+		c.log.Debug("message larger than the peer accepts, not sent", "bytes", len(f), "max", max)
+		return false
+	}
+	err := c.q.Send(f)
+	if err == nil {
+		return true
+	}
+	if errors.Is(err, transport.ErrQueueFull) {
+		if event && c.r.opts.SlowConsumer == SlowConsumerDropEvents {
+			c.r.stats.droppedEvents.Add(1)
+			return false
+		}
+		c.r.stats.slowConsumers.Add(1)
+		c.r.warnLimited("slow consumer: outbound queue full, closing connection", "remote", c.tc.Info().RemoteAddr)
+		c.close()
+	}
+	return false
+}
+
+// close ends the connection at once (writer stops, reader unblocks).
+func (c *conn) close() {
+	c.closeOnce.Do(func() {
+		c.q.Close()
+		c.tc.Close()
+	})
+}
+
+// sendNow encodes and queues a router-originated message; failures are
+// handled by enqueue.
+func (c *conn) sendNow(m wamp.Message) { c.send(m) }
+
+// serve runs the connection's read loop until it ends. It owns the
+// connection: it starts the writer and closes everything on return.
+func (c *conn) serve(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	var writer sync.WaitGroup
+	writer.Add(1)
+	go func() {
+		defer writer.Done()
+		if err := c.q.Run(ctx); err != nil && ctx.Err() == nil {
+			c.log.Debug("writer stopped", "err", err)
+			c.tc.Close() // unblock the reader
+		}
+	}()
+	defer func() {
+		if v := recover(); v != nil {
+			c.log.Error("panic in session; closing it", "panic", v, "stack", string(debug.Stack()))
+		}
+		if s := c.current.Swap(nil); s != nil {
+			s.leaveRealm()
+		}
+		// Give queued frames (ABORT, GOODBYE) a moment to reach the peer.
+		dctx, dcancel := context.WithTimeout(context.Background(), c.r.opts.GoodbyeTimeout)
+		c.q.Drain(dctx)
+		dcancel()
+		cancel()
+		c.close()
+		writer.Wait()
+		close(c.done)
+	}()
+
+	for {
+		s := &session{conn: c, log: c.log}
+		if !s.handshake(ctx) {
+			return
+		}
+		c.current.Store(s)
+		more := s.established(ctx)
+		c.current.Store(nil)
+		s.leaveRealm()
+		if !more {
+			return
+		}
+		// GOODBYE exchanged: the transport stays open for a new HELLO.
+	}
+}
+
+// read reads and decodes one message. A decode failure is answered with
+// ABORT protocol_violation and reported as ok=false.
+func (c *conn) read(ctx context.Context) (wamp.Message, bool) {
+	data, err := c.tc.Read(ctx)
+	if err != nil {
+		if errors.Is(err, transport.ErrMessageTooBig) {
+			c.abort(wamp.ErrProtocolViolation, "message exceeds the maximum size")
+		} else if ctx.Err() == nil && !c.closing.Load() {
+			c.log.Debug("connection lost", "err", err)
+		}
+		return nil, false
+	}
+	m, err := c.codec.Decode(data)
+	if err != nil {
+		c.r.stats.protocolViolations.Add(1)
+		c.abort(wamp.ErrProtocolViolation, protocolMessage(err))
+		return nil, false
+	}
+	return m, true
+}
+
+func protocolMessage(err error) string {
+	var pe *wamp.ProtocolError
+	if errors.As(err, &pe) {
+		return pe.Msg
+	}
+	return err.Error()
+}
+
+// abort sends ABORT; the caller then ends the connection.
+func (c *conn) abort(reason wamp.URI, msg string) {
+	c.log.Debug("abort", "reason", reason, "message", msg)
+	c.sendNow(&wamp.Abort{Details: wamp.Dict{"message": msg}, Reason: reason})
+}
+
+// handshake waits for HELLO and answers WELCOME or ABORT. It returns false
+// when the connection must end.
+func (s *session) handshake(ctx context.Context) bool {
+	hctx, cancel := context.WithTimeout(ctx, s.r.opts.HelloTimeout)
+	defer cancel()
+	m, ok := s.read(hctx)
+	if !ok {
+		if hctx.Err() != nil && ctx.Err() == nil {
+			s.abort(wamp.ErrProtocolViolation, "no HELLO within "+s.r.opts.HelloTimeout.String())
+		}
+		return false
+	}
+	hello, isHello := m.(*wamp.Hello)
+	if !isHello {
+		s.r.stats.protocolViolations.Add(1)
+		s.abort(wamp.ErrProtocolViolation, fmt.Sprintf("expected HELLO, got %v", m.MessageType()))
+		return false
+	}
+	rm := s.r.realms[hello.Realm]
+	if rm == nil {
+		s.abort(wamp.ErrNoSuchRealm, fmt.Sprintf("no realm %q on this router", hello.Realm))
+		return false
+	}
+	roles, ok := wamp.OptDict(hello.Details, "roles")
+	if !ok || len(roles) == 0 {
+		s.r.stats.protocolViolations.Add(1)
+		s.abort(wamp.ErrProtocolViolation, "HELLO.Details.roles must be a non-empty dict")
+		return false
+	}
+	if methods, present := hello.Details["authmethods"]; present {
+		list, ok := methods.(wamp.List)
+		if !ok {
+			s.abort(wamp.ErrProtocolViolation, "HELLO.Details.authmethods must be a list")
+			return false
+		}
+		if len(list) > 0 && !containsString(list, "anonymous") {
+			s.abort(wamp.ErrNoAuthMethod, "this transport only admits anonymous sessions")
+			return false
+		}
+	}
+
+	s.realm = rm
+	s.authid = anonymousAuthID()
+	s.authrole = "anonymous"
+	s.authmethod = "anonymous"
+	s.authprovider = "static"
+	s.callerProgress = feature(roles, "caller", "progressive_call_results")
+	s.callerCanceling = feature(roles, "caller", "call_canceling")
+	s.peer = dealer.NewPeer(s)
+	s.peer.CalleeCanceling = feature(roles, "callee", "call_canceling")
+	s.peer.CalleeProgress = feature(roles, "callee", "progressive_call_results")
+	rm.join(s)
+	s.log = s.conn.log.With("session", s.id, "realm", rm.name, "authid", s.authid)
+	s.sendNow(&wamp.Welcome{Session: s.id, Details: s.r.welcomeDetails(s)})
+	s.log.Debug("session joined", "authrole", s.authrole, "transport", s.tc.Info().Kind, "serializer", s.codec.Name())
+	return true
+}
+
+func containsString(l wamp.List, want string) bool {
+	for _, v := range l {
+		if s, ok := v.(string); ok && s == want {
+			return true
+		}
+	}
+	return false
+}
+
+// feature reports whether roles.<role>.features.<key> is true.
+func feature(roles wamp.Dict, role, key string) bool {
+	r, _ := wamp.OptDict(roles, role)
+	f, _ := wamp.OptDict(r, "features")
+	v, _ := wamp.OptBool(f, key)
+	if !v && key == "call_canceling" {
+		v, _ = wamp.OptBool(f, "call_cancelling") // spelling in one spec section
+	}
+	return v
+}
+
+// anonymousAuthID returns a random authid like Crossbar's
+// ("XXXX-XXXX-XXXX-XXXX" style, upper-case letters and digits).
+func anonymousAuthID() string {
+	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	var b strings.Builder
+	id := uint64(wamp.GlobalID())
+	for i := 0; i < 10; i++ {
+		if i == 5 {
+			b.WriteByte('-')
+		}
+		b.WriteByte(alphabet[id%32])
+		id /= 32
+	}
+	return b.String()
+}
+
+// leaveRealm removes the session from its realm and settles its state.
+func (s *session) leaveRealm() {
+	rm := s.realm
+	if rm == nil {
+		return
+	}
+	rm.leave(s)
+	rm.broker.RemoveSession(s, s.subs)
+	rm.dealer.Leave(s.peer)
+	s.subs = nil
+	s.realm = nil
+	s.log.Debug("session left")
+}
+
+// established routes messages until GOODBYE (returns true: the transport
+// may carry a new session) or the connection ends (false).
+func (s *session) established(ctx context.Context) bool {
+	for {
+		m, ok := s.read(ctx)
+		if !ok {
+			return false
+		}
+		if s.closing.Load() {
+			// Closing: wait for the peer's GOODBYE, ignore everything else.
+			if _, isGoodbye := m.(*wamp.Goodbye); isGoodbye {
+				return false
+			}
+			continue
+		}
+		switch m := m.(type) {
+		case *wamp.Goodbye:
+			s.sendNow(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.CloseGoodbyeAndOut})
+			s.leaveRealm()
+			return true
+		case *wamp.Abort:
+			s.log.Debug("peer aborted", "reason", m.Reason)
+			return false
+		case *wamp.Subscribe:
+			s.subscribe(m)
+		case *wamp.Unsubscribe:
+			s.unsubscribe(m)
+		case *wamp.Publish:
+			s.publish(m)
+		case *wamp.Register:
+			s.register(m)
+		case *wamp.Unregister:
+			s.unregister(m)
+		case *wamp.Call:
+			s.call(m)
+		case *wamp.Cancel:
+			mode, _ := wamp.OptString(m.Options, "mode")
+			s.realm.dealer.Cancel(s.peer, m.Request, mode)
+		case *wamp.Yield:
+			s.realm.dealer.Yield(s.peer, m)
+		case *wamp.Error:
+			if m.RequestType != wamp.TypeInvocation {
+				s.r.stats.protocolViolations.Add(1)
+				s.abort(wamp.ErrProtocolViolation, fmt.Sprintf("ERROR from a client must answer an INVOCATION, not %v", m.RequestType))
+				return false
+			}
+			s.realm.dealer.Error(s.peer, m)
+		default:
+			s.r.stats.protocolViolations.Add(1)
+			s.abort(wamp.ErrProtocolViolation, fmt.Sprintf("%v is not allowed in an established session", m.MessageType()))
+			return false
+		}
+	}
+}
+
+// replyError answers a request with ERROR.
+func (s *session) replyError(t wamp.MessageType, req wamp.ID, uri wamp.URI, msg string) {
+	e := &wamp.Error{RequestType: t, Request: req, Details: wamp.Dict{}, Error: uri}
+	if msg != "" {
+		e.Args = wamp.List{msg}
+	}
+	s.sendNow(e)
+}
+
+// matchPolicy reads Options.match; ok=false for an unknown policy.
+func matchPolicy(opts wamp.Dict) (string, bool) {
+	v, present := opts["match"]
+	if !present {
+		return wamp.MatchExact, true
+	}
+	p, ok := v.(string)
+	switch p {
+	case wamp.MatchExact, wamp.MatchPrefix, wamp.MatchWildcard:
+		return p, ok
+	}
+	return "", false
+}
+
+func (s *session) subscribe(m *wamp.Subscribe) {
+	policy, ok := matchPolicy(m.Options)
+	if !ok {
+		s.replyError(wamp.TypeSubscribe, m.Request, wamp.ErrInvalidArgument, fmt.Sprintf("unknown match policy %v", m.Options["match"]))
+		return
+	}
+	if !s.realm.validURI(m.Topic, policy) {
+		s.replyError(wamp.TypeSubscribe, m.Request, wamp.ErrInvalidURI, fmt.Sprintf("invalid topic URI %q for match %q", m.Topic, policy))
+		return
+	}
+	id := s.realm.broker.Subscribe(s, m.Topic, policy)
+	if !containsID(s.subs, id) {
+		s.subs = append(s.subs, id)
+	}
+	s.sendNow(&wamp.Subscribed{Request: m.Request, Subscription: id})
+}
+
+func containsID(ids []wamp.ID, id wamp.ID) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *session) unsubscribe(m *wamp.Unsubscribe) {
+	if !s.realm.broker.Unsubscribe(s, m.Subscription) {
+		s.replyError(wamp.TypeUnsubscribe, m.Request, wamp.ErrNoSuchSubscription, "")
+		return
+	}
+	for i, id := range s.subs {
+		if id == m.Subscription {
+			s.subs = append(s.subs[:i], s.subs[i+1:]...)
+			break
+		}
+	}
+	s.sendNow(&wamp.Unsubscribed{Request: m.Request})
+}
+
+func (s *session) publish(m *wamp.Publish) {
+	ack, _ := wamp.OptBool(m.Options, "acknowledge")
+	fail := func(uri wamp.URI, msg string) {
+		if ack {
+			s.replyError(wamp.TypePublish, m.Request, uri, msg)
+		} else {
+			s.r.stats.droppedPublications.Add(1)
+		}
+	}
+	if !s.realm.validURI(m.Topic, wamp.MatchExact) {
+		fail(wamp.ErrInvalidURI, fmt.Sprintf("invalid topic URI %q", m.Topic))
+		return
+	}
+	if m.Topic.Reserved() {
+		fail(wamp.ErrInvalidURI, "publishing to wamp.* topics is reserved to the router")
+		return
+	}
+	p := &broker.Publication{
+		ID:        wamp.GlobalID(),
+		Publisher: s,
+		Topic:     m.Topic,
+		ExcludeMe: true,
+		Payload:   m.Payload,
+	}
+	if err := parsePublishOptions(m.Options, p); err != "" {
+		fail(wamp.ErrInvalidArgument, err)
+		return
+	}
+	s.realm.broker.Publish(p)
+	if ack {
+		s.sendNow(&wamp.Published{Request: m.Request, Publication: p.ID})
+	}
+}
+
+// parsePublishOptions fills p from PUBLISH.Options; it returns a message
+// naming the bad option, or "".
+func parsePublishOptions(o wamp.Dict, p *broker.Publication) string {
+	var ok bool
+	if _, present := o["exclude_me"]; present {
+		if p.ExcludeMe, ok = wamp.OptBool(o, "exclude_me"); !ok {
+			return "option exclude_me must be a bool"
+		}
+	}
+	if _, present := o["disclose_me"]; present {
+		if p.Disclose, ok = wamp.OptBool(o, "disclose_me"); !ok {
+			return "option disclose_me must be a bool"
+		}
+	}
+	for _, f := range []struct {
+		key string
+		dst *[]wamp.ID
+	}{{"exclude", &p.Exclude}, {"eligible", &p.Eligible}} {
+		if _, present := o[f.key]; present {
+			if *f.dst, ok = wamp.OptIDs(o, f.key); !ok {
+				return "option " + f.key + " must be a list of session ids"
+			}
+		}
+	}
+	for _, f := range []struct {
+		key string
+		dst *[]string
+	}{
+		{"exclude_authid", &p.ExcludeAuthID}, {"eligible_authid", &p.EligibleAuthID},
+		{"exclude_authrole", &p.ExcludeAuthRole}, {"eligible_authrole", &p.EligibleAuthRole},
+	} {
+		if _, present := o[f.key]; present {
+			if *f.dst, ok = wamp.OptStrings(o, f.key); !ok {
+				return "option " + f.key + " must be a list of strings"
+			}
+		}
+	}
+	return ""
+}
+
+func (s *session) register(m *wamp.Register) {
+	policy, ok := matchPolicy(m.Options)
+	if !ok {
+		s.replyError(wamp.TypeRegister, m.Request, wamp.ErrInvalidArgument, fmt.Sprintf("unknown match policy %v", m.Options["match"]))
+		return
+	}
+	invoke := dealer.InvokeSingle
+	if v, present := m.Options["invoke"]; present {
+		invoke, _ = v.(string)
+		if !dealer.ValidInvoke(invoke) {
+			s.replyError(wamp.TypeRegister, m.Request, wamp.ErrInvalidArgument, fmt.Sprintf("unknown invocation policy %v", v))
+			return
+		}
+	}
+	if !s.realm.validURI(m.Procedure, policy) {
+		s.replyError(wamp.TypeRegister, m.Request, wamp.ErrInvalidURI, fmt.Sprintf("invalid procedure URI %q for match %q", m.Procedure, policy))
+		return
+	}
+	if m.Procedure.Reserved() {
+		s.replyError(wamp.TypeRegister, m.Request, wamp.ErrInvalidURI, "registering wamp.* procedures is reserved to the router")
+		return
+	}
+	id, errURI := s.realm.dealer.Register(s.peer, m.Procedure, dealer.RegisterOptions{Match: policy, Invoke: invoke})
+	if errURI != "" {
+		s.replyError(wamp.TypeRegister, m.Request, errURI, fmt.Sprintf("procedure %q is already registered", m.Procedure))
+		return
+	}
+	s.sendNow(&wamp.Registered{Request: m.Request, Registration: id})
+}
+
+func (s *session) unregister(m *wamp.Unregister) {
+	if !s.realm.dealer.Unregister(s.peer, m.Registration) {
+		s.replyError(wamp.TypeUnregister, m.Request, wamp.ErrNoSuchRegistration, "")
+		return
+	}
+	s.sendNow(&wamp.Unregistered{Request: m.Request})
+}
+
+func (s *session) call(m *wamp.Call) {
+	if !s.realm.validURI(m.Procedure, wamp.MatchExact) {
+		s.replyError(wamp.TypeCall, m.Request, wamp.ErrInvalidURI, fmt.Sprintf("invalid procedure URI %q", m.Procedure))
+		return
+	}
+	var o dealer.CallOptions
+	var ok bool
+	if _, present := m.Options["receive_progress"]; present {
+		if o.ReceiveProgress, ok = wamp.OptBool(m.Options, "receive_progress"); !ok {
+			s.replyError(wamp.TypeCall, m.Request, wamp.ErrInvalidArgument, "option receive_progress must be a bool")
+			return
+		}
+	}
+	if _, present := m.Options["disclose_me"]; present {
+		if o.Disclose, ok = wamp.OptBool(m.Options, "disclose_me"); !ok {
+			s.replyError(wamp.TypeCall, m.Request, wamp.ErrInvalidArgument, "option disclose_me must be a bool")
+			return
+		}
+	}
+	if _, present := m.Options["timeout"]; present {
+		ms, ok := wamp.OptInt(m.Options, "timeout")
+		if !ok || ms < 0 {
+			s.replyError(wamp.TypeCall, m.Request, wamp.ErrInvalidArgument, "option timeout must be a non-negative integer (milliseconds)")
+			return
+		}
+		o.Timeout = time.Duration(ms) * time.Millisecond
+	}
+	if errURI := s.realm.dealer.Call(s.peer, m, o); errURI != "" {
+		msg := ""
+		if errURI == wamp.ErrNoSuchProcedure {
+			msg = fmt.Sprintf("no callee registered for procedure %q", m.Procedure)
+		}
+		s.replyError(wamp.TypeCall, m.Request, errURI, msg)
+	}
+}
+
+// goodbye starts a router-side close of the connection: GOODBYE with
+// reason to an established session (the read loop then waits for the
+// reply, bounded by GoodbyeTimeout), or an immediate close otherwise.
+func (c *conn) goodbye(reason wamp.URI, msg string) {
+	if !c.closing.CompareAndSwap(false, true) {
+		return
+	}
+	if c.current.Load() == nil {
+		c.close()
+		return
+	}
+	c.sendNow(&wamp.Goodbye{Details: wamp.Dict{"message": msg}, Reason: reason})
+	time.AfterFunc(c.r.opts.GoodbyeTimeout, c.close)
+}

@@ -1,0 +1,122 @@
+// Package routertest starts in-process routers on 127.0.0.1:0 for tests,
+// with every transport: WebSocket (path /ws), RawSocket over TCP, and
+// RawSocket over a Unix socket. Each Server is shut down by t.Cleanup.
+package routertest
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tollgate-wamp/tollgate/router"
+)
+
+// Realm is the realm every test router serves unless the options replace
+// the realm list.
+const Realm = "realm1"
+
+// Server is a running test router.
+type Server struct {
+	r      *router.Router
+	wsAddr string
+	tcp    string
+	unix   string
+}
+
+// Start starts a router with realm "realm1" (strict URIs) and applies the
+// option functions before creating it. It fails the test on error.
+func Start(t testing.TB, opts ...func(*router.Options)) *Server {
+	t.Helper()
+	o := router.Options{
+		Realms:         []router.RealmOptions{{Name: Realm}},
+		GoodbyeTimeout: time.Second,
+	}
+	if os.Getenv("TOLLGATE_TEST_LOG") != "" {
+		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	r, err := router.New(o)
+	if err != nil {
+		t.Fatalf("routertest: %v", err)
+	}
+	s := &Server{r: r}
+
+	wsLn := listen(t, "tcp", "127.0.0.1:0")
+	tcpLn := listen(t, "tcp", "127.0.0.1:0")
+	dir, err := os.MkdirTemp("", "tollgate")
+	if err != nil {
+		t.Fatalf("routertest: %v", err)
+	}
+	sock := filepath.Join(dir, "r.sock") // short path: sun_path is ~100 bytes
+	unixLn := listen(t, "unix", sock)
+	s.wsAddr, s.tcp, s.unix = wsLn.Addr().String(), tcpLn.Addr().String(), sock
+
+	done := make(chan struct{}, 3)
+	serve := func(ln net.Listener, tr router.Transport) {
+		go func() {
+			r.ServeTransport(ln, tr)
+			done <- struct{}{}
+		}()
+	}
+	serve(wsLn, router.Transport{Name: "ws", WebSocket: map[string]router.WebSocketOptions{"/ws": {}}})
+	serve(tcpLn, router.Transport{Name: "tcp", RawSocket: &router.RawSocketOptions{}})
+	serve(unixLn, router.Transport{Name: "unix", RawSocket: &router.RawSocketOptions{}})
+
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := r.Shutdown(ctx); err != nil {
+			t.Errorf("routertest: shutdown: %v", err)
+		}
+		for range 3 {
+			<-done
+		}
+		os.RemoveAll(dir)
+	})
+	return s
+}
+
+func listen(t testing.TB, network, addr string) net.Listener {
+	t.Helper()
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		t.Fatalf("routertest: listen %s %s: %v", network, addr, err)
+	}
+	return ln
+}
+
+// Router returns the running router.
+func (s *Server) Router() *router.Router { return s.r }
+
+// URL returns the URL of one transport: kind "ws" (ws://127.0.0.1:port/ws),
+// "tcp" (tcp://127.0.0.1:port, RawSocket) or "unix" (unix:///path).
+func (s *Server) URL(kind string) string {
+	switch kind {
+	case "ws":
+		return "ws://" + s.wsAddr + "/ws"
+	case "tcp":
+		return "tcp://" + s.tcp
+	case "unix":
+		return "unix://" + s.unix
+	}
+	panic("routertest: unknown transport kind " + kind)
+}
+
+// Addr returns the host:port (or socket path for "unix") of a transport.
+func (s *Server) Addr(kind string) string {
+	switch kind {
+	case "ws":
+		return s.wsAddr
+	case "tcp":
+		return s.tcp
+	case "unix":
+		return s.unix
+	}
+	panic("routertest: unknown transport kind " + kind)
+}
