@@ -105,6 +105,17 @@ func (c *conn) close() {
 	})
 }
 
+// closeAfterDrain closes the connection once its queue is written (or
+// after GoodbyeTimeout), without blocking the caller.
+func (c *conn) closeAfterDrain() {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), c.r.opts.GoodbyeTimeout)
+		defer cancel()
+		c.q.Drain(ctx)
+		c.close()
+	}()
+}
+
 // sendNow encodes and queues a router-originated message; failures are
 // handled by enqueue.
 func (c *conn) sendNow(m wamp.Message) { c.send(m) }
@@ -193,13 +204,15 @@ func (c *conn) abort(reason wamp.URI, msg string) {
 // handshake waits for HELLO and answers WELCOME or ABORT. It returns false
 // when the connection must end.
 func (s *session) handshake(ctx context.Context) bool {
-	hctx, cancel := context.WithTimeout(ctx, s.r.opts.HelloTimeout)
-	defer cancel()
-	m, ok := s.read(hctx)
-	if !ok {
-		if hctx.Err() != nil && ctx.Err() == nil {
-			s.abort(wamp.ErrProtocolViolation, "no HELLO within "+s.r.opts.HelloTimeout.String())
-		}
+	// A read with a deadline would close WebSocket connections before we
+	// could say why, so a timer aborts a handshake that takes too long.
+	timer := time.AfterFunc(s.r.opts.HelloTimeout, func() {
+		s.abort(wamp.ErrProtocolViolation, "no HELLO within "+s.r.opts.HelloTimeout.String())
+		s.closeAfterDrain()
+	})
+	defer timer.Stop()
+	m, ok := s.read(ctx)
+	if !ok || !timer.Stop() {
 		return false
 	}
 	hello, isHello := m.(*wamp.Hello)
