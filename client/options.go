@@ -1,0 +1,309 @@
+package client
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tollgate-wamp/tollgate/wamp"
+)
+
+// Option is a request option for Call, Publish, Subscribe or Register (and
+// Registry.Procedure/Subscriber). Each option applies to some of these
+// requests; passing it to another one fails with an error wrapping
+// ErrInvalidOption, and an option whose feature the router did not
+// announce fails with a *FeatureError. In both cases nothing is sent.
+//
+// Options are immutable values, safe to share between goroutines.
+type Option struct {
+	name    string
+	applies opKind
+	role    string // "dealer"/"broker" for the feature check, "" for none
+	feature string
+	apply   func(*reqOptions) error
+}
+
+type opKind uint8
+
+const (
+	opCall opKind = 1 << iota
+	opPublish
+	opSubscribe
+	opRegister
+)
+
+func (k opKind) String() string {
+	switch k {
+	case opCall:
+		return "Call"
+	case opPublish:
+		return "Publish"
+	case opSubscribe:
+		return "Subscribe"
+	case opRegister:
+		return "Register"
+	}
+	return "request"
+}
+
+// Cancel modes for CancelMode (wamp-spec.md §11.4).
+const (
+	CancelSkip       = "skip"
+	CancelKill       = "kill"
+	CancelKillNoWait = "killnowait"
+)
+
+// Invocation policies for Invoke (shared registrations).
+const (
+	InvokeSingle     = "single"
+	InvokeRoundRobin = "roundrobin"
+	InvokeRandom     = "random"
+	InvokeFirst      = "first"
+	InvokeLast       = "last"
+)
+
+// reqOptions collects the effect of Options on one request.
+type reqOptions struct {
+	wire       wamp.Dict
+	progress   func(*Result)
+	cancelMode string
+	cancelSet  bool
+	ack        bool
+	match      string
+	names      []string
+}
+
+func (o *reqOptions) set(k string, v any) {
+	if o.wire == nil {
+		o.wire = wamp.Dict{}
+	}
+	o.wire[k] = v
+}
+
+// resolve applies opts for request kind k and checks them against the
+// router's features (si nil skips the feature check: registries validate
+// before connecting).
+func resolveOptions(k opKind, si *SessionInfo, opts []Option) (*reqOptions, error) {
+	ro := &reqOptions{}
+	for _, o := range opts {
+		if o.apply == nil {
+			return nil, fmt.Errorf("%w: zero Option", ErrInvalidOption)
+		}
+		if o.applies&k == 0 {
+			return nil, fmt.Errorf("%w: %s does not apply to %s", ErrInvalidOption, o.name, k)
+		}
+		if err := o.apply(ro); err != nil {
+			return nil, err
+		}
+		role, feature := o.role, o.feature
+		if o.name == "DiscloseMe" {
+			role, feature = "dealer", "caller_identification"
+			if k == opPublish {
+				role, feature = "broker", "publisher_identification"
+			}
+		}
+		if si != nil && feature != "" && !si.Supports(role, feature) {
+			return nil, &FeatureError{Role: role, Feature: feature}
+		}
+	}
+	if si != nil && ro.match != "" && ro.match != wamp.MatchExact {
+		role, feature := "broker", "pattern_based_subscription"
+		if k == opRegister {
+			role, feature = "dealer", "pattern_based_registration"
+		}
+		if !si.Supports(role, feature) {
+			return nil, &FeatureError{Role: role, Feature: feature}
+		}
+	}
+	return ro, nil
+}
+
+// ReceiveProgress asks for progressive results (Call): fn is called with
+// each progressive RESULT, in order, on the goroutine that called Call,
+// before Call returns the final result. Needs progressive_call_results.
+func ReceiveProgress(fn func(*Result)) Option {
+	return Option{name: "ReceiveProgress", applies: opCall, role: "dealer", feature: "progressive_call_results",
+		apply: func(o *reqOptions) error {
+			if fn == nil {
+				return fmt.Errorf("%w: ReceiveProgress with a nil callback", ErrInvalidOption)
+			}
+			o.progress = fn
+			o.set("receive_progress", true)
+			return nil
+		}}
+}
+
+// CancelMode sets how a call is canceled when its ctx ends (Call): skip,
+// kill or killnowait (the default when the router supports call_canceling).
+// Needs call_canceling. Without that feature a canceled ctx only abandons
+// the call locally.
+func CancelMode(mode string) Option {
+	return Option{name: "CancelMode", applies: opCall, role: "dealer", feature: "call_canceling",
+		apply: func(o *reqOptions) error {
+			switch mode {
+			case CancelSkip, CancelKill, CancelKillNoWait:
+			default:
+				return fmt.Errorf("%w: cancel mode %q (want skip, kill or killnowait)", ErrInvalidOption, mode)
+			}
+			o.cancelMode, o.cancelSet = mode, true
+			return nil
+		}}
+}
+
+// CallTimeout asks the router to time the call out after d (Call), answering
+// wamp.error.timeout. Milliseconds on the wire. Needs call_timeout.
+func CallTimeout(d time.Duration) Option {
+	return Option{name: "CallTimeout", applies: opCall, role: "dealer", feature: "call_timeout",
+		apply: func(o *reqOptions) error {
+			if d < time.Millisecond {
+				return fmt.Errorf("%w: call timeout %v is below 1ms", ErrInvalidOption, d)
+			}
+			o.set("timeout", d.Milliseconds())
+			return nil
+		}}
+}
+
+// DiscloseMe asks the router to disclose this session's identity to the
+// callee (Call; needs caller_identification) or to subscribers (Publish;
+// needs publisher_identification).
+func DiscloseMe() Option {
+	return Option{name: "DiscloseMe", applies: opCall | opPublish,
+		apply: func(o *reqOptions) error { o.set("disclose_me", true); return nil }}
+}
+
+// DiscloseCaller asks the router to disclose every caller's identity
+// (Register). Needs caller_identification.
+func DiscloseCaller() Option {
+	return Option{name: "DiscloseCaller", applies: opRegister, role: "dealer", feature: "caller_identification",
+		apply: func(o *reqOptions) error { o.set("disclose_caller", true); return nil }}
+}
+
+// Match sets the match policy (Subscribe, Register): exact (default),
+// prefix or wildcard. Non-exact policies need pattern_based_subscription or
+// pattern_based_registration.
+func Match(policy string) Option {
+	return Option{name: "Match", applies: opSubscribe | opRegister,
+		apply: func(o *reqOptions) error {
+			switch policy {
+			case wamp.MatchExact, wamp.MatchPrefix, wamp.MatchWildcard:
+			default:
+				return fmt.Errorf("%w: match policy %q (want exact, prefix or wildcard)", ErrInvalidOption, policy)
+			}
+			o.match = policy
+			if policy != wamp.MatchExact {
+				o.set("match", policy)
+			}
+			return nil
+		}}
+}
+
+// Invoke sets the invocation policy of a shared registration (Register):
+// single (default), roundrobin, random, first or last. Policies other than
+// single need shared_registration.
+func Invoke(policy string) Option {
+	o := Option{name: "Invoke", applies: opRegister,
+		apply: func(o *reqOptions) error {
+			switch policy {
+			case InvokeSingle, InvokeRoundRobin, InvokeRandom, InvokeFirst, InvokeLast:
+			default:
+				return fmt.Errorf("%w: invoke policy %q (want single, roundrobin, random, first or last)", ErrInvalidOption, policy)
+			}
+			if policy != InvokeSingle {
+				o.set("invoke", policy)
+			}
+			return nil
+		}}
+	if policy != InvokeSingle {
+		o.role, o.feature = "dealer", "shared_registration"
+	}
+	return o
+}
+
+// ExcludeMe false lets the publisher receive its own event (Publish).
+// The router's default is true. Needs publisher_exclusion.
+func ExcludeMe(exclude bool) Option {
+	return Option{name: "ExcludeMe", applies: opPublish, role: "broker", feature: "publisher_exclusion",
+		apply: func(o *reqOptions) error { o.set("exclude_me", exclude); return nil }}
+}
+
+// Acknowledge makes Publish wait for the router's PUBLISHED (or ERROR).
+func Acknowledge() Option {
+	return Option{name: "Acknowledge", applies: opPublish,
+		apply: func(o *reqOptions) error { o.ack = true; o.set("acknowledge", true); return nil }}
+}
+
+func idListOption(name, key string, ids []wamp.ID) Option {
+	return Option{name: name, applies: opPublish, role: "broker", feature: "subscriber_blackwhite_listing",
+		apply: func(o *reqOptions) error {
+			l := make(wamp.List, len(ids))
+			for i, id := range ids {
+				if !id.Valid() {
+					return fmt.Errorf("%w: %s: invalid session id %d", ErrInvalidOption, name, id)
+				}
+				l[i] = uint64(id)
+			}
+			o.set(key, l)
+			return nil
+		}}
+}
+
+func strListOption(name, key string, vals []string) Option {
+	return Option{name: name, applies: opPublish, role: "broker", feature: "subscriber_blackwhite_listing",
+		apply: func(o *reqOptions) error {
+			l := make(wamp.List, len(vals))
+			for i, v := range vals {
+				l[i] = v
+			}
+			o.set(key, l)
+			return nil
+		}}
+}
+
+// Exclude keeps the event from the given sessions (Publish). The
+// Exclude*/Eligible* options need subscriber_blackwhite_listing.
+func Exclude(sessions ...wamp.ID) Option { return idListOption("Exclude", "exclude", sessions) }
+
+// ExcludeAuthID keeps the event from sessions with these authids (Publish).
+func ExcludeAuthID(authids ...string) Option {
+	return strListOption("ExcludeAuthID", "exclude_authid", authids)
+}
+
+// ExcludeAuthRole keeps the event from sessions with these roles (Publish).
+func ExcludeAuthRole(roles ...string) Option {
+	return strListOption("ExcludeAuthRole", "exclude_authrole", roles)
+}
+
+// Eligible delivers the event only to the given sessions (Publish).
+func Eligible(sessions ...wamp.ID) Option { return idListOption("Eligible", "eligible", sessions) }
+
+// EligibleAuthID delivers the event only to sessions with these authids (Publish).
+func EligibleAuthID(authids ...string) Option {
+	return strListOption("EligibleAuthID", "eligible_authid", authids)
+}
+
+// EligibleAuthRole delivers the event only to sessions with these roles (Publish).
+func EligibleAuthRole(roles ...string) Option {
+	return strListOption("EligibleAuthRole", "eligible_authrole", roles)
+}
+
+// WireOption sets an arbitrary key of the request's Options dict (any
+// request). No feature check is done: use it for router-specific options.
+func WireOption(key string, value any) Option {
+	return Option{name: "WireOption(" + key + ")", applies: opCall | opPublish | opSubscribe | opRegister,
+		apply: func(o *reqOptions) error {
+			v, err := normalize(value)
+			if err != nil {
+				return fmt.Errorf("%w: %s: %v", ErrInvalidOption, key, err)
+			}
+			o.set(key, v)
+			return nil
+		}}
+}
+
+// ParamNames names a typed handler's parameters (Register, Subscribe,
+// Registry), so argument errors read `argument 2 (authid): want string,
+// got float64` instead of `argument 2: ...`. Names are for positional
+// parameters after the optional *CallContext/context.Context.
+func ParamNames(names ...string) Option {
+	return Option{name: "ParamNames", applies: opRegister | opSubscribe,
+		apply: func(o *reqOptions) error { o.names = names; return nil }}
+}
