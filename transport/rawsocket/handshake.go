@@ -199,7 +199,14 @@ func withCtx(ctx context.Context, nc net.Conn, set func(net.Conn, time.Time) err
 		} else if hasDL {
 			_ = set(nc, time.Time{})
 		}
-		return ctx.Err()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if hasDL && !time.Now().Before(dl) {
+			// The socket deadline can fire before ctx's own timer.
+			return context.DeadlineExceeded
+		}
+		return nil
 	}
 }
 
