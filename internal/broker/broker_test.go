@@ -1,0 +1,116 @@
+package broker
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/tollgate-wamp/tollgate/wamp"
+	"github.com/tollgate-wamp/tollgate/wamp/codec"
+)
+
+type testSession struct {
+	id     wamp.ID
+	authid string
+	c      codec.Codec
+	frames [][]byte
+	n      atomic.Int64
+	keep   bool
+}
+
+func (s *testSession) ID() wamp.ID        { return s.id }
+func (s *testSession) AuthID() string     { return s.authid }
+func (s *testSession) AuthRole() string   { return "user" }
+func (s *testSession) Codec() codec.Codec { return s.c }
+func (s *testSession) SendEvent(f []byte) {
+	s.n.Add(1)
+	if s.keep {
+		s.frames = append(s.frames, f)
+	}
+}
+
+func TestEncodeOncePerSerializer(t *testing.T) {
+	t.Parallel()
+	var ids wamp.Sequence
+	b := New(&ids)
+	var subs []*testSession
+	for i, c := range []codec.Codec{codec.JSON, codec.JSON, codec.MsgPack, codec.MsgPack, codec.CBOR} {
+		s := &testSession{id: wamp.ID(i + 1), c: c, keep: true}
+		subs = append(subs, s)
+		b.Subscribe(s, "a.b", wamp.MatchExact)
+	}
+	pub := &testSession{id: 100, c: codec.JSON}
+	n := b.Publish(&Publication{ID: 7, Publisher: pub, Topic: "a.b", ExcludeMe: true, Payload: wamp.Payload{Args: wamp.List{"x"}}})
+	if n != 5 {
+		t.Fatalf("Publish delivered %d, want 5", n)
+	}
+	// Same serializer, same subscription: the very same bytes.
+	if &subs[0].frames[0][0] != &subs[1].frames[0][0] || &subs[2].frames[0][0] != &subs[3].frames[0][0] {
+		t.Error("EVENT encoded more than once per serializer")
+	}
+	if &subs[0].frames[0][0] == &subs[2].frames[0][0] {
+		t.Error("JSON and MessagePack subscribers share a frame")
+	}
+	for _, s := range subs {
+		m, err := s.c.Decode(s.frames[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := m.(*wamp.Event)
+		if ev.Publication != 7 {
+			t.Errorf("publication %d", ev.Publication)
+		}
+	}
+}
+
+func TestUnsubscribeAndRemoveSession(t *testing.T) {
+	t.Parallel()
+	var ids wamp.Sequence
+	b := New(&ids)
+	s1 := &testSession{id: 1, c: codec.JSON}
+	s2 := &testSession{id: 2, c: codec.JSON}
+	id := b.Subscribe(s1, "a", wamp.MatchExact)
+	if b.Subscribe(s2, "a", wamp.MatchExact) != id {
+		t.Fatal("second subscriber got another id")
+	}
+	pid := b.Subscribe(s2, "a", wamp.MatchPrefix)
+	if pid == id {
+		t.Fatal("prefix subscription shares the exact one's id")
+	}
+	if b.Unsubscribe(s1, pid) {
+		t.Error("unsubscribed a session from a subscription it does not hold")
+	}
+	if !b.Unsubscribe(s1, id) || b.Unsubscribe(s1, id) {
+		t.Error("unsubscribe should succeed once")
+	}
+	b.RemoveSession(s2, []wamp.ID{id, pid})
+	if b.Count() != 0 {
+		t.Errorf("%d subscriptions left", b.Count())
+	}
+}
+
+// BenchmarkPublishFanout measures one PUBLISH delivered to N subscribers
+// sharing one serializer: one encode, N queue operations.
+func BenchmarkPublishFanout(b *testing.B) {
+	for _, n := range []int{1, 100, 1000} {
+		for _, c := range []codec.Codec{codec.JSON, codec.MsgPack} {
+			b.Run(fmt.Sprintf("%s/%d", c.Name(), n), func(b *testing.B) {
+				var ids wamp.Sequence
+				br := New(&ids)
+				for i := range n {
+					br.Subscribe(&testSession{id: wamp.ID(i + 1), c: c}, "com.example.topic", wamp.MatchExact)
+				}
+				pub := &testSession{id: wamp.ID(n + 1), c: c}
+				raw, _ := c.Encode(nil, &wamp.Publish{Request: 1, Options: wamp.Dict{}, Topic: "com.example.topic", Payload: wamp.Payload{Args: wamp.List{"hello", int64(42)}, Kwargs: wamp.Dict{"k": "v"}}})
+				m, _ := c.Decode(raw)
+				p := m.(*wamp.Publish)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for range b.N {
+					br.Publish(&Publication{ID: 1, Publisher: pub, Topic: p.Topic, ExcludeMe: true, Payload: p.Payload})
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/event")
+			})
+		}
+	}
+}
