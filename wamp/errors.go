@@ -61,3 +61,20 @@ func IsProtocolError(err error) bool {
 	var pe *ProtocolError
 	return errors.As(err, &pe)
 }
+
+// CallError is a WAMP error answer to a call made inside the router (by a
+// dynamic authenticator or authorizer): the error URI and its payload.
+type CallError struct {
+	URI    URI
+	Args   List
+	Kwargs Dict
+}
+
+func (e *CallError) Error() string {
+	if len(e.Args) > 0 {
+		if s, ok := e.Args[0].(string); ok {
+			return string(e.URI) + ": " + s
+		}
+	}
+	return string(e.URI)
+}
