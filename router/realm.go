@@ -15,18 +15,23 @@ type realm struct {
 	broker *broker.Broker
 	dealer *dealer.Dealer
 
+	// internal is the router's own trusted session on this realm.
+	internal *internalSession
+
 	mu       sync.RWMutex
 	sessions map[wamp.ID]*session
 }
 
 func newRealm(o RealmOptions, ids *wamp.Sequence) *realm {
-	return &realm{
+	rm := &realm{
 		name:     o.Name,
 		strict:   o.URICheck != "loose",
 		broker:   broker.New(ids),
 		dealer:   dealer.New(ids),
 		sessions: map[wamp.ID]*session{},
 	}
+	rm.internal = newInternalSession(rm)
+	return rm
 }
 
 // join adds s, drawing a session id that is unique in the realm.

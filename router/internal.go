@@ -1,0 +1,106 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/tollgate-wamp/tollgate/internal/dealer"
+	"github.com/tollgate-wamp/tollgate/wamp"
+)
+
+// internalSession is the router's own trusted session on a realm. It calls
+// dynamic authenticators and authorizers and never touches a socket: the
+// dealer hands it RESULT and ERROR messages directly.
+type internalSession struct {
+	id    wamp.ID
+	realm *realm
+	peer  *dealer.Peer
+	reqs  wamp.Sequence
+
+	mu      sync.Mutex
+	pending map[wamp.ID]chan wamp.Message
+}
+
+func newInternalSession(rm *realm) *internalSession {
+	s := &internalSession{id: wamp.GlobalID(), realm: rm, pending: map[wamp.ID]chan wamp.Message{}}
+	s.peer = dealer.NewPeer(s)
+	return s
+}
+
+func (s *internalSession) ID() wamp.ID      { return s.id }
+func (s *internalSession) AuthID() string   { return "tollgate-" + string(s.realm.name) }
+func (s *internalSession) AuthRole() string { return "trusted" }
+
+// Send receives the dealer's answers to this session's calls. It never
+// blocks: each call has a one-slot channel and only its final answer is
+// delivered (progressive results are not requested).
+func (s *internalSession) Send(m wamp.Message) bool {
+	var req wamp.ID
+	switch m := m.(type) {
+	case *wamp.Result:
+		req = m.Request
+	case *wamp.Error:
+		req = m.Request
+	default:
+		return true // INVOCATION etc.: the internal session registers nothing
+	}
+	s.mu.Lock()
+	ch := s.pending[req]
+	delete(s.pending, req)
+	s.mu.Unlock()
+	if ch != nil {
+		ch <- m
+	}
+	return true
+}
+
+// call routes one CALL from the internal session and waits for its answer
+// or for ctx to end (then the call is canceled with killnowait).
+func (s *internalSession) call(ctx context.Context, procedure wamp.URI, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	req := s.reqs.Next()
+	ch := make(chan wamp.Message, 1)
+	s.mu.Lock()
+	s.pending[req] = ch
+	s.mu.Unlock()
+	c := &wamp.Call{Request: req, Options: wamp.Dict{}, Procedure: procedure, Payload: wamp.Payload{Args: args, Kwargs: kwargs}}
+	if errURI := s.realm.dealer.Call(s.peer, c, dealer.CallOptions{Disclose: true}); errURI != "" {
+		s.mu.Lock()
+		delete(s.pending, req)
+		s.mu.Unlock()
+		return nil, nil, &wamp.CallError{URI: errURI, Args: wamp.List{fmt.Sprintf("no callee registered for procedure %q", procedure)}}
+	}
+	select {
+	case m := <-ch:
+		switch m := m.(type) {
+		case *wamp.Result:
+			a, k, err := m.Values()
+			if err != nil {
+				return nil, nil, fmt.Errorf("router: undecodable result from %s: %w", procedure, err)
+			}
+			return a, k, nil
+		case *wamp.Error:
+			a, k, _ := m.Values()
+			return nil, nil, &wamp.CallError{URI: m.Error, Args: a, Kwargs: k}
+		}
+		return nil, nil, fmt.Errorf("router: unexpected answer %v", m.MessageType())
+	case <-ctx.Done():
+		s.realm.dealer.Cancel(s.peer, req, dealer.CancelKillNoWait)
+		s.mu.Lock()
+		delete(s.pending, req)
+		s.mu.Unlock()
+		return nil, nil, fmt.Errorf("router: call to %s: %w", procedure, ctx.Err())
+	}
+}
+
+// Call calls procedure on realm from the router's internal trusted
+// session. It implements auth.Caller and authz.Caller. A WAMP error answer
+// is returned as *wamp.CallError (wamp.error.no_such_procedure when nothing
+// is registered); ctx ending returns an error wrapping ctx.Err().
+func (r *Router) Call(ctx context.Context, realm, procedure wamp.URI, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	rm := r.realms[realm]
+	if rm == nil {
+		return nil, nil, &wamp.CallError{URI: wamp.ErrNoSuchRealm, Args: wamp.List{fmt.Sprintf("no realm %q on this router", realm)}}
+	}
+	return rm.internal.call(ctx, procedure, args, kwargs)
+}
