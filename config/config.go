@@ -1,0 +1,446 @@
+package config
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/tollgate-wamp/tollgate/router"
+	"github.com/tollgate-wamp/tollgate/wamp"
+)
+
+// Config is a validated node configuration: the realms and transports of
+// Tollgate's single router worker. Values returned by Load, Parse and
+// Default are independent; a Config is not modified by its methods and may
+// be read from several goroutines.
+type Config struct {
+	// File is the name the config was parsed from; relative paths in the
+	// config (TLS files, Unix sockets) were resolved against its directory.
+	File string
+	// Realms in file order. Permission URIs are stored after Crossbar's
+	// starred-URI conversion (see docs/config.md).
+	Realms []router.RealmOptions
+	// Transports in file order.
+	Transports []Transport
+}
+
+// Transport is one listening transport.
+type Transport struct {
+	// Name is the transport's id, or "transportN" (1-based file order).
+	Name string
+	// Type is the Crossbar transport type: websocket, rawsocket, web or universal.
+	Type     string
+	Endpoint Endpoint
+	// WebSocket endpoints by HTTP path: "" accepts any path (a plain
+	// websocket transport), "/ws" a web or universal path service.
+	WebSocket map[string]WebSocket
+	// RawSocket is set for rawsocket and universal transports.
+	RawSocket *RawSocket
+}
+
+// WebSocket is one WebSocket endpoint of a transport.
+type WebSocket struct {
+	Options router.WebSocketOptions
+	// Auth is the endpoint's auth section; nil means anonymous only.
+	Auth *Auth
+	// Cookie is the parsed cookie-tracking section; not supported yet
+	// (a warning says so), nil when absent.
+	Cookie *Cookie
+}
+
+// RawSocket is the RawSocket side of a transport.
+type RawSocket struct {
+	Options router.RawSocketOptions
+	// Auth is the transport's auth section; nil means anonymous only.
+	Auth *Auth
+}
+
+// Endpoint is where a transport listens.
+type Endpoint struct {
+	// Type is "tcp" or "unix".
+	Type string
+	// Interface is the IP address or host name to bind ("" = all).
+	Interface string
+	// Port is the TCP port; 0 picks a free port.
+	Port int
+	// Version is 4 or 6 to restrict TCP to one IP version, 0 for both.
+	Version int
+	// Path is the Unix socket path (resolved against the config's directory).
+	Path string
+	// TLS, if set, wraps TCP connections in TLS.
+	TLS *TLS
+}
+
+// TLS names the files of a TLS endpoint (resolved against the config's
+// directory). They are read by Config.Listeners, not by Parse.
+type TLS struct {
+	Key, Certificate  string
+	ChainCertificates []string
+	// CACertificates, if set, makes the server require and verify client
+	// certificates signed by these CAs.
+	CACertificates []string
+
+	at tlsPositions // where each file was named, for error messages
+}
+
+type position struct {
+	line, col int
+	path      string
+}
+
+type tlsPositions struct {
+	key, cert position
+	chain, ca []position
+}
+
+// Auth is a parsed transport auth section, keyed by method. A nil method
+// is not offered. Only the four methods below are supported; others are
+// config errors. Enforcement is the router's job.
+type Auth struct {
+	Anonymous  *AnonymousAuth
+	Ticket     *TicketAuth
+	WAMPCRA    *WAMPCRAAuth
+	Cryptosign *CryptosignAuth
+}
+
+// Dynamic is the common part of a `type: dynamic` auth method.
+type Dynamic struct {
+	// Authenticator is the procedure called as (realm, authid, details).
+	Authenticator wamp.URI
+	// AuthenticatorRealm is the realm the authenticator is called in
+	// ("" = the realm the client asked for).
+	AuthenticatorRealm wamp.URI
+	// AuthenticatorRole is the role of the calling service session ("" = trusted).
+	AuthenticatorRole string
+	// DefaultRole is used when the authenticator's answer has no role.
+	DefaultRole string
+}
+
+// AnonymousAuth configures anonymous authentication.
+type AnonymousAuth struct {
+	// Dynamic is set for type dynamic; Role and AuthID are then unused.
+	Dynamic *Dynamic
+	// Role is the role assigned (default "anonymous").
+	Role string
+	// AuthID is the fixed authid; "" means a random one per session.
+	AuthID string
+}
+
+// TicketAuth configures WAMP-Ticket authentication.
+type TicketAuth struct {
+	Dynamic *Dynamic
+	// Principals by authid (static only).
+	Principals map[string]TicketPrincipal
+}
+
+// TicketPrincipal is one static ticket user.
+type TicketPrincipal struct {
+	Ticket string
+	Role   string
+}
+
+// WAMPCRAAuth configures WAMP-CRA authentication.
+type WAMPCRAAuth struct {
+	Dynamic *Dynamic
+	// Users by authid (static only).
+	Users map[string]WAMPCRAUser
+}
+
+// WAMPCRAUser is one static WAMP-CRA user. Salt, Iterations and KeyLen are
+// zero when the secret is not salted.
+type WAMPCRAUser struct {
+	Secret     string
+	Role       string
+	Salt       string
+	Iterations int
+	KeyLen     int
+}
+
+// CryptosignAuth configures WAMP-Cryptosign authentication.
+type CryptosignAuth struct {
+	Dynamic *Dynamic
+	// Principals by authid (static only).
+	Principals map[string]CryptosignPrincipal
+}
+
+// CryptosignPrincipal is one static cryptosign user.
+type CryptosignPrincipal struct {
+	AuthorizedKeys []ed25519.PublicKey
+	Role           string
+	// Realm, if set, overrides the realm the client asked for.
+	Realm wamp.URI
+}
+
+// Cookie is a parsed cookie-tracking section (not supported yet).
+type Cookie struct {
+	Name       string // default "cbtid"
+	Length     int    // default 24
+	MaxAge     int    // seconds, default 604800
+	Secure     bool
+	HTTPStrict bool
+	SameSite   string // "", Strict, Lax or None
+	Store      string // memory, file or database ("" = none)
+}
+
+// Load reads and parses the config file at path. See Parse.
+func Load(path string) (*Config, []Warning, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return Parse(path, data)
+}
+
+// Parse parses a config whose file name is name: the extension selects the
+// syntax (.yaml, .yml or .json) and relative paths in the config are
+// resolved against the name's directory. Environment variables referenced
+// as "$NAME" (endpoint port) or "${NAME}" (ticket and WAMP-CRA secrets) are
+// read at parse time.
+//
+// On failure the error is Errors, listing every problem found. Warnings are
+// returned in both cases.
+func Parse(name string, data []byte) (*Config, []Warning, error) {
+	p := &parser{file: name, dir: filepath.Dir(name), lookupEnv: os.LookupEnv, budget: nodeBudget}
+	c := p.parse(data)
+	errs, warns := p.sorted()
+	if len(errs) > 0 {
+		return nil, warns, Errors(errs)
+	}
+	return c, warns, nil
+}
+
+//go:embed default.yaml
+var defaultYAML []byte
+
+// DefaultName is the file name shown for the embedded default config.
+const DefaultName = "embedded:default.yaml"
+
+// Default returns the embedded development config: realm "realm1" where
+// the anonymous role may do everything, a web transport on
+// 127.0.0.1:8080 with WebSocket at /ws and a RawSocket transport on
+// 127.0.0.1:8081, both anonymous.
+func Default() *Config {
+	c, _, err := Parse(DefaultName, defaultYAML)
+	if err != nil {
+		panic("config: embedded default is invalid: " + err.Error()) // caught by tests
+	}
+	return c
+}
+
+// DefaultYAML returns the text of the embedded default config, a starting
+// point for a config file of one's own.
+func DefaultYAML() []byte { return bytes.Clone(defaultYAML) }
+
+func (p *parser) parse(data []byte) *Config {
+	ext := strings.ToLower(filepath.Ext(p.file))
+	switch ext {
+	case ".yaml", ".yml":
+	case ".json":
+		if !p.checkJSON(data) {
+			return nil
+		}
+		data = unescapeJSONSlash(data)
+	default:
+		p.errorf(nil, "", "unknown config file extension %q: use .yaml, .yml or .json", ext)
+		return nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			p.errorf(nil, "", "empty config file")
+		} else {
+			p.yamlError(err)
+		}
+		return nil
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		p.errorf(&extra, "", "more than one YAML document in the file")
+	} else if !errors.Is(err, io.EOF) {
+		p.yamlError(err)
+	}
+	if len(doc.Content) == 0 {
+		p.errorf(&doc, "", "empty config file")
+		return nil
+	}
+	c := &Config{File: p.file}
+	p.top(doc.Content[0], c)
+	return c
+}
+
+// yamlError turns a yaml.v3 syntax error ("yaml: line 3: ...") into an Error.
+func (p *parser) yamlError(err error) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if i := strings.IndexByte(rest, ':'); i > 0 {
+			if n, err := strconv.Atoi(rest[:i]); err == nil {
+				line = n
+				msg = strings.TrimSpace(rest[i+1:])
+			}
+		}
+	}
+	p.errs = append(p.errs, Error{File: p.file, Line: line, Msg: "syntax error: " + msg})
+}
+
+// checkJSON reports a JSON syntax error with its line and column: YAML
+// would accept many files that are not JSON, and its messages would be
+// confusing for a JSON file.
+func (p *parser) checkJSON(data []byte) bool {
+	if json.Valid(data) {
+		return true
+	}
+	var v any
+	err := json.Unmarshal(data, &v)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		line, col := lineCol(data, se.Offset)
+		p.errs = append(p.errs, Error{File: p.file, Line: line, Col: col, Msg: "JSON syntax error: " + se.Error()})
+	} else {
+		p.errorf(nil, "", "invalid JSON: %v", err)
+	}
+	return false
+}
+
+func lineCol(data []byte, off int64) (int, int) {
+	if off > int64(len(data)) {
+		off = int64(len(data))
+	}
+	before := data[:off]
+	line := bytes.Count(before, []byte{'\n'}) + 1
+	col := int(off) - (bytes.LastIndexByte(before, '\n') + 1)
+	if col < 1 {
+		col = 1
+	}
+	return line, col
+}
+
+// unescapeJSONSlash replaces the JSON escape \/ (which YAML parsers do not
+// all accept) by a plain slash inside strings.
+func unescapeJSONSlash(data []byte) []byte {
+	if !bytes.Contains(data, []byte(`\/`)) {
+		return data
+	}
+	out := make([]byte, 0, len(data))
+	inStr := false
+	for i := 0; i < len(data); i++ {
+		b := data[i]
+		switch {
+		case !inStr:
+			if b == '"' {
+				inStr = true
+			}
+		case b == '\\' && i+1 < len(data):
+			if data[i+1] == '/' {
+				out = append(out, '/')
+				i++
+				continue
+			}
+			out = append(out, b, data[i+1])
+			i++
+			continue
+		case b == '"':
+			inStr = false
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// RouterOptions returns the router options for the config's realms
+// (Logger left nil). The result shares nothing with c.
+func (c *Config) RouterOptions() router.Options {
+	realms := make([]router.RealmOptions, len(c.Realms))
+	for i, r := range c.Realms {
+		r.Roles = slices.Clone(r.Roles)
+		for j := range r.Roles {
+			r.Roles[j].Permissions = slices.Clone(r.Roles[j].Permissions)
+		}
+		realms[i] = r
+	}
+	return router.Options{Realms: realms}
+}
+
+// RouterTransport returns what the router serves on t's listener.
+func (t *Transport) RouterTransport() router.Transport {
+	rt := router.Transport{Name: t.Name}
+	if len(t.WebSocket) > 0 {
+		rt.WebSocket = make(map[string]router.WebSocketOptions, len(t.WebSocket))
+		for path, ws := range t.WebSocket {
+			o := ws.Options
+			o.Serializers = slices.Clone(o.Serializers)
+			o.AllowedOrigins = slices.Clone(o.AllowedOrigins)
+			rt.WebSocket[path] = o
+		}
+	}
+	if t.RawSocket != nil {
+		o := t.RawSocket.Options
+		o.Serializers = slices.Clone(o.Serializers)
+		rt.RawSocket = &o
+	}
+	return rt
+}
+
+// Address is the endpoint's listen address: "host:port" for TCP, the
+// socket path for Unix.
+func (e *Endpoint) Address() string {
+	if e.Type == "unix" {
+		return e.Path
+	}
+	return netJoin(e.Interface, e.Port)
+}
+
+// Network is the endpoint's network for net.Listen: tcp, tcp4, tcp6 or unix.
+func (e *Endpoint) Network() string {
+	switch {
+	case e.Type == "unix":
+		return "unix"
+	case e.Version == 4:
+		return "tcp4"
+	case e.Version == 6:
+		return "tcp6"
+	}
+	return "tcp"
+}
+
+// Summary describes the config in one line, e.g. "1 realm (realm1),
+// 2 transports (web on 127.0.0.1:8080, rawsocket on 127.0.0.1:8081)".
+func (c *Config) Summary() string {
+	names := make([]string, len(c.Realms))
+	for i, r := range c.Realms {
+		names[i] = string(r.Name)
+	}
+	ts := make([]string, len(c.Transports))
+	for i, t := range c.Transports {
+		where := t.Endpoint.Address()
+		if t.Endpoint.Type == "unix" {
+			where = "unix:" + where
+		}
+		ts[i] = t.Type + " on " + where
+		if t.Endpoint.TLS != nil {
+			ts[i] += " (tls)"
+		}
+	}
+	return fmt.Sprintf("%s (%s), %s (%s)",
+		plural(len(c.Realms), "realm"), strings.Join(names, ", "),
+		plural(len(c.Transports), "transport"), strings.Join(ts, ", "))
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}

@@ -1,0 +1,303 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tollgate-wamp/tollgate/config"
+	"github.com/tollgate-wamp/tollgate/router"
+)
+
+// Version is the program version, set at build time with
+// -ldflags "-X github.com/tollgate-wamp/tollgate/internal/cli.Version=v1.2.3".
+// When empty, the module version from the build info is used, else "dev".
+var Version = ""
+
+// shutdownTimeout bounds the graceful shutdown after the context ends.
+const shutdownTimeout = 10 * time.Second
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitFail  = 1 // the command ran and failed (bad config, cannot listen)
+	exitUsage = 2 // the command line is wrong
+)
+
+type command struct {
+	name    string
+	args    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+}
+
+// commands is the subcommand table; passwd and keygen will join it.
+var commands []command
+
+func init() {
+	commands = []command{
+		{"start", "[--config FILE] [--log-level LEVEL] [--log-format FORMAT]", "run the router", runStart},
+		{"check", "FILE", "validate a config file and print every problem", runCheck},
+		{"version", "", "print the version", runVersion},
+		{"help", "", "print this help", runHelp},
+	}
+}
+
+// Main runs the tollgate command line args (without the program name) and
+// returns the process exit code: 0 success, 1 failure, 2 usage error.
+// start runs until ctx is cancelled, then shuts the router down.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stdout)
+		return exitOK
+	}
+	name := args[0]
+	switch name {
+	case "-h", "-help", "--help":
+		name = "help"
+	case "-version", "--version":
+		name = "version"
+	}
+	for _, c := range commands {
+		if c.name == name {
+			return c.run(ctx, args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "tollgate: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "Tollgate is a WAMP router.\n\nUsage:\n")
+	for _, c := range commands {
+		line := "tollgate " + c.name
+		if c.args != "" {
+			line += " " + c.args
+		}
+		fmt.Fprintf(w, "  %s\n      %s\n", line, c.summary)
+	}
+	fmt.Fprint(w, `
+Without --config, start runs the embedded development default: realm
+"realm1", anyone may do anything, WebSocket at ws://127.0.0.1:8080/ws and
+RawSocket at tcp://127.0.0.1:8081.
+
+Config files are Crossbar node configs (version 2) in YAML or JSON; see
+docs/config.md.
+`)
+}
+
+func runHelp(_ context.Context, _ []string, stdout, _ io.Writer) int {
+	usage(stdout)
+	return exitOK
+}
+
+func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintln(stderr, "tollgate version: takes no arguments")
+		return exitUsage
+	}
+	fmt.Fprintf(stdout, "tollgate %s\n", version())
+	return exitOK
+}
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintln(stderr, "usage: tollgate check FILE")
+		return exitUsage
+	}
+	cfg, warns, err := config.Load(args[0])
+	if err == nil {
+		// Opening nothing, but reading the TLS files catches missing ones.
+		_, err = cfg.Listeners()
+	}
+	if err != nil {
+		for _, w := range warns {
+			fmt.Fprintf(stderr, "warning: %s\n", w)
+		}
+		fmt.Fprintln(stderr, err)
+		return exitFail
+	}
+	for _, w := range warns {
+		fmt.Fprintf(stdout, "warning: %s\n", w)
+	}
+	fmt.Fprintf(stdout, "config OK: %s\n", cfg.Summary())
+	return exitOK
+}
+
+func runStart(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("tollgate start", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgFile := fs.String("config", "", "config `FILE` (.yaml, .yml or .json); default: the embedded development config")
+	level := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error")
+	format := fs.String("log-format", "text", "log `FORMAT`: text or json")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "tollgate start: unexpected argument %q (use --config FILE)\n", fs.Arg(0))
+		return exitUsage
+	}
+	log, err := newLogger(stderr, *level, *format)
+	if err != nil {
+		fmt.Fprintf(stderr, "tollgate start: %v\n", err)
+		return exitUsage
+	}
+
+	cfg, code := loadConfig(*cfgFile, log, stderr)
+	if cfg == nil {
+		return code
+	}
+	listeners, err := cfg.Listeners()
+	if err != nil {
+		fmt.Fprintf(stderr, "tollgate start: invalid config:\n%v\n", err)
+		return exitFail
+	}
+
+	opts := cfg.RouterOptions()
+	opts.Logger = log
+	r, err := router.New(opts)
+	if err != nil {
+		log.Error("cannot create router", "err", err)
+		return exitFail
+	}
+	return serve(ctx, log, r, listeners)
+}
+
+// loadConfig loads file, or the embedded default when file is "". On
+// failure it prints why and returns a nil config and the exit code.
+func loadConfig(file string, log *slog.Logger, stderr io.Writer) (*config.Config, int) {
+	if file == "" {
+		log.Info("no --config given: running the embedded development default (anonymous access, everything allowed); pass --config FILE for a real deployment (`tollgate check FILE` validates it)")
+		return config.Default(), exitOK
+	}
+	cfg, warns, err := config.Load(file)
+	for _, w := range warns {
+		log.Warn("config: " + w.String())
+	}
+	var errs config.Errors
+	switch {
+	case errors.As(err, &errs):
+		fmt.Fprintf(stderr, "tollgate start: invalid config:\n%v\n", err)
+		return nil, exitFail
+	case err != nil:
+		fmt.Fprintf(stderr, "tollgate start: %v\n", err)
+		return nil, exitFail
+	}
+	return cfg, exitOK
+}
+
+// serve opens every listener, serves them until ctx ends or one fails,
+// then shuts the router down.
+func serve(ctx context.Context, log *slog.Logger, r *router.Router, listeners []config.Listener) int {
+	lns := make([]net.Listener, 0, len(listeners))
+	closeAll := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	for i := range listeners {
+		l := &listeners[i]
+		ln, err := l.Listen(ctx)
+		if err != nil {
+			log.Error("cannot listen", "transport", l.Name, "err", err)
+			closeAll()
+			return exitFail
+		}
+		lns = append(lns, ln)
+	}
+
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		serveErr error
+	)
+	for i, ln := range lns {
+		l := &listeners[i]
+		log.Info("listening", "transport", l.Name, "type", l.Type,
+			"network", ln.Addr().Network(), "address", ln.Addr().String(), "tls", l.TLS != nil)
+		wg.Go(func() {
+			err := r.ServeTransport(ln, l.Transport)
+			if err == nil || errors.Is(err, router.ErrServerClosed) {
+				return
+			}
+			mu.Lock()
+			if serveErr == nil && ctx.Err() == nil {
+				serveErr = fmt.Errorf("transport %s: %w", l.Name, err)
+			}
+			mu.Unlock()
+			stop() // one transport failing stops the router
+		})
+	}
+
+	<-ctx.Done()
+	mu.Lock()
+	failed := serveErr
+	mu.Unlock()
+	if failed != nil {
+		log.Error("transport failed; shutting down", "err", failed)
+	} else {
+		log.Info("shutting down")
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	shutdownErr := r.Shutdown(sctx)
+	closeAll() // in case the router did not close them
+	wg.Wait()
+	if shutdownErr != nil {
+		log.Error("shutdown incomplete", "err", shutdownErr)
+		return exitFail
+	}
+	if failed != nil {
+		return exitFail
+	}
+	log.Info("stopped")
+	return exitOK
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	switch level {
+	case "debug":
+		lv = slog.LevelDebug
+	case "info":
+		lv = slog.LevelInfo
+	case "warn":
+		lv = slog.LevelWarn
+	case "error":
+		lv = slog.LevelError
+	default:
+		return nil, fmt.Errorf("--log-level must be debug, info, warn or error, got %q", level)
+	}
+	ho := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, ho)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, ho)), nil
+	}
+	return nil, fmt.Errorf("--log-format must be text or json, got %q", format)
+}
