@@ -2,6 +2,8 @@ package router
 
 import (
 	"log/slog"
+
+	"github.com/tollgate-wamp/tollgate/auth"
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/wamp"
@@ -109,6 +111,9 @@ type WebSocketOptions struct {
 	AllowedOrigins []string
 	// PingInterval sends WebSocket pings this often; 0 disables them.
 	PingInterval time.Duration
+	// Auth lists the authentication methods this endpoint accepts. Empty
+	// admits anonymous sessions only, with role "anonymous".
+	Auth []auth.Authenticator
 }
 
 // RawSocketOptions configures a RawSocket listener.
@@ -118,4 +123,7 @@ type RawSocketOptions struct {
 	// MaxMessageSize bounds a received message in bytes, rounded down to a
 	// power of two between 512 B and 16 MiB for the handshake. Default 16 MiB.
 	MaxMessageSize int
+	// Auth lists the authentication methods this endpoint accepts. Empty
+	// admits anonymous sessions only, with role "anonymous".
+	Auth []auth.Authenticator
 }

@@ -12,6 +12,8 @@ import (
 type realm struct {
 	name   wamp.URI
 	strict bool // strict URI check
+	// roles defined on the realm; nil means an open realm that admits any role.
+	roles map[string]bool
 	broker *broker.Broker
 	dealer *dealer.Dealer
 
@@ -30,14 +32,32 @@ func newRealm(o RealmOptions, ids *wamp.Sequence) *realm {
 		dealer:   dealer.New(ids),
 		sessions: map[wamp.ID]*session{},
 	}
+	if o.Roles != nil {
+		rm.roles = map[string]bool{}
+		for _, role := range o.Roles {
+			rm.roles[role.Name] = true
+		}
+	}
 	rm.internal = newInternalSession(rm)
 	return rm
 }
 
-// join adds s, drawing a session id that is unique in the realm.
+// hasRole reports whether sessions may join with role: it is defined on
+// the realm, or is "trusted", or the realm defines no roles at all.
+func (rm *realm) hasRole(role string) bool {
+	return rm.roles == nil || role == "trusted" || rm.roles[role]
+}
+
+// join adds s with the id promised during authentication, or a fresh one
+// if there was none (or it is taken, which at 2^53 ids means never).
 func (rm *realm) join(s *session) {
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
+	if _, taken := rm.sessions[s.pendingID]; s.pendingID != 0 && !taken {
+		s.id = s.pendingID
+		rm.sessions[s.id] = s
+		return
+	}
 	for {
 		id := wamp.GlobalID()
 		if _, taken := rm.sessions[id]; !taken {

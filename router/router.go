@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tollgate-wamp/tollgate/auth"
 	"github.com/tollgate-wamp/tollgate/internal/broker"
 	"github.com/tollgate-wamp/tollgate/internal/dealer"
 	"github.com/tollgate-wamp/tollgate/transport"
@@ -47,6 +48,7 @@ type stats struct {
 	droppedEvents       atomic.Uint64
 	droppedPublications atomic.Uint64
 	oversize            atomic.Uint64
+	authFailures        atomic.Uint64
 }
 
 // Stats are counters since the router started.
@@ -57,6 +59,7 @@ type Stats struct {
 	DroppedEvents       uint64 // EVENTs dropped under SlowConsumerDropEvents
 	DroppedPublications uint64 // unacknowledged PUBLISHes refused (bad URI, options, authorization)
 	Oversize            uint64 // messages not sent because the peer's size limit is smaller
+	AuthFailures        uint64 // joins refused by authentication (ABORT before WELCOME)
 }
 
 // New validates opts and returns a router ready to serve. opts is copied.
@@ -124,6 +127,7 @@ func (r *Router) Stats() Stats {
 		DroppedEvents:       r.stats.droppedEvents.Load(),
 		DroppedPublications: r.stats.droppedPublications.Load(),
 		Oversize:            r.stats.oversize.Load(),
+		AuthFailures:        r.stats.authFailures.Load(),
 	}
 }
 
@@ -140,7 +144,7 @@ func (r *Router) warnLimited(msg string, args ...any) {
 
 // welcomeDetails are the WELCOME.Details for s.
 func (r *Router) welcomeDetails(s *session) wamp.Dict {
-	return wamp.Dict{
+	d := wamp.Dict{
 		"realm":        string(s.realm.name),
 		"authid":       s.authid,
 		"authrole":     s.authrole,
@@ -152,7 +156,15 @@ func (r *Router) welcomeDetails(s *session) wamp.Dict {
 			"dealer": wamp.Dict{"features": featureDict(dealer.Features)},
 		},
 	}
+	if s.authextra != nil {
+		d["authextra"] = s.authextra
+	}
+	return d
 }
+
+// pendingSessionID draws the id a joining session will get; authenticators
+// see it as details.session.
+func (r *Router) pendingSessionID() wamp.ID { return wamp.GlobalID() }
 
 func featureDict(keys []string) wamp.Dict {
 	d := make(wamp.Dict, len(keys))
@@ -164,7 +176,7 @@ func featureDict(keys []string) wamp.Dict {
 
 // serveConn runs an established transport connection until it ends.
 // It blocks; it returns at once if the router is shutting down.
-func (r *Router) serveConn(ctx context.Context, tc transport.Conn) {
+func (r *Router) serveConn(ctx context.Context, tc transport.Conn, authenticators []auth.Authenticator) {
 	info := tc.Info()
 	c := &conn{
 		r:     r,
@@ -172,6 +184,7 @@ func (r *Router) serveConn(ctx context.Context, tc transport.Conn) {
 		codec: tc.Codec(),
 		q:     transport.NewQueue(tc, transport.QueueOptions{MaxBytes: r.opts.MaxQueueBytes, MaxMessages: r.opts.MaxQueueMessages}),
 		log:   r.log.With("remote", info.RemoteAddr, "transport", info.Kind, "serializer", info.Serializer),
+		auth:  authenticators,
 		done:  make(chan struct{}),
 	}
 	r.mu.Lock()

@@ -44,7 +44,7 @@ func (r *Router) WebSocketHandler(o WebSocketOptions) http.Handler {
 			r.log.Debug("websocket upgrade refused", "remote", req.RemoteAddr, "err", err)
 			return
 		}
-		r.serveConn(req.Context(), tc)
+		r.serveConn(req.Context(), tc, o.Auth)
 	})
 }
 
@@ -157,7 +157,7 @@ func (r *Router) dispatch(nc net.Conn, t Transport, httpLn *chanListener) {
 		nc.Close()
 		return
 	}
-	r.serveConn(context.Background(), tc)
+	r.serveConn(context.Background(), tc, t.RawSocket.Auth)
 }
 
 // webSocketMux routes upgrades by path; the key "" accepts any path.

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tollgate-wamp/tollgate/auth"
 	"github.com/tollgate-wamp/tollgate/internal/broker"
 	"github.com/tollgate-wamp/tollgate/internal/dealer"
 	"github.com/tollgate-wamp/tollgate/transport"
@@ -26,6 +27,7 @@ type conn struct {
 	codec codec.Codec
 	q     *transport.Queue
 	log   *slog.Logger
+	auth  []auth.Authenticator
 
 	// closing is set when the router started a close (shutdown, kill): the
 	// read loop then only waits for the peer's GOODBYE.
@@ -48,7 +50,10 @@ type session struct {
 	authrole     string
 	authmethod   string
 	authprovider string
-	peer         *dealer.Peer
+	authextra    wamp.Dict
+	// pendingID is the id promised to the authenticator (details.session).
+	pendingID wamp.ID
+	peer      *dealer.Peer
 	// Client features from HELLO.
 	callerProgress, callerCanceling bool
 
@@ -199,75 +204,6 @@ func protocolMessage(err error) string {
 func (c *conn) abort(reason wamp.URI, msg string) {
 	c.log.Debug("abort", "reason", reason, "message", msg)
 	c.sendNow(&wamp.Abort{Details: wamp.Dict{"message": msg}, Reason: reason})
-}
-
-// handshake waits for HELLO and answers WELCOME or ABORT. It returns false
-// when the connection must end.
-func (s *session) handshake(ctx context.Context) bool {
-	// A read with a deadline would close WebSocket connections before we
-	// could say why, so a timer aborts a handshake that takes too long.
-	timer := time.AfterFunc(s.r.opts.HelloTimeout, func() {
-		s.abort(wamp.ErrProtocolViolation, "no HELLO within "+s.r.opts.HelloTimeout.String())
-		s.closeAfterDrain()
-	})
-	defer timer.Stop()
-	m, ok := s.read(ctx)
-	if !ok || !timer.Stop() {
-		return false
-	}
-	hello, isHello := m.(*wamp.Hello)
-	if !isHello {
-		s.r.stats.protocolViolations.Add(1)
-		s.abort(wamp.ErrProtocolViolation, fmt.Sprintf("expected HELLO, got %v", m.MessageType()))
-		return false
-	}
-	rm := s.r.realms[hello.Realm]
-	if rm == nil {
-		s.abort(wamp.ErrNoSuchRealm, fmt.Sprintf("no realm %q on this router", hello.Realm))
-		return false
-	}
-	roles, ok := wamp.OptDict(hello.Details, "roles")
-	if !ok || len(roles) == 0 {
-		s.r.stats.protocolViolations.Add(1)
-		s.abort(wamp.ErrProtocolViolation, "HELLO.Details.roles must be a non-empty dict")
-		return false
-	}
-	if methods, present := hello.Details["authmethods"]; present {
-		list, ok := methods.(wamp.List)
-		if !ok {
-			s.abort(wamp.ErrProtocolViolation, "HELLO.Details.authmethods must be a list")
-			return false
-		}
-		if len(list) > 0 && !containsString(list, "anonymous") {
-			s.abort(wamp.ErrNoAuthMethod, "this transport only admits anonymous sessions")
-			return false
-		}
-	}
-
-	s.realm = rm
-	s.authid = anonymousAuthID()
-	s.authrole = "anonymous"
-	s.authmethod = "anonymous"
-	s.authprovider = "static"
-	s.callerProgress = feature(roles, "caller", "progressive_call_results")
-	s.callerCanceling = feature(roles, "caller", "call_canceling")
-	s.peer = dealer.NewPeer(s)
-	s.peer.CalleeCanceling = feature(roles, "callee", "call_canceling")
-	s.peer.CalleeProgress = feature(roles, "callee", "progressive_call_results")
-	rm.join(s)
-	s.log = s.conn.log.With("session", s.id, "realm", rm.name, "authid", s.authid)
-	s.sendNow(&wamp.Welcome{Session: s.id, Details: s.r.welcomeDetails(s)})
-	s.log.Debug("session joined", "authrole", s.authrole, "transport", s.tc.Info().Kind, "serializer", s.codec.Name())
-	return true
-}
-
-func containsString(l wamp.List, want string) bool {
-	for _, v := range l {
-		if s, ok := v.(string); ok && s == want {
-			return true
-		}
-	}
-	return false
 }
 
 // feature reports whether roles.<role>.features.<key> is true.

@@ -170,7 +170,7 @@ func TestHelloTimeout(t *testing.T) {
 	srv := routertest.Start(t, func(o *router.Options) { o.HelloTimeout = 200 * time.Millisecond })
 	p := dialPeer(t, srv, "tcp", "json")
 	a := expectAbort(p, wamp.ErrProtocolViolation)
-	if msg, _ := wamp.OptString(a.Details, "message"); !strings.Contains(msg, "no HELLO") {
+	if msg, _ := wamp.OptString(a.Details, "message"); !strings.Contains(msg, "no WELCOME within") {
 		t.Errorf("message %q", msg)
 	}
 	p.expectClosed()

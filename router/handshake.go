@@ -1,0 +1,207 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tollgate-wamp/tollgate/auth"
+	"github.com/tollgate-wamp/tollgate/internal/dealer"
+	"github.com/tollgate-wamp/tollgate/wamp"
+)
+
+// handshake waits for HELLO, authenticates (CHALLENGE/AUTHENTICATE when the
+// method needs it) and answers WELCOME or ABORT. It returns false when the
+// connection must end. The whole exchange is bounded by HelloTimeout.
+func (s *session) handshake(ctx context.Context) bool {
+	hctx, cancel := context.WithTimeout(ctx, s.r.opts.HelloTimeout)
+	defer cancel()
+	// A read with a deadline would close WebSocket connections before we
+	// could say why, so a timer aborts a handshake that takes too long.
+	timer := time.AfterFunc(s.r.opts.HelloTimeout, func() {
+		s.abort(wamp.ErrProtocolViolation, "no WELCOME within "+s.r.opts.HelloTimeout.String()+" (HELLO or authentication too slow)")
+		s.closeAfterDrain()
+	})
+	defer timer.Stop()
+
+	m, ok := s.read(ctx)
+	if !ok {
+		return false
+	}
+	hello, isHello := m.(*wamp.Hello)
+	if !isHello {
+		s.r.stats.protocolViolations.Add(1)
+		s.abort(wamp.ErrProtocolViolation, fmt.Sprintf("expected HELLO, got %v", m.MessageType()))
+		return false
+	}
+	roles, ok := wamp.OptDict(hello.Details, "roles")
+	if !ok || len(roles) == 0 {
+		s.r.stats.protocolViolations.Add(1)
+		s.abort(wamp.ErrProtocolViolation, "HELLO.Details.roles must be a non-empty dict")
+		return false
+	}
+	methods, err := helloAuthMethods(hello.Details)
+	if err != nil {
+		s.r.stats.protocolViolations.Add(1)
+		s.abort(wamp.ErrProtocolViolation, err.Error())
+		return false
+	}
+	if s.r.realms[hello.Realm] == nil && len(s.auth) == 0 {
+		s.abort(wamp.ErrNoSuchRealm, fmt.Sprintf("no realm %q on this router", hello.Realm))
+		return false
+	}
+
+	id, ok := s.authenticate(hctx, hello, methods)
+	if !ok {
+		return false
+	}
+	rm := s.r.realms[id.Realm]
+	if rm == nil {
+		s.abort(wamp.ErrNoSuchRealm, fmt.Sprintf("no realm %q on this router", id.Realm))
+		return false
+	}
+	if !rm.hasRole(id.AuthRole) {
+		s.authFailed(wamp.ErrNoSuchRole, fmt.Sprintf("role %q is not defined on realm %q", id.AuthRole, rm.name), id.AuthID)
+		return false
+	}
+	if !timer.Stop() {
+		return false // timed out while authenticating; ABORT already sent
+	}
+
+	s.realm = rm
+	s.authid = id.AuthID
+	s.authrole = id.AuthRole
+	s.authmethod = id.AuthMethod
+	s.authprovider = id.AuthProvider
+	s.authextra = id.AuthExtra
+	s.callerProgress = feature(roles, "caller", "progressive_call_results")
+	s.callerCanceling = feature(roles, "caller", "call_canceling")
+	s.peer = dealer.NewPeer(s)
+	s.peer.CalleeCanceling = feature(roles, "callee", "call_canceling")
+	s.peer.CalleeProgress = feature(roles, "callee", "progressive_call_results")
+	rm.join(s)
+	s.log = s.conn.log.With("session", s.id, "realm", rm.name, "authid", s.authid)
+	s.sendNow(&wamp.Welcome{Session: s.id, Details: s.r.welcomeDetails(s)})
+	s.log.Debug("session joined", "authrole", s.authrole, "authmethod", s.authmethod, "authprovider", s.authprovider)
+	return true
+}
+
+// helloAuthMethods returns HELLO.Details.authmethods, or ["anonymous"]
+// when absent or empty.
+func helloAuthMethods(d wamp.Dict) ([]string, error) {
+	v, present := d["authmethods"]
+	if !present {
+		return []string{auth.MethodAnonymous}, nil
+	}
+	l, ok := v.(wamp.List)
+	if !ok {
+		return nil, errors.New("HELLO.Details.authmethods must be a list of strings")
+	}
+	if len(l) == 0 {
+		return []string{auth.MethodAnonymous}, nil
+	}
+	out := make([]string, len(l))
+	for i, e := range l {
+		if out[i], ok = e.(string); !ok {
+			return nil, errors.New("HELLO.Details.authmethods must be a list of strings")
+		}
+	}
+	return out, nil
+}
+
+// authenticate runs the first configured method the client offers, in the
+// client's order. ok=false means an ABORT was sent.
+func (s *session) authenticate(ctx context.Context, hello *wamp.Hello, methods []string) (*auth.Identity, bool) {
+	authid, _ := wamp.OptString(hello.Details, "authid")
+	if len(s.auth) == 0 {
+		// No auth section: anonymous only (Crossbar's rule).
+		for _, m := range methods {
+			if m == auth.MethodAnonymous {
+				return &auth.Identity{Realm: hello.Realm, AuthID: anonymousAuthID(), AuthRole: "anonymous",
+					AuthMethod: auth.MethodAnonymous, AuthProvider: auth.ProviderStatic}, true
+			}
+		}
+		s.authFailed(wamp.ErrNoAuthMethod, fmt.Sprintf("offered auth methods %v; this transport admits anonymous only", methods), authid)
+		return nil, false
+	}
+	var a auth.Authenticator
+	for _, m := range methods {
+		for _, cand := range s.auth {
+			if cand.Method() == m {
+				a = cand
+				break
+			}
+		}
+		if a != nil {
+			break
+		}
+	}
+	if a == nil {
+		configured := make([]string, len(s.auth))
+		for i, c := range s.auth {
+			configured[i] = c.Method()
+		}
+		s.authFailed(wamp.ErrNoAuthMethod, fmt.Sprintf("none of the offered auth methods %v is configured on this transport (configured: %s)", methods, strings.Join(configured, ", ")), authid)
+		return nil, false
+	}
+
+	authrole, _ := wamp.OptString(hello.Details, "authrole")
+	authextra, _ := wamp.OptDict(hello.Details, "authextra")
+	req := &auth.Request{
+		Realm:     hello.Realm,
+		AuthID:    authid,
+		AuthRole:  authrole,
+		AuthExtra: authextra,
+		Session:   s.r.pendingSessionID(),
+		Transport: s.tc.Info(),
+	}
+	id, ch, pending, err := a.Hello(ctx, req)
+	if err == nil && ch != nil {
+		s.sendNow(ch)
+		m, ok := s.read(ctx)
+		if !ok {
+			return nil, false
+		}
+		switch m := m.(type) {
+		case *wamp.Authenticate:
+			id, err = pending.Authenticate(ctx, m)
+		case *wamp.Abort:
+			s.log.Debug("client aborted during authentication", "reason", m.Reason)
+			return nil, false
+		default:
+			s.r.stats.protocolViolations.Add(1)
+			s.abort(wamp.ErrProtocolViolation, fmt.Sprintf("expected AUTHENTICATE, got %v", m.MessageType()))
+			return nil, false
+		}
+	}
+	if err != nil {
+		var ae *auth.Error
+		if errors.As(err, &ae) {
+			s.authFailed(ae.Reason, ae.Message, authid)
+		} else {
+			s.authFailed(wamp.ErrAuthenticationFailed, err.Error(), authid)
+		}
+		return nil, false
+	}
+	if id == nil {
+		s.authFailed(wamp.ErrAuthenticationFailed, "authenticator admitted no identity", authid)
+		return nil, false
+	}
+	if id.Realm == "" {
+		id.Realm = hello.Realm
+	}
+	if id.AuthMethod == "" {
+		id.AuthMethod = a.Method()
+	}
+	s.pendingID = req.Session
+	return id, true
+}
+
+// authFailed logs a refused join with the peer address and sends ABORT.
+func (s *session) authFailed(reason wamp.URI, msg, authid string) {
+	s.r.stats.authFailures.Add(1)
+	s.r.warnLimited("authentication failed", "remote", s.tc.Info().RemoteAddr, "authid", authid, "reason", reason, "message", msg)
+	s.abort(reason, msg)
+}
