@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/router"
-	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
 // errLines returns the error list of err as lines, failing if err is not Errors.
@@ -1030,7 +1029,6 @@ func TestRouterOptionsIndependent(t *testing.T) {
 	if Default().Transports[0].Name != "web" || Default() == Default() {
 		t.Error("Default must return a fresh config each call")
 	}
-	_ = wamp.URI("")
 }
 
 // FuzzParse: no input makes Parse panic, and a success always comes with
