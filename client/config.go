@@ -170,7 +170,7 @@ func helloRoles() wamp.Dict {
 		"caller": f("progressive_call_results", "call_canceling", "call_timeout", "caller_identification"),
 		"callee": f("progressive_call_results", "call_canceling", "call_timeout", "caller_identification",
 			"pattern_based_registration", "shared_registration", "registration_revocation"),
-		"publisher": f("publisher_identification", "subscriber_blackwhite_listing", "publisher_exclusion"),
+		"publisher":  f("publisher_identification", "subscriber_blackwhite_listing", "publisher_exclusion"),
 		"subscriber": f("publisher_identification", "pattern_based_subscription", "subscription_revocation"),
 	}
 }

@@ -244,6 +244,10 @@ func (s *Session) reconnectLoop() {
 // deadline), fails pending requests with ErrSessionClosed, cancels running
 // handlers' contexts and waits for them and the session's goroutines.
 // Reconnection stops. Close is idempotent; later calls return nil.
+//
+// Close waits for running handlers and hooks, so calling it from a handler,
+// OnJoin or OnLeave makes it wait until its ctx ends; call it from another
+// goroutine there.
 func (s *Session) Close(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
@@ -265,7 +269,12 @@ func (s *Session) Close(ctx context.Context) error {
 		err = lk.goodbye(ctx)
 		lk.wait(ctx)
 	}
-	s.bg.Wait()
+	bgDone := make(chan struct{})
+	go func() { s.bg.Wait(); close(bgDone) }()
+	select {
+	case <-bgDone:
+	case <-ctx.Done():
+	}
 	s.mu.Lock()
 	if s.lk != nil {
 		s.setLinkLocked(nil)

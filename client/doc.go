@@ -1,0 +1,20 @@
+// Package client is a Go WAMP v2 client: it connects to a router over
+// WebSocket (ws://, wss://) or RawSocket (tcp://, tls://, unix://) with a
+// JSON, MessagePack or CBOR serializer, joins a realm (anonymous, ticket,
+// WAMP-CRA or Cryptosign authentication) and offers Call, Publish,
+// Subscribe and Register with the advanced options the router announces.
+//
+// Handlers are plain functions (HandlerFunc, EventFunc) or typed Go
+// functions whose parameters are decoded from the call's positional and
+// keyword arguments. A Registry collects handlers before connecting and is
+// attached to a session (and again after each reconnect).
+//
+// Every blocking method takes a context.Context. Errors from the router or
+// a callee are *Error values carrying the WAMP error URI and payload; a
+// refused join is an *AbortError; sentinels (ErrSessionClosed,
+// ErrUnsupported, ErrInvalidOption) are for errors.Is.
+//
+// A Session runs one reader, one writer and one dispatcher goroutine, plus
+// one goroutine per running handler (bounded by
+// Config.MaxConcurrentHandlers). Close stops all of them.
+package client
