@@ -373,7 +373,7 @@ func TestQueueConcurrentSend(t *testing.T) {
 // discardConn is the cheapest possible Conn, to measure the queue itself.
 type discardConn struct{ recConn }
 
-func (discardConn) Write(context.Context, [][]byte) error { return nil }
+func (*discardConn) Write(context.Context, [][]byte) error { return nil }
 
 func BenchmarkQueueSend(b *testing.B) {
 	frame := make([]byte, 128)

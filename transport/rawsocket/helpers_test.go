@@ -66,7 +66,7 @@ type listener struct {
 
 // listen starts a listener on "tcp" (127.0.0.1:0), "unix" (a socket in a
 // temp dir) or "tls" (TCP + TLS) and runs fn for each connection.
-func listen(t *testing.T, kind string, fn func(net.Conn)) *listener {
+func listen(t testing.TB, kind string, fn func(net.Conn)) *listener {
 	t.Helper()
 	l := &listener{network: "tcp"}
 	var err error
@@ -115,7 +115,7 @@ type acceptResult struct {
 
 // acceptServer runs Accept with o on each connection and delivers the
 // result on the returned channel; accepted conns are closed at cleanup.
-func acceptServer(t *testing.T, kind string, o ServerOptions) (*listener, <-chan acceptResult) {
+func acceptServer(t testing.TB, kind string, o ServerOptions) (*listener, <-chan acceptResult) {
 	t.Helper()
 	ch := make(chan acceptResult, 16)
 	var (
@@ -151,13 +151,13 @@ func dialOpts(kind string, o DialOptions) DialOptions {
 	return o
 }
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
 
-func recv(t *testing.T, ch <-chan acceptResult) acceptResult {
+func recv(t testing.TB, ch <-chan acceptResult) acceptResult {
 	t.Helper()
 	select {
 	case r := <-ch:
