@@ -362,6 +362,11 @@ func TestDecodeMalformed(t *testing.T) {
 		for _, tt := range malformedValues {
 			t.Run(c.Name()+"/"+tt.name, func(t *testing.T) {
 				t.Parallel()
+				if c == JSON && tt.name == "realm bytes" {
+					// JSON bytes are a string starting with NUL; in the
+					// envelope it stays a string (see jsonWire.str).
+					t.Skip("not distinguishable in JSON")
+				}
 				data := encodeUnchecked(t, c, tt.v)
 				checkProtocolError(t, c, data, tt.want)
 			})

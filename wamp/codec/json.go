@@ -230,12 +230,10 @@ func (jsonWire) str(raw []byte) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	if len(s) > 0 && s[0] == 0 {
-		// The binary convention applies to every string in a message.
-		if _, err := base64.StdEncoding.DecodeString(s[1:]); err == nil {
-			return "", false
-		}
-	}
+	// The binary convention is not applied to envelope strings (URIs,
+	// auth method, signature): they must be strings, and reading one that
+	// starts with NUL as bytes would make a string from a MessagePack or
+	// CBOR peer impossible to forward to a JSON peer.
 	return s, true
 }
 
