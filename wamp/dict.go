@@ -116,7 +116,9 @@ func AsInt(v any) (int64, bool) {
 }
 
 func floatInt(f float64) (int64, bool) {
-	if f != math.Trunc(f) || f < math.MinInt64 || f > math.MaxInt64 {
+	// float64(MaxInt64) rounds up to 2^63, which does not fit int64, so the
+	// upper bound is exclusive; -2^63 is exact and fits.
+	if f != math.Trunc(f) || f < math.MinInt64 || f >= math.MaxInt64 {
 		return 0, false
 	}
 	return int64(f), true
