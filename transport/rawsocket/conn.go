@@ -67,7 +67,7 @@ func newConn(nc net.Conn, c codec.Codec, maxRecv, maxSend int) *Conn {
 	if a := nc.RemoteAddr(); a != nil {
 		info.RemoteAddr = a.String()
 	}
-	if tc, ok := nc.(*tls.Conn); ok {
+	if tc := findTLS(nc); tc != nil {
 		st := tc.ConnectionState()
 		info.TLS = &st
 	}
@@ -81,6 +81,23 @@ func newConn(nc net.Conn, c codec.Codec, maxRecv, maxSend int) *Conn {
 		bw:      bufio.NewWriterSize(nc, writeBufferSize),
 		done:    make(chan struct{}),
 	}
+}
+
+// findTLS finds the *tls.Conn under nc, looking through wrappers that
+// expose the wrapped connection with a NetConn method (as *tls.Conn
+// itself does), e.g. a listener's peeked-bytes wrapper.
+func findTLS(nc net.Conn) *tls.Conn {
+	for range 8 {
+		if tc, ok := nc.(*tls.Conn); ok {
+			return tc
+		}
+		u, ok := nc.(interface{ NetConn() net.Conn })
+		if !ok {
+			return nil
+		}
+		nc = u.NetConn()
+	}
+	return nil
 }
 
 // Codec returns the negotiated serializer.

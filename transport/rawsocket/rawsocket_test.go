@@ -3,6 +3,7 @@ package rawsocket
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -652,5 +653,38 @@ func TestCtxNoLeftoverDeadline(t *testing.T) {
 	go cc.Write(context.Background(), [][]byte{[]byte("y")})
 	if b, err := sc.Read(context.Background()); err != nil || string(b) != "y" {
 		t.Fatalf("Read after expired ctxs = %q, %v", b, err)
+	}
+}
+
+type wrapped struct{ net.Conn }
+
+func (w wrapped) NetConn() net.Conn { return w.Conn }
+
+// Info.TLS is found through a wrapper exposing NetConn.
+func TestInfoTLSThroughWrapper(t *testing.T) {
+	t.Parallel()
+	res := make(chan acceptResult, 1)
+	l := listen(t, "tls", func(nc net.Conn) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := nc.(*tls.Conn).HandshakeContext(ctx); err != nil {
+			res <- acceptResult{nil, err}
+			return
+		}
+		c, err := Accept(ctx, wrapped{nc}, ServerOptions{})
+		res <- acceptResult{c, err}
+	})
+	cc, err := Dial(ctxT(t), "tcp", l.addr, dialOpts("tls", DialOptions{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	r := recv(t, res)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	defer r.c.Close()
+	if r.c.Info().TLS == nil {
+		t.Error("Info.TLS nil through a NetConn wrapper")
 	}
 }

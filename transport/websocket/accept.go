@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -95,6 +96,18 @@ func selectSubprotocol(r *http.Request, allowed []codec.Codec) (token string, cd
 	return token, cd, batched, offered
 }
 
+// isUpgrade reports whether r asks for a WebSocket upgrade at all.
+func isUpgrade(r *http.Request) bool {
+	for _, v := range r.Header.Values("Upgrade") {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), "websocket") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Accept upgrades r to a WAMP WebSocket connection. It picks the first
 // subprotocol in the client's list that names an allowed codec; without
 // one it answers HTTP 400 and returns an error, as it does (403) for a
@@ -104,6 +117,14 @@ func Accept(w http.ResponseWriter, r *http.Request, o ServerOptions) (transport.
 	if err := o.Validate(); err != nil {
 		http.Error(w, "server misconfigured", http.StatusInternalServerError)
 		return nil, err
+	}
+	if !isUpgrade(r) {
+		// Not a WebSocket request: let the library answer (426 etc.).
+		_, err := cws.Accept(w, r, nil)
+		if err == nil { // cannot happen without an Upgrade header
+			err = errors.New("unexpected upgrade")
+		}
+		return nil, fmt.Errorf("websocket: %w", err)
 	}
 	allowed, _ := allowedCodecs(o.Serializers)
 	token, cd, batched, offered := selectSubprotocol(r, allowed)

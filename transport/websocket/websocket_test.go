@@ -581,3 +581,21 @@ func TestDialErrors(t *testing.T) {
 		t.Errorf("Dial with untrusted cert = %v", err)
 	}
 }
+
+// A plain HTTP request gets the library's "upgrade required" answer.
+func TestPlainHTTP(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, ServerOptions{}, false)
+	resp, err := http.Get(s.URL + "/ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	http.DefaultClient.CloseIdleConnections()
+	if resp.StatusCode != http.StatusUpgradeRequired {
+		t.Errorf("status %d, want 426", resp.StatusCode)
+	}
+	if r := s.accepted(t); r.err == nil {
+		t.Error("Accept succeeded for plain HTTP")
+	}
+}
