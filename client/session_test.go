@@ -670,3 +670,46 @@ func TestRouterShutdownEndsSession(t *testing.T) {
 		t.Fatalf("Call after shutdown: %v", err)
 	}
 }
+
+func TestTwoHandlesOneSubscription(t *testing.T) {
+	t.Parallel()
+	srv := routertest.Start(t)
+	ctx := testCtx(t)
+	s := dial(t, srv, "unix", "msgpack")
+	pub := dial(t, srv, "unix", "json")
+	a, b := make(chan struct{}, 4), make(chan struct{}, 4)
+	subA, err := s.Subscribe(ctx, "com.two", func(context.Context, *client.Event) { a <- struct{}{} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	subB, err := s.Subscribe(ctx, "com.two", func(context.Context, *client.Event) { b <- struct{}{} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if subA.ID != subB.ID {
+		t.Fatalf("router gave two subscription ids %d, %d", subA.ID, subB.ID)
+	}
+	if err := pub.Publish(ctx, "com.two", nil, nil, client.Acknowledge()); err != nil {
+		t.Fatal(err)
+	}
+	<-a
+	<-b
+	if err := s.Unsubscribe(ctx, subA); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish(ctx, "com.two", nil, nil, client.Acknowledge()); err != nil {
+		t.Fatal(err)
+	}
+	<-b
+	if err := s.Unsubscribe(ctx, subB); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Unsubscribe(ctx, subB); err != nil {
+		t.Fatalf("second Unsubscribe: %v", err)
+	}
+	select {
+	case <-a:
+		t.Fatal("removed handle got an event")
+	default:
+	}
+}
