@@ -39,6 +39,9 @@ func (r *Router) WebSocketHandler(o WebSocketOptions) http.Handler {
 		PingInterval:   o.PingInterval,
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.TLS == nil {
+			req.TLS, _ = req.Context().Value(tlsStateKey{}).(*tls.ConnectionState)
+		}
 		tc, err := websocket.Accept(w, req, so)
 		if err != nil {
 			r.log.Debug("websocket upgrade refused", "remote", req.RemoteAddr, "err", err)
@@ -75,7 +78,7 @@ func (r *Router) ServeTransport(ln net.Listener, t Transport) error {
 	)
 	if len(t.WebSocket) > 0 {
 		httpLn = newChanListener(ln.Addr())
-		httpSrv = &http.Server{Handler: r.webSocketMux(t.WebSocket), ReadHeaderTimeout: r.opts.HelloTimeout}
+		httpSrv = &http.Server{Handler: r.webSocketMux(t.WebSocket), ReadHeaderTimeout: r.opts.HelloTimeout, ConnContext: connContext}
 		httpWG.Add(1)
 		go func() { defer httpWG.Done(); httpSrv.Serve(httpLn) }()
 		defer func() {
@@ -196,12 +199,22 @@ type peekedConn struct {
 
 func (c *peekedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
-// ConnectionState exposes the TLS state of the wrapped connection.
-func (c *peekedConn) ConnectionState() tls.ConnectionState {
-	if tc, ok := c.Conn.(*tls.Conn); ok {
-		return tc.ConnectionState()
+// NetConn exposes the wrapped connection (the RawSocket transport finds
+// the TLS state through it).
+func (c *peekedConn) NetConn() net.Conn { return c.Conn }
+
+// tlsStateKey carries the TLS state of a connection that http.Server only
+// sees wrapped (so it cannot fill in Request.TLS itself).
+type tlsStateKey struct{}
+
+func connContext(ctx context.Context, c net.Conn) context.Context {
+	if pc, ok := c.(*peekedConn); ok {
+		if tc, ok := pc.Conn.(*tls.Conn); ok {
+			st := tc.ConnectionState()
+			return context.WithValue(ctx, tlsStateKey{}, &st)
+		}
 	}
-	return tls.ConnectionState{}
+	return ctx
 }
 
 // chanListener hands connections accepted elsewhere to an http.Server.
