@@ -20,10 +20,19 @@ type internalSession struct {
 
 	mu      sync.Mutex
 	pending map[wamp.ID]chan wamp.Message
+	// procs are the router's own procedures by registration id (meta API,
+	// authorizer cache flush). Written only while the realm is set up.
+	procs map[wamp.ID]internalProc
 }
 
+// internalProc serves one router procedure. It runs on the caller's read
+// loop, so it must be quick and must not block; an error is answered as a
+// WAMP error (a *wamp.CallError keeps its URI, anything else becomes
+// wamp.error.runtime_error).
+type internalProc func(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error)
+
 func newInternalSession(rm *realm) *internalSession {
-	s := &internalSession{id: wamp.GlobalID(), realm: rm, pending: map[wamp.ID]chan wamp.Message{}}
+	s := &internalSession{id: wamp.GlobalID(), realm: rm, pending: map[wamp.ID]chan wamp.Message{}, procs: map[wamp.ID]internalProc{}}
 	s.peer = dealer.NewPeer(s)
 	return s
 }
@@ -42,8 +51,11 @@ func (s *internalSession) Send(m wamp.Message) bool {
 		req = m.Request
 	case *wamp.Error:
 		req = m.Request
+	case *wamp.Invocation:
+		s.invoke(m)
+		return true
 	default:
-		return true // INVOCATION etc.: the internal session registers nothing
+		return true
 	}
 	s.mu.Lock()
 	ch := s.pending[req]
@@ -53,6 +65,41 @@ func (s *internalSession) Send(m wamp.Message) bool {
 		ch <- m
 	}
 	return true
+}
+
+// register makes fn the callee of procedure (exact match). Only used while
+// the realm is being set up, before any session can join.
+func (s *internalSession) register(procedure wamp.URI, fn internalProc) {
+	id, errURI := s.realm.dealer.Register(s.peer, procedure, dealer.RegisterOptions{})
+	if errURI != "" {
+		panic("router: internal procedure registered twice: " + string(procedure))
+	}
+	s.procs[id] = fn
+}
+
+// invoke runs a router procedure and answers the dealer.
+func (s *internalSession) invoke(inv *wamp.Invocation) {
+	fn := s.procs[inv.Registration]
+	var caller wamp.ID
+	if id, ok := wamp.OptID(inv.Details, "caller"); ok {
+		caller = id
+	}
+	args, kwargs, err := inv.Values()
+	if err == nil && fn == nil {
+		err = &wamp.CallError{URI: wamp.ErrNoSuchProcedure}
+	}
+	if err == nil {
+		args, kwargs, err = fn(caller, args, kwargs)
+	}
+	if err != nil {
+		ce, ok := err.(*wamp.CallError)
+		if !ok {
+			ce = &wamp.CallError{URI: wamp.ErrRuntimeError, Args: wamp.List{err.Error()}}
+		}
+		s.realm.dealer.Error(s.peer, &wamp.Error{RequestType: wamp.TypeInvocation, Request: inv.Request, Details: wamp.Dict{}, Error: ce.URI, Payload: wamp.Payload{Args: ce.Args, Kwargs: ce.Kwargs}})
+		return
+	}
+	s.realm.dealer.Yield(s.peer, &wamp.Yield{Request: inv.Request, Options: wamp.Dict{}, Payload: wamp.Payload{Args: args, Kwargs: kwargs}})
 }
 
 // call routes one CALL from the internal session and waits for its answer
@@ -104,3 +151,7 @@ func (r *Router) Call(ctx context.Context, realm, procedure wamp.URI, args wamp.
 	}
 	return rm.internal.call(ctx, procedure, args, kwargs)
 }
+
+// routerURIPrefix starts the URIs of Tollgate's own procedures (beside the
+// spec's wamp.*), e.g. tollgate.authorizer.flush.
+const routerURIPrefix = "tollgate."

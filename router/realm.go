@@ -13,7 +13,7 @@ type realm struct {
 	name   wamp.URI
 	strict bool // strict URI check
 	// roles defined on the realm; nil means an open realm that admits any role.
-	roles map[string]bool
+	roles  map[string]bool
 	broker *broker.Broker
 	dealer *dealer.Dealer
 

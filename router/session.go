@@ -504,6 +504,9 @@ func (s *session) call(m *wamp.Call) {
 		}
 		o.Timeout = time.Duration(ms) * time.Millisecond
 	}
+	if m.Procedure.Reserved() || strings.HasPrefix(string(m.Procedure), routerURIPrefix) {
+		o.Disclose = true // the router's own procedures need to know the caller
+	}
 	if errURI := s.realm.dealer.Call(s.peer, m, o); errURI != "" {
 		msg := ""
 		if errURI == wamp.ErrNoSuchProcedure {
