@@ -50,7 +50,10 @@ type Decision struct {
 	// not registered, malformed answer): the client gets
 	// wamp.error.authorization_failed with Message instead of
 	// wamp.error.not_authorized.
-	Failed  bool
+	Failed bool
+	// Message says why a Failed decision failed (for the log and the
+	// ERROR). A plain deny usually has none; for a session whose role is
+	// not defined it names the role.
 	Message string
 }
 

@@ -1,0 +1,407 @@
+package authz
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tollgate-wamp/tollgate/wamp"
+)
+
+// scope is how widely a cached authorizer answer applies.
+type scope uint8
+
+const (
+	scopeNone     scope = iota // not cached
+	scopeSession               // this session only (the default)
+	scopeAuthID                // every session with this authid (and role)
+	scopeAuthRole              // every session with this role
+)
+
+func (s scope) String() string {
+	switch s {
+	case scopeSession:
+		return "session"
+	case scopeAuthID:
+		return "authid"
+	case scopeAuthRole:
+		return "authrole"
+	}
+	return "none"
+}
+
+// cacheKey identifies one cached answer. Fields not used by the scope are
+// zero. The role is always part of the key, so an answer never crosses
+// roles. Building a key copies string headers only: no allocation.
+type cacheKey struct {
+	scope   scope
+	action  uint8
+	session wamp.ID // scopeSession
+	authID  string  // scopeAuthID
+	role    string
+	uri     wamp.URI
+}
+
+func sessionKey(s *Session, uri wamp.URI, ai int) cacheKey {
+	return cacheKey{scope: scopeSession, action: uint8(ai), session: s.ID, role: s.AuthRole, uri: uri}
+}
+
+func authIDKey(s *Session, uri wamp.URI, ai int) cacheKey {
+	return cacheKey{scope: scopeAuthID, action: uint8(ai), authID: s.AuthID, role: s.AuthRole, uri: uri}
+}
+
+func authRoleKey(s *Session, uri wamp.URI, ai int) cacheKey {
+	return cacheKey{scope: scopeAuthRole, action: uint8(ai), role: s.AuthRole, uri: uri}
+}
+
+// entry is one cached answer. Its fields change only under cache.mu held
+// for writing; ref is the CLOCK reference bit, set by readers.
+type entry struct {
+	key      cacheKey
+	authID   string // authid of the session that asked (for flush by authid)
+	allow    bool
+	disclose bool
+	expires  int64 // cache clock nanoseconds; 0 = never
+	ref      atomic.Bool
+	slot     int
+	// Per-session list (session-scoped entries only), for SessionLeft.
+	prev, next *entry
+}
+
+// flight is one authorizer call in progress, shared by identical questions.
+type flight struct {
+	key     cacheKey
+	session wamp.ID
+	authID  string
+	done    chan struct{}
+	// Set under cache.mu before done is closed.
+	res result
+	// tainted: a flush or leave affecting this question happened while the
+	// call was in flight, so its answer must not be cached. Guarded by mu.
+	tainted bool
+}
+
+// result is the outcome of one authorizer call.
+type result struct {
+	d        Decision
+	scope    scope // scopeNone: answer not cacheable
+	ttl      time.Duration
+	canceled bool // the asking session's ctx ended: others must re-ask
+}
+
+// applies reports whether f's answer may be handed to session s, which
+// joined f as a waiter.
+func (f *flight) applies(s *Session) bool {
+	switch {
+	case f.res.canceled:
+		return false
+	case s.ID == f.session, f.res.d.Failed:
+		return true
+	case f.res.scope == scopeAuthRole:
+		return true // the flight key includes the role
+	case f.res.scope == scopeAuthID:
+		return s.AuthID == f.authID
+	}
+	return false
+}
+
+// cache holds authorizer answers of one realm, bounded by a CLOCK sweep
+// (an approximate LRU: a hit sets a reference bit under the read lock, so
+// hits from many sessions do not serialize).
+//
+// Lock: mu. Hits take it for reading; inserts, removals, flight
+// bookkeeping take it for writing. It is never held across an authorizer
+// call.
+type cache struct {
+	size int // <= 0: caching disabled
+	base time.Time
+
+	mu       sync.RWMutex
+	m        map[cacheKey]*entry
+	ring     []*entry // CLOCK ring; nil slots are free (listed in free)
+	free     []int
+	hand     int
+	sessions map[wamp.ID]*entry // head of each session's entry list
+	nAuthID  int                // entries per wide scope, to skip lookups
+	nRole    int
+	flights  map[cacheKey]*flight
+	flying   map[wamp.ID]int // flights led per session
+
+	hits, misses, evictions            atomic.Uint64
+	calls, failures, shared, discarded atomic.Uint64
+	waiting                            atomic.Int64 // questions waiting on another's call (tests)
+}
+
+func newCache(size int) *cache {
+	return &cache{
+		size:     size,
+		base:     time.Now(),
+		m:        map[cacheKey]*entry{},
+		sessions: map[wamp.ID]*entry{},
+		flights:  map[cacheKey]*flight{},
+		flying:   map[wamp.ID]int{},
+	}
+}
+
+// now is the cache clock: monotonic nanoseconds since the cache was made.
+func (c *cache) now() int64 { return int64(time.Since(c.base)) }
+
+// lookupLocked returns the valid entry answering (s, uri, ai): session
+// scope first, then authid, then authrole. hint is the key of an expired
+// wider-scope entry, if any: the backend answered that question for many
+// sessions before, so concurrent askers may share one call for it.
+// Caller holds mu (read or write).
+func (c *cache) lookupLocked(s *Session, uri wamp.URI, ai int) (e *entry, hint cacheKey) {
+	var now int64
+	valid := func(e *entry) bool {
+		if e.expires == 0 {
+			return true
+		}
+		if now == 0 {
+			now = c.now()
+		}
+		return now < e.expires
+	}
+	if e := c.m[sessionKey(s, uri, ai)]; e != nil && valid(e) {
+		return e, cacheKey{}
+	}
+	if c.nAuthID > 0 && s.AuthID != "" {
+		k := authIDKey(s, uri, ai)
+		if e := c.m[k]; e != nil {
+			if valid(e) {
+				return e, cacheKey{}
+			}
+			hint = k
+		}
+	}
+	if c.nRole > 0 {
+		k := authRoleKey(s, uri, ai)
+		if e := c.m[k]; e != nil {
+			if valid(e) {
+				return e, cacheKey{}
+			}
+			hint = k
+		}
+	}
+	return nil, hint
+}
+
+// insertLocked stores an answer. Caller holds mu for writing.
+func (c *cache) insertLocked(k cacheKey, authID string, d Decision, expires int64) {
+	if e := c.m[k]; e != nil {
+		e.allow, e.disclose, e.expires, e.authID = d.Allow, d.Disclose, expires, authID
+		e.ref.Store(true)
+		return
+	}
+	e := &entry{key: k, authID: authID, allow: d.Allow, disclose: d.Disclose, expires: expires}
+	switch {
+	case len(c.free) > 0:
+		e.slot = c.free[len(c.free)-1]
+		c.free = c.free[:len(c.free)-1]
+	case len(c.ring) < c.size:
+		e.slot = len(c.ring)
+		c.ring = append(c.ring, nil)
+	default:
+		e.slot = c.evictLocked()
+	}
+	c.ring[e.slot] = e
+	c.m[k] = e
+	switch k.scope {
+	case scopeSession:
+		if h := c.sessions[k.session]; h != nil {
+			e.next, h.prev = h, e
+		}
+		c.sessions[k.session] = e
+	case scopeAuthID:
+		c.nAuthID++
+	case scopeAuthRole:
+		c.nRole++
+	}
+}
+
+// evictLocked frees one slot of a full ring and returns it: the first
+// expired or unreferenced entry from the hand on, clearing reference bits
+// as it passes (CLOCK).
+func (c *cache) evictLocked() int {
+	now := c.now()
+	for {
+		i := c.hand
+		c.hand = (c.hand + 1) % len(c.ring)
+		e := c.ring[i]
+		if e == nil {
+			return i
+		}
+		if e.ref.Load() && (e.expires == 0 || now < e.expires) {
+			e.ref.Store(false)
+			continue
+		}
+		c.removeLocked(e)
+		c.free = c.free[:len(c.free)-1] // removeLocked listed slot i as free; we take it
+		c.evictions.Add(1)
+		return i
+	}
+}
+
+// removeLocked drops e. Caller holds mu for writing.
+func (c *cache) removeLocked(e *entry) {
+	delete(c.m, e.key)
+	c.ring[e.slot] = nil
+	c.free = append(c.free, e.slot)
+	switch e.key.scope {
+	case scopeSession:
+		if e.prev != nil {
+			e.prev.next = e.next
+		} else if e.next != nil {
+			c.sessions[e.key.session] = e.next
+		} else {
+			delete(c.sessions, e.key.session)
+		}
+		if e.next != nil {
+			e.next.prev = e.prev
+		}
+		e.prev, e.next = nil, nil
+	case scopeAuthID:
+		c.nAuthID--
+	case scopeAuthRole:
+		c.nRole--
+	}
+}
+
+// sessionLeft drops s's session-scoped entries (O(its entries)) and
+// taints the calls it has in flight so their answers are not cached.
+func (c *cache) sessionLeft(id wamp.ID) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for e := c.sessions[id]; e != nil; {
+		next := e.next
+		c.removeLocked(e)
+		e = next
+		n++
+	}
+	if c.flying[id] > 0 {
+		for _, f := range c.flights {
+			if f.session == id {
+				f.tainted = true
+			}
+		}
+	}
+	return n
+}
+
+// FlushFilter selects cached authorizer answers to drop. Set fields are
+// ANDed; the zero filter (or All) selects everything.
+type FlushFilter struct {
+	// Session selects the session-scoped answers of that session.
+	Session wamp.ID
+	// AuthID selects answers given for sessions with that authid:
+	// session-scoped ones and authid-scoped ones (not authrole-scoped).
+	AuthID string
+	// AuthRole selects every answer for sessions of that role.
+	AuthRole string
+	// URIPrefix selects answers whose URI starts with these whole
+	// components ("com.example" and "com.example." both select
+	// "com.example" and "com.example.x", not "com.examplexyz").
+	URIPrefix wamp.URI
+	// All selects everything, whatever the other fields say.
+	All bool
+}
+
+func (f *FlushFilter) all() bool {
+	return f.All || (f.Session == 0 && f.AuthID == "" && f.AuthRole == "" && f.URIPrefix == "")
+}
+
+// matches reports whether an answer to a question with these attributes
+// is selected. sc is scopeNone for a question in flight (scope unknown:
+// selected whenever any scope could be).
+func (f *FlushFilter) matches(sc scope, session wamp.ID, authID, role string, uri wamp.URI) bool {
+	if f.Session != 0 && (session != f.Session || (sc != scopeSession && sc != scopeNone)) {
+		return false
+	}
+	if f.AuthID != "" && (authID != f.AuthID || sc == scopeAuthRole) {
+		return false
+	}
+	if f.AuthRole != "" && role != f.AuthRole {
+		return false
+	}
+	return f.URIPrefix == "" || componentPrefix(f.URIPrefix, uri)
+}
+
+// componentPrefix reports whether uri is p or starts with p's components.
+func componentPrefix(p, uri wamp.URI) bool {
+	if n := len(p); n > 0 && p[n-1] == '.' {
+		p = p[:n-1]
+	}
+	if p == "" || uri == p {
+		return true
+	}
+	return len(uri) > len(p) && uri[:len(p)] == p && uri[len(p)] == '.'
+}
+
+// flush drops the selected entries and taints selected calls in flight.
+func (c *cache) flush(f FlushFilter) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	all := f.all()
+	for _, fl := range c.flights {
+		if all || f.matches(scopeNone, fl.session, fl.authID, fl.key.role, fl.key.uri) {
+			fl.tainted = true
+		}
+	}
+	if all {
+		n := len(c.m)
+		clear(c.m)
+		clear(c.sessions)
+		clear(c.ring)
+		c.ring, c.free, c.hand, c.nAuthID, c.nRole = c.ring[:0], c.free[:0], 0, 0, 0
+		return n
+	}
+	n := 0
+	if f.Session != 0 {
+		for e := c.sessions[f.Session]; e != nil; {
+			next := e.next
+			if f.matches(e.key.scope, e.key.session, e.authID, e.key.role, e.key.uri) {
+				c.removeLocked(e)
+				n++
+			}
+			e = next
+		}
+		return n
+	}
+	for _, e := range c.ring {
+		if e != nil && f.matches(e.key.scope, e.key.session, e.authID, e.key.role, e.key.uri) {
+			c.removeLocked(e)
+			n++
+		}
+	}
+	return n
+}
+
+// CacheStats are counters of a Realm's authorizer cache, read atomically
+// one by one (not a consistent snapshot).
+type CacheStats struct {
+	Hits      uint64 // questions answered from the cache
+	Misses    uint64 // questions of dynamic roles not answered from the cache
+	Evictions uint64 // entries dropped to stay within CacheSize
+	Entries   int    // entries now held (expired ones included until dropped)
+	// AuthorizerCalls counts calls made; Failures those that failed
+	// (error, timeout, not registered, malformed answer).
+	AuthorizerCalls uint64
+	Failures        uint64
+	// Shared counts questions answered by another question's call in flight.
+	Shared uint64
+	// Discarded counts cacheable answers not cached because a flush or the
+	// session leaving overtook the call.
+	Discarded uint64
+}
+
+func (c *cache) stats() CacheStats {
+	c.mu.RLock()
+	n := len(c.m)
+	c.mu.RUnlock()
+	return CacheStats{
+		Hits: c.hits.Load(), Misses: c.misses.Load(), Evictions: c.evictions.Load(), Entries: n,
+		AuthorizerCalls: c.calls.Load(), Failures: c.failures.Load(),
+		Shared: c.shared.Load(), Discarded: c.discarded.Load(),
+	}
+}

@@ -1,0 +1,217 @@
+package authz
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/tollgate-wamp/tollgate/wamp"
+)
+
+// SessionDict is the session argument a dynamic authorizer receives:
+// session, realm, authid, authrole, authmethod, authprovider, authextra
+// (a dict, {} when absent) and transport (a dict, {} when absent).
+func SessionDict(s *Session) wamp.Dict {
+	extra, tr := s.AuthExtra, s.Transport
+	if extra == nil {
+		extra = wamp.Dict{}
+	}
+	if tr == nil {
+		tr = wamp.Dict{}
+	}
+	return wamp.Dict{
+		"session":      uint64(s.ID),
+		"realm":        string(s.Realm),
+		"authid":       s.AuthID,
+		"authrole":     s.AuthRole,
+		"authmethod":   s.AuthMethod,
+		"authprovider": s.AuthProvider,
+		"authextra":    extra,
+		"transport":    tr,
+	}
+}
+
+// call asks ro's authorizer once, bounded by ro.timeout and ctx.
+func (r *Realm) call(ctx context.Context, ro *role, s *Session, uri wamp.URI, action Action, ai int, options wamp.Dict) result {
+	c := r.cache
+	c.calls.Add(1)
+	if options == nil {
+		options = wamp.Dict{}
+	}
+	cctx, cancel := context.WithTimeout(ctx, ro.timeout)
+	defer cancel()
+	args, kwargs, err := r.caller.Call(cctx, ro.authRealm, ro.authorizer,
+		wamp.List{SessionDict(s), string(uri), string(action), options}, nil)
+	if err != nil {
+		c.failures.Add(1)
+		return result{d: Decision{Failed: true, Message: r.callFailure(ctx, cctx, ro, uri, action, err)}, canceled: ctx.Err() != nil}
+	}
+	ans, bad := parseAnswer(args, kwargs)
+	if bad != "" {
+		c.failures.Add(1)
+		return result{d: Decision{Failed: true, Message: fmt.Sprintf("authorizer %s returned %s", ro.authorizer, bad)}}
+	}
+	d := Decision{Allow: ans.allow}
+	if ans.allow && (ai == aCall || ai == aPublish) {
+		d.Disclose = ans.disclose
+	}
+	return result{d: d, scope: ans.scope, ttl: ans.ttl}
+}
+
+func (r *Realm) callFailure(ctx, cctx context.Context, ro *role, uri wamp.URI, action Action, err error) string {
+	var ce *wamp.CallError
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Sprintf("authorization of %s %s canceled: %v", action, uri, ctx.Err())
+	case errors.Is(cctx.Err(), context.DeadlineExceeded):
+		return fmt.Sprintf("authorizer %s timed out after %v", ro.authorizer, ro.timeout)
+	case errors.As(err, &ce) && ce.URI == wamp.ErrNoSuchProcedure:
+		if ro.authRealm != r.name {
+			return fmt.Sprintf("authorizer %s is not registered on realm %s", ro.authorizer, ro.authRealm)
+		}
+		return fmt.Sprintf("authorizer %s is not registered", ro.authorizer)
+	case ce != nil:
+		return fmt.Sprintf("authorizer %s failed: %s", ro.authorizer, ce.Error())
+	}
+	return fmt.Sprintf("authorizer %s failed: %v", ro.authorizer, err)
+}
+
+// answer is a parsed authorizer answer.
+type answer struct {
+	allow, disclose bool
+	scope           scope // scopeNone: do not cache
+	ttl             time.Duration
+}
+
+// parseAnswer reads an authorizer's result: one bool, or one dict
+// {allow: bool (required), disclose: bool, cache: bool | {scope, ttl},
+// ttl: seconds}. A result with no args but kwargs is read as the dict.
+// Unknown keys (Crossbar's validate included) are ignored; a known key of
+// the wrong type makes the answer malformed. bad describes what is wrong.
+func parseAnswer(args wamp.List, kwargs wamp.Dict) (ans answer, bad string) {
+	var v any
+	switch {
+	case len(args) == 1:
+		v = args[0]
+	case len(args) > 1:
+		return ans, fmt.Sprintf("%d results, want one bool or dict", len(args))
+	case len(kwargs) > 0:
+		v = kwargs
+	default:
+		return ans, "no result, want a bool or a dict"
+	}
+	switch v := v.(type) {
+	case bool:
+		ans.allow = v
+		return ans, ""
+	case wamp.Dict:
+		return parseAnswerDict(v)
+	}
+	return ans, describe(v) + ", want a bool or a dict"
+}
+
+func parseAnswerDict(d wamp.Dict) (ans answer, bad string) {
+	a, ok := d["allow"]
+	if !ok {
+		return ans, "a dict without allow"
+	}
+	if ans.allow, ok = a.(bool); !ok {
+		return ans, "allow of type " + describe(a) + ", want a bool"
+	}
+	if v, ok := d["disclose"]; ok && v != nil {
+		if ans.disclose, ok = v.(bool); !ok {
+			return ans, "disclose of type " + describe(v) + ", want a bool"
+		}
+	}
+	if v, ok := d["ttl"]; ok && v != nil {
+		if ans.ttl, bad = seconds(v); bad != "" {
+			return ans, "ttl " + bad
+		}
+	}
+	switch v := d["cache"].(type) {
+	case nil:
+	case bool:
+		if v {
+			ans.scope = scopeSession
+		}
+	case wamp.Dict:
+		ans.scope = scopeSession
+		if sv, ok := v["scope"]; ok && sv != nil {
+			s, _ := sv.(string)
+			switch s {
+			case "session":
+			case "authid":
+				ans.scope = scopeAuthID
+			case "authrole":
+				ans.scope = scopeAuthRole
+			default:
+				return ans, fmt.Sprintf("cache.scope %s, want \"session\", \"authid\" or \"authrole\"", describe(sv))
+			}
+		}
+		if tv, ok := v["ttl"]; ok && tv != nil {
+			if ans.ttl, bad = seconds(tv); bad != "" {
+				return ans, "cache.ttl " + bad
+			}
+		}
+	default:
+		return ans, "cache of type " + describe(v) + ", want a bool or a dict"
+	}
+	return ans, ""
+}
+
+// seconds reads a non-negative number of seconds (integer or fractional).
+func seconds(v any) (time.Duration, string) {
+	var f float64
+	switch n := v.(type) {
+	case float64:
+		f = n
+	case float32:
+		f = float64(n)
+	default:
+		i, ok := wamp.AsInt(v)
+		if !ok {
+			return 0, "of type " + describe(v) + ", want a number of seconds"
+		}
+		f = float64(i)
+	}
+	if math.IsNaN(f) || f < 0 {
+		return 0, fmt.Sprintf("%v, want a non-negative number of seconds", f)
+	}
+	if f >= float64(math.MaxInt64)/float64(time.Second) {
+		return time.Duration(math.MaxInt64), ""
+	}
+	return time.Duration(f * float64(time.Second)), ""
+}
+
+// describe names a decoded value's type in WAMP terms for error messages.
+func describe(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a bool"
+	case string:
+		return fmt.Sprintf("a string %q", truncate(v))
+	case wamp.List:
+		return "a list"
+	case wamp.Dict:
+		return "a dict"
+	case []byte:
+		return "binary"
+	case float32, float64:
+		return fmt.Sprintf("a number %v", v)
+	}
+	if _, ok := wamp.AsInt(v); ok {
+		return fmt.Sprintf("an integer %v", v)
+	}
+	return fmt.Sprintf("a %T", v)
+}
+
+func truncate(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
