@@ -1,0 +1,323 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tollgate-wamp/tollgate/wamp"
+)
+
+// WAMP-CRA key derivation defaults (wamp-spec.md §15.4), used when a salt
+// is given without iterations or keylen.
+const (
+	DefaultIterations = 1000
+	DefaultKeyLen     = 32
+)
+
+// Bounds on salting parameters, the same the client library accepts.
+const (
+	maxIterations = 10_000_000
+	maxKeyLen     = 1024
+)
+
+// WAMPCRAUser is one static WAMP-CRA user.
+type WAMPCRAUser struct {
+	// Secret is the HMAC key, as text. Without Salt it is the shared
+	// secret the client also knows. With Salt it is the *derived key*
+	// DeriveKey(password, Salt, Iterations, KeyLen), the Base64 text the
+	// client computes from its password, so the password itself is never
+	// stored (pre-2025 Crossbar and WAMP spec behaviour). Required.
+	Secret string
+	// Role is the authrole granted. Empty: the session is refused with
+	// wamp.error.no_such_role after a correct signature.
+	Role string
+	// Salt, if set, is sent in the CHALLENGE so the client derives its key
+	// with PBKDF2-HMAC-SHA256; used as literal UTF-8 bytes.
+	Salt string
+	// Iterations is the PBKDF2 iteration count sent with Salt (default
+	// 1000). Only valid with Salt.
+	Iterations int
+	// KeyLen is the PBKDF2 key length in bytes sent with Salt (default
+	// 32). Only valid with Salt.
+	KeyLen int
+}
+
+// WAMPCRAConfig configures static WAMP-CRA.
+type WAMPCRAConfig struct {
+	// Users by authid (Crossbar key "users").
+	Users map[string]WAMPCRAUser
+}
+
+// WAMPCRA is the static "wampcra" authenticator. It is safe for
+// concurrent use.
+//
+// An unknown authid still gets a CHALLENGE that looks like a real one: the
+// most common role, and when any user is salted a salt derived from the
+// authid with a per-process random key plus the most common iterations and
+// keylen, so repeating the probe gives the same answer. Its AUTHENTICATE
+// then fails with Denied, like a wrong signature.
+type WAMPCRA struct {
+	users map[string]craUser
+	fake  craUser // template for unknown authids (Secret unused)
+}
+
+type craUser struct {
+	role string
+	craParams
+}
+
+// craParams is what signing needs: the HMAC key and the salting
+// parameters forwarded to the client (Salt "" = unsalted).
+type craParams struct {
+	key        []byte
+	salt       string
+	iterations int
+	keylen     int
+}
+
+// NewWAMPCRA builds a static WAMP-CRA authenticator. Errors name the bad
+// field, e.g. `users["alice"].secret: empty`.
+func NewWAMPCRA(cfg WAMPCRAConfig) (*WAMPCRA, error) {
+	a := &WAMPCRA{users: make(map[string]craUser, len(cfg.Users))}
+	var errs []error
+	type costs struct{ it, kl int }
+	var roles []string
+	var salted []costs
+	for _, id := range sortedKeys(cfg.Users) {
+		u := cfg.Users[id]
+		path := fmt.Sprintf("users[%q]", id)
+		if id == "" {
+			errs = append(errs, fmt.Errorf("%s: empty authid", path))
+			continue
+		}
+		if u.Secret == "" {
+			errs = append(errs, fmt.Errorf("%s.secret: empty", path))
+		}
+		p, err := newCRAParams(u.Secret, u.Salt, u.Iterations, u.KeyLen)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s.%w", path, err))
+			continue
+		}
+		a.users[id] = craUser{role: u.Role, craParams: p}
+		roles = append(roles, u.Role)
+		if p.salt != "" {
+			salted = append(salted, costs{p.iterations, p.keylen})
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("auth: wampcra: %w", errors.Join(errs...))
+	}
+	a.fake.role = mostCommon(roles)
+	if len(salted) > 0 {
+		c := mostCommon(salted)
+		a.fake.salt = "x" // marks the fake user salted; the real salt depends on the authid
+		a.fake.iterations, a.fake.keylen = c.it, c.kl
+	}
+	return a, nil
+}
+
+// newCRAParams validates salting parameters and applies defaults. The
+// error text starts with the offending field name.
+func newCRAParams(secret, salt string, iterations, keylen int) (craParams, error) {
+	p := craParams{key: []byte(secret), salt: salt, iterations: iterations, keylen: keylen}
+	if salt == "" {
+		if iterations != 0 || keylen != 0 {
+			return p, errors.New("salt: iterations and keylen need a salt")
+		}
+		return p, nil
+	}
+	if p.iterations == 0 {
+		p.iterations = DefaultIterations
+	}
+	if p.keylen == 0 {
+		p.keylen = DefaultKeyLen
+	}
+	if p.iterations < 1 || p.iterations > maxIterations {
+		return p, fmt.Errorf("iterations: %d out of range 1..%d", iterations, maxIterations)
+	}
+	if p.keylen < 1 || p.keylen > maxKeyLen {
+		return p, fmt.Errorf("keylen: %d out of range 1..%d", keylen, maxKeyLen)
+	}
+	return p, nil
+}
+
+// mostCommon returns the most frequent value, the earliest on ties (the
+// zero value for an empty slice).
+func mostCommon[T comparable](vs []T) T {
+	var best T
+	n := map[T]int{}
+	top := 0
+	for _, v := range vs {
+		n[v]++
+		if n[v] > top {
+			best, top = v, n[v]
+		}
+	}
+	return best
+}
+
+// Method returns "wampcra".
+func (a *WAMPCRA) Method() string { return MethodWAMPCRA }
+
+// Hello sends the challenge. The client must give an authid.
+func (a *WAMPCRA) Hello(_ context.Context, req *Request) (*Identity, *wamp.Challenge, Pending, error) {
+	if req.AuthID == "" {
+		return nil, nil, nil, &Error{Reason: wamp.ErrAuthenticationFailed, Message: "wampcra authentication needs an authid in HELLO"}
+	}
+	u, known := a.users[req.AuthID]
+	if !known {
+		u = a.fake
+		u.key = nil
+		if u.salt != "" {
+			u.salt = fakeSalt(req.AuthID)
+		}
+	}
+	id := Identity{Realm: req.Realm, AuthID: req.AuthID, AuthRole: u.role, AuthMethod: MethodWAMPCRA, AuthProvider: ProviderStatic}
+	ch, p, err := newCRAPending(id, req.Session, u.craParams, known)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return nil, ch, p, nil
+}
+
+// fakeKey is the per-process key for fake salts; it is random and never
+// changes after it is made.
+var fakeKey = sync.OnceValue(func() []byte {
+	k := make([]byte, 32)
+	rand.Read(k)
+	return k
+})
+
+// fakeSalt is a deterministic, unpredictable salt for an unknown authid.
+func fakeSalt(authid string) string {
+	m := hmac.New(sha256.New, fakeKey())
+	m.Write([]byte("tollgate wampcra fake salt\x00"))
+	m.Write([]byte(authid))
+	return base64.RawStdEncoding.EncodeToString(m.Sum(nil)[:12])
+}
+
+// craChallengeText is the signed challenge object; field order as in the
+// spec (wamp-spec.md §15.4).
+type craChallengeText struct {
+	AuthID       string  `json:"authid"`
+	AuthRole     string  `json:"authrole"`
+	AuthMethod   string  `json:"authmethod"`
+	AuthProvider string  `json:"authprovider"`
+	Nonce        string  `json:"nonce"`
+	Timestamp    string  `json:"timestamp"`
+	Session      wamp.ID `json:"session"`
+}
+
+// newCRAPending builds the CHALLENGE and the Pending that checks it. With
+// known false the Pending always refuses (key is then ignored).
+func newCRAPending(id Identity, session wamp.ID, p craParams, known bool) (*wamp.Challenge, *craPending, error) {
+	var nonce [48]byte
+	rand.Read(nonce[:])
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(craChallengeText{
+		AuthID: id.AuthID, AuthRole: id.AuthRole, AuthMethod: MethodWAMPCRA, AuthProvider: id.AuthProvider,
+		Nonce:     base64.RawStdEncoding.EncodeToString(nonce[:]),
+		Timestamp: time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
+		Session:   session,
+	})
+	if err != nil { // only for invalid UTF-8 or similar; never in practice
+		return nil, nil, fmt.Errorf("auth: wampcra challenge: %w", err)
+	}
+	text := string(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	extra := wamp.Dict{"challenge": text}
+	if p.salt != "" {
+		extra["salt"] = p.salt
+		extra["iterations"] = int64(p.iterations)
+		extra["keylen"] = int64(p.keylen)
+	}
+	key := p.key
+	if !known {
+		// A fresh random key: nobody can produce a matching signature.
+		key = make([]byte, 32)
+		rand.Read(key)
+	}
+	return &wamp.Challenge{AuthMethod: MethodWAMPCRA, Extra: extra},
+		&craPending{id: id, key: key, challenge: text, known: known}, nil
+}
+
+// craPending checks one WAMP-CRA signature.
+type craPending struct {
+	id        Identity
+	key       []byte
+	challenge string
+	known     bool
+	used      atomic.Bool
+}
+
+// Authenticate verifies Base64(HMAC-SHA256(key, challenge)) in constant
+// time. A Pending answers once; later calls are refused.
+func (p *craPending) Authenticate(_ context.Context, a *wamp.Authenticate) (*Identity, error) {
+	if p.used.Swap(true) {
+		return nil, errAnswered
+	}
+	sig, err := base64.StdEncoding.DecodeString(a.Signature)
+	if err != nil {
+		sig = nil // still compute the MAC, so timing does not depend on the format
+	}
+	m := hmac.New(sha256.New, p.key)
+	m.Write([]byte(p.challenge))
+	ok := hmac.Equal(m.Sum(nil), sig)
+	if !ok || !p.known {
+		return nil, Denied()
+	}
+	if p.id.AuthRole == "" {
+		return nil, noRole(p.id.AuthID)
+	}
+	id := p.id
+	return &id, nil
+}
+
+var errAnswered = &Error{Reason: wamp.ErrAuthenticationFailed, Message: "challenge already answered"}
+
+func noRole(authid string) *Error {
+	return &Error{Reason: wamp.ErrNoSuchRole, Message: fmt.Sprintf("principal %q has no role", authid)}
+}
+
+// SignWAMPCRA computes the WAMP-CRA signature Base64(HMAC-SHA256(key,
+// challenge)) over the challenge string exactly as received. key is the
+// secret's UTF-8 bytes, or for a salted challenge the ASCII bytes of
+// DeriveKey's result.
+func SignWAMPCRA(key []byte, challenge string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(challenge))
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// DeriveKey computes a salted WAMP-CRA key: Base64(PBKDF2-HMAC-SHA256(
+// secret, salt, iterations, keylen)), salt taken as literal UTF-8 bytes.
+// The result is both what a client uses as HMAC key (its ASCII bytes) and
+// what a salted WAMPCRAUser.Secret holds. iterations or keylen below 1 mean
+// the defaults (1000, 32); keylen is capped at 1024 and iterations at
+// 10,000,000 (the client limits).
+func DeriveKey(secret, salt string, iterations, keylen int) string {
+	if iterations < 1 {
+		iterations = DefaultIterations
+	}
+	if keylen < 1 {
+		keylen = DefaultKeyLen
+	}
+	iterations, keylen = min(iterations, maxIterations), min(keylen, maxKeyLen)
+	dk, err := pbkdf2.Key(sha256.New, secret, []byte(salt), iterations, keylen)
+	if err != nil { // only in FIPS 140-only mode with weak inputs
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString(dk)
+}
