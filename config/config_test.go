@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"github.com/tollgate-wamp/tollgate/authz"
 	"math/big"
 	"net"
 	"os"
@@ -74,9 +75,9 @@ func TestDefault(t *testing.T) {
 	opts := c.RouterOptions()
 	want := []router.RealmOptions{{
 		Name: "realm1", URICheck: "strict",
-		Roles: []router.RoleOptions{{Name: "anonymous", Permissions: []router.Permission{{
+		Roles: []authz.RoleConfig{{Name: "anonymous", Permissions: []authz.Permission{{
 			URI: "", Match: "prefix", Cache: true,
-			Allow: router.Actions{Call: true, Register: true, Publish: true, Subscribe: true},
+			Allow: authz.Actions{Call: true, Register: true, Publish: true, Subscribe: true},
 		}}}},
 	}}
 	if !reflect.DeepEqual(opts.Realms, want) {
@@ -439,8 +440,8 @@ workers:
       - {type: rawsocket, endpoint: {type: tcp, port: 0}}
 `)
 	roles := c.Realms[0].Roles
-	all := router.Actions{Call: true, Register: true, Publish: true, Subscribe: true}
-	if len(roles[0].Permissions) != 1 || roles[0].Permissions[0] != (router.Permission{URI: "", Match: "prefix", Allow: all}) {
+	all := authz.Actions{Call: true, Register: true, Publish: true, Subscribe: true}
+	if len(roles[0].Permissions) != 1 || roles[0].Permissions[0] != (authz.Permission{URI: "", Match: "prefix", Allow: all}) {
 		t.Errorf("open role = %+v", roles[0])
 	}
 	if len(roles[1].Permissions) != 0 || roles[1].Authorizer != "" {

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"fmt"
+	"github.com/tollgate-wamp/tollgate/authz"
 	"math"
 	"path/filepath"
 	"regexp"
@@ -288,8 +289,8 @@ func (p *parser) realm(n *yaml.Node, path string, r *refs) (router.RealmOptions,
 	return realm, ok
 }
 
-func (p *parser) role(n *yaml.Node, path string) (router.RoleOptions, bool) {
-	var role router.RoleOptions
+func (p *parser) role(n *yaml.Node, path string) (authz.RoleConfig, bool) {
+	var role authz.RoleConfig
 	m := p.mapping(n, path)
 	if m == nil {
 		return role, false
@@ -334,7 +335,7 @@ func (p *parser) role(n *yaml.Node, path string) (router.RoleOptions, bool) {
 	}
 	if v, vp := m.get("permissions"); v != nil {
 		if items, good := p.seq(v, vp); good {
-			role.Permissions = []router.Permission{}
+			role.Permissions = []authz.Permission{}
 			for i, it := range items {
 				if perm, good := p.permission(it, index(vp, i)); good {
 					role.Permissions = append(role.Permissions, perm)
@@ -349,8 +350,8 @@ func (p *parser) role(n *yaml.Node, path string) (router.RoleOptions, bool) {
 				p.warnf(v, vp, "ignored: allow-by-default only applies to a role without permissions or authorizer")
 			case allow:
 				// Same meaning as Crossbar: every action on every URI.
-				role.Permissions = []router.Permission{{URI: "", Match: wamp.MatchPrefix,
-					Allow: router.Actions{Call: true, Register: true, Publish: true, Subscribe: true}}}
+				role.Permissions = []authz.Permission{{URI: "", Match: wamp.MatchPrefix,
+					Allow: authz.Actions{Call: true, Register: true, Publish: true, Subscribe: true}}}
 			}
 		}
 	}
@@ -371,8 +372,8 @@ func convertStarred(uri string) (string, string) {
 	}
 }
 
-func (p *parser) permission(n *yaml.Node, path string) (router.Permission, bool) {
-	var perm router.Permission
+func (p *parser) permission(n *yaml.Node, path string) (authz.Permission, bool) {
+	var perm authz.Permission
 	m := p.mapping(n, path)
 	if m == nil {
 		return perm, false

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -128,21 +129,16 @@ func (s *session) authenticate(ctx context.Context, hello *wamp.Hello, methods [
 	}
 	var a auth.Authenticator
 	for _, m := range methods {
-		for _, cand := range s.auth {
-			if cand.Method() == m {
-				a = cand
-				break
-			}
-		}
-		if a != nil {
+		if a = s.auth[m]; a != nil {
 			break
 		}
 	}
 	if a == nil {
-		configured := make([]string, len(s.auth))
-		for i, c := range s.auth {
-			configured[i] = c.Method()
+		configured := make([]string, 0, len(s.auth))
+		for m := range s.auth {
+			configured = append(configured, m)
 		}
+		sort.Strings(configured)
 		s.authFailed(wamp.ErrNoAuthMethod, fmt.Sprintf("none of the offered auth methods %v is configured on this transport (configured: %s)", methods, strings.Join(configured, ", ")), authid)
 		return nil, false
 	}

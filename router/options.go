@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/tollgate-wamp/tollgate/auth"
+	"github.com/tollgate-wamp/tollgate/authz"
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/wamp"
@@ -57,34 +58,19 @@ type RealmOptions struct {
 	// URICheck is "strict" (default: components of [0-9a-z_]) or "loose"
 	// (no '.', '#' or whitespace in components).
 	URICheck string
-	// Roles defines the realm's roles. Parsed and validated now;
-	// authorization is enforced by a later release (every action is
-	// allowed until then).
-	Roles []RoleOptions
+	// Roles defines the realm's roles: static permissions or a dynamic
+	// authorizer each (see package authz). nil makes an open realm: any
+	// role may join and every action is allowed (the development default
+	// and routertest's realm). A non-nil list, even empty, enforces
+	// authorization: undefined roles cannot join (except "trusted").
+	Roles []authz.RoleConfig
+	// AuthzCacheSize bounds the dynamic-authorizer decision cache in
+	// entries. Default 100000; negative disables caching.
+	AuthzCacheSize int
+	// AuthzCacheTTL bounds cached decisions that carry no ttl of their own.
+	// Default 0: until the session leaves (or a flush).
+	AuthzCacheTTL time.Duration
 }
-
-// RoleOptions defines one role of a realm: either a static permission list
-// or a dynamic authorizer procedure.
-type RoleOptions struct {
-	Name        string
-	Authorizer  wamp.URI
-	Permissions []Permission
-}
-
-// Permission is one static permission of a role, as in Crossbar's config.
-type Permission struct {
-	URI      string
-	Match    string // exact, prefix or wildcard
-	Allow    Actions
-	Disclose Disclose
-	Cache    bool
-}
-
-// Actions are the four authorizable actions.
-type Actions struct{ Call, Register, Publish, Subscribe bool }
-
-// Disclose says whether the caller/publisher identity is disclosed.
-type Disclose struct{ Caller, Publisher bool }
 
 // Transport is what one listener serves.
 type Transport struct {
@@ -111,9 +97,10 @@ type WebSocketOptions struct {
 	AllowedOrigins []string
 	// PingInterval sends WebSocket pings this often; 0 disables them.
 	PingInterval time.Duration
-	// Auth lists the authentication methods this endpoint accepts. Empty
-	// admits anonymous sessions only, with role "anonymous".
-	Auth []auth.Authenticator
+	// Auth lists the authentication methods this endpoint accepts (static
+	// or dynamic; dynamic ones call through the router). Empty admits
+	// anonymous sessions only, with role "anonymous".
+	Auth []auth.MethodConfig
 }
 
 // RawSocketOptions configures a RawSocket listener.
@@ -123,7 +110,8 @@ type RawSocketOptions struct {
 	// MaxMessageSize bounds a received message in bytes, rounded down to a
 	// power of two between 512 B and 16 MiB for the handshake. Default 16 MiB.
 	MaxMessageSize int
-	// Auth lists the authentication methods this endpoint accepts. Empty
-	// admits anonymous sessions only, with role "anonymous".
-	Auth []auth.Authenticator
+	// Auth lists the authentication methods this endpoint accepts (static
+	// or dynamic; dynamic ones call through the router). Empty admits
+	// anonymous sessions only, with role "anonymous".
+	Auth []auth.MethodConfig
 }

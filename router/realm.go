@@ -1,8 +1,10 @@
 package router
 
 import (
+	"log/slog"
 	"sync"
 
+	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/internal/broker"
 	"github.com/tollgate-wamp/tollgate/internal/dealer"
 	"github.com/tollgate-wamp/tollgate/wamp"
@@ -12,8 +14,9 @@ import (
 type realm struct {
 	name   wamp.URI
 	strict bool // strict URI check
-	// roles defined on the realm; nil means an open realm that admits any role.
-	roles  map[string]bool
+	// authz decides what sessions may do; nil means an open realm that
+	// admits any role and allows everything.
+	authz  *authz.Realm
 	broker *broker.Broker
 	dealer *dealer.Dealer
 
@@ -24,7 +27,7 @@ type realm struct {
 	sessions map[wamp.ID]*session
 }
 
-func newRealm(o RealmOptions, ids *wamp.Sequence) *realm {
+func newRealm(o RealmOptions, ids *wamp.Sequence, caller authz.Caller, log *slog.Logger) (*realm, error) {
 	rm := &realm{
 		name:     o.Name,
 		strict:   o.URICheck != "loose",
@@ -33,19 +36,25 @@ func newRealm(o RealmOptions, ids *wamp.Sequence) *realm {
 		sessions: map[wamp.ID]*session{},
 	}
 	if o.Roles != nil {
-		rm.roles = map[string]bool{}
-		for _, role := range o.Roles {
-			rm.roles[role.Name] = true
+		az, err := authz.NewRealm(o.Name, o.Roles, authz.Options{
+			Caller:     caller,
+			CacheSize:  o.AuthzCacheSize,
+			DefaultTTL: o.AuthzCacheTTL,
+			Logger:     log.With("realm", o.Name),
+		})
+		if err != nil {
+			return nil, err
 		}
+		rm.authz = az
 	}
 	rm.internal = newInternalSession(rm)
-	return rm
+	return rm, nil
 }
 
 // hasRole reports whether sessions may join with role: it is defined on
 // the realm, or is "trusted", or the realm defines no roles at all.
 func (rm *realm) hasRole(role string) bool {
-	return rm.roles == nil || role == "trusted" || rm.roles[role]
+	return rm.authz == nil || rm.authz.HasRole(role)
 }
 
 // join adds s with the id promised during authentication, or a fresh one

@@ -102,7 +102,12 @@ func New(opts Options) (*Router, error) {
 		case ro.URICheck != "" && ro.URICheck != "strict" && ro.URICheck != "loose":
 			errs = append(errs, fmt.Errorf("router: realms[%d]: uri_check must be strict or loose, got %q", i, ro.URICheck))
 		default:
-			r.realms[ro.Name] = newRealm(ro, &r.ids)
+			rm, err := newRealm(ro, &r.ids, r, log)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("router: realms[%d] (%s): %w", i, ro.Name, err))
+				continue
+			}
+			r.realms[ro.Name] = rm
 		}
 	}
 	if o.SlowConsumer != SlowConsumerDisconnect && o.SlowConsumer != SlowConsumerDropEvents {
@@ -176,7 +181,7 @@ func featureDict(keys []string) wamp.Dict {
 
 // serveConn runs an established transport connection until it ends.
 // It blocks; it returns at once if the router is shutting down.
-func (r *Router) serveConn(ctx context.Context, tc transport.Conn, authenticators []auth.Authenticator) {
+func (r *Router) serveConn(ctx context.Context, tc transport.Conn, authenticators map[string]auth.Authenticator) {
 	info := tc.Info()
 	c := &conn{
 		r:     r,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"sort"
@@ -12,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tollgate-wamp/tollgate/auth"
 	"github.com/tollgate-wamp/tollgate/transport/rawsocket"
 	"github.com/tollgate-wamp/tollgate/transport/websocket"
 )
@@ -26,17 +28,29 @@ func DefaultTransport() Transport {
 func (r *Router) Serve(ln net.Listener) error { return r.ServeTransport(ln, DefaultTransport()) }
 
 // Handler returns an http.Handler that accepts WAMP WebSocket upgrades on
-// any path with default options, for mounting on a user's http.ServeMux.
-func (r *Router) Handler() http.Handler { return r.WebSocketHandler(WebSocketOptions{}) }
+// any path with default options (anonymous sessions), for mounting on a
+// user's http.ServeMux.
+func (r *Router) Handler() http.Handler {
+	h, _ := r.WebSocketHandler(WebSocketOptions{}) // the defaults are valid
+	return h
+}
 
 // WebSocketHandler returns an http.Handler accepting WAMP WebSocket
-// upgrades with o. The handler blocks for the life of the connection.
-func (r *Router) WebSocketHandler(o WebSocketOptions) http.Handler {
+// upgrades with o. The handler blocks for the life of the connection. It
+// fails if o's serializers or auth methods are invalid.
+func (r *Router) WebSocketHandler(o WebSocketOptions) (http.Handler, error) {
 	so := websocket.ServerOptions{
 		Serializers:    o.Serializers,
 		MaxMessageSize: o.MaxMessageSize,
 		AllowedOrigins: o.AllowedOrigins,
 		PingInterval:   o.PingInterval,
+	}
+	if err := so.Validate(); err != nil {
+		return nil, err
+	}
+	authenticators, err := r.authenticators(o.Auth)
+	if err != nil {
+		return nil, err
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.TLS == nil {
@@ -47,8 +61,17 @@ func (r *Router) WebSocketHandler(o WebSocketOptions) http.Handler {
 			r.log.Debug("websocket upgrade refused", "remote", req.RemoteAddr, "err", err)
 			return
 		}
-		r.serveConn(req.Context(), tc, o.Auth)
-	})
+		r.serveConn(req.Context(), tc, authenticators)
+	}), nil
+}
+
+// authenticators builds an endpoint's auth methods, calling dynamic
+// authenticators through the router itself. nil means anonymous only.
+func (r *Router) authenticators(ms []auth.MethodConfig) (map[string]auth.Authenticator, error) {
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	return auth.NewSet(ms, r)
 }
 
 // ServeTransport accepts connections on ln and serves t on them until ln
@@ -58,8 +81,20 @@ func (r *Router) ServeTransport(ln net.Listener, t Transport) error {
 	if len(t.WebSocket) == 0 && t.RawSocket == nil {
 		return errors.New("router: transport " + t.Name + " serves neither WebSocket nor RawSocket")
 	}
+	var rawAuth map[string]auth.Authenticator
 	if t.RawSocket != nil {
 		if err := (rawsocket.ServerOptions{Serializers: t.RawSocket.Serializers, MaxMessageSize: t.RawSocket.MaxMessageSize}).Validate(); err != nil {
+			return err
+		}
+		var err error
+		if rawAuth, err = r.authenticators(t.RawSocket.Auth); err != nil {
+			return err
+		}
+	}
+	var wsHandler http.Handler
+	if len(t.WebSocket) > 0 {
+		var err error
+		if wsHandler, err = r.webSocketMux(t.WebSocket); err != nil {
 			return err
 		}
 	}
@@ -78,7 +113,7 @@ func (r *Router) ServeTransport(ln net.Listener, t Transport) error {
 	)
 	if len(t.WebSocket) > 0 {
 		httpLn = newChanListener(ln.Addr())
-		httpSrv = &http.Server{Handler: r.webSocketMux(t.WebSocket), ReadHeaderTimeout: r.opts.HelloTimeout, ConnContext: connContext}
+		httpSrv = &http.Server{Handler: wsHandler, ReadHeaderTimeout: r.opts.HelloTimeout, ConnContext: connContext}
 		httpWG.Add(1)
 		go func() { defer httpWG.Done(); httpSrv.Serve(httpLn) }()
 		defer func() {
@@ -116,13 +151,13 @@ func (r *Router) ServeTransport(ln net.Listener, t Transport) error {
 			return err
 		}
 		delay = 0
-		go r.dispatch(nc, t, httpLn)
+		go r.dispatch(nc, t, rawAuth, httpLn)
 	}
 }
 
 // dispatch decides what a new connection speaks: RawSocket starts with
 // 0x7F, anything else is HTTP (WebSocket upgrade).
-func (r *Router) dispatch(nc net.Conn, t Transport, httpLn *chanListener) {
+func (r *Router) dispatch(nc net.Conn, t Transport, rawAuth map[string]auth.Authenticator, httpLn *chanListener) {
 	ctx, cancel := context.WithTimeout(context.Background(), r.opts.HelloTimeout)
 	defer cancel()
 	if tc, ok := nc.(*tls.Conn); ok {
@@ -160,22 +195,26 @@ func (r *Router) dispatch(nc net.Conn, t Transport, httpLn *chanListener) {
 		nc.Close()
 		return
 	}
-	r.serveConn(context.Background(), tc, t.RawSocket.Auth)
+	r.serveConn(context.Background(), tc, rawAuth)
 }
 
 // webSocketMux routes upgrades by path; the key "" accepts any path.
-func (r *Router) webSocketMux(paths map[string]WebSocketOptions) http.Handler {
-	if o, ok := paths[""]; ok && len(paths) == 1 {
-		return r.WebSocketHandler(o)
-	}
+func (r *Router) webSocketMux(paths map[string]WebSocketOptions) (http.Handler, error) {
 	handlers := map[string]http.Handler{}
 	keys := make([]string, 0, len(paths))
 	for p, o := range paths {
+		h, err := r.WebSocketHandler(o)
+		if err != nil {
+			return nil, fmt.Errorf("router: websocket path %q: %w", p, err)
+		}
 		if p != "" && !strings.HasPrefix(p, "/") {
 			p = "/" + p
 		}
-		handlers[p] = r.WebSocketHandler(o)
+		handlers[p] = h
 		keys = append(keys, p)
+	}
+	if h, ok := handlers[""]; ok && len(handlers) == 1 {
+		return h, nil
 	}
 	sort.Strings(keys)
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -188,7 +227,7 @@ func (r *Router) webSocketMux(paths map[string]WebSocketOptions) http.Handler {
 			return
 		}
 		http.Error(w, "no WAMP endpoint at "+req.URL.Path+" (try "+strings.Join(keys, ", ")+")", http.StatusNotFound)
-	})
+	}), nil
 }
 
 // peekedConn is a net.Conn whose first bytes were read into r.

@@ -27,7 +27,7 @@ type conn struct {
 	codec codec.Codec
 	q     *transport.Queue
 	log   *slog.Logger
-	auth  []auth.Authenticator
+	auth  map[string]auth.Authenticator // by method; nil: anonymous only
 
 	// closing is set when the router started a close (shutdown, kill): the
 	// read loop then only waits for the peer's GOODBYE.
