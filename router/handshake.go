@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/auth"
+	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/internal/dealer"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
@@ -83,6 +84,10 @@ func (s *session) handshake(ctx context.Context) bool {
 	s.peer.CalleeCanceling = feature(roles, "callee", "call_canceling")
 	s.peer.CalleeProgress = feature(roles, "callee", "progressive_call_results")
 	rm.join(s)
+	s.az = &authz.Session{
+		ID: s.id, Realm: rm.name, AuthID: s.authid, AuthRole: s.authrole, AuthMethod: s.authmethod,
+		AuthProvider: s.authprovider, AuthExtra: s.authextra, Transport: auth.TransportDetails(s.tc.Info()),
+	}
 	s.log = s.conn.log.With("session", s.id, "realm", rm.name, "authid", s.authid)
 	s.sendNow(&wamp.Welcome{Session: s.id, Details: s.r.welcomeDetails(s)})
 	s.log.Debug("session joined", "authrole", s.authrole, "authmethod", s.authmethod, "authprovider", s.authprovider)

@@ -40,6 +40,12 @@ var transports = []string{"ws", "tcp", "unix"}
 
 func dialPeer(t testing.TB, srv *routertest.Server, kind, ser string) *peer {
 	t.Helper()
+	return dialURL(t, srv.URL(kind), ser)
+}
+
+// dialURL connects to ws://, tcp:// or unix:// URLs.
+func dialURL(t testing.TB, rawURL, ser string) *peer {
+	t.Helper()
 	c, err := codec.ByName(ser)
 	if err != nil {
 		t.Fatal(err)
@@ -47,17 +53,22 @@ func dialPeer(t testing.TB, srv *routertest.Server, kind, ser string) *peer {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var tc transport.Conn
-	switch kind {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch u.Scheme {
 	case "ws":
-		tc, err = websocket.Dial(ctx, srv.URL("ws"), websocket.DialOptions{Serializer: c})
+		tc, err = websocket.Dial(ctx, rawURL, websocket.DialOptions{Serializer: c})
 	case "tcp":
-		tc, err = rawsocket.Dial(ctx, "tcp", srv.Addr("tcp"), rawsocket.DialOptions{Serializer: c})
+		tc, err = rawsocket.Dial(ctx, "tcp", u.Host, rawsocket.DialOptions{Serializer: c})
 	case "unix":
-		u, _ := url.Parse(srv.URL("unix"))
 		tc, err = rawsocket.Dial(ctx, "unix", u.Path, rawsocket.DialOptions{Serializer: c})
+	default:
+		t.Fatalf("unknown URL scheme in %q", rawURL)
 	}
 	if err != nil {
-		t.Fatalf("dial %s/%s: %v", kind, ser, err)
+		t.Fatalf("dial %s/%s: %v", rawURL, ser, err)
 	}
 	p := &peer{t: t, tc: tc, c: c, req: 1, in: make(chan inbound, 1024)}
 	done := make(chan struct{})
@@ -172,6 +183,22 @@ var clientRoles = wamp.Dict{
 func (p *peer) join() *wamp.Welcome {
 	p.t.Helper()
 	p.send(&wamp.Hello{Realm: routertest.Realm, Details: wamp.Dict{"roles": clientRoles}})
+	return p.welcomed()
+}
+
+// hello sends HELLO for realm1 with extra details (authmethods, authid…).
+func (p *peer) hello(details wamp.Dict) {
+	p.t.Helper()
+	d := wamp.Dict{"roles": clientRoles}
+	for k, v := range details {
+		d[k] = v
+	}
+	p.send(&wamp.Hello{Realm: routertest.Realm, Details: d})
+}
+
+// welcomed expects WELCOME and records the session id.
+func (p *peer) welcomed() *wamp.Welcome {
+	p.t.Helper()
 	w := expect[*wamp.Welcome](p)
 	p.id = w.Session
 	return w

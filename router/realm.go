@@ -1,6 +1,7 @@
 package router
 
 import (
+	"fmt"
 	"log/slog"
 	"sync"
 
@@ -48,7 +49,50 @@ func newRealm(o RealmOptions, ids *wamp.Sequence, caller authz.Caller, log *slog
 		rm.authz = az
 	}
 	rm.internal = newInternalSession(rm)
+	if rm.authz != nil {
+		rm.internal.register(procAuthorizerFlush, rm.flushAuthorizerCache)
+	}
 	return rm, nil
+}
+
+// procAuthorizerFlush drops cached authorizer decisions. Keyword arguments
+// (all optional, combined with AND; none means everything): session (id),
+// authid, authrole, uri_prefix. It returns the number of entries dropped.
+const procAuthorizerFlush wamp.URI = "tollgate.authorizer.flush"
+
+func (rm *realm) flushAuthorizerCache(_ wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	bad := func(msg string) error {
+		return &wamp.CallError{URI: wamp.ErrInvalidArgument, Args: wamp.List{msg}}
+	}
+	if len(args) > 0 {
+		return nil, nil, bad(string(procAuthorizerFlush) + " takes keyword arguments only: session, authid, authrole, uri_prefix")
+	}
+	var f authz.FlushFilter
+	for k, v := range kwargs {
+		var ok bool
+		switch k {
+		case "session":
+			var n int64
+			n, ok = wamp.AsInt(v)
+			f.Session = wamp.ID(n)
+			ok = ok && f.Session.Valid()
+		case "authid":
+			f.AuthID, ok = v.(string)
+		case "authrole":
+			f.AuthRole, ok = v.(string)
+		case "uri_prefix":
+			var p string
+			p, ok = v.(string)
+			f.URIPrefix = wamp.URI(p)
+		default:
+			return nil, nil, bad(fmt.Sprintf("unknown keyword argument %q (want session, authid, authrole, uri_prefix)", k))
+		}
+		if !ok {
+			return nil, nil, bad(fmt.Sprintf("keyword argument %q has the wrong type (%T)", k, v))
+		}
+	}
+	f.All = len(kwargs) == 0
+	return wamp.List{int64(rm.authz.Flush(f))}, nil, nil
 }
 
 // hasRole reports whether sessions may join with role: it is defined on

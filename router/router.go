@@ -49,6 +49,7 @@ type stats struct {
 	droppedPublications atomic.Uint64
 	oversize            atomic.Uint64
 	authFailures        atomic.Uint64
+	authzFailures       atomic.Uint64
 }
 
 // Stats are counters since the router started.
@@ -60,6 +61,7 @@ type Stats struct {
 	DroppedPublications uint64 // unacknowledged PUBLISHes refused (bad URI, options, authorization)
 	Oversize            uint64 // messages not sent because the peer's size limit is smaller
 	AuthFailures        uint64 // joins refused by authentication (ABORT before WELCOME)
+	AuthzFailures       uint64 // actions denied because the authorizer failed (error, timeout, garbage)
 }
 
 // New validates opts and returns a router ready to serve. opts is copied.
@@ -133,6 +135,7 @@ func (r *Router) Stats() Stats {
 		DroppedPublications: r.stats.droppedPublications.Load(),
 		Oversize:            r.stats.oversize.Load(),
 		AuthFailures:        r.stats.authFailures.Load(),
+		AuthzFailures:       r.stats.authzFailures.Load(),
 	}
 }
 

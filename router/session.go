@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/auth"
+	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/internal/broker"
 	"github.com/tollgate-wamp/tollgate/internal/dealer"
 	"github.com/tollgate-wamp/tollgate/transport"
@@ -28,6 +29,8 @@ type conn struct {
 	q     *transport.Queue
 	log   *slog.Logger
 	auth  map[string]auth.Authenticator // by method; nil: anonymous only
+	// ctx lives as long as the read loop; authorizer calls use it.
+	ctx context.Context
 
 	// closing is set when the router started a close (shutdown, kill): the
 	// read loop then only waits for the peer's GOODBYE.
@@ -58,6 +61,8 @@ type session struct {
 	callerProgress, callerCanceling bool
 
 	subs []wamp.ID
+	// az is this session as the authorizer sees it (built at join).
+	az *authz.Session
 }
 
 // broker.Session and dealer.Session.
@@ -129,6 +134,7 @@ func (c *conn) sendNow(m wamp.Message) { c.send(m) }
 // connection: it starts the writer and closes everything on return.
 func (c *conn) serve(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
+	c.ctx = ctx
 	var writer sync.WaitGroup
 	writer.Add(1)
 	go func() {
@@ -242,6 +248,9 @@ func (s *session) leaveRealm() {
 	rm.leave(s)
 	rm.broker.RemoveSession(s, s.subs)
 	rm.dealer.Leave(s.peer)
+	if rm.authz != nil {
+		rm.authz.SessionLeft(s.id)
+	}
 	s.subs = nil
 	s.realm = nil
 	s.log.Debug("session left")
@@ -302,6 +311,35 @@ func (s *session) established(ctx context.Context) bool {
 	}
 }
 
+// authorize asks the realm whether s may do action on uri. An open realm
+// (no roles configured) allows everything and discloses on request.
+func (s *session) authorize(action authz.Action, uri wamp.URI, options wamp.Dict) authz.Decision {
+	if s.realm.authz == nil {
+		d, _ := wamp.OptBool(options, "disclose_me")
+		return authz.Decision{Allow: true, Disclose: d || s.authrole == authz.RoleTrusted}
+	}
+	d := s.realm.authz.Authorize(s.ctx, s.az, uri, action, options)
+	if d.Failed {
+		s.r.stats.authzFailures.Add(1)
+		s.log.Warn("authorization failed; denying", "action", action, "uri", uri, "reason", d.Message)
+	}
+	return d
+}
+
+// refusal is the error URI and message for a denied decision.
+func refusal(d authz.Decision, action authz.Action, uri wamp.URI) (wamp.URI, string) {
+	if d.Failed {
+		return wamp.ErrAuthorizationFailed, d.Message
+	}
+	return wamp.ErrNotAuthorized, fmt.Sprintf("not authorized to %s %q", action, uri)
+}
+
+// reservedURI reports whether only trusted sessions may register or
+// publish u: the spec's wamp.* and the router's own tollgate.*.
+func reservedURI(u wamp.URI) bool {
+	return u.Reserved() || strings.HasPrefix(string(u), routerURIPrefix)
+}
+
 // replyError answers a request with ERROR.
 func (s *session) replyError(t wamp.MessageType, req wamp.ID, uri wamp.URI, msg string) {
 	e := &wamp.Error{RequestType: t, Request: req, Details: wamp.Dict{}, Error: uri}
@@ -333,6 +371,11 @@ func (s *session) subscribe(m *wamp.Subscribe) {
 	}
 	if !s.realm.validURI(m.Topic, policy) {
 		s.replyError(wamp.TypeSubscribe, m.Request, wamp.ErrInvalidURI, fmt.Sprintf("invalid topic URI %q for match %q", m.Topic, policy))
+		return
+	}
+	if d := s.authorize(authz.ActionSubscribe, m.Topic, m.Options); !d.Allow {
+		uri, msg := refusal(d, authz.ActionSubscribe, m.Topic)
+		s.replyError(wamp.TypeSubscribe, m.Request, uri, msg)
 		return
 	}
 	id := s.realm.broker.Subscribe(s, m.Topic, policy)
@@ -378,8 +421,13 @@ func (s *session) publish(m *wamp.Publish) {
 		fail(wamp.ErrInvalidURI, fmt.Sprintf("invalid topic URI %q", m.Topic))
 		return
 	}
-	if m.Topic.Reserved() {
-		fail(wamp.ErrInvalidURI, "publishing to wamp.* topics is reserved to the router")
+	if reservedURI(m.Topic) && s.authrole != authz.RoleTrusted {
+		fail(wamp.ErrInvalidURI, "publishing to wamp.* and tollgate.* topics is reserved to the router")
+		return
+	}
+	d := s.authorize(authz.ActionPublish, m.Topic, m.Options)
+	if !d.Allow {
+		fail(refusal(d, authz.ActionPublish, m.Topic))
 		return
 	}
 	p := &broker.Publication{
@@ -393,6 +441,9 @@ func (s *session) publish(m *wamp.Publish) {
 		fail(wamp.ErrInvalidArgument, err)
 		return
 	}
+	// Disclosure is the authorizer's decision (as in Crossbar), not the
+	// publisher's disclose_me.
+	p.Disclose = d.Disclose
 	s.realm.broker.Publish(p)
 	if ack {
 		s.sendNow(&wamp.Published{Request: m.Request, Publication: p.ID})
@@ -409,7 +460,7 @@ func parsePublishOptions(o wamp.Dict, p *broker.Publication) string {
 		}
 	}
 	if _, present := o["disclose_me"]; present {
-		if p.Disclose, ok = wamp.OptBool(o, "disclose_me"); !ok {
+		if _, ok = wamp.OptBool(o, "disclose_me"); !ok {
 			return "option disclose_me must be a bool"
 		}
 	}
@@ -457,8 +508,13 @@ func (s *session) register(m *wamp.Register) {
 		s.replyError(wamp.TypeRegister, m.Request, wamp.ErrInvalidURI, fmt.Sprintf("invalid procedure URI %q for match %q", m.Procedure, policy))
 		return
 	}
-	if m.Procedure.Reserved() {
-		s.replyError(wamp.TypeRegister, m.Request, wamp.ErrInvalidURI, "registering wamp.* procedures is reserved to the router")
+	if reservedURI(m.Procedure) && s.authrole != authz.RoleTrusted {
+		s.replyError(wamp.TypeRegister, m.Request, wamp.ErrInvalidURI, "registering wamp.* and tollgate.* procedures is reserved to the router")
+		return
+	}
+	if d := s.authorize(authz.ActionRegister, m.Procedure, m.Options); !d.Allow {
+		uri, msg := refusal(d, authz.ActionRegister, m.Procedure)
+		s.replyError(wamp.TypeRegister, m.Request, uri, msg)
 		return
 	}
 	id, errURI := s.realm.dealer.Register(s.peer, m.Procedure, dealer.RegisterOptions{Match: policy, Invoke: invoke})
@@ -482,7 +538,15 @@ func (s *session) call(m *wamp.Call) {
 		s.replyError(wamp.TypeCall, m.Request, wamp.ErrInvalidURI, fmt.Sprintf("invalid procedure URI %q", m.Procedure))
 		return
 	}
-	var o dealer.CallOptions
+	// Authorization comes before the registry lookup, so a denied caller
+	// cannot probe which procedures exist.
+	d := s.authorize(authz.ActionCall, m.Procedure, m.Options)
+	if !d.Allow {
+		uri, msg := refusal(d, authz.ActionCall, m.Procedure)
+		s.replyError(wamp.TypeCall, m.Request, uri, msg)
+		return
+	}
+	o := dealer.CallOptions{Disclose: d.Disclose}
 	var ok bool
 	if _, present := m.Options["receive_progress"]; present {
 		if o.ReceiveProgress, ok = wamp.OptBool(m.Options, "receive_progress"); !ok {
@@ -491,7 +555,7 @@ func (s *session) call(m *wamp.Call) {
 		}
 	}
 	if _, present := m.Options["disclose_me"]; present {
-		if o.Disclose, ok = wamp.OptBool(m.Options, "disclose_me"); !ok {
+		if _, ok = wamp.OptBool(m.Options, "disclose_me"); !ok {
 			s.replyError(wamp.TypeCall, m.Request, wamp.ErrInvalidArgument, "option disclose_me must be a bool")
 			return
 		}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,6 +90,46 @@ func listen(t testing.TB, network, addr string) net.Listener {
 		t.Fatalf("routertest: listen %s %s: %v", network, addr, err)
 	}
 	return ln
+}
+
+// Serve serves one more transport on the router, on a new listener of
+// network "tcp" (127.0.0.1:0) or "unix", and returns its URL: ws://…/ws
+// when t has WebSocket endpoints (the path of its first one), tcp://… or
+// unix://… for RawSocket. Use it for transports with their own auth (a
+// backdoor for backend components, say). Stopped with the router.
+func (s *Server) Serve(t testing.TB, network string, tr router.Transport) string {
+	t.Helper()
+	var ln net.Listener
+	if network == "unix" {
+		dir, err := os.MkdirTemp("", "tollgate")
+		if err != nil {
+			t.Fatalf("routertest: %v", err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		ln = listen(t, "unix", filepath.Join(dir, "s.sock"))
+	} else {
+		ln = listen(t, "tcp", "127.0.0.1:0")
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.r.ServeTransport(ln, tr) }()
+	t.Cleanup(func() {
+		s.r.Shutdown(context.Background())
+		<-done
+	})
+	switch {
+	case len(tr.WebSocket) > 0:
+		path := "/ws"
+		for p := range tr.WebSocket {
+			if p != "" {
+				path = "/" + strings.TrimPrefix(p, "/")
+			}
+			break
+		}
+		return "ws://" + ln.Addr().String() + path
+	case network == "unix":
+		return "unix://" + ln.Addr().String()
+	}
+	return "tcp://" + ln.Addr().String()
 }
 
 // Router returns the running router.
