@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/auth"
+	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/internal/broker"
 	"github.com/tollgate-wamp/tollgate/internal/dealer"
 	"github.com/tollgate-wamp/tollgate/transport"
@@ -137,6 +138,16 @@ func (r *Router) Stats() Stats {
 		AuthFailures:        r.stats.authFailures.Load(),
 		AuthzFailures:       r.stats.authzFailures.Load(),
 	}
+}
+
+// AuthzCacheStats returns the authorizer cache counters of realm; ok is
+// false for an unknown or open realm (no roles, so no authorizer).
+func (r *Router) AuthzCacheStats(realm wamp.URI) (stats authz.CacheStats, ok bool) {
+	rm := r.realms[realm]
+	if rm == nil || rm.authz == nil {
+		return authz.CacheStats{}, false
+	}
+	return rm.authz.CacheStats(), true
 }
 
 // warnLimited logs a warning at most once per second router-wide, so a
