@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -43,6 +44,10 @@ const (
 	maxArgon2Time   = 1000
 	maxArgon2Key    = 1024
 )
+
+// hashSlots bounds concurrent argon2id verifications to the CPU count:
+// more would not finish sooner, only hold more memory.
+var hashSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
 
 // HashPassword hashes a password (or ticket) with argon2id and returns it
 // as a PHC string: $argon2id$v=19$m=65536,t=3,p=2$<salt>$<hash>, salt and
@@ -102,7 +107,12 @@ func VerifyPassword(stored, given string) (bool, error) {
 		if err != nil {
 			return false, err
 		}
+		// Each verification allocates the hash's memory cost (64 MiB by
+		// default): bound how many run at once, so a burst of logins
+		// cannot exhaust memory; the rest queue.
+		hashSlots <- struct{}{}
 		got := argon2.IDKey([]byte(given), salt, p.time, p.memory, p.threads, uint32(len(want)))
+		<-hashSlots
 		return subtle.ConstantTimeCompare(got, want) == 1, nil
 	case isBcrypt(stored):
 		if len(given) > 72 {
