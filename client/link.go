@@ -475,7 +475,7 @@ func matchOrExact(m string) string {
 }
 
 func (lk *link) subscribe(ctx context.Context, topic wamp.URI, h eventHandler, ro *reqOptions) (*Subscription, error) {
-	sub := &Subscription{Topic: topic, Match: matchOrExact(ro.match), handler: h, lk: lk}
+	sub := &Subscription{Topic: topic, Match: matchOrExact(ro.match), handler: h, lk: lk, slots: make(chan struct{}, maxPendingEvents)}
 	onReply := func(m wamp.Message, abandoned bool) {
 		sd, ok := m.(*wamp.Subscribed)
 		if !ok {
@@ -705,9 +705,44 @@ func (lk *link) onEvent(m *wamp.Event) {
 		return // unsubscribed meanwhile
 	}
 	for _, sub := range handles {
-		lk.enqueue(func() { lk.runEvent(sub, m) })
+		// A full backlog stops the reader until the handler catches up.
+		select {
+		case sub.slots <- struct{}{}:
+		case <-lk.dead:
+			return
+		}
+		sub.mu.Lock()
+		sub.pending = append(sub.pending, m)
+		start := !sub.running
+		sub.running = true
+		sub.mu.Unlock()
+		if start {
+			lk.enqueue(func() { lk.drainEvents(sub) })
+		}
 	}
 }
+
+// drainEvents runs sub's queued events in order until none is left; at
+// most one drainEvents runs per subscription handle.
+func (lk *link) drainEvents(sub *Subscription) {
+	for {
+		sub.mu.Lock()
+		if len(sub.pending) == 0 {
+			sub.running = false
+			sub.mu.Unlock()
+			return
+		}
+		m := sub.pending[0]
+		sub.pending[0] = nil
+		sub.pending = sub.pending[1:]
+		sub.mu.Unlock()
+		lk.runEvent(sub, m)
+		<-sub.slots
+	}
+}
+
+// maxPendingEvents bounds one subscription handle's backlog of events.
+const maxPendingEvents = 1024
 
 func (lk *link) runEvent(sub *Subscription, m *wamp.Event) {
 	args, kwargs, err := m.Values()

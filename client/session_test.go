@@ -713,3 +713,48 @@ func TestTwoHandlesOneSubscription(t *testing.T) {
 	default:
 	}
 }
+
+// Events of one subscription reach the handler in publication order, even
+// with many handler slots.
+func TestEventsOfOneSubscriptionInOrder(t *testing.T) {
+	t.Parallel()
+	srv := routertest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sub, err := client.Dial(ctx, srv.URL("tcp"), client.Config{Realm: routertest.Realm, Serializer: "msgpack", MaxConcurrentHandlers: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close(ctx)
+	const n = 300
+	got := make(chan int64, n)
+	if _, err := sub.Subscribe(ctx, "com.example.seq", func(_ context.Context, ev *client.Event) {
+		v, _ := ev.Args[0].(int64)
+		if v%7 == 0 {
+			time.Sleep(time.Millisecond) // uneven handler time would reorder concurrent handlers
+		}
+		got <- v
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := client.Dial(ctx, srv.URL("ws"), client.Config{Realm: routertest.Realm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close(ctx)
+	for i := range n {
+		if err := pub.Publish(ctx, "com.example.seq", wamp.List{int64(i)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		select {
+		case v := <-got:
+			if v != int64(i) {
+				t.Fatalf("event %d arrived as number %d", v, i)
+			}
+		case <-ctx.Done():
+			t.Fatalf("only %d of %d events arrived", i, n)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"sync"
 
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
@@ -136,6 +137,13 @@ type Subscription struct {
 
 	handler eventHandler
 	lk      *link
+
+	// Events of one handle run one at a time, in the order the router sent
+	// them; different subscriptions run concurrently.
+	mu      sync.Mutex
+	pending []*wamp.Event
+	running bool
+	slots   chan struct{} // one token per pending event (bounds the backlog)
 }
 
 // Registration is a handle to one Register.
