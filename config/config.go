@@ -2,12 +2,12 @@ package config
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,8 +16,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tollgate-wamp/tollgate/auth"
 	"github.com/tollgate-wamp/tollgate/router"
-	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
 // Config is a validated node configuration: the realms and transports of
@@ -28,8 +28,11 @@ type Config struct {
 	// File is the name the config was parsed from; relative paths in the
 	// config (TLS files, Unix sockets) were resolved against its directory.
 	File string
-	// Realms in file order. Permission URIs are stored after Crossbar's
-	// starred-URI conversion (see docs/config.md).
+	// Realms in file order. Permissions are stored as written: a
+	// permission without match keeps its starred URI and Match "", which
+	// package authz converts (see docs/config.md). Roles is never nil: a
+	// realm without a roles key gets an empty list (only trusted sessions
+	// may join), never the router's open realm.
 	Realms []router.RealmOptions
 	// Transports in file order.
 	Transports []Transport
@@ -45,25 +48,20 @@ type Transport struct {
 	// WebSocket endpoints by HTTP path: "" accepts any path (a plain
 	// websocket transport), "/ws" a web or universal path service.
 	WebSocket map[string]WebSocket
-	// RawSocket is set for rawsocket and universal transports.
-	RawSocket *RawSocket
+	// RawSocket is set for rawsocket and universal transports. Its Auth
+	// holds the transport's auth methods, as for WebSocket.
+	RawSocket *router.RawSocketOptions
 }
 
 // WebSocket is one WebSocket endpoint of a transport.
 type WebSocket struct {
+	// Options for the router, auth methods included (Options.Auth, one
+	// per configured method, sorted by method name; nil without an auth
+	// section, which the router takes as anonymous only).
 	Options router.WebSocketOptions
-	// Auth is the endpoint's auth section; nil means anonymous only.
-	Auth *Auth
 	// Cookie is the parsed cookie-tracking section; not supported yet
 	// (a warning says so), nil when absent.
 	Cookie *Cookie
-}
-
-// RawSocket is the RawSocket side of a transport.
-type RawSocket struct {
-	Options router.RawSocketOptions
-	// Auth is the transport's auth section; nil means anonymous only.
-	Auth *Auth
 }
 
 // Endpoint is where a transport listens.
@@ -102,84 +100,6 @@ type position struct {
 type tlsPositions struct {
 	key, cert position
 	chain, ca []position
-}
-
-// Auth is a parsed transport auth section, keyed by method. A nil method
-// is not offered. Only the four methods below are supported; others are
-// config errors. Enforcement is the router's job.
-type Auth struct {
-	Anonymous  *AnonymousAuth
-	Ticket     *TicketAuth
-	WAMPCRA    *WAMPCRAAuth
-	Cryptosign *CryptosignAuth
-}
-
-// Dynamic is the common part of a `type: dynamic` auth method.
-type Dynamic struct {
-	// Authenticator is the procedure called as (realm, authid, details).
-	Authenticator wamp.URI
-	// AuthenticatorRealm is the realm the authenticator is called in
-	// ("" = the realm the client asked for).
-	AuthenticatorRealm wamp.URI
-	// AuthenticatorRole is the role of the calling service session ("" = trusted).
-	AuthenticatorRole string
-	// DefaultRole is used when the authenticator's answer has no role.
-	DefaultRole string
-}
-
-// AnonymousAuth configures anonymous authentication.
-type AnonymousAuth struct {
-	// Dynamic is set for type dynamic; Role and AuthID are then unused.
-	Dynamic *Dynamic
-	// Role is the role assigned (default "anonymous").
-	Role string
-	// AuthID is the fixed authid; "" means a random one per session.
-	AuthID string
-}
-
-// TicketAuth configures WAMP-Ticket authentication.
-type TicketAuth struct {
-	Dynamic *Dynamic
-	// Principals by authid (static only).
-	Principals map[string]TicketPrincipal
-}
-
-// TicketPrincipal is one static ticket user.
-type TicketPrincipal struct {
-	Ticket string
-	Role   string
-}
-
-// WAMPCRAAuth configures WAMP-CRA authentication.
-type WAMPCRAAuth struct {
-	Dynamic *Dynamic
-	// Users by authid (static only).
-	Users map[string]WAMPCRAUser
-}
-
-// WAMPCRAUser is one static WAMP-CRA user. Salt, Iterations and KeyLen are
-// zero when the secret is not salted.
-type WAMPCRAUser struct {
-	Secret     string
-	Role       string
-	Salt       string
-	Iterations int
-	KeyLen     int
-}
-
-// CryptosignAuth configures WAMP-Cryptosign authentication.
-type CryptosignAuth struct {
-	Dynamic *Dynamic
-	// Principals by authid (static only).
-	Principals map[string]CryptosignPrincipal
-}
-
-// CryptosignPrincipal is one static cryptosign user.
-type CryptosignPrincipal struct {
-	AuthorizedKeys []ed25519.PublicKey
-	Role           string
-	// Realm, if set, overrides the realm the client asked for.
-	Realm wamp.URI
 }
 
 // Cookie is a parsed cookie-tracking section (not supported yet).
@@ -373,7 +293,8 @@ func (c *Config) RouterOptions() router.Options {
 	return router.Options{Realms: realms}
 }
 
-// RouterTransport returns what the router serves on t's listener.
+// RouterTransport returns what the router serves on t's listener. The
+// result shares nothing with t.
 func (t *Transport) RouterTransport() router.Transport {
 	rt := router.Transport{Name: t.Name}
 	if len(t.WebSocket) > 0 {
@@ -382,15 +303,40 @@ func (t *Transport) RouterTransport() router.Transport {
 			o := ws.Options
 			o.Serializers = slices.Clone(o.Serializers)
 			o.AllowedOrigins = slices.Clone(o.AllowedOrigins)
+			o.Auth = cloneMethods(o.Auth)
 			rt.WebSocket[path] = o
 		}
 	}
 	if t.RawSocket != nil {
-		o := t.RawSocket.Options
+		o := *t.RawSocket
 		o.Serializers = slices.Clone(o.Serializers)
+		o.Auth = cloneMethods(o.Auth)
 		rt.RawSocket = &o
 	}
 	return rt
+}
+
+// cloneMethods deep-copies auth methods (their principal maps and key lists).
+func cloneMethods(ms []auth.MethodConfig) []auth.MethodConfig {
+	if ms == nil {
+		return nil
+	}
+	out := slices.Clone(ms)
+	for i := range out {
+		m := &out[i]
+		m.Ticket.Principals = maps.Clone(m.Ticket.Principals)
+		m.WAMPCRA.Users = maps.Clone(m.WAMPCRA.Users)
+		m.TLS.Principals = maps.Clone(m.TLS.Principals)
+		if m.Cryptosign.Principals != nil {
+			ps := make(map[string]auth.CryptosignPrincipal, len(m.Cryptosign.Principals))
+			for id, p := range m.Cryptosign.Principals {
+				p.AuthorizedKeys = slices.Clone(p.AuthorizedKeys)
+				ps[id] = p
+			}
+			m.Cryptosign.Principals = ps
+		}
+	}
+	return out
 }
 
 // Address is the endpoint's listen address: "host:port" for TCP, the

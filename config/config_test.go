@@ -10,7 +10,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
-	"github.com/tollgate-wamp/tollgate/authz"
 	"math/big"
 	"net"
 	"os"
@@ -21,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-wamp/tollgate/auth"
+	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/router"
 )
 
@@ -113,16 +114,12 @@ func TestDefault(t *testing.T) {
 	if raw.Address != "127.0.0.1:8081" || raw.Transport.RawSocket == nil || raw.Transport.WebSocket != nil {
 		t.Errorf("rawsocket listener = %+v", raw)
 	}
-	for _, tr := range c.Transports {
-		var a *Auth
-		if tr.RawSocket != nil {
-			a = tr.RawSocket.Auth
-		} else {
-			a = tr.WebSocket["/ws"].Auth
-		}
-		if a == nil || a.Anonymous == nil || a.Anonymous.Role != "anonymous" || a.Anonymous.Dynamic != nil {
-			t.Errorf("transport %s: auth = %+v, want static anonymous", tr.Name, a)
-		}
+	anon := []auth.MethodConfig{{Method: "anonymous", Type: "static", Anonymous: auth.AnonymousConfig{Role: "anonymous"}}}
+	if got := web.Transport.WebSocket["/ws"].Auth; !reflect.DeepEqual(got, anon) {
+		t.Errorf("web auth = %+v, want %+v", got, anon)
+	}
+	if got := raw.Transport.RawSocket.Auth; !reflect.DeepEqual(got, anon) {
+		t.Errorf("rawsocket auth = %+v, want %+v", got, anon)
 	}
 }
 
@@ -211,9 +208,9 @@ workers:
 			`c.yaml:10:13: workers[0].realms[0].roles[1].name: duplicate role name "frontend" in this realm`,
 			`c.yaml:11:19: workers[0].realms[0].roles[2].name: role name "trusted" is reserved: the trusted role always exists and may do everything`,
 			`c.yaml:13:25: workers[0].realms[0].roles[3].authorizer: invalid authorizer URI "com.Example.Authorize": must be a strict URI (components of a-z, 0-9 and _)`,
-			`c.yaml:16:23: workers[0].realms[0].roles[4].permissions[0].uri: invalid URI "com..x" for match exact`,
+			`c.yaml:16:23: workers[0].realms[0].roles[4].permissions[0].uri: empty component in an exact URI (use match wildcard) "com..x"`,
 			`c.yaml:16:53: workers[0].realms[0].roles[4].permissions[0].allow: unknown key "delete"`,
-			`c.yaml:17:23: workers[0].realms[0].roles[4].permissions[1].uri: invalid URI "" for match exact (use match: prefix with uri "" to cover every URI)`,
+			`c.yaml:17:23: workers[0].realms[0].roles[4].permissions[1].uri: empty (use "*" for every URI)`,
 			`c.yaml:17:41: workers[0].realms[0].roles[4].permissions[1].allow.call: must be true or false, got string "maybe"`,
 			`c.yaml:18:45: workers[0].realms[0].roles[4].permissions[2].match: must be one of "exact", "prefix" or "wildcard", got "regex"`,
 			`c.yaml:18:77: workers[0].realms[0].roles[4].permissions[2].disclose: unknown key "callee"`,
@@ -302,14 +299,13 @@ workers:
 			`c.yaml:18:31: workers[0].transports[0].auth.ticket.principals.alice.ticket: must be a string, got integer 123 (quote it)`,
 			`c.yaml:19:20: workers[0].transports[0].auth.ticket.principals.bob: missing required key "ticket"`,
 			`c.yaml:20:31: workers[0].transports[0].auth.ticket.principals.carol.ticket: empty ticket`,
-			`c.yaml:20:52: workers[0].transports[0].auth.ticket.principals.carol: unknown key "realm"`,
 			`c.yaml:23:28: workers[0].transports[0].auth.wampcra.authenticator: invalid authenticator URI "com.Example.Auth": must be a strict URI (components of a-z, 0-9 and _)`,
 			`c.yaml:24:34: workers[0].transports[0].auth.wampcra.authenticator-realm: realm "nowhere" is not defined in this config`,
 			`c.yaml:25:13: workers[0].transports[0].auth.wampcra: unknown key "principals"`,
-			`c.yaml:30:35: workers[0].transports[0].auth.cryptosign.principals.dave.authorized_keys[0]: must be an Ed25519 public key as 64 hex digits, got "abc"`,
+			`c.yaml:30:35: workers[0].transports[0].auth.cryptosign.principals.dave.authorized_keys[0]: must be an Ed25519 public key as 64 hex digits (from ` + "`tollgate keygen`" + `), got "abc"`,
 			`c.yaml:32:35: workers[0].transports[0].auth.cryptosign.principals.erin.authorized_keys[0]: key is also authorized for "dave": a key must identify one principal`,
-			`c.yaml:33:11: workers[0].transports[0].auth.scram: not supported by Tollgate: auth method scram is not implemented (supported: anonymous, ticket, wampcra, cryptosign)`,
-			`c.yaml:34:11: workers[0].transports[0].auth: unknown auth method "oauth" (supported: anonymous, ticket, wampcra, cryptosign)`,
+			`c.yaml:33:11: workers[0].transports[0].auth.scram: not supported by Tollgate: auth method scram is not implemented (supported: anonymous, cryptosign, ticket, tls, wampcra)`,
+			`c.yaml:34:11: workers[0].transports[0].auth: unknown auth method "oauth" (supported: anonymous, cryptosign, ticket, tls, wampcra)`,
 			`c.yaml:38:26: workers[0].transports[1].auth.ticket.type: ticket auth type "function" is not supported by Tollgate (it loads Python code): use "dynamic" with an authenticator procedure`,
 			`c.yaml:39:46: workers[0].transports[1].auth.wampcra.users.u: iterations and keylen need a salt`,
 			`c.yaml:40:22: workers[0].transports[1].auth.anonymous: missing required key "authenticator"`,
@@ -449,15 +445,20 @@ workers:
 	}
 }
 
+// TestStarredURIs: permissions are stored as written (authz applies the
+// starred-URI rule), and what authz rejects is reported at the URI.
 func TestStarredURIs(t *testing.T) {
 	t.Parallel()
-	tests := []struct{ uri, match, wantURI, wantMatch string }{
-		{"com.example.add", "", "com.example.add", "exact"},
-		{"com.example.*", "", "com.example.", "prefix"},
-		{"*", "", "", "prefix"},
-		{"com.*.update", "", "com..update", "wildcard"},
-		{"com.example.", "prefix", "com.example.", "prefix"},
-		{"com..x", "wildcard", "com..x", "wildcard"},
+	tests := []struct{ uri, match, err string }{
+		{"com.example.add", "", ""},
+		{"com.example.*", "", ""},
+		{"*", "", ""},
+		{"com.*.update", "", ""},
+		{"com.example.", "prefix", ""},
+		{"com..x", "wildcard", ""},
+		{"com.ex*", "", `s.yaml:9:23: workers[0].realms[0].roles[0].permissions[0].uri: "com.ex*": '*' must be a whole component`},
+		{"com.*", "prefix", `s.yaml:9:23: workers[0].realms[0].roles[0].permissions[0].uri: "com.*" contains '*' but match "prefix" is given (drop match to use a starred URI)`},
+		{"com.a b", "", `s.yaml:9:23: workers[0].realms[0].roles[0].permissions[0].uri: invalid URI "com.a b"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.uri+"/"+tc.match, func(t *testing.T) {
@@ -466,11 +467,19 @@ func TestStarredURIs(t *testing.T) {
 			if tc.match != "" {
 				match = ", match: " + tc.match
 			}
-			c, _ := mustParse(t, "s.yaml", strings.Replace(minimalHead, `{uri: "", match: prefix, allow: {call: true}}`,
-				`{uri: "`+tc.uri+`"`+match+`}`, 1)+"      - {type: rawsocket, endpoint: {type: tcp, port: 0}}\n")
+			text := strings.Replace(minimalHead, `{uri: "", match: prefix, allow: {call: true}}`,
+				`{uri: "`+tc.uri+`"`+match+`}`, 1) + "      - {type: rawsocket, endpoint: {type: tcp, port: 0}}\n"
+			if tc.err != "" {
+				_, _, err := Parse("s.yaml", []byte(text))
+				if got := strings.Join(errLines(t, err), "\n"); got != tc.err {
+					t.Errorf("errors:\n%s\nwant:\n%s", got, tc.err)
+				}
+				return
+			}
+			c, _ := mustParse(t, "s.yaml", text)
 			p := c.Realms[0].Roles[0].Permissions[0]
-			if p.URI != tc.wantURI || p.Match != tc.wantMatch {
-				t.Errorf("got (%q, %s), want (%q, %s)", p.URI, p.Match, tc.wantURI, tc.wantMatch)
+			if p.URI != tc.uri || p.Match != tc.match {
+				t.Errorf("got (%q, %q), want (%q, %q) as written", p.URI, p.Match, tc.uri, tc.match)
 			}
 		})
 	}
@@ -525,7 +534,9 @@ func TestTransportTypes(t *testing.T) {
 			}},
 		}},
 		{Name: "backend", Type: "rawsocket", Network: "unix", Address: filepath.Join(dir, "sockets/tollgate.sock"), Transport: router.Transport{
-			Name: "backend", RawSocket: &router.RawSocketOptions{MaxMessageSize: 65536},
+			Name: "backend", RawSocket: &router.RawSocketOptions{MaxMessageSize: 65536, Auth: []auth.MethodConfig{
+				{Method: "anonymous", Type: "static", Anonymous: auth.AnonymousConfig{Role: "anonymous"}},
+			}},
 		}},
 		{Name: "transport3", Type: "web", Network: "tcp6", Address: ":0", Transport: router.Transport{
 			Name: "transport3",
@@ -550,76 +561,6 @@ func TestTransportTypes(t *testing.T) {
 		filepath.Join(dir, "sockets/tollgate.sock")+", web on :0, universal on :0)"; got != want {
 		t.Errorf("Summary = %q\nwant      %q", got, want)
 	}
-	if a := c.Transports[1].RawSocket.Auth; a == nil || a.Anonymous.Role != "anonymous" {
-		t.Errorf("backend auth = %+v", a)
-	}
-}
-
-func TestAuthParsed(t *testing.T) {
-	t.Parallel()
-	key := "3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29"
-	c, _ := mustParse(t, "a.yaml", `version: 2
-workers:
-  - type: router
-    realms:
-      - name: realm1
-        roles:
-          - {name: user, permissions: []}
-          - {name: authenticator, permissions: [{uri: com.example.authenticate, allow: {register: true}}]}
-      - name: auth
-    transports:
-      - type: websocket
-        endpoint: {type: tcp, port: 0}
-        auth:
-          anonymous:
-            type: dynamic
-            authenticator: com.example.authenticate
-            authenticator-realm: auth
-            authenticator-role: authenticator
-            default-role: user
-          ticket:
-            type: static
-            principals:
-              alice: {ticket: secret1, role: user}
-              "bob@example.com": {ticket: secret2}
-          wampcra:
-            type: static
-            users:
-              carol: {secret: prq7+YkJ1/KlW1X0YczMHw==, role: user, salt: salt123, iterations: 100, keylen: 16}
-          cryptosign:
-            type: static
-            principals:
-              dave: {authorized_keys: [`+key+`], role: user, realm: realm1}
-      - type: rawsocket
-        endpoint: {type: tcp, port: 0}
-        auth:
-          ticket: {type: dynamic, authenticator: com.example.authenticate}
-          wampcra: {type: dynamic, authenticator: com.example.authenticate}
-          cryptosign: {type: dynamic, authenticator: com.example.authenticate}
-`)
-	a := c.Transports[0].WebSocket[""].Auth
-	if want := (&Dynamic{Authenticator: "com.example.authenticate", AuthenticatorRealm: "auth", AuthenticatorRole: "authenticator", DefaultRole: "user"}); !reflect.DeepEqual(a.Anonymous.Dynamic, want) {
-		t.Errorf("anonymous = %+v", a.Anonymous.Dynamic)
-	}
-	if want := map[string]TicketPrincipal{"alice": {"secret1", "user"}, "bob@example.com": {"secret2", ""}}; !reflect.DeepEqual(a.Ticket.Principals, want) || a.Ticket.Dynamic != nil {
-		t.Errorf("ticket = %+v", a.Ticket)
-	}
-	if want := (WAMPCRAUser{Secret: "prq7+YkJ1/KlW1X0YczMHw==", Role: "user", Salt: "salt123", Iterations: 100, KeyLen: 16}); a.WAMPCRA.Users["carol"] != want {
-		t.Errorf("wampcra = %+v", a.WAMPCRA.Users)
-	}
-	d := a.Cryptosign.Principals["dave"]
-	if len(d.AuthorizedKeys) != 1 || d.AuthorizedKeys[0][0] != 0x3b || d.Role != "user" || d.Realm != "realm1" {
-		t.Errorf("cryptosign = %+v", d)
-	}
-	ra := c.Transports[1].RawSocket.Auth
-	for name, dyn := range map[string]*Dynamic{"ticket": ra.Ticket.Dynamic, "wampcra": ra.WAMPCRA.Dynamic, "cryptosign": ra.Cryptosign.Dynamic} {
-		if dyn == nil || dyn.Authenticator != "com.example.authenticate" {
-			t.Errorf("%s: dynamic = %+v", name, dyn)
-		}
-	}
-	if ra.Anonymous != nil {
-		t.Error("anonymous was not configured on the rawsocket transport")
-	}
 }
 
 // TestEnv is not parallel: it sets environment variables.
@@ -636,7 +577,7 @@ func TestEnv(t *testing.T) {
 	if c.Transports[0].Endpoint.Port != 9123 {
 		t.Errorf("port = %d", c.Transports[0].Endpoint.Port)
 	}
-	if got := c.Transports[0].RawSocket.Auth.Ticket.Principals["a"].Ticket; got != "s3cret" {
+	if got := c.Transports[0].RawSocket.Auth[0].Ticket.Principals["a"].Ticket; got != "s3cret" {
 		t.Errorf("ticket = %q", got)
 	}
 	_, _, err := Parse("e.yaml", []byte(minimalHead+`      - type: rawsocket
@@ -728,7 +669,7 @@ workers:
 	if !reflect.DeepEqual(yc, jc) {
 		t.Errorf("YAML and JSON differ:\nyaml: %+v\njson: %+v", yc, jc)
 	}
-	if got := yc.Transports[0].WebSocket["/ws"].Auth.Ticket.Principals["joe"].Ticket; got != `a\/b` {
+	if got := yc.Transports[0].WebSocket["/ws"].Options.Auth[0].Ticket.Principals["joe"].Ticket; got != `a\/b` {
 		t.Errorf("ticket = %q, want a\\/b", got)
 	}
 	if got := yc.Transports[0].WebSocket["/ws"].Options.AllowedOrigins[0]; got != "http://localhost:*" {
@@ -1054,9 +995,23 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		_ = c.Summary()
-		_ = c.RouterOptions()
+		// What loads, the router accepts: roles and auth methods were
+		// validated by the same constructors the router calls.
+		if _, err := router.New(c.RouterOptions()); err != nil {
+			t.Fatalf("Parse accepted a config router.New rejects: %v", err)
+		}
 		for i := range c.Transports {
-			_ = c.Transports[i].RouterTransport()
+			rt := c.Transports[i].RouterTransport()
+			for _, ws := range rt.WebSocket {
+				if _, err := auth.NewSet(ws.Auth, noCaller{}); err != nil {
+					t.Fatalf("Parse accepted auth that auth.NewSet rejects: %v", err)
+				}
+			}
+			if rt.RawSocket != nil {
+				if _, err := auth.NewSet(rt.RawSocket.Auth, noCaller{}); err != nil {
+					t.Fatalf("Parse accepted auth that auth.NewSet rejects: %v", err)
+				}
+			}
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -32,6 +33,8 @@ type parser struct {
 
 	// references checked after the walk, once every realm and role is known
 	pendingRoles, pendingRealms []roleRef
+	// auth sections offering tls, checked against their transport's endpoint
+	tlsAuth []tlsAuthRef
 }
 
 func (p *parser) errorf(n *yaml.Node, path, format string, args ...any) {
@@ -364,6 +367,39 @@ func (p *parser) integer(n *yaml.Node, path string, lo, hi int64) (int, bool) {
 		return 0, false
 	}
 	return int(v), true
+}
+
+// duration reads a positive duration: an integer in unit (unitName in
+// messages), or a string with its own unit as time.ParseDuration reads it
+// ("1500ms", "5s", "2m").
+func (p *parser) duration(n *yaml.Node, path string, unit time.Duration, unitName string) (time.Duration, bool) {
+	n = p.resolve(n)
+	if n == nil {
+		return 0, false
+	}
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" {
+		d, err := time.ParseDuration(n.Value)
+		switch {
+		case err != nil:
+			p.errorf(n, path, "must be an integer (%s) or a duration such as \"5s\", got %q", unitName, n.Value)
+			return 0, false
+		case d <= 0:
+			p.errorf(n, path, "must be positive, got %q", n.Value)
+			return 0, false
+		}
+		return d, true
+	}
+	limit := int64(math.MaxInt64 / unit)
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+		p.errorf(n, path, "must be an integer (%s) or a duration such as \"5s\", got %s", unitName, describe(n))
+		return 0, false
+	}
+	var v int64
+	if err := n.Decode(&v); err != nil || v < 1 || v > limit {
+		p.errorf(n, path, "must be a positive integer (%s), got %s", unitName, n.Value)
+		return 0, false
+	}
+	return time.Duration(v) * unit, true
 }
 
 // strList reads a list of strings.

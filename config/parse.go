@@ -1,10 +1,7 @@
 package config
 
 import (
-	"crypto/ed25519"
-	"encoding/hex"
 	"fmt"
-	"github.com/tollgate-wamp/tollgate/authz"
 	"math"
 	"path/filepath"
 	"regexp"
@@ -15,7 +12,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tollgate-wamp/tollgate/router"
-	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
 // Crossbar's patterns for item ids, web paths and cookie names.
@@ -207,229 +203,6 @@ func (p *parser) component(n *yaml.Node, path string, r *refs) {
 	p.warnf(m.n, path, "ignored: embedded component%s is not run (Tollgate does not host Python components); run it as a client on a transport that gives it its role", name)
 }
 
-func (p *parser) realm(n *yaml.Node, path string, r *refs) (router.RealmOptions, bool) {
-	var realm router.RealmOptions
-	m := p.mapping(n, path)
-	if m == nil {
-		return realm, false
-	}
-	p.id(m)
-	ok := true
-	if v, vp := m.need("name"); v != nil {
-		if s, good := p.str(v, vp); good {
-			switch {
-			case s == "":
-				p.errorf(v, vp, "empty realm name")
-				ok = false
-			case !wamp.ValidURI(wamp.URI(s), false, wamp.MatchExact):
-				p.errorf(v, vp, "invalid realm name %q: must be a URI (dot-separated, non-empty components without whitespace or '#')", s)
-				ok = false
-			case r.realms[s]:
-				p.errorf(v, vp, "duplicate realm name %q", s)
-				ok = false
-			default:
-				r.realms[s] = true
-				realm.Name = wamp.URI(s)
-			}
-		} else {
-			ok = false
-		}
-	} else {
-		ok = false
-	}
-	realm.URICheck = "strict"
-	if v, vp := m.get("options"); v != nil {
-		if om := p.mapping(v, vp); om != nil {
-			if uv, up := om.get("uri_check"); uv != nil {
-				if s, good := p.oneOf(uv, up, "strict", "loose"); good {
-					realm.URICheck = s
-				}
-			}
-			if bv, bp := om.get("enable_meta_api"); bv != nil {
-				if on, good := p.boolean(bv, bp); good && !on {
-					p.warnf(bv, bp, "ignored: the meta API cannot be disabled")
-				}
-			}
-			if bv, bp := om.get("bridge_meta_api"); bv != nil {
-				if on, good := p.boolean(bv, bp); good && on {
-					p.warnf(bv, bp, "ignored: there are no router-to-router links to bridge to")
-				}
-			}
-			if cv, cp := om.get("event_dispatching_chunk_size"); cv != nil {
-				if _, good := p.integer(cv, cp, 1, math.MaxInt32); good {
-					p.warnf(cv, cp, "ignored: Tollgate does not dispatch events in chunks")
-				}
-			}
-			om.done()
-		}
-	}
-	for _, k := range []string{"store", "inventory", "stats", "rlinks"} {
-		m.ignore(k, "realm "+k+" is not supported")
-	}
-	if v, vp := m.get("roles"); v != nil {
-		if items, good := p.seq(v, vp); good {
-			names := map[string]bool{}
-			for i, it := range items {
-				role, good := p.role(it, index(vp, i))
-				if role.Name != "" {
-					if names[role.Name] {
-						p.errorf(it, index(vp, i)+".name", "duplicate role name %q in this realm", role.Name)
-						continue
-					}
-					names[role.Name] = true
-					r.roles[role.Name] = true
-				}
-				if good {
-					realm.Roles = append(realm.Roles, role)
-				}
-			}
-		}
-	}
-	m.done()
-	return realm, ok
-}
-
-func (p *parser) role(n *yaml.Node, path string) (authz.RoleConfig, bool) {
-	var role authz.RoleConfig
-	m := p.mapping(n, path)
-	if m == nil {
-		return role, false
-	}
-	p.id(m)
-	ok := true
-	if v, vp := m.need("name"); v != nil {
-		if s, good := p.str(v, vp); good {
-			switch {
-			case s == "":
-				p.errorf(v, vp, "empty role name")
-				ok = false
-			case s == "trusted":
-				p.errorf(v, vp, `role name "trusted" is reserved: the trusted role always exists and may do everything`)
-				ok = false
-			case !wamp.ValidURI(wamp.URI(s), false, wamp.MatchExact):
-				p.errorf(v, vp, "invalid role name %q: no whitespace or '#', no empty components", s)
-				ok = false
-			default:
-				role.Name = s
-			}
-		} else {
-			ok = false
-		}
-	} else {
-		ok = false
-	}
-	hasPerms, hasAuthz := m.has("permissions"), m.has("authorizer")
-	if hasPerms && hasAuthz {
-		p.errorf(m.keyNode("authorizer"), path, "a role has either permissions or an authorizer, not both")
-		ok = false
-	}
-	if v, vp := m.get("authorizer"); v != nil {
-		if s, good := p.str(v, vp); good {
-			if !wamp.ValidURI(wamp.URI(s), true, wamp.MatchExact) {
-				p.errorf(v, vp, "invalid authorizer URI %q: must be a strict URI (components of a-z, 0-9 and _)", s)
-				ok = false
-			} else {
-				role.Authorizer = wamp.URI(s)
-			}
-		}
-	}
-	if v, vp := m.get("permissions"); v != nil {
-		if items, good := p.seq(v, vp); good {
-			role.Permissions = []authz.Permission{}
-			for i, it := range items {
-				if perm, good := p.permission(it, index(vp, i)); good {
-					role.Permissions = append(role.Permissions, perm)
-				}
-			}
-		}
-	}
-	if v, vp := m.get("allow-by-default"); v != nil {
-		if allow, good := p.boolean(v, vp); good {
-			switch {
-			case hasPerms || hasAuthz:
-				p.warnf(v, vp, "ignored: allow-by-default only applies to a role without permissions or authorizer")
-			case allow:
-				// Same meaning as Crossbar: every action on every URI.
-				role.Permissions = []authz.Permission{{URI: "", Match: wamp.MatchPrefix,
-					Allow: authz.Actions{Call: true, Register: true, Publish: true, Subscribe: true}}}
-			}
-		}
-	}
-	m.done()
-	return role, ok
-}
-
-// convertStarred applies Crossbar's starred-URI rule for permissions
-// without an explicit match.
-func convertStarred(uri string) (string, string) {
-	switch n := strings.Count(uri, "*"); {
-	case n == 0:
-		return uri, wamp.MatchExact
-	case n == 1 && strings.HasSuffix(uri, "*"):
-		return strings.TrimSuffix(uri, "*"), wamp.MatchPrefix
-	default:
-		return strings.ReplaceAll(uri, "*", ""), wamp.MatchWildcard
-	}
-}
-
-func (p *parser) permission(n *yaml.Node, path string) (authz.Permission, bool) {
-	var perm authz.Permission
-	m := p.mapping(n, path)
-	if m == nil {
-		return perm, false
-	}
-	ok := true
-	uv, up := m.need("uri")
-	uri, uriOK := "", false
-	if uv != nil {
-		uri, uriOK = p.str(uv, up)
-	}
-	match := ""
-	if v, vp := m.get("match"); v != nil {
-		if s, good := p.oneOf(v, vp, wamp.MatchExact, wamp.MatchPrefix, wamp.MatchWildcard); good {
-			match = s
-		} else {
-			ok = false
-		}
-	}
-	if uriOK {
-		if match == "" {
-			uri, match = convertStarred(uri)
-		}
-		if !wamp.ValidURI(wamp.URI(uri), false, match) {
-			hint := ""
-			if uri == "" {
-				hint = ` (use match: prefix with uri "" to cover every URI)`
-			}
-			p.errorf(uv, up, "invalid URI %q for match %s%s", uri, match, hint)
-			ok = false
-		}
-		perm.URI, perm.Match = uri, match
-	} else {
-		ok = false
-	}
-	if v, vp := m.get("allow"); v != nil {
-		if am := p.mapping(v, vp); am != nil {
-			perm.Allow.Call = p.optBool(am, "call")
-			perm.Allow.Register = p.optBool(am, "register")
-			perm.Allow.Publish = p.optBool(am, "publish")
-			perm.Allow.Subscribe = p.optBool(am, "subscribe")
-			am.done()
-		}
-	}
-	if v, vp := m.get("disclose"); v != nil {
-		if dm := p.mapping(v, vp); dm != nil {
-			perm.Disclose.Caller = p.optBool(dm, "caller")
-			perm.Disclose.Publisher = p.optBool(dm, "publisher")
-			dm.done()
-		}
-	}
-	perm.Cache = p.optBool(m, "cache")
-	m.ignore("validate", "payload validation is not supported")
-	m.done()
-	return perm, ok
-}
-
 // optBool reads an optional boolean key (absent = false).
 func (p *parser) optBool(m *mapping, key string) bool {
 	v, path := m.get(key)
@@ -477,7 +250,7 @@ func (p *parser) transport(n *yaml.Node, path string, i int, r *refs) (Transport
 		p.errorf(tv, tp, "unknown transport type %q (supported: websocket, rawsocket, web, universal)", typ)
 		return t, false
 	}
-	before := len(p.errs)
+	before, tlsAuth := len(p.errs), len(p.tlsAuth)
 	if ev, ep := m.need("endpoint"); ev != nil {
 		p.endpoint(ev, ep, &t.Endpoint, r)
 	}
@@ -527,6 +300,7 @@ func (p *parser) transport(n *yaml.Node, path string, i int, r *refs) (Transport
 			p.errorf(m.n, path, "universal transport serves nothing: add rawsocket, websocket or web")
 		}
 	}
+	p.checkTLSAuth(p.tlsAuth[tlsAuth:], &t.Endpoint)
 	m.done()
 	return t, len(p.errs) == before
 }
@@ -617,7 +391,7 @@ func (p *parser) webSocket(m *mapping, path string) WebSocket {
 		}
 	}
 	if v, vp := m.get("auth"); v != nil {
-		ws.Auth = p.auth(v, vp)
+		ws.Options.Auth = p.auth(v, vp)
 	}
 	if v, vp := m.get("cookie"); v != nil {
 		ws.Cookie = p.cookie(v, vp)
@@ -627,15 +401,15 @@ func (p *parser) webSocket(m *mapping, path string) WebSocket {
 	return ws
 }
 
-func (p *parser) rawSocket(m *mapping, path string) *RawSocket {
-	rs := &RawSocket{}
+func (p *parser) rawSocket(m *mapping, path string) *router.RawSocketOptions {
+	rs := &router.RawSocketOptions{}
 	m.ignore("debug", "use --log-level debug")
-	rs.Options.Serializers = p.serializers(m, false)
+	rs.Serializers = p.serializers(m, false)
 	if v, vp := m.get("options"); v != nil {
 		if om := p.mapping(v, vp); om != nil {
 			if sv, sp := om.get("max_message_size"); sv != nil {
 				if size, ok := p.integer(sv, sp, 512, maxRawMessage); ok {
-					rs.Options.MaxMessageSize = size
+					rs.MaxMessageSize = size
 				}
 			}
 			om.done()
@@ -926,304 +700,6 @@ func (p *parser) tls(n *yaml.Node, path string) *TLS {
 	m.ignore("ciphers", "Go's TLS cipher suites are used (TLS 1.2 and later)")
 	m.done()
 	return t
-}
-
-var authMethods = []string{"anonymous", "ticket", "wampcra", "cryptosign"}
-
-func (p *parser) auth(n *yaml.Node, path string) *Auth {
-	m := p.mapping(n, path)
-	if m == nil {
-		return nil
-	}
-	a := &Auth{}
-	for _, k := range []string{"tls", "scram", "anonymous-proxy", "cryptosign-proxy"} {
-		m.unsupported(k, "auth method "+k+" is not implemented (supported: anonymous, ticket, wampcra, cryptosign)")
-	}
-	m.ignore("cookie", "cookie authentication is not supported yet")
-	if v, vp := m.get("anonymous"); v != nil {
-		a.Anonymous = p.anonymous(v, vp)
-	}
-	if v, vp := m.get("ticket"); v != nil {
-		a.Ticket = p.ticket(v, vp)
-	}
-	if v, vp := m.get("wampcra"); v != nil {
-		a.WAMPCRA = p.wampcra(v, vp)
-	}
-	if v, vp := m.get("cryptosign"); v != nil {
-		a.Cryptosign = p.cryptosign(v, vp)
-	}
-	for _, f := range m.fields {
-		if !f.used {
-			f.used = true
-			p.errorf(f.key, path, "unknown auth method %q (supported: %s)", f.name, strings.Join(authMethods, ", "))
-		}
-	}
-	if a.Anonymous == nil && a.Ticket == nil && a.WAMPCRA == nil && a.Cryptosign == nil && len(m.fields) == 0 {
-		p.errorf(m.n, path, "empty auth section: leave it out for anonymous access, or configure a method")
-	}
-	return a
-}
-
-// authType reads the method's type; it returns "" on error.
-func (p *parser) authType(m *mapping, method string) string {
-	v, vp := m.need("type")
-	if v == nil {
-		return ""
-	}
-	s, ok := p.str(v, vp)
-	if !ok {
-		return ""
-	}
-	switch s {
-	case "static", "dynamic":
-		return s
-	case "function":
-		p.errorf(v, vp, "%s auth type \"function\" is not supported by Tollgate (it loads Python code): use \"dynamic\" with an authenticator procedure", method)
-	default:
-		p.errorf(v, vp, "must be \"static\" or \"dynamic\", got %q", s)
-	}
-	return ""
-}
-
-func (p *parser) dynamic(m *mapping, r *Dynamic) {
-	if v, vp := m.need("authenticator"); v != nil {
-		if s, ok := p.str(v, vp); ok {
-			if wamp.ValidURI(wamp.URI(s), true, wamp.MatchExact) {
-				r.Authenticator = wamp.URI(s)
-			} else {
-				p.errorf(v, vp, "invalid authenticator URI %q: must be a strict URI (components of a-z, 0-9 and _)", s)
-			}
-		}
-	}
-	if v, vp := m.get("authenticator-realm"); v != nil {
-		if s, ok := p.str(v, vp); ok {
-			r.AuthenticatorRealm = wamp.URI(s)
-			p.realmRef(s, v, vp)
-		}
-	}
-	if v, vp := m.get("authenticator-role"); v != nil {
-		if s, ok := p.str(v, vp); ok {
-			r.AuthenticatorRole = s
-			p.roleRef(s, v, vp)
-		}
-	}
-	if v, vp := m.get("default-role"); v != nil {
-		if s, ok := p.str(v, vp); ok {
-			r.DefaultRole = s
-			p.roleRef(s, v, vp)
-		}
-	}
-}
-
-// roleRef and realmRef remember references checked once all realms are
-// known. They are stored on the parser through the current refs.
-func (p *parser) roleRef(name string, n *yaml.Node, path string) {
-	p.pendingRoles = append(p.pendingRoles, roleRef{name, n, path})
-}
-
-func (p *parser) realmRef(name string, n *yaml.Node, path string) {
-	p.pendingRealms = append(p.pendingRealms, roleRef{name, n, path})
-}
-
-func (p *parser) anonymous(n *yaml.Node, path string) *AnonymousAuth {
-	m := p.mapping(n, path)
-	if m == nil {
-		return nil
-	}
-	a := &AnonymousAuth{}
-	switch p.authType(m, "anonymous") {
-	case "static":
-		a.Role = "anonymous"
-		if v, vp := m.get("role"); v != nil {
-			if s, ok := p.str(v, vp); ok {
-				a.Role = s
-				p.roleRef(s, v, vp)
-			}
-		}
-		a.AuthID = p.optStr(m, "authid")
-		m.ignore("realm", "the realm is the one the client asks for")
-	case "dynamic":
-		a.Dynamic = &Dynamic{}
-		p.dynamic(m, a.Dynamic)
-	default:
-		return nil
-	}
-	m.done()
-	return a
-}
-
-// secret reads a ticket or WAMP-CRA secret, which may be "${NAME}" to take
-// it from the environment.
-func (p *parser) secret(m *mapping, key string) string {
-	v, vp := m.need(key)
-	if v == nil {
-		return ""
-	}
-	s, ok := p.str(v, vp)
-	if !ok {
-		return ""
-	}
-	if mm := envSecretRef.FindStringSubmatch(s); mm != nil {
-		val, set := p.lookupEnv(mm[1])
-		if !set {
-			p.errorf(v, vp, "environment variable %s is not set", mm[1])
-			return ""
-		}
-		s = val
-	}
-	if s == "" {
-		p.errorf(v, vp, "empty %s", key)
-	}
-	return s
-}
-
-// principals walks a map of authid → principal.
-func (p *parser) principals(m *mapping, key string, fn func(authid string, pm *mapping, path string)) {
-	v, vp := m.need(key)
-	if v == nil {
-		return
-	}
-	pm := p.mapping(v, vp)
-	if pm == nil {
-		return
-	}
-	pm.each(func(authid string, kn, val *yaml.Node, kp string) {
-		if authid == "" {
-			p.errorf(kn, kp, "empty authid")
-			return
-		}
-		if um := p.mapping(val, kp); um != nil {
-			fn(authid, um, kp)
-			um.done()
-		}
-	})
-}
-
-func (p *parser) principalRole(m *mapping) string {
-	v, vp := m.get("role")
-	if v == nil {
-		return ""
-	}
-	s, ok := p.str(v, vp)
-	if ok {
-		p.roleRef(s, v, vp)
-	}
-	return s
-}
-
-func (p *parser) ticket(n *yaml.Node, path string) *TicketAuth {
-	m := p.mapping(n, path)
-	if m == nil {
-		return nil
-	}
-	a := &TicketAuth{}
-	switch p.authType(m, "ticket") {
-	case "static":
-		a.Principals = map[string]TicketPrincipal{}
-		p.principals(m, "principals", func(authid string, um *mapping, _ string) {
-			a.Principals[authid] = TicketPrincipal{Ticket: p.secret(um, "ticket"), Role: p.principalRole(um)}
-		})
-	case "dynamic":
-		a.Dynamic = &Dynamic{}
-		p.dynamic(m, a.Dynamic)
-	default:
-		return nil
-	}
-	m.done()
-	return a
-}
-
-func (p *parser) wampcra(n *yaml.Node, path string) *WAMPCRAAuth {
-	m := p.mapping(n, path)
-	if m == nil {
-		return nil
-	}
-	a := &WAMPCRAAuth{}
-	switch p.authType(m, "wampcra") {
-	case "static":
-		a.Users = map[string]WAMPCRAUser{}
-		p.principals(m, "users", func(authid string, um *mapping, up string) {
-			u := WAMPCRAUser{Secret: p.secret(um, "secret"), Role: p.principalRole(um)}
-			u.Salt = p.optStr(um, "salt")
-			if v, vp := um.get("iterations"); v != nil {
-				u.Iterations, _ = p.integer(v, vp, 1, math.MaxInt32)
-			}
-			if v, vp := um.get("keylen"); v != nil {
-				u.KeyLen, _ = p.integer(v, vp, 1, 1024)
-			}
-			if u.Salt == "" && (u.Iterations != 0 || u.KeyLen != 0) {
-				p.errorf(um.n, up, "iterations and keylen need a salt")
-			}
-			a.Users[authid] = u
-		})
-	case "dynamic":
-		a.Dynamic = &Dynamic{}
-		p.dynamic(m, a.Dynamic)
-	default:
-		return nil
-	}
-	m.done()
-	return a
-}
-
-func (p *parser) cryptosign(n *yaml.Node, path string) *CryptosignAuth {
-	m := p.mapping(n, path)
-	if m == nil {
-		return nil
-	}
-	a := &CryptosignAuth{}
-	switch p.authType(m, "cryptosign") {
-	case "static":
-		m.unsupported("trustroots", "certificate trust roots (XBR) are not implemented; list principals with authorized_keys")
-		if m.has("trustroots") && !m.has("principals") {
-			break
-		}
-		a.Principals = map[string]CryptosignPrincipal{}
-		owner := map[string]string{} // hex key → authid
-		p.principals(m, "principals", func(authid string, um *mapping, _ string) {
-			pr := CryptosignPrincipal{Role: p.principalRole(um)}
-			if v, vp := um.get("realm"); v != nil {
-				if s, ok := p.str(v, vp); ok {
-					pr.Realm = wamp.URI(s)
-					p.realmRef(s, v, vp)
-				}
-			}
-			if v, vp := um.need("authorized_keys"); v != nil {
-				if keys, ok := p.seq(v, vp); ok {
-					if len(keys) == 0 {
-						p.errorf(v, vp, "no authorized keys")
-					}
-					for i, kn := range keys {
-						kp := index(vp, i)
-						s, ok := p.str(kn, kp)
-						if !ok {
-							continue
-						}
-						key, err := hex.DecodeString(s)
-						if err != nil || len(key) != ed25519.PublicKeySize {
-							p.errorf(kn, kp, "must be an Ed25519 public key as 64 hex digits, got %q", s)
-							continue
-						}
-						lk := strings.ToLower(s)
-						if prev, dup := owner[lk]; dup {
-							p.errorf(kn, kp, "key is also authorized for %q: a key must identify one principal", prev)
-							continue
-						}
-						owner[lk] = authid
-						pr.AuthorizedKeys = append(pr.AuthorizedKeys, ed25519.PublicKey(key))
-					}
-				}
-			}
-			a.Principals[authid] = pr
-		})
-	case "dynamic":
-		a.Dynamic = &Dynamic{}
-		p.dynamic(m, a.Dynamic)
-	default:
-		return nil
-	}
-	m.done()
-	return a
 }
 
 func (p *parser) cookie(n *yaml.Node, path string) *Cookie {
