@@ -10,6 +10,7 @@ package broker
 import (
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/tollgate-wamp/tollgate/internal/match"
 	"github.com/tollgate-wamp/tollgate/wamp"
@@ -47,6 +48,8 @@ type subscription struct {
 	id     wamp.ID
 	topic  wamp.URI
 	policy string
+	// created is when the first subscriber attached (meta API).
+	created time.Time
 	// subscribers is copy-on-write: replaced, never modified, so publishers
 	// can iterate a snapshot after releasing the lock.
 	subscribers []Session
@@ -60,18 +63,28 @@ func New(ids *wamp.Sequence) *Broker {
 // Subscribe adds s to the subscription for (topic, policy), creating it if
 // needed, and returns its id. Subscribing twice returns the same id.
 func (b *Broker) Subscribe(s Session, topic wamp.URI, policy string) wamp.ID {
+	id, _, _ := b.Attach(s, topic, policy)
+	return id
+}
+
+// Attach is Subscribe that also reports whether the subscription was
+// created by this call and whether s was added to it (false when s was
+// already subscribed), which the meta events need.
+func (b *Broker) Attach(s Session, topic wamp.URI, policy string) (id wamp.ID, created, added bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	sub, ok := b.index.Get(topic, policy)
 	if !ok {
-		sub = &subscription{id: b.ids.Next(), topic: topic, policy: policy}
+		sub = &subscription{id: b.ids.Next(), topic: topic, policy: policy, created: time.Now()}
 		b.index.Put(topic, policy, sub)
 		b.byID[sub.id] = sub
+		created = true
 	}
 	if !slices.Contains(sub.subscribers, s) {
 		sub.subscribers = append(slices.Clip(sub.subscribers), s)
+		added = true
 	}
-	return sub.id
+	return sub.id, created, added
 }
 
 // Unsubscribe removes s from subscription id. It reports false if s was not

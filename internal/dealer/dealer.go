@@ -77,6 +77,8 @@ type registration struct {
 	procedure wamp.URI
 	policy    string
 	invoke    string
+	// created is when the first callee registered (meta API).
+	created time.Time
 	// callees is copy-on-write, in registration order.
 	callees []*Peer
 	next    atomic.Uint64
@@ -128,6 +130,13 @@ type RegisterOptions struct {
 // Register adds p as callee of procedure. It returns the registration id,
 // or an error URI (procedure_already_exists).
 func (d *Dealer) Register(p *Peer, procedure wamp.URI, o RegisterOptions) (wamp.ID, wamp.URI) {
+	id, _, errURI := d.Attach(p, procedure, o)
+	return id, errURI
+}
+
+// Attach is Register that also reports whether the registration was
+// created by this call (the meta events need it).
+func (d *Dealer) Attach(p *Peer, procedure wamp.URI, o RegisterOptions) (id wamp.ID, created bool, errURI wamp.URI) {
 	if o.Invoke == "" {
 		o.Invoke = InvokeSingle
 	}
@@ -139,18 +148,19 @@ func (d *Dealer) Register(p *Peer, procedure wamp.URI, o RegisterOptions) (wamp.
 	reg, ok := d.index.Get(procedure, o.Match)
 	if ok {
 		if reg.invoke == InvokeSingle || reg.invoke != o.Invoke || slices.Contains(reg.callees, p) {
-			return 0, wamp.ErrProcedureAlreadyExists
+			return 0, false, wamp.ErrProcedureAlreadyExists
 		}
 		reg.callees = append(slices.Clip(reg.callees), p)
 	} else {
-		reg = &registration{id: d.ids.Next(), procedure: procedure, policy: o.Match, invoke: o.Invoke, callees: []*Peer{p}}
+		reg = &registration{id: d.ids.Next(), procedure: procedure, policy: o.Match, invoke: o.Invoke, created: time.Now(), callees: []*Peer{p}}
 		d.index.Put(procedure, o.Match, reg)
 		d.byID[reg.id] = reg
+		created = true
 	}
 	p.mu.Lock()
 	p.regs = append(p.regs, reg.id)
 	p.mu.Unlock()
-	return reg.id, ""
+	return reg.id, created, ""
 }
 
 // Unregister removes p from registration id; false if p is not its callee.

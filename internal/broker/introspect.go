@@ -1,0 +1,154 @@
+package broker
+
+import (
+	"slices"
+	"time"
+
+	"github.com/tollgate-wamp/tollgate/wamp"
+)
+
+// Introspection and revocation for the subscription meta API. Every method
+// copies what it needs under the index lock and returns; none blocks.
+
+// SubscriptionInfo describes one subscription.
+type SubscriptionInfo struct {
+	ID      wamp.ID
+	Topic   wamp.URI
+	Match   string // exact, prefix or wildcard
+	Created time.Time
+}
+
+func (sub *subscription) info() SubscriptionInfo {
+	return SubscriptionInfo{ID: sub.id, Topic: sub.topic, Match: sub.policy, Created: sub.created}
+}
+
+// List returns every live subscription, ordered by id.
+func (b *Broker) List() []SubscriptionInfo {
+	b.mu.RLock()
+	out := make([]SubscriptionInfo, 0, len(b.byID))
+	for _, sub := range b.byID {
+		out = append(out, sub.info())
+	}
+	b.mu.RUnlock()
+	slices.SortFunc(out, func(x, y SubscriptionInfo) int { return compareID(x.ID, y.ID) })
+	return out
+}
+
+func compareID(x, y wamp.ID) int {
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
+}
+
+// Get returns subscription id.
+func (b *Broker) Get(id wamp.ID) (SubscriptionInfo, bool) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	sub, ok := b.byID[id]
+	if !ok {
+		return SubscriptionInfo{}, false
+	}
+	return sub.info(), true
+}
+
+// Lookup returns the subscription for exactly (topic, policy).
+func (b *Broker) Lookup(topic wamp.URI, policy string) (SubscriptionInfo, bool) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	sub, ok := b.index.Get(topic, policy)
+	if !ok {
+		return SubscriptionInfo{}, false
+	}
+	return sub.info(), true
+}
+
+// Match returns every subscription a publication to topic would reach
+// (any policy), ordered by id.
+func (b *Broker) Match(topic wamp.URI) []SubscriptionInfo {
+	var out []SubscriptionInfo
+	b.mu.RLock()
+	b.index.All(topic, func(sub *subscription) bool {
+		out = append(out, sub.info())
+		return true
+	})
+	b.mu.RUnlock()
+	slices.SortFunc(out, func(x, y SubscriptionInfo) int { return compareID(x.ID, y.ID) })
+	return out
+}
+
+// Subscribers returns the subscribers of subscription id in the order they
+// subscribed; ok is false for an unknown id.
+func (b *Broker) Subscribers(id wamp.ID) (subs []Session, ok bool) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	sub, ok := b.byID[id]
+	if !ok {
+		return nil, false
+	}
+	return slices.Clone(sub.subscribers), true
+}
+
+// Detached reports one subscription a session left.
+type Detached struct {
+	ID      wamp.ID
+	Topic   wamp.URI
+	Deleted bool // the session was its last subscriber: it is gone
+}
+
+// detachLocked removes s from subscription id. Called with b.mu held.
+func (b *Broker) detachLocked(s Session, id wamp.ID) (d Detached, ok bool) {
+	sub, found := b.byID[id]
+	if !found {
+		return Detached{}, false
+	}
+	last := len(sub.subscribers) == 1
+	if !b.unsubscribeLocked(s, id) {
+		return Detached{}, false
+	}
+	return Detached{ID: id, Topic: sub.topic, Deleted: last}, true
+}
+
+// Detach is Unsubscribe that also reports what happened; ok is false if s
+// was not subscribed to id.
+func (b *Broker) Detach(s Session, id wamp.ID) (d Detached, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.detachLocked(s, id)
+}
+
+// DetachAll is RemoveSession that reports each subscription s actually
+// left (ids s was no longer part of, e.g. after a revocation, are skipped).
+func (b *Broker) DetachAll(s Session, ids []wamp.ID) []Detached {
+	var out []Detached
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, id := range ids {
+		if d, ok := b.detachLocked(s, id); ok {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// RemoveSubscriber removes the subscriber whose session id is session from
+// subscription id (revocation). It returns that session; ok is false when
+// the subscription does not exist or the session is not its subscriber.
+func (b *Broker) RemoveSubscriber(id, session wamp.ID) (s Session, d Detached, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	sub, found := b.byID[id]
+	if !found {
+		return nil, Detached{}, false
+	}
+	for _, x := range sub.subscribers {
+		if x.ID() == session {
+			d, ok = b.detachLocked(x, id)
+			return x, d, ok
+		}
+	}
+	return nil, Detached{}, false
+}
