@@ -1,6 +1,11 @@
 // Package match indexes URIs registered with a match policy (exact, prefix,
 // wildcard) and finds the entries that match a concrete URI.
 //
+// Exact entries sit in a map. Prefix and wildcard entries sit in two
+// component tries, so a lookup costs O(components of the URI) map probes
+// for prefixes and visits only the trie branches that can still match for
+// wildcards, whatever the number of patterns. Lookups do not allocate.
+//
 // An Index is not safe for concurrent use; its owner guards it (the broker
 // and dealer read it under an RWMutex).
 package match
@@ -14,62 +19,197 @@ import (
 // Index maps (URI, policy) to values of type V.
 type Index[V any] struct {
 	exact    map[wamp.URI]V
-	prefix   map[wamp.URI]V
-	wildcard map[wamp.URI]V
-	// maxPrefix is the longest prefix length, to bound prefix probing.
-	maxPrefix int
+	prefix   *node[V] // components of prefix patterns
+	wildcard *node[V] // components of wildcard patterns; "" edges are wildcards
+	nPrefix  int
+	nWild    int
 }
+
+// node is one component of a trie. For the prefix trie, val is the prefix
+// "a.b" ending here (matches "a.b" and "a.b.…") and dot the prefix "a.b."
+// (matches "a.b.…" only). For the wildcard trie, val is the pattern ending
+// here; the "" child is the wildcard component.
+type node[V any] struct {
+	children map[string]*node[V]
+	val      V
+	has      bool
+	dot      V
+	hasDot   bool
+}
+
+func (n *node[V]) empty() bool { return !n.has && !n.hasDot && len(n.children) == 0 }
 
 // New returns an empty index.
 func New[V any]() *Index[V] {
-	return &Index[V]{exact: map[wamp.URI]V{}, prefix: map[wamp.URI]V{}, wildcard: map[wamp.URI]V{}}
-}
-
-func (ix *Index[V]) table(policy string) map[wamp.URI]V {
-	switch policy {
-	case wamp.MatchPrefix:
-		return ix.prefix
-	case wamp.MatchWildcard:
-		return ix.wildcard
-	}
-	return ix.exact
+	return &Index[V]{exact: map[wamp.URI]V{}, prefix: &node[V]{}, wildcard: &node[V]{}}
 }
 
 // Get returns the value stored for (uri, policy).
 func (ix *Index[V]) Get(uri wamp.URI, policy string) (V, bool) {
-	v, ok := ix.table(policy)[uri]
+	var zero V
+	switch policy {
+	case wamp.MatchPrefix:
+		n, dot := ix.prefixNode(string(uri), false)
+		if n == nil {
+			return zero, false
+		}
+		if dot {
+			return n.dot, n.hasDot
+		}
+		return n.val, n.has
+	case wamp.MatchWildcard:
+		n, _ := walk(ix.wildcard, string(uri), false)
+		if n == nil {
+			return zero, false
+		}
+		return n.val, n.has
+	}
+	v, ok := ix.exact[uri]
 	return v, ok
 }
 
-// Put stores v for (uri, policy).
+// Put stores v for (uri, policy), replacing any value stored for it.
 func (ix *Index[V]) Put(uri wamp.URI, policy string, v V) {
-	ix.table(policy)[uri] = v
-	if policy == wamp.MatchPrefix && len(uri) > ix.maxPrefix {
-		ix.maxPrefix = len(uri)
+	switch policy {
+	case wamp.MatchPrefix:
+		n, dot := ix.prefixNode(string(uri), true)
+		if dot {
+			if !n.hasDot {
+				ix.nPrefix++
+			}
+			n.dot, n.hasDot = v, true
+			return
+		}
+		if !n.has {
+			ix.nPrefix++
+		}
+		n.val, n.has = v, true
+	case wamp.MatchWildcard:
+		n, _ := walk(ix.wildcard, string(uri), true)
+		if !n.has {
+			ix.nWild++
+		}
+		n.val, n.has = v, true
+	default:
+		ix.exact[uri] = v
 	}
 }
 
-// Delete removes (uri, policy).
+// Delete removes (uri, policy); trie nodes left empty are dropped.
 func (ix *Index[V]) Delete(uri wamp.URI, policy string) {
-	delete(ix.table(policy), uri)
+	switch policy {
+	case wamp.MatchPrefix:
+		s, dot := splitDot(string(uri))
+		if s == "" {
+			// "" and "." live on the root itself.
+			var zero V
+			r := ix.prefix
+			if dot && r.hasDot {
+				r.dot, r.hasDot = zero, false
+				ix.nPrefix--
+			} else if !dot && r.has {
+				r.val, r.has = zero, false
+				ix.nPrefix--
+			}
+			return
+		}
+		if remove(ix.prefix, s, dot) {
+			ix.nPrefix--
+		}
+	case wamp.MatchWildcard:
+		if remove(ix.wildcard, string(uri), false) {
+			ix.nWild--
+		}
+	default:
+		delete(ix.exact, uri)
+	}
 }
 
 // Len is the number of entries.
-func (ix *Index[V]) Len() int { return len(ix.exact) + len(ix.prefix) + len(ix.wildcard) }
+func (ix *Index[V]) Len() int { return len(ix.exact) + ix.nPrefix + ix.nWild }
+
+// prefixNode finds (or creates) the node of prefix pattern p; dot reports
+// a trailing '.' ("a.b." is the dot value of node a→b). The root holds ""
+// (and ".", which no valid URI check admits).
+func (ix *Index[V]) prefixNode(p string, create bool) (n *node[V], dot bool) {
+	p, dot = splitDot(p)
+	if p == "" {
+		return ix.prefix, dot
+	}
+	n, _ = walk(ix.prefix, p, create)
+	return n, dot
+}
+
+// splitDot removes one trailing '.' from a prefix pattern.
+func splitDot(p string) (string, bool) {
+	if strings.HasSuffix(p, ".") {
+		return p[:len(p)-1], true
+	}
+	return p, false
+}
+
+// walk follows the components of s from root (one edge per component; an
+// empty component is the "" edge). With create it makes missing nodes.
+func walk[V any](root *node[V], s string, create bool) (*node[V], bool) {
+	n := root
+	for {
+		c, rest, more := strings.Cut(s, ".")
+		next := n.children[c]
+		if next == nil {
+			if !create {
+				return nil, false
+			}
+			if n.children == nil {
+				n.children = map[string]*node[V]{}
+			}
+			next = &node[V]{}
+			n.children[c] = next
+		}
+		n = next
+		if !more {
+			return n, true
+		}
+		s = rest
+	}
+}
+
+// remove clears the value (dot: the dot value) at path s below n and prunes
+// emptied nodes. It reports whether a value was removed.
+func remove[V any](n *node[V], s string, dot bool) bool {
+	c, rest, more := strings.Cut(s, ".")
+	child := n.children[c]
+	if child == nil {
+		return false
+	}
+	var removed bool
+	if more {
+		removed = remove(child, rest, dot)
+	} else {
+		var zero V
+		if dot && child.hasDot {
+			child.dot, child.hasDot, removed = zero, false, true
+		} else if !dot && child.has {
+			child.val, child.has, removed = zero, false, true
+		}
+	}
+	if child.empty() {
+		delete(n.children, c)
+	}
+	return removed
+}
 
 // All calls fn for every match of uri: the exact entry, every prefix entry
-// (longest first) and every wildcard entry. fn returning false stops.
+// (longest first) and every wildcard entry (most specific first). fn
+// returning false stops.
 func (ix *Index[V]) All(uri wamp.URI, fn func(V) bool) {
 	if v, ok := ix.exact[uri]; ok && !fn(v) {
 		return
 	}
-	if len(ix.prefix) > 0 && !ix.prefixes(uri, fn) {
+	if ix.nPrefix > 0 && !ix.prefixes(string(uri), fn) {
 		return
 	}
-	for pat, v := range ix.wildcard {
-		if WildcardMatch(pat, uri) && !fn(v) {
-			return
-		}
+	if ix.nWild > 0 {
+		wildcards(ix.wildcard, string(uri), fn)
 	}
 }
 
@@ -79,83 +219,85 @@ func (ix *Index[V]) Best(uri wamp.URI) (V, bool) {
 	if v, ok := ix.exact[uri]; ok {
 		return v, true
 	}
-	if len(ix.prefix) > 0 {
-		var (
-			best  V
-			found bool
-		)
-		ix.prefixes(uri, func(v V) bool { best, found = v, true; return false })
-		if found {
+	var (
+		best  V
+		found bool
+	)
+	first := func(v V) bool { best, found = v, true; return false }
+	if ix.nPrefix > 0 {
+		if ix.prefixes(string(uri), first); found {
 			return best, true
 		}
 	}
-	var (
-		best    V
-		bestPat wamp.URI
-		found   bool
-	)
-	for pat, v := range ix.wildcard {
-		if !WildcardMatch(pat, uri) {
-			continue
-		}
-		if !found || moreSpecific(pat, bestPat) {
-			best, bestPat, found = v, pat, true
-		}
+	if ix.nWild > 0 {
+		wildcards(ix.wildcard, string(uri), first)
 	}
 	return best, found
-}
-
-// moreSpecific reports whether wildcard pattern a beats b: compare the
-// lengths of their runs of literal components left to right (spec §11.7);
-// ties are broken by the pattern string so the choice is deterministic.
-func moreSpecific(a, b wamp.URI) bool {
-	ra, rb := literalRuns(a), literalRuns(b)
-	for i := 0; i < len(ra) && i < len(rb); i++ {
-		if ra[i] != rb[i] {
-			return ra[i] > rb[i]
-		}
-	}
-	if len(ra) != len(rb) {
-		return len(ra) > len(rb)
-	}
-	return a > b
-}
-
-func literalRuns(pat wamp.URI) []int {
-	runs := make([]int, 0, 4)
-	n := 0
-	for c := range strings.SplitSeq(string(pat), ".") {
-		if c == "" {
-			runs = append(runs, n)
-			n = 0
-			continue
-		}
-		n++
-	}
-	return append(runs, n)
 }
 
 // prefixes calls fn for every prefix entry matching uri, longest first,
 // until fn returns false (then it returns false). Prefixes match whole
 // components: "a.b" and "a.b." match "a.b.c" but not "a.bc" (the spec's
 // resolution example; Crossbar matches characters, see docs/features.md).
-func (ix *Index[V]) prefixes(uri wamp.URI, fn func(V) bool) bool {
-	if v, ok := ix.prefix[uri]; ok && !fn(v) {
+// The empty prefix matches every non-empty URI.
+func (ix *Index[V]) prefixes(uri string, fn func(V) bool) bool {
+	if uri == "" {
+		return true
+	}
+	if !prefixesBelow(ix.prefix, uri, fn) {
 		return false
 	}
-	for i := min(len(uri)-1, ix.maxPrefix); i >= 0; i-- {
-		if uri[i] != '.' {
+	if r := ix.prefix; r.has && !fn(r.val) {
+		return false
+	}
+	return true
+}
+
+// prefixesBelow walks the components of uri below n, deepest match first.
+// The recursion depth is the number of components of uri.
+func prefixesBelow[V any](n *node[V], uri string, fn func(V) bool) bool {
+	c, rest, more := strings.Cut(uri, ".")
+	child := n.children[c]
+	if child == nil {
+		return true
+	}
+	if more {
+		if !prefixesBelow(child, rest, fn) {
+			return false
+		}
+		// The dot form "…c." needs at least one more component.
+		if child.hasDot && !fn(child.dot) {
+			return false
+		}
+	}
+	if child.has && !fn(child.val) {
+		return false
+	}
+	return true
+}
+
+// wildcards calls fn for every wildcard pattern below n matching the
+// components of uri, literal branches before the wildcard branch at each
+// component. That order is the spec's precedence: the pattern whose first
+// wildcard comes later (the longer literal run) is visited first, ties go
+// to the next run, and so on.
+func wildcards[V any](n *node[V], uri string, fn func(V) bool) bool {
+	c, rest, more := strings.Cut(uri, ".")
+	for i, key := range [2]string{c, ""} {
+		if i == 1 && c == "" {
+			break // c itself was the empty component: already visited
+		}
+		child := n.children[key]
+		if child == nil {
 			continue
 		}
-		if v, ok := ix.prefix[uri[:i+1]]; ok && !fn(v) {
+		if more {
+			if !wildcards(child, rest, fn) {
+				return false
+			}
+		} else if child.has && !fn(child.val) {
 			return false
 		}
-		if v, ok := ix.prefix[uri[:i]]; ok && !fn(v) {
-			return false
-		}
-	}
-	if v, ok := ix.prefix[""]; ok && uri != "" && !fn(v) {
-		return false
 	}
 	return true
 }
