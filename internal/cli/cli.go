@@ -32,20 +32,28 @@ const (
 	exitUsage = 2 // the command line is wrong
 )
 
+// stdio is a command's standard streams.
+type stdio struct {
+	in          io.Reader
+	out, errOut io.Writer
+}
+
 type command struct {
 	name    string
 	args    string
 	summary string
-	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+	run     func(ctx context.Context, args []string, s stdio) int
 }
 
-// commands is the subcommand table; passwd and keygen will join it.
+// commands is the subcommand table.
 var commands []command
 
 func init() {
 	commands = []command{
 		{"start", "[--config FILE] [--log-level LEVEL] [--log-format FORMAT]", "run the router", runStart},
 		{"check", "FILE", "validate a config file and print every problem", runCheck},
+		{"passwd", "[--password-stdin]", "hash a ticket (password) for a static ticket principal", runPasswd},
+		{"keygen", "[--out FILE]", "make an Ed25519 key pair for cryptosign", runKeygen},
 		{"version", "", "print the version", runVersion},
 		{"help", "", "print this help", runHelp},
 	}
@@ -53,8 +61,10 @@ func init() {
 
 // Main runs the tollgate command line args (without the program name) and
 // returns the process exit code: 0 success, 1 failure, 2 usage error.
-// start runs until ctx is cancelled, then shuts the router down.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// start runs until ctx is cancelled, then shuts the router down. passwd
+// reads the password from stdin (prompting without echo when stdin is a
+// terminal *os.File).
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		usage(stdout)
 		return exitOK
@@ -68,7 +78,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	for _, c := range commands {
 		if c.name == name {
-			return c.run(ctx, args[1:], stdout, stderr)
+			return c.run(ctx, args[1:], stdio{stdin, stdout, stderr})
 		}
 	}
 	fmt.Fprintf(stderr, "tollgate: unknown command %q\n\n", args[0])
@@ -91,21 +101,23 @@ Without --config, start runs the embedded development default: realm
 RawSocket at tcp://127.0.0.1:8081.
 
 Config files are Crossbar node configs (version 2) in YAML or JSON; see
-docs/config.md.
+docs/config.md. passwd prints an argon2id hash for a ticket principal's
+"ticket"; keygen prints a public key for "authorized_keys" and the private
+key for the client.
 `)
 }
 
-func runHelp(_ context.Context, _ []string, stdout, _ io.Writer) int {
-	usage(stdout)
+func runHelp(_ context.Context, _ []string, s stdio) int {
+	usage(s.out)
 	return exitOK
 }
 
-func runVersion(_ context.Context, args []string, stdout, stderr io.Writer) int {
+func runVersion(_ context.Context, args []string, s stdio) int {
 	if len(args) > 0 {
-		fmt.Fprintln(stderr, "tollgate version: takes no arguments")
+		fmt.Fprintln(s.errOut, "tollgate version: takes no arguments")
 		return exitUsage
 	}
-	fmt.Fprintf(stdout, "tollgate %s\n", version())
+	fmt.Fprintf(s.out, "tollgate %s\n", version())
 	return exitOK
 }
 
@@ -119,7 +131,8 @@ func version() string {
 	return "dev"
 }
 
-func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) int {
+func runCheck(_ context.Context, args []string, s stdio) int {
+	stdout, stderr := s.out, s.errOut
 	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprintln(stderr, "usage: tollgate check FILE")
 		return exitUsage
@@ -143,7 +156,8 @@ func runCheck(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func runStart(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func runStart(ctx context.Context, args []string, s stdio) int {
+	stderr := s.errOut
 	fs := flag.NewFlagSet("tollgate start", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgFile := fs.String("config", "", "config `FILE` (.yaml, .yml or .json); default: the embedded development config")

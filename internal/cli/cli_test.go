@@ -34,8 +34,14 @@ func (s *syncBuffer) String() string {
 
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runIn(t, "", args...)
+}
+
+// runIn runs Main with stdin holding input.
+func runIn(t *testing.T, input string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	code = Main(context.Background(), args, &out, &errb)
+	code = Main(context.Background(), args, strings.NewReader(input), &out, &errb)
 	return code, out.String(), errb.String()
 }
 
@@ -172,6 +178,9 @@ func TestUsage(t *testing.T) {
 		{"start bad level", []string{"start", "--log-level", "loud"}, 2, false, `--log-level must be debug, info, warn or error, got "loud"`},
 		{"start bad format", []string{"start", "--log-format", "xml"}, 2, false, `--log-format must be text or json, got "xml"`},
 		{"start stray arg", []string{"start", "config.yaml"}, 2, false, `unexpected argument "config.yaml" (use --config FILE)`},
+		{"passwd stray arg", []string{"passwd", "secret"}, 2, false, `unexpected argument "secret" (the password is read from stdin)`},
+		{"passwd bad flag", []string{"passwd", "--password"}, 2, false, "flag provided but not defined: -password"},
+		{"keygen stray arg", []string{"keygen", "key.txt"}, 2, false, `unexpected argument "key.txt" (use --out FILE)`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -190,7 +199,8 @@ func TestUsage(t *testing.T) {
 				}
 				return
 			}
-			if !strings.Contains(out, "Usage:") || !strings.Contains(out, "tollgate start") || !strings.Contains(out, "tollgate check FILE") {
+			if !strings.Contains(out, "Usage:") || !strings.Contains(out, "tollgate start") || !strings.Contains(out, "tollgate check FILE") ||
+				!strings.Contains(out, "tollgate passwd [--password-stdin]") || !strings.Contains(out, "tollgate keygen [--out FILE]") {
 				t.Errorf("usage text missing:\n%s", out)
 			}
 			if other != "" {
@@ -242,7 +252,7 @@ func TestStart(t *testing.T) {
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- Main(ctx, []string{"start", "--config", cfg, "--log-format", "json", "--log-level", "debug"}, &stdout, &stderr)
+		done <- Main(ctx, []string{"start", "--config", cfg, "--log-format", "json", "--log-level", "debug"}, strings.NewReader(""), &stdout, &stderr)
 	}()
 
 	addrs := waitListening(t, &stderr, 2, done)
