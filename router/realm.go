@@ -49,6 +49,7 @@ func newRealm(o RealmOptions, ids *wamp.Sequence, caller authz.Caller, log *slog
 		rm.authz = az
 	}
 	rm.internal = newInternalSession(rm)
+	rm.registerMeta() // meta.go
 	if rm.authz != nil {
 		rm.internal.register(procAuthorizerFlush, rm.flushAuthorizerCache)
 	}

@@ -63,6 +63,8 @@ type session struct {
 	subs []wamp.ID
 	// az is this session as the authorizer sees it (built at join).
 	az *authz.Session
+	// meta is the meta API state: revocation features, testaments.
+	meta sessionMeta
 }
 
 // broker.Session and dealer.Session.
@@ -246,6 +248,7 @@ func (s *session) leaveRealm() {
 		return
 	}
 	rm.leave(s)
+	rm.sessionEnded(s) // meta events, testaments (meta.go)
 	rm.broker.RemoveSession(s, s.subs)
 	rm.dealer.Leave(s.peer)
 	if rm.authz != nil {
@@ -378,11 +381,12 @@ func (s *session) subscribe(m *wamp.Subscribe) {
 		s.replyError(wamp.TypeSubscribe, m.Request, uri, msg)
 		return
 	}
-	id := s.realm.broker.Subscribe(s, m.Topic, policy)
+	id, created, added := s.realm.broker.Attach(s, m.Topic, policy)
 	if !containsID(s.subs, id) {
 		s.subs = append(s.subs, id)
 	}
 	s.sendNow(&wamp.Subscribed{Request: m.Request, Subscription: id})
+	s.realm.metaSubscribed(s, id, created, added)
 }
 
 func containsID(ids []wamp.ID, id wamp.ID) bool {
@@ -395,7 +399,8 @@ func containsID(ids []wamp.ID, id wamp.ID) bool {
 }
 
 func (s *session) unsubscribe(m *wamp.Unsubscribe) {
-	if !s.realm.broker.Unsubscribe(s, m.Subscription) {
+	d, ok := s.realm.broker.Detach(s, m.Subscription)
+	if !ok {
 		s.replyError(wamp.TypeUnsubscribe, m.Request, wamp.ErrNoSuchSubscription, "")
 		return
 	}
@@ -406,6 +411,7 @@ func (s *session) unsubscribe(m *wamp.Unsubscribe) {
 		}
 	}
 	s.sendNow(&wamp.Unsubscribed{Request: m.Request})
+	s.realm.metaUnsubscribed(s, d)
 }
 
 func (s *session) publish(m *wamp.Publish) {
@@ -517,20 +523,23 @@ func (s *session) register(m *wamp.Register) {
 		s.replyError(wamp.TypeRegister, m.Request, uri, msg)
 		return
 	}
-	id, errURI := s.realm.dealer.Register(s.peer, m.Procedure, dealer.RegisterOptions{Match: policy, Invoke: invoke})
+	id, created, errURI := s.realm.dealer.Attach(s.peer, m.Procedure, dealer.RegisterOptions{Match: policy, Invoke: invoke})
 	if errURI != "" {
 		s.replyError(wamp.TypeRegister, m.Request, errURI, fmt.Sprintf("procedure %q is already registered", m.Procedure))
 		return
 	}
 	s.sendNow(&wamp.Registered{Request: m.Request, Registration: id})
+	s.realm.metaRegistered(s, id, created)
 }
 
 func (s *session) unregister(m *wamp.Unregister) {
-	if !s.realm.dealer.Unregister(s.peer, m.Registration) {
+	d, ok := s.realm.dealer.Detach(s.peer, m.Registration)
+	if !ok {
 		s.replyError(wamp.TypeUnregister, m.Request, wamp.ErrNoSuchRegistration, "")
 		return
 	}
 	s.sendNow(&wamp.Unregistered{Request: m.Request})
+	s.realm.metaUnregistered(s, d)
 }
 
 func (s *session) call(m *wamp.Call) {
@@ -591,6 +600,10 @@ func (c *conn) goodbye(reason wamp.URI, msg string) {
 		c.close()
 		return
 	}
-	c.sendNow(&wamp.Goodbye{Details: wamp.Dict{"message": msg}, Reason: reason})
+	details := wamp.Dict{}
+	if msg != "" {
+		details["message"] = msg
+	}
+	c.sendNow(&wamp.Goodbye{Details: details, Reason: reason})
 	time.AfterFunc(c.r.opts.GoodbyeTimeout, c.close)
 }

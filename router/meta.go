@@ -1,0 +1,905 @@
+package router
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tollgate-wamp/tollgate/auth"
+	"github.com/tollgate-wamp/tollgate/authz"
+	"github.com/tollgate-wamp/tollgate/internal/broker"
+	"github.com/tollgate-wamp/tollgate/internal/dealer"
+	"github.com/tollgate-wamp/tollgate/wamp"
+	"github.com/tollgate-wamp/tollgate/wamp/codec"
+)
+
+// The meta API (docs/meta-api.md): session, registration and subscription
+// procedures served by each realm's internal session, the meta events it
+// publishes, and revocation. Procedures run on the caller's read loop, so
+// each one only copies state under short locks and queues messages.
+//
+// Visibility: sessions with role "trusted" (and the internal session) and
+// registrations/subscriptions on wamp.* and tollgate.* URIs are hidden
+// from callers that are not trusted: they are absent from lists and
+// counts, and asking for them by id answers as if they did not exist.
+// Meta events about a trusted session are delivered to trusted subscribers
+// only; changes on wamp.*/tollgate.* URIs publish no meta events at all.
+
+// sessionMeta is a session's meta API state.
+type sessionMeta struct {
+	// Features the session announced; set right after WELCOME, before it
+	// can register or subscribe anything.
+	registrationRevocation, subscriptionRevocation atomic.Bool
+
+	mu         sync.Mutex
+	testaments [2][]testament // by scope: detached, destroyed
+}
+
+// Meta event topics.
+const (
+	topicSessionOnJoin            wamp.URI = "wamp.session.on_join"
+	topicSessionOnLeave           wamp.URI = "wamp.session.on_leave"
+	topicRegistrationOnCreate     wamp.URI = "wamp.registration.on_create"
+	topicRegistrationOnRegister   wamp.URI = "wamp.registration.on_register"
+	topicRegistrationOnUnregister wamp.URI = "wamp.registration.on_unregister"
+	topicRegistrationOnDelete     wamp.URI = "wamp.registration.on_delete"
+	topicSubscriptionOnCreate     wamp.URI = "wamp.subscription.on_create"
+	topicSubscriptionOnSubscribe  wamp.URI = "wamp.subscription.on_subscribe"
+	topicSubscriptionOnUnsub      wamp.URI = "wamp.subscription.on_unsubscribe"
+	topicSubscriptionOnDelete     wamp.URI = "wamp.subscription.on_delete"
+)
+
+// The internal session publishes meta events through the broker; it never
+// subscribes, so it receives no events.
+func (s *internalSession) Codec() codec.Codec { return codec.JSON }
+func (s *internalSession) SendEvent([]byte)   {}
+
+// registerMeta registers the meta procedures on the realm's internal
+// session. Called once while the realm is set up.
+func (rm *realm) registerMeta() {
+	for uri, fn := range map[wamp.URI]internalProc{
+		"wamp.session.count":            rm.sessionCount,
+		"wamp.session.list":             rm.sessionList,
+		"wamp.session.get":              rm.sessionGet,
+		"wamp.session.kill":             rm.sessionKill,
+		"wamp.session.kill_by_authid":   rm.sessionKillByAuthID,
+		"wamp.session.kill_by_authrole": rm.sessionKillByAuthRole,
+		"wamp.session.kill_all":         rm.sessionKillAll,
+		"wamp.session.add_testament":    rm.addTestament,
+		"wamp.session.flush_testaments": rm.flushTestaments,
+
+		"wamp.registration.list":          rm.registrationList,
+		"wamp.registration.lookup":        rm.registrationLookup,
+		"wamp.registration.match":         rm.registrationMatch,
+		"wamp.registration.get":           rm.registrationGet,
+		"wamp.registration.list_callees":  rm.registrationListCallees,
+		"wamp.registration.count_callees": rm.registrationCountCallees,
+		"wamp.registration.remove_callee": rm.registrationRemoveCallee,
+
+		"wamp.subscription.list":              rm.subscriptionList,
+		"wamp.subscription.lookup":            rm.subscriptionLookup,
+		"wamp.subscription.match":             rm.subscriptionMatch,
+		"wamp.subscription.get":               rm.subscriptionGet,
+		"wamp.subscription.list_subscribers":  rm.subscriptionListSubscribers,
+		"wamp.subscription.count_subscribers": rm.subscriptionCountSubscribers,
+		"wamp.subscription.remove_subscriber": rm.subscriptionRemoveSubscriber,
+	} {
+		rm.internal.register(uri, fn)
+	}
+}
+
+// ---- visibility ----
+
+// hiddenRole reports whether sessions of role are hidden from callers that
+// are not trusted.
+func hiddenRole(role string) bool { return role == authz.RoleTrusted }
+
+// session returns the session with id on this realm, or nil.
+func (rm *realm) session(id wamp.ID) *session {
+	rm.mu.RLock()
+	defer rm.mu.RUnlock()
+	return rm.sessions[id]
+}
+
+// trustedCaller reports whether caller sees hidden sessions and URIs: the
+// internal session itself or a session with role trusted.
+func (rm *realm) trustedCaller(caller wamp.ID) bool {
+	if caller == rm.internal.id {
+		return true
+	}
+	s := rm.session(caller)
+	return s != nil && s.authrole == authz.RoleTrusted
+}
+
+// visibleSession returns the session id as caller may see it, or nil.
+func (rm *realm) visibleSession(id wamp.ID, trusted bool) *session {
+	s := rm.session(id)
+	if s == nil || !trusted && hiddenRole(s.authrole) {
+		return nil
+	}
+	return s
+}
+
+// sessions returns the sessions caller may see that keep selects, by id.
+func (rm *realm) visibleSessions(trusted bool, keep func(*session) bool) []*session {
+	rm.mu.RLock()
+	out := make([]*session, 0, len(rm.sessions))
+	for _, s := range rm.sessions {
+		if (trusted || !hiddenRole(s.authrole)) && (keep == nil || keep(s)) {
+			out = append(out, s)
+		}
+	}
+	rm.mu.RUnlock()
+	slices.SortFunc(out, func(a, b *session) int { return compareIDs(a.id, b.id) })
+	return out
+}
+
+func compareIDs(x, y wamp.ID) int {
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
+}
+
+// ---- arguments ----
+
+func invalidArg(format string, a ...any) error {
+	return &wamp.CallError{URI: wamp.ErrInvalidArgument, Args: wamp.List{fmt.Sprintf(format, a...)}}
+}
+
+func metaError(uri wamp.URI, format string, a ...any) error {
+	return &wamp.CallError{URI: uri, Args: wamp.List{fmt.Sprintf(format, a...)}}
+}
+
+// wantArgs checks the number of positional arguments.
+func wantArgs(proc string, args wamp.List, min, max int) error {
+	if len(args) < min || len(args) > max {
+		switch {
+		case min == max && min == 0:
+			return invalidArg("%s takes no positional arguments, got %d", proc, len(args))
+		case min == max:
+			return invalidArg("%s takes %d positional argument(s), got %d", proc, min, len(args))
+		}
+		return invalidArg("%s takes %d to %d positional arguments, got %d", proc, min, max, len(args))
+	}
+	return nil
+}
+
+// noKwargs refuses keyword arguments a procedure does not take.
+func noKwargs(proc string, kwargs wamp.Dict, allowed ...string) error {
+	for k := range kwargs {
+		if !slices.Contains(allowed, k) {
+			if len(allowed) == 0 {
+				return invalidArg("%s takes no keyword arguments, got %q", proc, k)
+			}
+			return invalidArg("%s: unknown keyword argument %q (takes %v)", proc, k, allowed)
+		}
+	}
+	return nil
+}
+
+func idArg(proc, name string, v any) (wamp.ID, error) {
+	n, ok := wamp.AsInt(v)
+	if !ok || !wamp.ID(n).Valid() {
+		return 0, invalidArg("%s: %s must be an id (integer in [1, 2^53]), got %v", proc, name, v)
+	}
+	return wamp.ID(n), nil
+}
+
+func stringArg(proc, name string, v any) (string, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", invalidArg("%s: %s must be a string, got %T", proc, name, v)
+	}
+	return s, nil
+}
+
+// uriArg reads a URI argument (loose check: any non-empty URI a client
+// could have used on a lenient realm).
+func uriArg(proc, name string, v any) (wamp.URI, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", invalidArg("%s: %s must be a URI string, got %T", proc, name, v)
+	}
+	return wamp.URI(s), nil
+}
+
+// matchArg reads the optional options dict of lookup ({"match": policy}).
+func matchArg(proc string, args wamp.List) (string, error) {
+	if len(args) < 2 || args[1] == nil {
+		return wamp.MatchExact, nil
+	}
+	o, ok := args[1].(wamp.Dict)
+	if !ok {
+		return "", invalidArg("%s: options must be a dict, got %T", proc, args[1])
+	}
+	p, ok := matchPolicy(o)
+	if !ok {
+		return "", invalidArg("%s: unknown match policy %v", proc, o["match"])
+	}
+	return p, nil
+}
+
+// ---- session procedures ----
+
+// sessionDetails is SessionDetails for the meta API (on_join, get). The
+// transport's HTTP headers are left out: they may carry other sessions'
+// cookies and credentials.
+func (rm *realm) sessionDetails(s *session) wamp.Dict {
+	extra := s.authextra
+	if extra == nil {
+		extra = wamp.Dict{}
+	}
+	tr := auth.TransportDetails(s.tc.Info())
+	delete(tr, "http_headers_received")
+	return wamp.Dict{
+		"session":      s.id,
+		"realm":        string(rm.name),
+		"authid":       s.authid,
+		"authrole":     s.authrole,
+		"authmethod":   s.authmethod,
+		"authprovider": s.authprovider,
+		"authextra":    extra,
+		"transport":    tr,
+	}
+}
+
+// authroleFilter reads the optional [filter_authroles] of count and list.
+func authroleFilter(proc string, args wamp.List, kwargs wamp.Dict) (func(*session) bool, error) {
+	if err := wantArgs(proc, args, 0, 1); err != nil {
+		return nil, err
+	}
+	if err := noKwargs(proc, kwargs); err != nil {
+		return nil, err
+	}
+	if len(args) == 0 || args[0] == nil {
+		return nil, nil
+	}
+	l, ok := args[0].(wamp.List)
+	if !ok {
+		return nil, invalidArg("%s: filter_authroles must be a list of strings, got %T", proc, args[0])
+	}
+	roles := make([]string, len(l))
+	for i, v := range l {
+		if roles[i], ok = v.(string); !ok {
+			return nil, invalidArg("%s: filter_authroles must be a list of strings, got a %T", proc, v)
+		}
+	}
+	return func(s *session) bool { return slices.Contains(roles, s.authrole) }, nil
+}
+
+func (rm *realm) sessionCount(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	keep, err := authroleFilter("wamp.session.count", args, kwargs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return wamp.List{int64(len(rm.visibleSessions(rm.trustedCaller(caller), keep)))}, nil, nil
+}
+
+func (rm *realm) sessionList(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	keep, err := authroleFilter("wamp.session.list", args, kwargs)
+	if err != nil {
+		return nil, nil, err
+	}
+	ss := rm.visibleSessions(rm.trustedCaller(caller), keep)
+	ids := make(wamp.List, len(ss))
+	for i, s := range ss {
+		ids[i] = s.id
+	}
+	return wamp.List{ids}, nil, nil
+}
+
+func (rm *realm) sessionGet(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	const proc = "wamp.session.get"
+	if err := wantArgs(proc, args, 1, 1); err != nil {
+		return nil, nil, err
+	}
+	if err := noKwargs(proc, kwargs); err != nil {
+		return nil, nil, err
+	}
+	id, err := idArg(proc, "session_id", args[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	s := rm.visibleSession(id, rm.trustedCaller(caller))
+	if s == nil {
+		return nil, nil, metaError(wamp.ErrNoSuchSession, "no session %d on realm %s", id, rm.name)
+	}
+	return wamp.List{rm.sessionDetails(s)}, nil, nil
+}
+
+// killArgs reads the reason and message keyword arguments of the kill
+// procedures.
+func killArgs(proc string, kwargs wamp.Dict) (reason wamp.URI, msg string, err error) {
+	if err := noKwargs(proc, kwargs, "reason", "message"); err != nil {
+		return "", "", err
+	}
+	reason = wamp.CloseKilled
+	if v, ok := kwargs["reason"]; ok && v != nil {
+		r, isString := v.(string)
+		if !isString || !wamp.ValidURI(wamp.URI(r), false, wamp.MatchExact) {
+			return "", "", metaError(wamp.ErrInvalidURI, "%s: reason must be a valid URI, got %v", proc, v)
+		}
+		reason = wamp.URI(r)
+	}
+	if v, ok := kwargs["message"]; ok && v != nil {
+		if msg, err = stringArg(proc, "message", v); err != nil {
+			return "", "", err
+		}
+	}
+	return reason, msg, nil
+}
+
+// kill says GOODBYE to each session. It never blocks: the GOODBYE is
+// queued and the session's own read loop ends it (after the peer's reply
+// or GoodbyeTimeout), publishing its testaments and on_leave.
+func kill(ss []*session, reason wamp.URI, msg string) {
+	for _, s := range ss {
+		// The connection may have moved on to a new session meanwhile;
+		// only the session asked for is killed.
+		if s.conn.current.Load() == s {
+			s.log.Debug("session killed through the meta API", "reason", reason)
+			s.conn.goodbye(reason, msg)
+		}
+	}
+}
+
+func (rm *realm) sessionKill(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	const proc = "wamp.session.kill"
+	if err := wantArgs(proc, args, 1, 1); err != nil {
+		return nil, nil, err
+	}
+	id, err := idArg(proc, "session_id", args[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	reason, msg, err := killArgs(proc, kwargs)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := rm.visibleSession(id, rm.trustedCaller(caller))
+	if s == nil || id == caller {
+		return nil, nil, metaError(wamp.ErrNoSuchSession, "no session %d on realm %s (a session cannot kill itself)", id, rm.name)
+	}
+	kill([]*session{s}, reason, msg)
+	return nil, nil, nil
+}
+
+// killWhere kills every session caller may see that keep selects, except
+// the caller.
+func (rm *realm) killWhere(caller wamp.ID, proc string, kwargs wamp.Dict, keep func(*session) bool) ([]*session, error) {
+	reason, msg, err := killArgs(proc, kwargs)
+	if err != nil {
+		return nil, err
+	}
+	ss := rm.visibleSessions(rm.trustedCaller(caller), func(s *session) bool { return s.id != caller && keep(s) })
+	kill(ss, reason, msg)
+	return ss, nil
+}
+
+func (rm *realm) sessionKillByAuthID(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	const proc = "wamp.session.kill_by_authid"
+	if err := wantArgs(proc, args, 1, 1); err != nil {
+		return nil, nil, err
+	}
+	authid, err := stringArg(proc, "authid", args[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	ss, err := rm.killWhere(caller, proc, kwargs, func(s *session) bool { return s.authid == authid })
+	if err != nil {
+		return nil, nil, err
+	}
+	ids := make(wamp.List, len(ss))
+	for i, s := range ss {
+		ids[i] = s.id
+	}
+	return wamp.List{ids}, nil, nil
+}
+
+func (rm *realm) sessionKillByAuthRole(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	const proc = "wamp.session.kill_by_authrole"
+	if err := wantArgs(proc, args, 1, 1); err != nil {
+		return nil, nil, err
+	}
+	authrole, err := stringArg(proc, "authrole", args[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	ss, err := rm.killWhere(caller, proc, kwargs, func(s *session) bool { return s.authrole == authrole })
+	if err != nil {
+		return nil, nil, err
+	}
+	return wamp.List{int64(len(ss))}, nil, nil
+}
+
+func (rm *realm) sessionKillAll(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	const proc = "wamp.session.kill_all"
+	if err := wantArgs(proc, args, 0, 0); err != nil {
+		return nil, nil, err
+	}
+	ss, err := rm.killWhere(caller, proc, kwargs, func(*session) bool { return true })
+	if err != nil {
+		return nil, nil, err
+	}
+	return wamp.List{int64(len(ss))}, nil, nil
+}
+
+// ---- registration procedures ----
+
+func iso8601(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+func registrationDetails(r dealer.RegistrationInfo) wamp.Dict {
+	return wamp.Dict{"id": r.ID, "created": iso8601(r.Created), "uri": string(r.Procedure), "match": r.Match, "invoke": r.Invoke}
+}
+
+func subscriptionDetails(s broker.SubscriptionInfo) wamp.Dict {
+	return wamp.Dict{"id": s.ID, "created": iso8601(s.Created), "uri": string(s.Topic), "match": s.Match}
+}
+
+// perPolicy groups ids as {"exact": [...], "prefix": [...], "wildcard": [...]}.
+type perPolicy struct{ exact, prefix, wildcard wamp.List }
+
+func (p *perPolicy) add(match string, id wamp.ID) {
+	switch match {
+	case wamp.MatchPrefix:
+		p.prefix = append(p.prefix, id)
+	case wamp.MatchWildcard:
+		p.wildcard = append(p.wildcard, id)
+	default:
+		p.exact = append(p.exact, id)
+	}
+}
+
+func (p *perPolicy) dict() wamp.Dict {
+	return wamp.Dict{"exact": p.exact, "prefix": p.prefix, "wildcard": p.wildcard}
+}
+
+func newPerPolicy() perPolicy {
+	return perPolicy{exact: wamp.List{}, prefix: wamp.List{}, wildcard: wamp.List{}}
+}
+
+// visibleReg reports whether caller may see registration r.
+func visibleReg(r dealer.RegistrationInfo, trusted bool) bool {
+	return trusted || !reservedURI(r.Procedure)
+}
+
+func visibleSub(s broker.SubscriptionInfo, trusted bool) bool {
+	return trusted || !reservedURI(s.Topic)
+}
+
+func (rm *realm) registrationList(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	const proc = "wamp.registration.list"
+	if err := wantArgs(proc, args, 0, 0); err != nil {
+		return nil, nil, err
+	}
+	if err := noKwargs(proc, kwargs); err != nil {
+		return nil, nil, err
+	}
+	trusted := rm.trustedCaller(caller)
+	out := newPerPolicy()
+	for _, r := range rm.dealer.List() {
+		if visibleReg(r, trusted) {
+			out.add(r.Match, r.ID)
+		}
+	}
+	return wamp.List{out.dict()}, nil, nil
+}
+
+func (rm *realm) registrationLookup(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	const proc = "wamp.registration.lookup"
+	if err := wantArgs(proc, args, 1, 2); err != nil {
+		return nil, nil, err
+	}
+	uri, err := uriArg(proc, "procedure", args[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	policy, err := matchArg(proc, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r, ok := rm.dealer.Lookup(uri, policy); ok && visibleReg(r, rm.trustedCaller(caller)) {
+		return wamp.List{r.ID}, nil, nil
+	}
+	return wamp.List{nil}, nil, nil
+}
+
+func (rm *realm) registrationMatch(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	const proc = "wamp.registration.match"
+	if err := wantArgs(proc, args, 1, 1); err != nil {
+		return nil, nil, err
+	}
+	uri, err := uriArg(proc, "procedure", args[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	if r, ok := rm.dealer.Match(uri); ok && visibleReg(r, rm.trustedCaller(caller)) {
+		return wamp.List{r.ID}, nil, nil
+	}
+	return wamp.List{nil}, nil, nil
+}
+
+// registration reads args[0] as a registration id caller may see.
+func (rm *realm) registration(caller wamp.ID, proc string, args wamp.List) (dealer.RegistrationInfo, error) {
+	id, err := idArg(proc, "registration_id", args[0])
+	if err != nil {
+		return dealer.RegistrationInfo{}, err
+	}
+	r, ok := rm.dealer.Get(id)
+	if !ok || !visibleReg(r, rm.trustedCaller(caller)) {
+		return dealer.RegistrationInfo{}, metaError(wamp.ErrNoSuchRegistration, "no registration %d on realm %s", id, rm.name)
+	}
+	return r, nil
+}
+
+func (rm *realm) registrationGet(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	const proc = "wamp.registration.get"
+	if err := wantArgs(proc, args, 1, 1); err != nil {
+		return nil, nil, err
+	}
+	r, err := rm.registration(caller, proc, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	return wamp.List{registrationDetails(r)}, nil, nil
+}
+
+// visibleIDs returns the ids of the sessions in ss that caller may see.
+func visibleIDs[S interface {
+	ID() wamp.ID
+	AuthRole() string
+}](ss []S, trusted bool) wamp.List {
+	ids := wamp.List{}
+	for _, s := range ss {
+		if trusted || !hiddenRole(s.AuthRole()) {
+			ids = append(ids, s.ID())
+		}
+	}
+	return ids
+}
+
+func (rm *realm) registrationCallees(caller wamp.ID, proc string, args wamp.List) (wamp.List, error) {
+	if err := wantArgs(proc, args, 1, 1); err != nil {
+		return nil, err
+	}
+	r, err := rm.registration(caller, proc, args)
+	if err != nil {
+		return nil, err
+	}
+	cs, ok := rm.dealer.Callees(r.ID)
+	if !ok {
+		return nil, metaError(wamp.ErrNoSuchRegistration, "no registration %d on realm %s", r.ID, rm.name)
+	}
+	return visibleIDs(cs, rm.trustedCaller(caller)), nil
+}
+
+func (rm *realm) registrationListCallees(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	ids, err := rm.registrationCallees(caller, "wamp.registration.list_callees", args)
+	if err != nil {
+		return nil, nil, err
+	}
+	return wamp.List{ids}, nil, nil
+}
+
+func (rm *realm) registrationCountCallees(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	ids, err := rm.registrationCallees(caller, "wamp.registration.count_callees", args)
+	if err != nil {
+		return nil, nil, err
+	}
+	return wamp.List{int64(len(ids))}, nil, nil
+}
+
+// revocationArgs reads (id, session_id, reason?) of remove_callee and
+// remove_subscriber; reason may also be a keyword argument.
+func revocationArgs(proc, what string, args wamp.List, kwargs wamp.Dict) (id, target wamp.ID, reason string, err error) {
+	if err = wantArgs(proc, args, 2, 3); err != nil {
+		return
+	}
+	if err = noKwargs(proc, kwargs, "reason"); err != nil {
+		return
+	}
+	if id, err = idArg(proc, what, args[0]); err != nil {
+		return
+	}
+	if target, err = idArg(proc, "session_id", args[1]); err != nil {
+		return
+	}
+	var r any
+	if len(args) == 3 {
+		r = args[2]
+	}
+	if v, ok := kwargs["reason"]; ok {
+		r = v
+	}
+	if r != nil {
+		reason, err = stringArg(proc, "reason", r)
+	}
+	return
+}
+
+func (rm *realm) registrationRemoveCallee(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	const proc = "wamp.registration.remove_callee"
+	regID, target, reason, err := revocationArgs(proc, "registration_id", args, kwargs)
+	if err != nil {
+		return nil, nil, err
+	}
+	trusted := rm.trustedCaller(caller)
+	if _, err := rm.registration(caller, proc, args[:1]); err != nil {
+		return nil, nil, err
+	}
+	s := rm.visibleSession(target, trusted)
+	if s == nil {
+		return nil, nil, metaError(wamp.ErrNoSuchSession, "no session %d on realm %s", target, rm.name)
+	}
+	_, d, ok := rm.dealer.RemoveCallee(regID, target)
+	if !ok {
+		return nil, nil, metaError(wamp.ErrNoSuchRegistration, "session %d is not a callee of registration %d", target, regID)
+	}
+	if s.meta.registrationRevocation.Load() {
+		details := wamp.Dict{"registration": regID}
+		if reason != "" {
+			details["reason"] = reason
+		}
+		s.Send(&wamp.Unregistered{Request: 0, Details: details})
+	}
+	s.log.Debug("registration revoked", "registration", regID, "by", caller, "reason", reason)
+	rm.metaUnregistered(s, d)
+	return nil, nil, nil
+}
+
+// ---- subscription procedures ----
+
+func (rm *realm) subscriptionList(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	const proc = "wamp.subscription.list"
+	if err := wantArgs(proc, args, 0, 0); err != nil {
+		return nil, nil, err
+	}
+	if err := noKwargs(proc, kwargs); err != nil {
+		return nil, nil, err
+	}
+	trusted := rm.trustedCaller(caller)
+	out := newPerPolicy()
+	for _, s := range rm.broker.List() {
+		if visibleSub(s, trusted) {
+			out.add(s.Match, s.ID)
+		}
+	}
+	return wamp.List{out.dict()}, nil, nil
+}
+
+func (rm *realm) subscriptionLookup(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	const proc = "wamp.subscription.lookup"
+	if err := wantArgs(proc, args, 1, 2); err != nil {
+		return nil, nil, err
+	}
+	uri, err := uriArg(proc, "topic", args[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	policy, err := matchArg(proc, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s, ok := rm.broker.Lookup(uri, policy); ok && visibleSub(s, rm.trustedCaller(caller)) {
+		return wamp.List{s.ID}, nil, nil
+	}
+	return wamp.List{nil}, nil, nil
+}
+
+func (rm *realm) subscriptionMatch(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	const proc = "wamp.subscription.match"
+	if err := wantArgs(proc, args, 1, 1); err != nil {
+		return nil, nil, err
+	}
+	uri, err := uriArg(proc, "topic", args[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	trusted := rm.trustedCaller(caller)
+	var ids wamp.List
+	for _, s := range rm.broker.Match(uri) {
+		if visibleSub(s, trusted) {
+			ids = append(ids, s.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return wamp.List{nil}, nil, nil
+	}
+	return wamp.List{ids}, nil, nil
+}
+
+func (rm *realm) subscription(caller wamp.ID, proc string, args wamp.List) (broker.SubscriptionInfo, error) {
+	id, err := idArg(proc, "subscription_id", args[0])
+	if err != nil {
+		return broker.SubscriptionInfo{}, err
+	}
+	s, ok := rm.broker.Get(id)
+	if !ok || !visibleSub(s, rm.trustedCaller(caller)) {
+		return broker.SubscriptionInfo{}, metaError(wamp.ErrNoSuchSubscription, "no subscription %d on realm %s", id, rm.name)
+	}
+	return s, nil
+}
+
+func (rm *realm) subscriptionGet(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	const proc = "wamp.subscription.get"
+	if err := wantArgs(proc, args, 1, 1); err != nil {
+		return nil, nil, err
+	}
+	s, err := rm.subscription(caller, proc, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	return wamp.List{subscriptionDetails(s)}, nil, nil
+}
+
+func (rm *realm) subscriptionSubscribers(caller wamp.ID, proc string, args wamp.List) (wamp.List, error) {
+	if err := wantArgs(proc, args, 1, 1); err != nil {
+		return nil, err
+	}
+	s, err := rm.subscription(caller, proc, args)
+	if err != nil {
+		return nil, err
+	}
+	subs, ok := rm.broker.Subscribers(s.ID)
+	if !ok {
+		return nil, metaError(wamp.ErrNoSuchSubscription, "no subscription %d on realm %s", s.ID, rm.name)
+	}
+	return visibleIDs(subs, rm.trustedCaller(caller)), nil
+}
+
+func (rm *realm) subscriptionListSubscribers(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	ids, err := rm.subscriptionSubscribers(caller, "wamp.subscription.list_subscribers", args)
+	if err != nil {
+		return nil, nil, err
+	}
+	return wamp.List{ids}, nil, nil
+}
+
+func (rm *realm) subscriptionCountSubscribers(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	ids, err := rm.subscriptionSubscribers(caller, "wamp.subscription.count_subscribers", args)
+	if err != nil {
+		return nil, nil, err
+	}
+	return wamp.List{int64(len(ids))}, nil, nil
+}
+
+func (rm *realm) subscriptionRemoveSubscriber(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	const proc = "wamp.subscription.remove_subscriber"
+	subID, target, reason, err := revocationArgs(proc, "subscription_id", args, kwargs)
+	if err != nil {
+		return nil, nil, err
+	}
+	trusted := rm.trustedCaller(caller)
+	if _, err := rm.subscription(caller, proc, args[:1]); err != nil {
+		return nil, nil, err
+	}
+	s := rm.visibleSession(target, trusted)
+	if s == nil {
+		return nil, nil, metaError(wamp.ErrNoSuchSession, "no session %d on realm %s", target, rm.name)
+	}
+	_, d, ok := rm.broker.RemoveSubscriber(subID, target)
+	if !ok {
+		return nil, nil, metaError(wamp.ErrNoSuchSubscription, "session %d is not a subscriber of subscription %d", target, subID)
+	}
+	if s.meta.subscriptionRevocation.Load() {
+		details := wamp.Dict{"subscription": subID}
+		if reason != "" {
+			details["reason"] = reason
+		}
+		s.Send(&wamp.Unsubscribed{Request: 0, Details: details})
+	}
+	s.log.Debug("subscription revoked", "subscription", subID, "by", caller, "reason", reason)
+	rm.metaUnsubscribed(s, d)
+	return nil, nil, nil
+}
+
+// ---- meta events ----
+
+// trustedOnly restricts a meta event about a hidden session.
+var trustedOnly = []string{authz.RoleTrusted}
+
+// publishMeta publishes a meta event from the internal session. Events
+// about a hidden session go to trusted subscribers only.
+func (rm *realm) publishMeta(topic wamp.URI, hidden bool, args ...any) {
+	p := &broker.Publication{ID: wamp.GlobalID(), Publisher: rm.internal, Topic: topic, Payload: wamp.Payload{Args: wamp.List(args)}}
+	if hidden {
+		p.EligibleAuthRole = trustedOnly
+	}
+	rm.broker.Publish(p)
+}
+
+// sessionJoined records the session's features and publishes on_join. The
+// handshake calls it right after queueing WELCOME.
+func (rm *realm) sessionJoined(s *session, roles wamp.Dict) {
+	s.meta.registrationRevocation.Store(feature(roles, "callee", "registration_revocation"))
+	s.meta.subscriptionRevocation.Store(feature(roles, "subscriber", "subscription_revocation"))
+	rm.publishMeta(topicSessionOnJoin, hiddenRole(s.authrole), rm.sessionDetails(s))
+}
+
+func (rm *realm) metaSubscribed(s *session, id wamp.ID, created, added bool) {
+	if !added {
+		return
+	}
+	info, ok := rm.broker.Get(id)
+	if !ok || reservedURI(info.Topic) {
+		return
+	}
+	hidden := hiddenRole(s.authrole)
+	if created {
+		rm.publishMeta(topicSubscriptionOnCreate, hidden, s.id, subscriptionDetails(info))
+	}
+	rm.publishMeta(topicSubscriptionOnSubscribe, hidden, s.id, id)
+}
+
+func (rm *realm) metaUnsubscribed(s *session, d broker.Detached) {
+	if reservedURI(d.Topic) {
+		return
+	}
+	hidden := hiddenRole(s.authrole)
+	rm.publishMeta(topicSubscriptionOnUnsub, hidden, s.id, d.ID)
+	if d.Deleted {
+		rm.publishMeta(topicSubscriptionOnDelete, hidden, s.id, d.ID)
+	}
+}
+
+func (rm *realm) metaRegistered(s *session, id wamp.ID, created bool) {
+	info, ok := rm.dealer.Get(id)
+	if !ok || reservedURI(info.Procedure) {
+		return
+	}
+	hidden := hiddenRole(s.authrole)
+	if created {
+		rm.publishMeta(topicRegistrationOnCreate, hidden, s.id, registrationDetails(info))
+	}
+	rm.publishMeta(topicRegistrationOnRegister, hidden, s.id, id)
+}
+
+func (rm *realm) metaUnregistered(s *session, d dealer.Detached) {
+	if reservedURI(d.Procedure) {
+		return
+	}
+	hidden := hiddenRole(s.authrole)
+	rm.publishMeta(topicRegistrationOnUnregister, hidden, s.id, d.ID)
+	if d.Deleted {
+		rm.publishMeta(topicRegistrationOnDelete, hidden, s.id, d.ID)
+	}
+}
+
+// sessionEnded runs when s has left the realm's session table, however it
+// ended (GOODBYE, transport loss, kill, shutdown), in the spec's order
+// (§14.4): its registrations and subscriptions go (on_unregister/on_delete,
+// on_unsubscribe/on_delete), then its testaments are published, then
+// on_leave. Testaments may wait on a dynamic authorizer, so when there are
+// any they and on_leave run on their own goroutine (tracked by the
+// router's WaitGroup, so Shutdown waits for them); otherwise on_leave is
+// published at once. Pending invocations are settled by the caller
+// afterwards (dealer.Leave).
+func (rm *realm) sessionEnded(s *session) {
+	for _, d := range rm.broker.DetachAll(s, s.subs) {
+		rm.metaUnsubscribed(s, d)
+	}
+	for _, d := range rm.dealer.DetachAll(s.peer) {
+		rm.metaUnregistered(s, d)
+	}
+	ts := s.meta.takeTestaments()
+	if len(ts) == 0 {
+		rm.publishOnLeave(s)
+		return
+	}
+	s.r.wg.Add(1) // the connection's own count is still held, so this cannot race Wait
+	go func() {
+		defer s.r.wg.Done()
+		rm.publishTestaments(s, ts)
+		rm.publishOnLeave(s)
+	}()
+}
+
+func (rm *realm) publishOnLeave(s *session) {
+	rm.publishMeta(topicSessionOnLeave, hiddenRole(s.authrole), s.id, s.authid, s.authrole)
+}

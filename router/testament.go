@@ -1,0 +1,202 @@
+package router
+
+import (
+	"context"
+
+	"github.com/tollgate-wamp/tollgate/authz"
+	"github.com/tollgate-wamp/tollgate/internal/broker"
+	"github.com/tollgate-wamp/tollgate/wamp"
+)
+
+// Testaments (wamp.session.add_testament / flush_testaments): events a
+// session leaves behind, published when it ends however it ends. Without
+// session resumption a session is detached and destroyed at the same
+// moment, so both scopes fire at its end: detached first, then destroyed,
+// each in the order added. They are published as the session that left
+// them: authorized as that session (its role, its authorizer) and
+// disclosed as it would be. A testament the authorizer denies, or cannot
+// answer (error, timeout, not registered any more) is dropped and logged.
+
+// Testament scopes.
+const (
+	scopeDetached  = "detached"
+	scopeDestroyed = "destroyed"
+)
+
+// maxTestaments bounds the testaments of one session per scope.
+const maxTestaments = 64
+
+type testament struct {
+	topic wamp.URI
+	// options are the publish options as the authorizer sees them
+	// (acknowledge and exclude_me stripped).
+	options wamp.Dict
+	// pub is the publication with its options applied; ID, Publisher and
+	// Disclose are filled in when it is published.
+	pub broker.Publication
+}
+
+func scopeIndex(proc string, v any) (int, error) {
+	if v == nil {
+		return 1, nil
+	}
+	switch v {
+	case scopeDetached:
+		return 0, nil
+	case scopeDestroyed:
+		return 1, nil
+	}
+	return 0, invalidArg("%s: scope must be %q or %q, got %v", proc, scopeDetached, scopeDestroyed, v)
+}
+
+// testamentOwner returns the caller's session; the internal session has no
+// testaments.
+func (rm *realm) testamentOwner(proc string, caller wamp.ID) (*session, error) {
+	s := rm.session(caller)
+	if s == nil {
+		return nil, invalidArg("%s: only a client session can have testaments", proc)
+	}
+	return s, nil
+}
+
+// addTestament: [topic, args, kwargs], {publish_options?, scope?} → null.
+func (rm *realm) addTestament(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	const proc = "wamp.session.add_testament"
+	if err := wantArgs(proc, args, 1, 3); err != nil {
+		return nil, nil, err
+	}
+	if err := noKwargs(proc, kwargs, "publish_options", "scope"); err != nil {
+		return nil, nil, err
+	}
+	s, err := rm.testamentOwner(proc, caller)
+	if err != nil {
+		return nil, nil, err
+	}
+	topic, err := uriArg(proc, "topic", args[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	if !rm.validURI(topic, wamp.MatchExact) {
+		return nil, nil, metaError(wamp.ErrInvalidURI, "%s: invalid topic URI %q", proc, topic)
+	}
+	if reservedURI(topic) && s.authrole != authz.RoleTrusted {
+		return nil, nil, metaError(wamp.ErrInvalidURI, "%s: publishing to wamp.* and tollgate.* topics is reserved to the router", proc)
+	}
+	t := testament{topic: topic, options: wamp.Dict{}}
+	if len(args) > 1 && args[1] != nil {
+		l, ok := args[1].(wamp.List)
+		if !ok {
+			return nil, nil, invalidArg("%s: args must be a list, got %T", proc, args[1])
+		}
+		t.pub.Payload.Args = l
+	}
+	if len(args) > 2 && args[2] != nil {
+		d, ok := args[2].(wamp.Dict)
+		if !ok {
+			return nil, nil, invalidArg("%s: kwargs must be a dict, got %T", proc, args[2])
+		}
+		t.pub.Payload.Kwargs = d
+	}
+	if v := kwargs["publish_options"]; v != nil {
+		o, ok := v.(wamp.Dict)
+		if !ok {
+			return nil, nil, invalidArg("%s: publish_options must be a dict, got %T", proc, v)
+		}
+		for k, x := range o {
+			if k != "acknowledge" && k != "exclude_me" {
+				t.options[k] = x
+			}
+		}
+	}
+	if msg := parsePublishOptions(t.options, &t.pub); msg != "" {
+		return nil, nil, invalidArg("%s: publish_options: %s", proc, msg)
+	}
+	if _, ok := t.options["disclose_me"]; ok {
+		if _, ok := wamp.OptBool(t.options, "disclose_me"); !ok {
+			return nil, nil, invalidArg("%s: publish_options: option disclose_me must be a bool", proc)
+		}
+	}
+	t.pub.ExcludeMe = false // the session is gone when it is published
+	scope, err := scopeIndex(proc, kwargs["scope"])
+	if err != nil {
+		return nil, nil, err
+	}
+	s.meta.mu.Lock()
+	defer s.meta.mu.Unlock()
+	if len(s.meta.testaments[scope]) >= maxTestaments {
+		return nil, nil, invalidArg("%s: a session may leave at most %d testaments per scope", proc, maxTestaments)
+	}
+	s.meta.testaments[scope] = append(s.meta.testaments[scope], t)
+	return nil, nil, nil
+}
+
+// flushTestaments: {scope?} → [count removed].
+func (rm *realm) flushTestaments(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	const proc = "wamp.session.flush_testaments"
+	if err := wantArgs(proc, args, 0, 0); err != nil {
+		return nil, nil, err
+	}
+	if err := noKwargs(proc, kwargs, "scope"); err != nil {
+		return nil, nil, err
+	}
+	s, err := rm.testamentOwner(proc, caller)
+	if err != nil {
+		return nil, nil, err
+	}
+	scope, err := scopeIndex(proc, kwargs["scope"])
+	if err != nil {
+		return nil, nil, err
+	}
+	s.meta.mu.Lock()
+	n := len(s.meta.testaments[scope])
+	s.meta.testaments[scope] = nil
+	s.meta.mu.Unlock()
+	return wamp.List{int64(n)}, nil, nil
+}
+
+// takeTestaments removes and returns the session's testaments in
+// publishing order: detached, then destroyed.
+func (m *sessionMeta) takeTestaments() []testament {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ts := append(m.testaments[0], m.testaments[1]...)
+	m.testaments = [2][]testament{}
+	return ts
+}
+
+// publishTestaments publishes ts as the (departed) session s, each
+// authorized as s. It may wait on a dynamic authorizer, bounded by the
+// role's timeout, so it runs off the read loop.
+func (rm *realm) publishTestaments(s *session, ts []testament) {
+	for i := range ts {
+		t := &ts[i]
+		var d authz.Decision
+		if rm.authz == nil {
+			disclose, _ := wamp.OptBool(t.options, "disclose_me")
+			d = authz.Decision{Allow: true, Disclose: disclose || s.authrole == authz.RoleTrusted}
+		} else {
+			// The connection's context may be gone; the authorizer call is
+			// bounded by the role's timeout.
+			d = rm.authz.Authorize(context.Background(), s.az, t.topic, authz.ActionPublish, t.options)
+		}
+		if !d.Allow {
+			if d.Failed {
+				s.r.stats.authzFailures.Add(1)
+				s.log.Warn("testament dropped: authorization failed", "topic", t.topic, "reason", d.Message)
+			} else {
+				s.log.Info("testament dropped: not authorized", "topic", t.topic)
+			}
+			continue
+		}
+		p := t.pub
+		p.ID = wamp.GlobalID()
+		p.Publisher = s
+		p.Topic = t.topic
+		p.Disclose = d.Disclose
+		rm.broker.Publish(&p)
+	}
+	if rm.authz != nil {
+		// Drop what the testament questions cached for the departed session.
+		rm.authz.SessionLeft(s.id)
+	}
+}
