@@ -110,6 +110,8 @@ workers:
 		{"no file", []string{"check"}, 2, nil, []string{"usage: tollgate check FILE"}, true, false},
 		{"two files", []string{"check", good, good}, 2, nil, []string{"usage: tollgate check FILE"}, true, false},
 		{"example dev", []string{"check", "../../examples/configs/dev.yaml"}, 0, []string{"config OK: 1 realm (realm1)"}, nil, false, true},
+		{"example auth", []string{"check", "../../examples/configs/auth.yaml"}, 0,
+			[]string{"config OK: 2 realms (com.example.app, com.example.auth), 3 transports (web on :8080, universal on :8443 (tls), rawsocket on unix:"}, nil, false, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
