@@ -16,7 +16,8 @@ import (
 // TestStartAuth runs `tollgate start` with a config that has a static
 // ticket transport (bcrypt-hashed ticket) and a role, and checks with the
 // Go client that the session gets the role, a permitted call works, a
-// forbidden one is refused, and bad or missing credentials are refused.
+// forbidden one is refused, and bad or missing credentials (or a realm
+// without roles) are refused.
 func TestStartAuth(t *testing.T) {
 	t.Parallel()
 	hash, err := bcrypt.GenerateFromPassword([]byte("alice-ticket"), bcrypt.MinCost)
@@ -32,6 +33,7 @@ workers:
           - name: user
             permissions:
               - {uri: "com.example.*", allow: {call: true, register: true}}
+      - name: closed
     transports:
       - type: rawsocket
         endpoint: {type: tcp, interface: 127.0.0.1, port: 0}
@@ -91,6 +93,8 @@ workers:
 		{"wrong ticket", client.Config{Realm: "realm1", AuthID: "alice", Auth: []client.Authenticator{client.Ticket("guess")}}, wamp.ErrAuthenticationFailed},
 		{"unknown authid", client.Config{Realm: "realm1", AuthID: "mallory", Auth: []client.Authenticator{client.Ticket("alice-ticket")}}, wamp.ErrAuthenticationFailed},
 		{"anonymous", client.Config{Realm: "realm1"}, wamp.ErrNoAuthMethod},
+		// A realm without roles is closed: "user" is not defined there.
+		{"realm without roles", client.Config{Realm: "closed", AuthID: "alice", Auth: []client.Authenticator{client.Ticket("alice-ticket")}}, wamp.ErrNoSuchRole},
 	} {
 		s, err := client.Dial(dctx, url, bad.cfg)
 		var ae *client.AbortError
