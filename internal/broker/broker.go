@@ -34,6 +34,9 @@ var Features = []string{
 	"publisher_exclusion",
 	"subscriber_blackwhite_listing",
 	"pattern_based_subscription",
+	"event_retention",       // store.go
+	"event_history",         // store.go
+	"payload_passthru_mode", // Publication.Extra
 }
 
 // Broker holds the subscriptions of one realm.
@@ -42,6 +45,15 @@ type Broker struct {
 	index *match.Index[*subscription]
 	byID  map[wamp.ID]*subscription
 	ids   *wamp.Sequence // router-scope subscription ids
+
+	// MayReceive, if set, is asked before an event of a prefix or wildcard
+	// subscription is queued to a subscriber; false skips that subscriber
+	// (pattern subscriptions deliver only what the subscriber may see).
+	// Exact subscriptions are not asked. It must be cheap and must not
+	// block. Set it before the broker is used.
+	MayReceive func(s Session, topic wamp.URI) bool
+
+	stores stores // retained events and event history (store.go)
 }
 
 type subscription struct {
@@ -137,11 +149,16 @@ type Publication struct {
 	ExcludeAuthID, EligibleAuthID     []string
 	ExcludeAuthRole, EligibleAuthRole []string
 	Payload                           wamp.Payload
+	// Retain keeps the event as the topic's retained event (store.go).
+	Retain bool
+	// Extra keys are copied into EVENT.Details (payload passthru ppt_*).
+	Extra wamp.Dict
 }
 
 // Publish delivers p to every matching subscriber and returns the number of
 // events queued.
 func (b *Broker) Publish(p *Publication) int {
+	b.record(p)
 	type target struct {
 		sub  *subscription
 		subs []Session
@@ -161,6 +178,9 @@ func (b *Broker) Publish(p *Publication) int {
 		var frames [4][]byte
 		for _, s := range t.subs {
 			if !p.eligible(s) {
+				continue
+			}
+			if t.sub.policy != wamp.MatchExact && b.MayReceive != nil && !b.MayReceive(s, p.Topic) {
 				continue
 			}
 			c := s.Codec()
@@ -188,6 +208,9 @@ func (p *Publication) event(sub *subscription) *wamp.Event {
 	}
 	if sub.policy != wamp.MatchExact {
 		details["topic"] = p.Topic
+	}
+	for k, v := range p.Extra {
+		details[k] = v
 	}
 	return &wamp.Event{Subscription: sub.id, Publication: p.ID, Details: details, Payload: p.Payload}
 }
