@@ -982,6 +982,9 @@ func FuzzParse(f *testing.F) {
 	f.Add("c.yaml", "a: &a [*a]\n")
 	f.Add("c.yaml", "version: 2\nworkers:\n  - <<: {type: router}\n")
 	f.Add("c.json", `{"a": "\/\\\/"}`)
+	if b, err := os.ReadFile("../examples/configs/auth.yaml"); err == nil {
+		f.Add("c.yaml", string(b))
+	}
 	f.Fuzz(func(t *testing.T, name, text string) {
 		if len(text) > 1<<16 {
 			return
