@@ -2,11 +2,10 @@ package router
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/tollgate-wamp/tollgate/auth"
 	"github.com/tollgate-wamp/tollgate/authz"
-	"time"
-
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
