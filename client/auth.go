@@ -53,6 +53,19 @@ func (anonymous) Authenticate(context.Context, *Challenge) (string, wamp.Dict, e
 	return "", nil, errors.New("client: anonymous authentication got a challenge")
 }
 
+// TLS offers the "tls" method: the router identifies the client by the
+// certificate it presented in the TLS handshake (Config.TLSConfig's
+// Certificates), without a challenge.
+func TLS() Authenticator { return tlsAuth{} }
+
+type tlsAuth struct{}
+
+func (tlsAuth) Method() string        { return "tls" }
+func (tlsAuth) HelloExtra() wamp.Dict { return nil }
+func (tlsAuth) Authenticate(context.Context, *Challenge) (string, wamp.Dict, error) {
+	return "", nil, errors.New("client: tls authentication got a challenge")
+}
+
 // Ticket offers the "ticket" method with a fixed ticket (a password or
 // token). Config.AuthID is required by routers for ticket auth. Send
 // tickets over TLS only.
