@@ -173,16 +173,17 @@ func channelBinding(req *Request) ([]byte, any, error) {
 	if !ok {
 		return nil, nil, &Error{Reason: wamp.ErrAuthenticationFailed, Message: "authextra.channel_binding must be a string or null, got " + describe(v)}
 	}
-	id, err := channelID(req.Transport.TLS, typ)
+	id, err := ChannelID(req.Transport.TLS, typ)
 	if err != nil {
 		return nil, nil, err
 	}
 	return id, typ, nil
 }
 
-// channelID computes the 32-byte channel id of a connection for a binding
-// type, or an *Error saying why it is unavailable.
-func channelID(cs *tls.ConnectionState, typ string) ([]byte, error) {
+// ChannelID computes the 32-byte channel id of a TLS connection for a
+// binding type (ChannelBindingTLSUnique or ChannelBindingTLSExporter), or
+// an *Error saying why it is unavailable. Router and client use it alike.
+func ChannelID(cs *tls.ConnectionState, typ string) ([]byte, error) {
 	unavailable := func(why string) error {
 		return &Error{Reason: wamp.ErrAuthenticationFailed, Message: "channel binding " + typ + " unavailable on this connection: " + why}
 	}

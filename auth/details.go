@@ -76,7 +76,7 @@ func TransportDetails(info transport.Info) wamp.Dict {
 	if cs := info.TLS; cs != nil {
 		ids := wamp.Dict{}
 		for _, typ := range []string{ChannelBindingTLSUnique, ChannelBindingTLSExporter} {
-			if b, err := channelID(cs, typ); err == nil {
+			if b, err := ChannelID(cs, typ); err == nil {
 				ids[typ] = hex.EncodeToString(b)
 			}
 		}

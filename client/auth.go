@@ -3,15 +3,12 @@ package client
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/hmac"
-	"crypto/pbkdf2"
-	"crypto/sha256"
 	"crypto/tls"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 
+	"github.com/tollgate-wamp/tollgate/auth"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
@@ -106,39 +103,20 @@ func (a craAuth) Authenticate(_ context.Context, c *Challenge) (string, wamp.Dic
 				return "", nil, fmt.Errorf("client: wampcra challenge has invalid keylen %v", c.Extra["keylen"])
 			}
 		}
-		derived, err := DeriveCRAKey(a.secret, salt, int(iterations), int(keylen))
-		if err != nil {
-			return "", nil, err
+		derived := auth.DeriveKey(a.secret, salt, int(iterations), int(keylen))
+		if derived == "" {
+			return "", nil, errors.New("client: wampcra key derivation failed")
 		}
 		key = []byte(derived)
 	}
-	return CRASignature(key, challenge), wamp.Dict{}, nil
-}
-
-// DeriveCRAKey derives a salted WAMP-CRA key: Base64(PBKDF2-HMAC-SHA256(
-// secret, salt, iterations, keylen)). The ASCII bytes of the result are the
-// HMAC key.
-func DeriveCRAKey(secret, salt string, iterations, keylen int) (string, error) {
-	dk, err := pbkdf2.Key(sha256.New, secret, []byte(salt), iterations, keylen)
-	if err != nil {
-		return "", fmt.Errorf("client: wampcra key derivation: %w", err)
-	}
-	return base64.StdEncoding.EncodeToString(dk), nil
-}
-
-// CRASignature computes Base64(HMAC-SHA256(key, challenge)), the WAMP-CRA
-// signature of a challenge string exactly as received.
-func CRASignature(key []byte, challenge string) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(challenge))
-	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+	return auth.SignWAMPCRA(key, challenge), wamp.Dict{}, nil
 }
 
 // Channel binding types for Cryptosign.
 const (
 	ChannelBindingNone        = ""
-	ChannelBindingTLSUnique   = "tls-unique"
-	ChannelBindingTLSExporter = "tls-exporter"
+	ChannelBindingTLSUnique   = auth.ChannelBindingTLSUnique
+	ChannelBindingTLSExporter = auth.ChannelBindingTLSExporter
 )
 
 // CryptosignOptions configures Cryptosign.
@@ -182,10 +160,6 @@ func (a cryptosignAuth) Authenticate(_ context.Context, c *Challenge) (string, w
 	if !ok {
 		return "", nil, errors.New("client: cryptosign challenge without a challenge string")
 	}
-	challenge, err := hex.DecodeString(hexChallenge)
-	if err != nil || len(challenge) != 32 {
-		return "", nil, fmt.Errorf("client: cryptosign challenge is not 32 hex-encoded bytes")
-	}
 	var channelID []byte
 	if a.opts.ChannelBinding != "" {
 		// The router may ignore a binding it does not support; we only sign
@@ -194,49 +168,18 @@ func (a cryptosignAuth) Authenticate(_ context.Context, c *Challenge) (string, w
 		if got != a.opts.ChannelBinding {
 			return "", nil, fmt.Errorf("client: router did not accept channel binding %q (got %q)", a.opts.ChannelBinding, got)
 		}
-		if channelID, err = ChannelID(c.TLS, a.opts.ChannelBinding); err != nil {
-			return "", nil, err
-		}
-	}
-	return CryptosignSignature(a.key, challenge, channelID), wamp.Dict{}, nil
-}
-
-// ChannelID returns the 32-byte channel id of a TLS connection for binding
-// type "tls-unique" or "tls-exporter".
-func ChannelID(cs *tls.ConnectionState, binding string) ([]byte, error) {
-	if cs == nil {
-		return nil, fmt.Errorf("client: channel binding %q needs a TLS connection", binding)
-	}
-	switch binding {
-	case ChannelBindingTLSUnique:
-		if len(cs.TLSUnique) == 0 {
-			return nil, errors.New("client: tls-unique is not available on this connection (TLS 1.3 or resumed session; use tls-exporter)")
-		}
-		sum := sha256.Sum256(cs.TLSUnique)
-		return sum[:], nil
-	case ChannelBindingTLSExporter:
-		b, err := cs.ExportKeyingMaterial("EXPORTER-Channel-Binding", nil, 32)
-		if err != nil {
-			return nil, fmt.Errorf("client: tls-exporter: %w", err)
-		}
-		return b, nil
-	}
-	return nil, fmt.Errorf("client: unknown channel binding %q (want tls-unique or tls-exporter)", binding)
-}
-
-// CryptosignSignature returns the cryptosign AUTHENTICATE signature:
-// hex(ed25519_signature(m) || m) where m is the 32-byte challenge, XORed
-// with channelID when one is given (nil for no binding).
-func CryptosignSignature(key ed25519.PrivateKey, challenge, channelID []byte) string {
-	m := make([]byte, len(challenge))
-	copy(m, challenge)
-	if channelID != nil {
-		for i := range m {
-			if i < len(channelID) {
-				m[i] ^= channelID[i]
+		var err error
+		if channelID, err = auth.ChannelID(c.TLS, a.opts.ChannelBinding); err != nil {
+			var ae *auth.Error
+			if errors.As(err, &ae) {
+				return "", nil, errors.New("client: " + ae.Message)
 			}
+			return "", nil, fmt.Errorf("client: %w", err)
 		}
 	}
-	sig := ed25519.Sign(key, m)
-	return hex.EncodeToString(append(sig, m...))
+	sig, err := auth.SignCryptosign(a.key, hexChallenge, channelID)
+	if err != nil {
+		return "", nil, fmt.Errorf("client: %w", err)
+	}
+	return sig, wamp.Dict{}, nil
 }
