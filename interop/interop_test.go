@@ -342,7 +342,7 @@ func tail(s string, n int) string {
 
 // checkCase compares one case line with want, honouring pendingFeature:
 // a pending case must fail (it is logged), and fails the test if it passes.
-func checkCase(t *testing.T, client, name string, got caseLine, printed bool, want any, stderr string) {
+func checkCase(t *testing.T, v variant, name string, got caseLine, printed bool, want any, stderr string) {
 	t.Helper()
 	var problem string
 	switch {
@@ -358,9 +358,9 @@ func checkCase(t *testing.T, client, name string, got caseLine, printed bool, wa
 			problem = diff
 		}
 	}
-	if key, reason, ok := pending(client, name); ok {
+	if key, reason, ok := pending(v, name); ok {
 		if problem == "" {
-			t.Errorf("case %s passes with %s now, but pendingFeature[%q] says %q: remove that entry from interop/cases_test.go", name, client, key, reason)
+			t.Errorf("case %s passes with %s now, but pendingFeature[%q] says %q: remove that entry from interop/cases_test.go", name, v, key, reason)
 		} else {
 			t.Logf("expected failure (pendingFeature[%q]: %s):\n%s", key, reason, problem)
 		}

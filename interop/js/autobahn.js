@@ -141,7 +141,9 @@ function adapter(h, conn, session, details, closedReason) {
       if (opts.timeout) options.timeout = opts.timeout;
       if (opts.disclose_me) options.disclose_me = true;
       if (opts.onProgress) options.receive_progress = true;
-      const p = session.call(uri, toWire(h, args || []), toWire(h, kwargs || {}), options);
+      const p = opts.raw
+        ? session.call(uri, args || [], kwargs || {}, options)
+        : session.call(uri, toWire(h, args || []), toWire(h, kwargs || {}), options);
       if (opts.onProgress) p.onProgress = (v) => opts.onProgress(unwrap(h, v).args);
       try {
         return unwrap(h, await p);
@@ -164,6 +166,8 @@ function adapter(h, conn, session, details, closedReason) {
     },
 
     async subscribe(uri, fn, opts = {}) {
+      opts = { ...opts };
+      delete opts.stock; // Autobahn|JS sends only what it is given
       try {
         await session.subscribe(uri, (args, kwargs, d) => fn({
           args: fromWire(h, args || []), kwargs: fromWire(h, kwargs || {}), details: d,

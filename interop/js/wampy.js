@@ -139,7 +139,8 @@ async function connect(h, o) {
         ao.progress_callback = (r) => opts.onProgress(fromWire(h, r.argsList || []));
       }
       try {
-        const r = await w.call(uri, payload(h, args, kwargs), ao);
+        const p = opts.raw ? { argsList: args || [], argsDict: kwargs || {} } : payload(h, args, kwargs);
+        const r = await w.call(uri, p, ao);
         return { args: fromWire(h, r.argsList || []), kwargs: fromWire(h, r.argsDict || {}) };
       } catch (e) {
         throw toError(h, e);
@@ -164,7 +165,12 @@ async function connect(h, o) {
       // protocol_violation), and cbor-x as simple value undefined (f7),
       // which the router reads as null (ERROR invalid_argument "unknown
       // match policy"). Always pass both.
-      opts = { match: 'exact', get_retained: false, ...opts };
+      if (opts.stock) {
+        opts = { ...opts };
+        delete opts.stock;
+      } else {
+        opts = { match: 'exact', get_retained: false, ...opts };
+      }
       try {
         await w.subscribe(uri, (ev) => fn({
           args: fromWire(h, ev.argsList || []), kwargs: fromWire(h, ev.argsDict || {}), details: ev.details || {},
