@@ -83,6 +83,11 @@ func (s *session) handshake(ctx context.Context) bool {
 	s.peer = dealer.NewPeer(s)
 	s.peer.CalleeCanceling = feature(roles, "callee", "call_canceling")
 	s.peer.CalleeProgress = feature(roles, "callee", "progressive_call_results")
+	s.peer.CalleeProgressiveInvocations = feature(roles, "callee", "progressive_call_invocations")
+	s.peer.CallerPPT = feature(roles, "caller", "payload_passthru_mode")
+	s.peer.CalleePPT = feature(roles, "callee", "payload_passthru_mode")
+	s.callerInvocations = feature(roles, "caller", "progressive_call_invocations")
+	s.publisherPPT = feature(roles, "publisher", "payload_passthru_mode")
 	rm.join(s)
 	s.az = &authz.Session{
 		ID: s.id, Realm: rm.name, AuthID: s.authid, AuthRole: s.authrole, AuthMethod: s.authmethod,

@@ -69,6 +69,23 @@ type RealmOptions struct {
 	// AuthzCacheTTL bounds cached decisions that carry no ttl of their own.
 	// Default 0: until the session leaves (or a flush).
 	AuthzCacheTTL time.Duration
+	// RetainedEvents bounds event retention: PUBLISH with retain: true
+	// keeps the event as its topic's retained event, at most this many
+	// topics per realm (the least recently retained topic is evicted
+	// first). Default 10000; negative disables retention (retain is then
+	// ignored, as the spec allows).
+	RetainedEvents int
+	// EventHistory lists the topics whose recent events are kept in memory
+	// for wamp.subscription.get_events. Each (URI, Match) appears once.
+	EventHistory []HistoryConfig
+}
+
+// HistoryConfig keeps the last Limit events published to the topics that
+// URI matches under Match (Crossbar's realm store "event-history" entry).
+type HistoryConfig struct {
+	URI   wamp.URI
+	Match string // "exact" (default), "prefix" or "wildcard"
+	Limit int    // events kept; must be positive
 }
 
 // Transport is what one listener serves.

@@ -50,6 +50,10 @@ func newRealm(o RealmOptions, ids *wamp.Sequence, caller authz.Caller, log *slog
 	}
 	rm.internal = newInternalSession(rm)
 	rm.registerMeta() // meta.go
+	// Retention, event history, pattern filter (history.go).
+	if err := rm.setupEvents(o); err != nil {
+		return nil, err
+	}
 	if rm.authz != nil {
 		rm.internal.register(procAuthorizerFlush, rm.flushAuthorizerCache)
 	}

@@ -51,6 +51,7 @@ type stats struct {
 	oversize            atomic.Uint64
 	authFailures        atomic.Uint64
 	authzFailures       atomic.Uint64
+	withheldEvents      atomic.Uint64
 }
 
 // Stats are counters since the router started.
@@ -63,6 +64,10 @@ type Stats struct {
 	Oversize            uint64 // messages not sent because the peer's size limit is smaller
 	AuthFailures        uint64 // joins refused by authentication (ABORT before WELCOME)
 	AuthzFailures       uint64 // actions denied because the authorizer failed (error, timeout, garbage)
+	// WithheldEvents counts events of prefix/wildcard subscriptions not
+	// delivered because the subscriber may not subscribe to the concrete
+	// topic (docs/authorization.md, "Pattern subscriptions").
+	WithheldEvents uint64
 }
 
 // New validates opts and returns a router ready to serve. opts is copied.
@@ -137,6 +142,7 @@ func (r *Router) Stats() Stats {
 		Oversize:            r.stats.oversize.Load(),
 		AuthFailures:        r.stats.authFailures.Load(),
 		AuthzFailures:       r.stats.authzFailures.Load(),
+		WithheldEvents:      r.stats.withheldEvents.Load(),
 	}
 }
 

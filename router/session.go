@@ -59,6 +59,9 @@ type session struct {
 	peer      *dealer.Peer
 	// Client features from HELLO.
 	callerProgress, callerCanceling bool
+	// callerInvocations: progressive_call_invocations as caller;
+	// publisherPPT: payload_passthru_mode as publisher (advanced.go).
+	callerInvocations, publisherPPT bool
 
 	subs []wamp.ID
 	// az is this session as the authorizer sees it (built at join).
@@ -274,6 +277,13 @@ func (s *session) established(ctx context.Context) bool {
 			}
 			continue
 		}
+		// Progressive call invocation chunks, payload passthru and other
+		// feature checks (advanced.go).
+		if handled, ok := s.intercept(m); !ok {
+			return false
+		} else if handled {
+			continue
+		}
 		switch m := m.(type) {
 		case *wamp.Goodbye:
 			s.sendNow(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.CloseGoodbyeAndOut})
@@ -376,6 +386,11 @@ func (s *session) subscribe(m *wamp.Subscribe) {
 		s.replyError(wamp.TypeSubscribe, m.Request, wamp.ErrInvalidURI, fmt.Sprintf("invalid topic URI %q for match %q", m.Topic, policy))
 		return
 	}
+	getRetained, isBool := wamp.OptBool(m.Options, "get_retained")
+	if !isBool && wamp.Has(m.Options, "get_retained") {
+		s.replyError(wamp.TypeSubscribe, m.Request, wamp.ErrInvalidArgument, "option get_retained must be a bool")
+		return
+	}
 	if d := s.authorize(authz.ActionSubscribe, m.Topic, m.Options); !d.Allow {
 		uri, msg := refusal(d, authz.ActionSubscribe, m.Topic)
 		s.replyError(wamp.TypeSubscribe, m.Request, uri, msg)
@@ -386,6 +401,9 @@ func (s *session) subscribe(m *wamp.Subscribe) {
 		s.subs = append(s.subs, id)
 	}
 	s.sendNow(&wamp.Subscribed{Request: m.Request, Subscription: id})
+	if getRetained {
+		s.realm.broker.SendRetained(s, id)
+	}
 	s.realm.metaSubscribed(s, id, created, added)
 }
 
@@ -444,6 +462,10 @@ func (s *session) publish(m *wamp.Publish) {
 		Payload:   m.Payload,
 	}
 	if err := parsePublishOptions(m.Options, p); err != "" {
+		fail(wamp.ErrInvalidArgument, err)
+		return
+	}
+	if err := publishExtras(m.Options, p); err != "" { // advanced.go: retain, ppt_*
 		fail(wamp.ErrInvalidArgument, err)
 		return
 	}
@@ -543,6 +565,11 @@ func (s *session) unregister(m *wamp.Unregister) {
 }
 
 func (s *session) call(m *wamp.Call) {
+	if progress, _ := wamp.OptBool(m.Options, "progress"); progress {
+		// First chunk of a progressive call invocation: if it is refused
+		// or answered at once, its later chunks are discarded.
+		defer s.realm.dealer.Settle(s.peer, m.Request)
+	}
 	if !s.realm.validURI(m.Procedure, wamp.MatchExact) {
 		s.replyError(wamp.TypeCall, m.Request, wamp.ErrInvalidURI, fmt.Sprintf("invalid procedure URI %q", m.Procedure))
 		return
@@ -556,6 +583,8 @@ func (s *session) call(m *wamp.Call) {
 		return
 	}
 	o := dealer.CallOptions{Disclose: d.Disclose}
+	o.ProgressiveInput, _ = wamp.OptBool(m.Options, "progress")
+	o.PPT, _ = pptOptions(m.Options) // validated by intercept
 	var ok bool
 	if _, present := m.Options["receive_progress"]; present {
 		if o.ReceiveProgress, ok = wamp.OptBool(m.Options, "receive_progress"); !ok {
@@ -584,6 +613,8 @@ func (s *session) call(m *wamp.Call) {
 		msg := ""
 		if errURI == wamp.ErrNoSuchProcedure {
 			msg = fmt.Sprintf("no callee registered for procedure %q", m.Procedure)
+		} else if errURI == wamp.ErrFeatureNotSupported {
+			msg = calleeLacks(o)
 		}
 		s.replyError(wamp.TypeCall, m.Request, errURI, msg)
 	}

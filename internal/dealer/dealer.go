@@ -37,6 +37,8 @@ var Features = []string{
 	"progressive_call_results",
 	"call_canceling",
 	"call_timeout",
+	"progressive_call_invocations", // progressive.go
+	"payload_passthru_mode",        // CallOptions.PPT, Yield
 }
 
 // Invocation policies (REGISTER.Options.invoke).
@@ -94,6 +96,9 @@ type Peer struct {
 	s Session
 	// Features the session announced as callee.
 	CalleeCanceling, CalleeProgress bool
+	// CalleeProgressiveInvocations: announced progressive_call_invocations
+	// as callee. CallerPPT, CalleePPT: announced payload_passthru_mode.
+	CalleeProgressiveInvocations, CallerPPT, CalleePPT bool
 
 	invSeq wamp.Sequence // router→callee INVOCATION request ids
 
@@ -102,6 +107,7 @@ type Peer struct {
 	asCallee map[wamp.ID]*invocation // by INVOCATION request id
 	asCaller map[wamp.ID]*invocation // by CALL request id
 	regs     []wamp.ID
+	grace    grace // progressive-input calls that ended (progressive.go)
 }
 
 // NewPeer returns the dealer state for session s.
@@ -116,6 +122,14 @@ type invocation struct {
 	callee   *Peer
 	progress bool // caller asked for progressive results and the callee supports them
 	timeout  time.Duration
+	// Progressive call invocations (progressive.go): the registration and
+	// procedure of the first CALL, whether its input stream is still open
+	// (guarded by caller.mu), and the frozen ppt_* details.
+	reg       wamp.ID
+	procedure wamp.URI
+	input     bool // the call was started with CALL.Options.progress
+	inputOpen bool
+	ppt       wamp.Dict
 	// done is set once the caller has its final answer (or is gone).
 	done  atomic.Bool
 	timer *time.Timer
@@ -206,6 +220,12 @@ type CallOptions struct {
 	// Timeout, if positive, fails the call with wamp.error.timeout when no
 	// (next) result arrives in time.
 	Timeout time.Duration
+	// ProgressiveInput: the CALL has Options.progress = true, more CALLs
+	// with the same request id follow (progressive call invocations).
+	ProgressiveInput bool
+	// PPT are the CALL's ppt_* options (payload passthru mode), forwarded
+	// as INVOCATION.Details; nil when the call does not use it.
+	PPT wamp.Dict
 }
 
 // Call routes c from caller. It returns "" when the call was routed (the
@@ -221,14 +241,23 @@ func (d *Dealer) Call(caller *Peer, c *wamp.Call, o CallOptions) wamp.URI {
 	if callee == nil {
 		return wamp.ErrNoSuchProcedure
 	}
+	if o.ProgressiveInput && !(callee.CalleeProgressiveInvocations && callee.CalleeCanceling) ||
+		o.PPT != nil && !callee.CalleePPT {
+		return wamp.ErrFeatureNotSupported
+	}
 
 	inv := &invocation{
-		id:       callee.invSeq.Next(),
-		callReq:  c.Request,
-		caller:   caller,
-		callee:   callee,
-		progress: o.ReceiveProgress && callee.CalleeProgress,
-		timeout:  o.Timeout,
+		id:        callee.invSeq.Next(),
+		callReq:   c.Request,
+		caller:    caller,
+		callee:    callee,
+		progress:  o.ReceiveProgress && callee.CalleeProgress,
+		timeout:   o.Timeout,
+		reg:       reg.id,
+		procedure: c.Procedure,
+		input:     o.ProgressiveInput,
+		inputOpen: o.ProgressiveInput,
+		ppt:       o.PPT,
 	}
 	if inv.timeout > 0 {
 		// Armed before inv is visible to other goroutines, so inv.timer is
@@ -252,7 +281,7 @@ func (d *Dealer) Call(caller *Peer, c *wamp.Call, o CallOptions) wamp.URI {
 	callee.mu.Lock()
 	if callee.closed {
 		callee.mu.Unlock()
-		caller.forget(inv)
+		inv.finish() // forgets inv and stops its timer: this ERROR is the only answer
 		return wamp.ErrCanceled
 	}
 	callee.asCallee[inv.id] = inv
@@ -269,6 +298,12 @@ func (d *Dealer) Call(caller *Peer, c *wamp.Call, o CallOptions) wamp.URI {
 	}
 	if inv.progress {
 		details["receive_progress"] = true
+	}
+	if inv.input {
+		details["progress"] = true
+	}
+	for k, v := range o.PPT {
+		details[k] = v
 	}
 	if !callee.s.Send(&wamp.Invocation{Request: inv.id, Registration: reg.id, Details: details, Payload: c.Payload}) {
 		inv.fail(wamp.ErrCanceled, "callee unavailable")
@@ -300,6 +335,15 @@ func (d *Dealer) Yield(p *Peer, y *wamp.Yield) {
 	if inv == nil {
 		return // unknown, canceled or timed out: dropped quietly
 	}
+	ppt := pptDetails(y.Options)
+	if ppt != nil && !inv.caller.CallerPPT {
+		// Spec §16.1: an application error back to the callee; the caller
+		// cannot take the result, so its call fails too.
+		p.s.Send(&wamp.Error{RequestType: wamp.TypeInvocation, Request: y.Request, Details: wamp.Dict{}, Error: wamp.ErrFeatureNotSupported,
+			Payload: wamp.Payload{Args: wamp.List{"the caller did not announce payload_passthru_mode"}}})
+		inv.fail(wamp.ErrFeatureNotSupported, "the callee answered in payload passthru mode, which this caller did not announce")
+		return
+	}
 	if progress {
 		if !inv.progress {
 			return // the caller did not ask for progress: drop, keep waiting for the final result
@@ -310,13 +354,21 @@ func (d *Dealer) Yield(p *Peer, y *wamp.Yield) {
 		if inv.timer != nil {
 			inv.timer.Reset(inv.timeout)
 		}
-		if !inv.caller.s.Send(&wamp.Result{Request: inv.callReq, Details: wamp.Dict{"progress": true}, Payload: y.Payload}) {
+		details := wamp.Dict{"progress": true}
+		for k, v := range ppt {
+			details[k] = v
+		}
+		if !inv.caller.s.Send(&wamp.Result{Request: inv.callReq, Details: details, Payload: y.Payload}) {
 			inv.fail(wamp.ErrCanceled, "")
 		}
 		return
 	}
 	if inv.finish() {
-		inv.caller.s.Send(&wamp.Result{Request: inv.callReq, Details: wamp.Dict{}, Payload: y.Payload})
+		details := wamp.Dict{}
+		for k, v := range ppt {
+			details[k] = v
+		}
+		inv.caller.s.Send(&wamp.Result{Request: inv.callReq, Details: details, Payload: y.Payload})
 	}
 }
 
@@ -421,6 +473,9 @@ func (p *Peer) forget(inv *invocation) {
 	p.mu.Lock()
 	if p.asCaller[inv.callReq] == inv {
 		delete(p.asCaller, inv.callReq)
+	}
+	if inv.input {
+		p.grace.add(inv.callReq) // late chunks of this call are discarded
 	}
 	p.mu.Unlock()
 }
