@@ -80,9 +80,11 @@ func (s *internalSession) register(procedure wamp.URI, fn internalProc) {
 // invoke runs a router procedure and answers the dealer.
 func (s *internalSession) invoke(inv *wamp.Invocation) {
 	fn := s.procs[inv.Registration]
-	var caller wamp.ID
-	if id, ok := wamp.OptID(inv.Details, "caller"); ok {
-		caller = id
+	// The dealer hands over its own Details: the caller id is a wamp.ID
+	// there, which wamp.OptID (made for decoded numbers) does not accept.
+	caller, ok := inv.Details["caller"].(wamp.ID)
+	if !ok {
+		caller, _ = wamp.OptID(inv.Details, "caller")
 	}
 	args, kwargs, err := inv.Values()
 	if err == nil && fn == nil {

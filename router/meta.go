@@ -184,6 +184,9 @@ func noKwargs(proc string, kwargs wamp.Dict, allowed ...string) error {
 }
 
 func idArg(proc, name string, v any) (wamp.ID, error) {
+	if id, ok := v.(wamp.ID); ok && id.Valid() { // from Router.Call in Go
+		return id, nil
+	}
 	n, ok := wamp.AsInt(v)
 	if !ok || !wamp.ID(n).Valid() {
 		return 0, invalidArg("%s: %s must be an id (integer in [1, 2^53]), got %v", proc, name, v)
