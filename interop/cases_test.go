@@ -11,6 +11,7 @@ import (
 	"io"
 	"maps"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -84,6 +85,10 @@ var allCases = []string{
 // a JS client does unless the driver works around it.
 func casesFor(v variant) []string {
 	cases := slices.Clone(allCases)
+	if v.client == "python" {
+		// Only Autobahn|Python does channel binding (tls-unique).
+		cases = append(cases, "auth_cryptosign_tls")
+	}
 	if v.client != "python" && (v.serializer == "msgpack" || v.serializer == "cbor") {
 		cases = append(cases, "stock_uint8array")
 		if v.client == "wampy" {
@@ -215,8 +220,11 @@ func expectations(client string, data map[string]any) map[string]any {
 			"unknown_cryptosign_key": authFailed, "anonymous_not_offered": "wamp.error.no_auth_method",
 		},
 		"abort_no_such_realm": js(`{"reason": "wamp.error.no_such_realm"}`),
-		"stock_subscribe":     js(`{"event": "x"}`),
-		"stock_uint8array":    js(`{"args": [{"$bytes": "010203"}]}`),
+		"auth_cryptosign_tls": js(`{"authid": "cs_user", "authrole": "user", "authmethod": "cryptosign",
+			"challenge_channel_binding": "tls-unique", "unbound_signature": "wamp.error.authentication_failed",
+			"tls13": "wamp.error.authentication_failed"}`),
+		"stock_subscribe":  js(`{"event": "x"}`),
+		"stock_uint8array": js(`{"args": [{"$bytes": "010203"}]}`),
 	}
 	switch client {
 	case "autobahn-js", "wampy":
@@ -246,10 +254,15 @@ func TestClients(t *testing.T) {
 			cases := casesFor(v)
 			s := spec{Serializer: v.serializer, Realm: "realm1", Cases: cases, Data: data}
 			if v.transport == "ws" {
-				s.URL, s.AuthURL = r.wsURL("ws_anon"), r.wsURL("ws_auth")
+				s.URL, s.AuthURL, s.TLSURL = r.wsURL("ws_anon"), r.wsURL("ws_auth"), r.wssURL("ws_tls")
 			} else {
-				s.URL, s.AuthURL = r.tcpURL("rs_anon"), r.tcpURL("rs_auth")
+				s.URL, s.AuthURL, s.TLSURL = r.tcpURL("rs_anon"), r.tcpURL("rs_auth"), r.tlsURL("rs_tls")
 			}
+			ca, err := filepath.Abs(filepath.Join("configs", "tls", "cert.pem"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.CAFile = ca
 			lines, stderr := runClient(t, v.client, s)
 			want := expectations(v.client, data)
 			for _, name := range cases {

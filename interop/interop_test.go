@@ -39,7 +39,7 @@ var (
 )
 
 // transportIDs are the transports of configs/interop.yaml.
-var transportIDs = []string{"ws_anon", "rs_anon", "ws_auth", "rs_auth"}
+var transportIDs = []string{"ws_anon", "rs_anon", "ws_auth", "rs_auth", "ws_tls", "rs_tls"}
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -107,20 +107,28 @@ func (r *routerProc) logText() string {
 
 func (r *routerProc) wsURL(id string) string  { return "ws://" + r.addr[id] + "/ws" }
 func (r *routerProc) tcpURL(id string) string { return "tcp://" + r.addr[id] }
+func (r *routerProc) wssURL(id string) string { return "wss://" + r.addr[id] + "/ws" }
+func (r *routerProc) tlsURL(id string) string { return "tls://" + r.addr[id] }
 
 // startRouter runs tollgate on a copy of configs/interop.yaml and returns
 // once every transport is listening. Cleanup stops it with SIGTERM and fails
 // the test if it does not exit cleanly or logged an error or a panic.
 func startRouter(t *testing.T) *routerProc {
 	t.Helper()
-	cfg, err := os.ReadFile(filepath.Join("configs", "interop.yaml"))
-	if err != nil {
-		t.Fatal(err)
+	dir := t.TempDir()
+	for _, f := range []string{"interop.yaml", "tls/cert.pem", "tls/key.pem"} {
+		b, err := os.ReadFile(filepath.Join("configs", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
-	path := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(path, cfg, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := filepath.Join(dir, "interop.yaml")
 	cmd := exec.Command(tollgateBin, "start", "--config", path, "--log-format", "json")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -210,6 +218,8 @@ func routerLogProblems(log string) string {
 type spec struct {
 	URL        string         `json:"url"`
 	AuthURL    string         `json:"auth_url,omitempty"`
+	TLSURL     string         `json:"tls_url,omitempty"`
+	CAFile     string         `json:"ca_file,omitempty"` // PEM file to verify the TLS transports
 	Serializer string         `json:"serializer"`
 	Realm      string         `json:"realm"`
 	Cases      []string       `json:"cases,omitempty"`

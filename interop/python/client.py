@@ -22,6 +22,7 @@ import asyncio
 import binascii
 import hashlib
 import json
+import ssl
 import sys
 import traceback
 from urllib.parse import urlparse
@@ -146,7 +147,14 @@ class Session(ApplicationSession):
                                            challenge.extra.get("keylen", 32))
             return wamp_auth.compute_wcs(key, challenge.extra["challenge"].encode()).decode()
         if challenge.method == "cryptosign":
-            # No TLS here, so no channel binding (channel_id None).
+            self.challenge_extra = dict(challenge.extra)
+            cb = o.get("channel_binding")
+            if cb:
+                # Autobahn computes the channel id itself (SHA-256 of the TLS
+                # Finished message) once TLS is up; on TLS 1.3 it silently
+                # gives 32 zero bytes, as tls-unique does not exist there.
+                channel_id = self._transport.transport_details.channel_id[cb]
+                return o["key"].sign_challenge(challenge, channel_id=channel_id, channel_id_type=cb)
             return o["key"].sign_challenge(challenge)
         raise Exception("unexpected challenge method %r" % challenge.method)
 
@@ -193,14 +201,19 @@ class Harness:
 
         u = urlparse(url)
         ser = make_serializer(self.spec["serializer"])
+        tls = None
+        if u.scheme in ("wss", "tls"):
+            tls = ssl.create_default_context(cafile=self.spec["ca_file"])
+            if opts.get("tls_max") == "1.2":
+                tls.maximum_version = ssl.TLSVersion.TLSv1_2
         if u.scheme in ("ws", "wss"):
             factory = WampWebSocketClientFactory(make, url=url, serializers=[ser])
-        elif u.scheme == "tcp":
+        elif u.scheme in ("tcp", "tls"):
             factory = WampRawSocketClientFactory(make, serializer=ser)
             factory.protocol = FixedRawSocketClientProtocol
         else:
             raise ValueError("unsupported url %r" % url)
-        transport, _ = await loop.create_connection(factory, u.hostname, u.port)
+        transport, _ = await loop.create_connection(factory, u.hostname, u.port, ssl=tls)
         try:
             s = await asyncio.wait_for(joined, 10)
         except BaseException:
@@ -592,7 +605,7 @@ async def case_auth_cryptosign(h):
 
 
 async def abort_reason(h, **opts):
-    if "authmethods" in opts:
+    if "authmethods" in opts and "url" not in opts:
         opts["url"] = h.spec["auth_url"]
     try:
         await h.connect(**opts)
@@ -612,6 +625,25 @@ async def case_auth_abort(h):
             h, authmethods=["cryptosign"], authid=a["cryptosign_authid"],
             authextra={"pubkey": wrong_key.public_key()}, key=wrong_key),
         "anonymous_not_offered": await abort_reason(h, authmethods=["anonymous"]),
+    }
+
+
+async def case_auth_cryptosign_tls(h):
+    """Cryptosign bound to the TLS channel (tls-unique, so TLS 1.2)."""
+    a = h.data["auth"]
+    key = CryptosignKey.from_bytes(binascii.unhexlify(a["cryptosign_seed"]))
+    url = h.spec["tls_url"]
+    bound = {"authmethods": ["cryptosign"], "authid": a["cryptosign_authid"], "key": key,
+             "authextra": {"pubkey": key.public_key(), "channel_binding": "tls-unique"}}
+    s = await h.connect(url=url, tls_max="1.2", channel_binding="tls-unique", **bound)
+    d = s.details
+    return {
+        "authid": d.authid, "authrole": d.authrole, "authmethod": d.authmethod,
+        "challenge_channel_binding": s.challenge_extra.get("channel_binding"),
+        # Asked for binding, then signed without the channel id.
+        "unbound_signature": await abort_reason(h, url=url, tls_max="1.2", **bound),
+        # TLS 1.3 has no tls-unique: the router refuses the HELLO.
+        "tls13": await abort_reason(h, url=url, channel_binding="tls-unique", **bound),
     }
 
 
