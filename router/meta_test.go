@@ -761,3 +761,23 @@ func TestMetaWithClient(t *testing.T) {
 		t.Errorf("worker ended with %v", err)
 	}
 }
+
+func TestMetaFeaturesAnnounced(t *testing.T) {
+	t.Parallel()
+	srv := routertest.Start(t)
+	p := dialPeer(t, srv, "tcp", "json")
+	w := p.join()
+	roles, _ := wamp.OptDict(w.Details, "roles")
+	for role, keys := range map[string][]string{
+		"broker": {"session_meta_api", "subscription_meta_api", "subscription_revocation"},
+		"dealer": {"session_meta_api", "registration_meta_api", "registration_revocation", "testament_meta_api"},
+	} {
+		r, _ := wamp.OptDict(roles, role)
+		f, _ := wamp.OptDict(r, "features")
+		for _, k := range keys {
+			if v, _ := wamp.OptBool(f, k); !v {
+				t.Errorf("WELCOME does not announce %s.%s", role, k)
+			}
+		}
+	}
+}

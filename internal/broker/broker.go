@@ -37,6 +37,10 @@ var Features = []string{
 	"event_retention",       // store.go
 	"event_history",         // store.go
 	"payload_passthru_mode", // Publication.Extra
+	// router/meta.go (with introspect.go here)
+	"session_meta_api",
+	"subscription_meta_api",
+	"subscription_revocation",
 }
 
 // Broker holds the subscriptions of one realm.

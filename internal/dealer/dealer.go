@@ -39,6 +39,11 @@ var Features = []string{
 	"call_timeout",
 	"progressive_call_invocations", // progressive.go
 	"payload_passthru_mode",        // CallOptions.PPT, Yield
+	// router/meta.go and router/testament.go (with introspect.go here)
+	"session_meta_api",
+	"registration_meta_api",
+	"registration_revocation",
+	"testament_meta_api",
 }
 
 // Invocation policies (REGISTER.Options.invoke).
