@@ -346,7 +346,8 @@ func kill(ss []*session, reason wamp.URI, msg string) {
 		// The connection may have moved on to a new session meanwhile;
 		// only the session asked for is killed.
 		if s.conn.current.Load() == s {
-			s.log.Debug("session killed through the meta API", "reason", reason)
+			// conn.log, not s.log: s may still be finishing its handshake.
+			s.conn.log.Debug("session killed through the meta API", "session", s.id, "reason", reason)
 			s.conn.goodbye(reason, msg)
 		}
 	}
