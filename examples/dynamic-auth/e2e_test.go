@@ -25,6 +25,7 @@ import (
 	"github.com/tollgate-wamp/tollgate/auth"
 	"github.com/tollgate-wamp/tollgate/client"
 	"github.com/tollgate-wamp/tollgate/wamp"
+	"go.uber.org/goleak"
 )
 
 const (
@@ -65,7 +66,13 @@ func buildAndRun(m *testing.M) (int, error) {
 		return 0, fmt.Errorf("building the binaries: %v\n%s", err, out)
 	}
 	bins = dir
-	return m.Run(), nil
+	code := m.Run()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			return 1, fmt.Errorf("goroutines left behind: %v", err)
+		}
+	}
+	return code, nil
 }
 
 // TestDynamicAuth runs the whole scenario once per backend.
