@@ -54,6 +54,10 @@ func (s *session) intercept(m wamp.Message) (handled, ok bool) {
 		if isPPT(m.Options) && !s.peer.CallerPPT {
 			return true, s.violation("CALL uses payload passthru mode (ppt_scheme) but HELLO did not announce caller feature payload_passthru_mode")
 		}
+	case *wamp.Error:
+		if isPPT(m.Details) && !s.peer.CalleePPT {
+			return true, s.violation("ERROR uses payload passthru mode (ppt_scheme) but HELLO did not announce callee feature payload_passthru_mode")
+		}
 	case *wamp.Yield:
 		if _, msg := pptOptions(m.Options); msg != "" {
 			return true, s.violation("YIELD: " + msg)

@@ -17,6 +17,10 @@ const procGetEvents wamp.URI = "wamp.subscription.get_events"
 // defaultRetainedEvents bounds retained events per realm.
 const defaultRetainedEvents = 10000
 
+// defaultHistoryLimit is HistoryConfig.Limit's default (Crossbar's global
+// store limit).
+const defaultHistoryLimit = 100
+
 // setupEvents configures the realm's event retention, event history and
 // pattern-subscription filter, and registers wamp.subscription.get_events.
 func (rm *realm) setupEvents(o RealmOptions) error {
@@ -36,7 +40,11 @@ func (rm *realm) setupEvents(o RealmOptions) error {
 		if (m == wamp.MatchExact || m == wamp.MatchPrefix || m == wamp.MatchWildcard) && !rm.validURI(h.URI, m) {
 			errs = append(errs, fmt.Errorf("event history %d: invalid topic URI %q for match %q", i, h.URI, m))
 		}
-		cfgs[i] = broker.HistoryConfig{Topic: h.URI, Match: m, Limit: h.Limit}
+		limit := h.Limit
+		if limit == 0 {
+			limit = defaultHistoryLimit
+		}
+		cfgs[i] = broker.HistoryConfig{Topic: h.URI, Match: m, Limit: limit}
 	}
 	if err := rm.broker.SetHistory(cfgs); err != nil {
 		errs = append(errs, err)

@@ -181,11 +181,11 @@ func equalIDs(a, b []wamp.ID) bool {
 func TestEventHistoryConfigErrors(t *testing.T) {
 	t.Parallel()
 	for name, h := range map[string][]router.HistoryConfig{
-		"zero limit":   {{URI: "com.a", Limit: 0}},
-		"bad match":    {{URI: "com.a", Match: "regex", Limit: 1}},
-		"bad URI":      {{URI: "com..a", Limit: 1}},
-		"duplicate":    {{URI: "com.a", Limit: 1}, {URI: "com.a", Match: "exact", Limit: 5}},
-		"prefix empty": {{URI: "com.a.b..", Match: "prefix", Limit: 1}},
+		"negative limit": {{URI: "com.a", Limit: -1}},
+		"bad match":      {{URI: "com.a", Match: "regex", Limit: 1}},
+		"bad URI":        {{URI: "com..a", Limit: 1}},
+		"duplicate":      {{URI: "com.a", Limit: 1}, {URI: "com.a", Match: "exact", Limit: 5}},
+		"prefix empty":   {{URI: "com.a.b..", Match: "prefix", Limit: 1}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

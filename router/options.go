@@ -85,7 +85,7 @@ type RealmOptions struct {
 type HistoryConfig struct {
 	URI   wamp.URI
 	Match string // "exact" (default), "prefix" or "wildcard"
-	Limit int    // events kept; must be positive
+	Limit int    // events kept; default 100 (Crossbar's), negative is an error
 }
 
 // Transport is what one listener serves.

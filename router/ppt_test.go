@@ -164,6 +164,18 @@ func TestPayloadPassthruRPC(t *testing.T) {
 		expectAbort(plainCallee, wamp.ErrProtocolViolation)
 		caller.expectError(wamp.TypeCall, req, wamp.ErrCanceled) // the callee is gone
 	})
+	t.Run("callee that did not announce PPT errs with it", func(t *testing.T) {
+		other := dialPeer(t, srv, "tcp", "json")
+		other.join()
+		other.register("com.plain.rpc2", wamp.Dict{})
+		caller := joinWith(t, srv.URL("ws"), "json", pptRoles)
+		req := caller.next()
+		caller.send(&wamp.Call{Request: req, Options: wamp.Dict{}, Procedure: "com.plain.rpc2"})
+		inv := expect[*wamp.Invocation](other)
+		other.send(&wamp.Error{RequestType: wamp.TypeInvocation, Request: inv.Request, Details: withPPT(nil), Error: "com.app.error.x"})
+		expectAbort(other, wamp.ErrProtocolViolation)
+		caller.expectError(wamp.TypeCall, req, wamp.ErrCanceled)
+	})
 	t.Run("bad ppt option", func(t *testing.T) {
 		caller := joinWith(t, srv.URL("ws"), "json", pptRoles)
 		req := caller.next()
