@@ -94,3 +94,25 @@ func TestPeekNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPeek: the per-event check of pattern subscriptions, for a static
+// role of ~50 permissions and for a dynamic role's cache hit.
+func BenchmarkPeek(b *testing.B) {
+	st := staticRealm(b, typicalPermissions()...)
+	a := &authorizer{answer: answerWith(wamp.Dict{"allow": true, "cache": true})}
+	dyn := dynRealm(b, a, Options{})
+	s := userSession("user")
+	for _, u := range benchURIs {
+		dyn.Authorize(context.Background(), s, u, ActionSubscribe, nil)
+	}
+	for name, r := range map[string]*Realm{"static": st, "cached": dyn} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				r.Peek(s, benchURIs[i%len(benchURIs)], ActionSubscribe)
+				i++
+			}
+		})
+	}
+}
