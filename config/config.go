@@ -288,6 +288,7 @@ func (c *Config) RouterOptions() router.Options {
 		for j := range r.Roles {
 			r.Roles[j].Permissions = slices.Clone(r.Roles[j].Permissions)
 		}
+		r.EventHistory = slices.Clone(r.EventHistory)
 		realms[i] = r
 	}
 	return router.Options{Realms: realms}

@@ -982,6 +982,7 @@ func FuzzParse(f *testing.F) {
 	f.Add("c.yaml", "a: &a [*a]\n")
 	f.Add("c.yaml", "version: 2\nworkers:\n  - <<: {type: router}\n")
 	f.Add("c.json", `{"a": "\/\\\/"}`)
+	f.Add("c.yaml", storeYAML)
 	if b, err := os.ReadFile("../examples/configs/auth.yaml"); err == nil {
 		f.Add("c.yaml", string(b))
 	}

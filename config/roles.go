@@ -51,7 +51,11 @@ func (p *parser) realm(n *yaml.Node, path string, r *refs) (router.RealmOptions,
 			p.realmOptions(om, &realm)
 		}
 	}
-	for _, k := range []string{"store", "inventory", "stats", "rlinks"} {
+	var history []historyAt
+	if v, vp := m.get("store"); v != nil {
+		history = p.store(v, vp, &realm)
+	}
+	for _, k := range []string{"inventory", "stats", "rlinks"} {
 		m.ignore(k, "realm "+k+" is not supported")
 	}
 	// A realm without roles is closed, as in Crossbar: the router's open
@@ -93,6 +97,9 @@ func (p *parser) realm(n *yaml.Node, path string, r *refs) (router.RealmOptions,
 			}
 		}
 	}
+	if ok {
+		p.validateHistory(realm, history, at{m.keyNode("store"), join(path, "store")})
+	}
 	m.done()
 	return realm, ok
 }
@@ -128,6 +135,9 @@ func (p *parser) realmOptions(om *mapping, realm *router.RealmOptions) {
 	}
 	if tv, tp := om.get("authz_cache_ttl"); tv != nil {
 		realm.AuthzCacheTTL, _ = p.duration(tv, tp, time.Second, "seconds")
+	}
+	if rv, rp := om.get("retained_events"); rv != nil {
+		realm.RetainedEvents, _ = p.retainedEvents(rv, rp)
 	}
 	om.done()
 }

@@ -1,0 +1,200 @@
+package config
+
+import (
+	"errors"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/tollgate-wamp/tollgate/router"
+	"github.com/tollgate-wamp/tollgate/wamp"
+)
+
+// defaultStoreLimit is the store's limit when the config gives none
+// (Crossbar's global history limit).
+const defaultStoreLimit = 100
+
+// historyAt locates one kept event-history entry in the file, for the
+// router's verdict on it.
+type historyAt struct {
+	entry, uri at
+	file       int // index in the file's event-history list
+}
+
+// store reads a realm's Crossbar `store` section into realm.EventHistory.
+// Every entry gets an explicit positive Limit (its own, else the store's,
+// else 100). It returns where each kept entry is, by EventHistory index.
+func (p *parser) store(n *yaml.Node, path string, realm *router.RealmOptions) []historyAt {
+	m := p.mapping(n, path)
+	if m == nil {
+		return nil
+	}
+	defer m.done()
+	tv, tp := m.need("type")
+	typ, ok := "", false
+	if tv != nil {
+		typ, ok = p.str(tv, tp)
+	}
+	if ok && typ != "memory" {
+		p.errorf(tv, tp, "store type %q is not supported: Tollgate keeps event history in memory only (use \"memory\")", typ)
+		ok = false
+	}
+	if !ok {
+		// The rest is meaningless without a usable type: consume it
+		// unchecked rather than report it as unknown.
+		m.get("limit")
+		m.get("event-history")
+		return nil
+	}
+	limit := defaultStoreLimit
+	if v, vp := m.get("limit"); v != nil {
+		if l, good := p.integer(v, vp, 1, math.MaxInt32); good {
+			limit = l
+		}
+	}
+	v, vp := m.get("event-history")
+	if v == nil {
+		return nil
+	}
+	items, ok := p.seq(v, vp)
+	if !ok {
+		return nil
+	}
+	var where []historyAt
+	for i, it := range items {
+		ip := index(vp, i)
+		h, uriNode, good := p.historyEntry(it, ip, limit)
+		if !good {
+			continue
+		}
+		realm.EventHistory = append(realm.EventHistory, h)
+		where = append(where, historyAt{entry: at{it, ip}, uri: at{uriNode, join(ip, "uri")}, file: i})
+	}
+	return where
+}
+
+// historyEntry reads one event-history item: {uri, match?, limit?}.
+func (p *parser) historyEntry(n *yaml.Node, path string, storeLimit int) (router.HistoryConfig, *yaml.Node, bool) {
+	h := router.HistoryConfig{Match: wamp.MatchExact, Limit: storeLimit}
+	m := p.mapping(n, path)
+	if m == nil {
+		return h, nil, false
+	}
+	defer m.done()
+	ok := true
+	uv, up := m.need("uri")
+	if uv != nil {
+		s, good := p.str(uv, up)
+		h.URI = wamp.URI(s)
+		ok = ok && good
+	} else {
+		ok = false
+	}
+	if v, vp := m.get("match"); v != nil {
+		s, good := p.oneOf(v, vp, wamp.MatchExact, wamp.MatchPrefix, wamp.MatchWildcard)
+		h.Match = s
+		ok = ok && good
+	}
+	if v, vp := m.get("limit"); v != nil {
+		l, good := p.integer(v, vp, 1, math.MaxInt32)
+		h.Limit = l
+		ok = ok && good
+	}
+	return h, uv, ok
+}
+
+// historyIndex matches the "event history N" (and the optional
+// " (topic)") that starts the router's messages about one entry.
+var historyIndex = regexp.MustCompile(`^event history (\d+)`)
+
+// validateHistory builds the realm's event stores with router.New, exactly
+// as the router will, and reports its errors at the entries they name.
+// Only the realm's name, URI check and event options are passed: roles
+// were validated on their own.
+func (p *parser) validateHistory(realm router.RealmOptions, where []historyAt, fallback at) {
+	if len(realm.EventHistory) == 0 {
+		return
+	}
+	probe := router.RealmOptions{
+		Name:           realm.Name,
+		URICheck:       realm.URICheck,
+		RetainedEvents: realm.RetainedEvents,
+		EventHistory:   realm.EventHistory,
+	}
+	_, err := router.New(router.Options{Realms: []router.RealmOptions{probe}})
+	if err == nil {
+		return
+	}
+	for _, e := range leafErrors(err) {
+		msg := e.Error()
+		mm := historyIndex.FindStringSubmatch(msg)
+		k := -1
+		if mm != nil {
+			k, _ = strconv.Atoi(mm[1])
+		}
+		if k < 0 || k >= len(where) {
+			p.errorf(fallback.n, fallback.path, "%s", msg)
+			continue
+		}
+		rest := msg[len(mm[0]):]
+		rest = strings.TrimPrefix(rest, " ("+string(realm.EventHistory[k].URI)+")")
+		rest = strings.TrimPrefix(rest, ": ")
+		pos := where[k].entry
+		if strings.Contains(rest, "URI") {
+			pos = where[k].uri
+		}
+		if strings.HasSuffix(rest, "configured twice") {
+			if j := firstSame(realm.EventHistory, k); j >= 0 {
+				rest += " (first at " + index("event-history", where[j].file) + ")"
+			}
+		}
+		p.errorf(pos.n, pos.path, "%s", rest)
+	}
+}
+
+// firstSame returns the index of the first entry before k with k's URI and
+// match, or -1.
+func firstSame(hs []router.HistoryConfig, k int) int {
+	for j := range k {
+		if hs[j].URI == hs[k].URI && hs[j].Match == hs[k].Match {
+			return j
+		}
+	}
+	return -1
+}
+
+// leafErrors flattens joined errors, looking through a single wrap around
+// a join (the router wraps its per-realm list as "router: realms[i] (...): %w").
+func leafErrors(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, leafErrors(e)...)
+		}
+		return out
+	}
+	if inner := errors.Unwrap(err); inner != nil {
+		if _, ok := inner.(interface{ Unwrap() []error }); ok {
+			return leafErrors(inner)
+		}
+	}
+	return []error{err}
+}
+
+// retainedEvents reads options.retained_events: any integer (0 = the
+// router's default, negative = no retention).
+func (p *parser) retainedEvents(n *yaml.Node, path string) (int, bool) {
+	n = p.resolve(n)
+	if n == nil {
+		return 0, false
+	}
+	var v int64
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(&v) != nil || v < math.MinInt32 || v > math.MaxInt32 {
+		p.errorf(n, path, "must be an integer (topics with a retained event; 0: default 10000, negative: no retention), got %s", describe(n))
+		return 0, false
+	}
+	return int(v), true
+}
