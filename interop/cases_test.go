@@ -353,23 +353,31 @@ func serveCallee(t *testing.T, s spec) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr strings.Builder
+	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	ready := make(chan string, 1)
+	stdoutDone := make(chan struct{})
 	go func() {
+		defer close(stdoutDone)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			if strings.Contains(sc.Text(), `"ready"`) {
-				ready <- sc.Text()
+				select {
+				case ready <- sc.Text():
+				default:
+				}
 			}
 		}
 		_, _ = io.Copy(io.Discard, stdout)
-		close(ready)
 	}()
 	waited := make(chan error, 1)
+	go func() {
+		<-stdoutDone // Wait must not run before the pipe is drained
+		waited <- cmd.Wait()
+	}()
 	t.Cleanup(func() {
 		stdin.Close()
 		select {
@@ -383,16 +391,17 @@ func serveCallee(t *testing.T, s spec) {
 			<-waited
 		}
 	})
-	go func() {
-		<-ready // drained: stdout closed
-		waited <- cmd.Wait()
-	}()
 	select {
-	case line, ok := <-ready:
-		if !ok {
-			t.Fatalf("python callee ended before registering; stderr:\n%s", tail(stderr.String(), 3000))
-		}
+	case line := <-ready:
 		t.Logf("python callee: %s", line)
+	case <-stdoutDone:
+		select {
+		case line := <-ready:
+			t.Logf("python callee: %s", line)
+			return
+		default:
+		}
+		t.Fatalf("python callee ended before registering; stderr:\n%s", tail(stderr.String(), 3000))
 	case <-time.After(30 * time.Second):
 		t.Fatalf("python callee not ready within 30s; stderr:\n%s", tail(stderr.String(), 3000))
 	}

@@ -204,7 +204,7 @@ func routerLogProblems(log string) string {
 	var b strings.Builder
 	for line := range strings.SplitSeq(log, "\n") {
 		var rec struct{ Level string }
-		if json.Unmarshal([]byte(line), &rec) == nil && rec.Level == "ERROR" || strings.Contains(line, "panic") {
+		if (json.Unmarshal([]byte(line), &rec) == nil && rec.Level == "ERROR") || strings.Contains(line, "panic") {
 			b.WriteString(line)
 			b.WriteByte('\n')
 		}
@@ -346,6 +346,24 @@ func tail(s string, n int) string {
 		return s
 	}
 	return "…" + s[len(s)-n:]
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // ------------------------------------------------------------------ checking
