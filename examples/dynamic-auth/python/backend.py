@@ -15,6 +15,9 @@ Run it with Debian's packages (python3-autobahn, python3-argon2):
   /usr/bin/python3 examples/dynamic-auth/python/backend.py [--url ws://127.0.0.1:8081/ws]
 
 It reconnects when the router restarts and stops on SIGINT or SIGTERM.
+
+It uses Autobahn's Twisted flavour: the asyncio flavour's run() in Debian 12's
+Autobahn (22.7) still uses asyncio.coroutine, which Python 3.11 removed.
 """
 
 import argparse
