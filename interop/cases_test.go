@@ -27,22 +27,12 @@ import (
 // the feature lands. A key is a feature ("meta_api") or "client:feature".
 //
 // Earlier entries, removed when they landed: "auth" (ticket, wampcra and
-// cryptosign from the config's auth sections), "meta_api" (issue 8).
-var pendingFeature = map[string]string{
-	// Stock wampy sends SUBSCRIBE.Options {match: undefined, get_retained:
-	// undefined}. msgpackr writes undefined as ext type 0 (d4 00 00) and the
-	// router ABORTs the session (protocol_violation "msgpack: ext type 0xd4
-	// not supported"); the wampy driver works around it.
-	"wampy:msgpack_undefined": "router refuses msgpack ext types (msgpackr's undefined) in Options",
-	// cbor-x writes undefined as simple value 23 (f7); the router reads it
-	// as null and answers ERROR invalid_argument "unknown match policy <nil>".
-	"wampy:cbor_undefined": "router treats a CBOR undefined/null Options value as present",
-	// node-cbor and cbor-x encode a plain Uint8Array as an RFC 8746 typed
-	// array, tag 64 (d8 40 43 01 02 03); the router ABORTs the session
-	// (protocol_violation "cbor: tags not supported"). The JS drivers send
-	// Buffers, which encode as plain byte strings.
-	"cbor_tag64": "router refuses CBOR tag 64 (uint8 typed array) instead of reading it as bytes",
-}
+// cryptosign from the config's auth sections), "meta_api" (issue 8), and
+// the stock JS encodings the router now reads: msgpackr's undefined (ext
+// type 0) and CBOR undefined/null Options values as absent options
+// ("msgpack_undefined", "cbor_undefined"), CBOR tag 64 as bytes
+// ("cbor_tag64").
+var pendingFeature = map[string]string{}
 
 // featureOf maps a case, in a variant, to the feature it needs, for
 // pendingFeature ("" when it needs nothing special).

@@ -237,7 +237,17 @@ func (p *cborParser) value(depth int, build bool) (any, error) {
 		return p.simple()
 	}
 	if major == 6 {
-		return nil, p.errAt("tags not supported")
+		// Tag 64 (RFC 8746: uint8 typed array) is how JavaScript CBOR
+		// encoders send a Uint8Array; it is a byte string. Other tags are
+		// outside WAMP's data model.
+		if c != 0xd8 || p.i+1 >= len(p.b) || p.b[p.i+1] != 0x40 {
+			return nil, p.errAt("tags not supported (only tag 64, a byte array)")
+		}
+		if p.i+2 >= len(p.b) || p.b[p.i+2]>>5 != 2 {
+			return nil, p.errAt("tag 64 must wrap a byte string")
+		}
+		p.i += 2
+		return p.value(depth, build)
 	}
 	n, err := p.head()
 	if err != nil {

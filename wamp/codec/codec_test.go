@@ -501,9 +501,25 @@ func TestDecodeLenient(t *testing.T) {
 		{MsgPack, "uint64 type", "\x94\xcf\x00\x00\x00\x00\x00\x00\x00\x30\x05\x80\xa1p", func(m wamp.Message) bool { return m.(*wamp.Call).Request == 5 }},
 		{MsgPack, "str8 uri and map16", "\x94\x30\x05\xde\x00\x00\xd9\x01p", func(m wamp.Message) bool { return m.(*wamp.Call).Procedure == "p" }},
 		{CBOR, "uint64 id", "\x84\x18\x30\x1b\x00\x00\x00\x00\x00\x00\x00\x05\xa0\x61p", func(m wamp.Message) bool { return m.(*wamp.Call).Request == 5 }},
-		{CBOR, "undefined in options", "\x84\x18\x30\x01\xa1\x61a\xf7\x61p", func(m wamp.Message) bool {
-			v, ok := m.(*wamp.Call).Options["a"]
-			return ok && v == nil
+		// A null/undefined option is an absent option (JS clients send them).
+		{CBOR, "undefined in options", "\x84\x18\x30\x01\xa2\x61a\xf7\x61b\x01\x61p", func(m wamp.Message) bool {
+			_, ok := m.(*wamp.Call).Options["a"]
+			return !ok && len(m.(*wamp.Call).Options) == 1
+		}},
+		{JSON, "null in options", `[48,1,{"match":null,"b":1},"p"]`, func(m wamp.Message) bool {
+			_, ok := m.(*wamp.Call).Options["match"]
+			return !ok && len(m.(*wamp.Call).Options) == 1
+		}},
+		// wampy.js (msgpackr) sends undefined as fixext1 type 0.
+		{MsgPack, "undefined ext in options", "\x94\x20\x01\x82\xa5match\xd4\x00\x00\xa1b\x01\xa1p", func(m wamp.Message) bool {
+			_, ok := m.(*wamp.Subscribe).Options["match"]
+			return !ok && len(m.(*wamp.Subscribe).Options) == 1
+		}},
+		// JS CBOR encoders send a Uint8Array as tag 64 around a byte string.
+		{CBOR, "tag 64 byte array", "\x85\x18\x30\x01\xa0\x61p\x81\xd8\x40\x43\x01\x02\x03", func(m wamp.Message) bool {
+			args, _, err := m.(*wamp.Call).Values()
+			b, ok := args[0].([]byte)
+			return err == nil && ok && string(b) == "\x01\x02\x03"
 		}},
 	}
 	for _, tt := range tests {

@@ -165,6 +165,14 @@ func (d *decoder) dict(i int) wamp.Dict {
 		d.err = wamp.Protocolf("%s: element %d (%s): %s", d.name, i, d.names[i], errText(err))
 		return nil
 	}
+	// An Options/Details key whose value is null (or JavaScript's
+	// undefined) means the option is not given: JS clients send
+	// {match: undefined} for "no match policy".
+	for k, v := range m {
+		if v == nil {
+			delete(m, k)
+		}
+	}
 	return m
 }
 

@@ -361,6 +361,12 @@ func (p *mpParser) value(depth int, build bool) (any, error) {
 	if c == 0xc1 {
 		return nil, p.errAt("invalid byte 0xc1")
 	}
+	// fixext1 with type 0 and data 0 is how msgpackr (wampy.js) encodes
+	// JavaScript's undefined: read it as nil. Other ext types are refused.
+	if c == 0xd4 && p.i+2 < len(p.b) && p.b[p.i+1] == 0 && p.b[p.i+2] == 0 {
+		p.i += 3
+		return nil, nil
+	}
 	return nil, p.errAt("ext type 0x" + strconv.FormatUint(uint64(c), 16) + " not supported")
 }
 
