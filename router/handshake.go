@@ -95,6 +95,9 @@ func (s *session) handshake(ctx context.Context) bool {
 	}
 	s.log = s.conn.log.With("session", s.id, "realm", rm.name, "authid", s.authid)
 	s.sendNow(&wamp.Welcome{Session: s.id, Details: s.r.welcomeDetails(s)})
+	// Current from now on, so a kill or shutdown sends GOODBYE after the
+	// WELCOME; a kill that came earlier is replayed by sessionJoined.
+	s.conn.current.Store(s)
 	rm.sessionJoined(s, roles) // on_join after WELCOME (meta.go)
 	s.log.Debug("session joined", "authrole", s.authrole, "authmethod", s.authmethod, "authprovider", s.authprovider)
 	return true

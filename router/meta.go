@@ -35,6 +35,16 @@ type sessionMeta struct {
 
 	mu         sync.Mutex
 	testaments [2][]testament // by scope: detached, destroyed
+	// welcomed is set once WELCOME is queued; a kill that comes earlier
+	// (the session is in the realm's table just before) is kept in
+	// pendingKill and carried out then.
+	welcomed    bool
+	pendingKill *killOrder
+}
+
+type killOrder struct {
+	reason wamp.URI
+	msg    string
 }
 
 // Meta event topics.
@@ -343,6 +353,15 @@ func killArgs(proc string, kwargs wamp.Dict) (reason wamp.URI, msg string, err e
 // or GoodbyeTimeout), publishing its testaments and on_leave.
 func kill(ss []*session, reason wamp.URI, msg string) {
 	for _, s := range ss {
+		s.meta.mu.Lock()
+		if !s.meta.welcomed {
+			if s.meta.pendingKill == nil {
+				s.meta.pendingKill = &killOrder{reason, msg}
+			}
+			s.meta.mu.Unlock()
+			continue
+		}
+		s.meta.mu.Unlock()
 		// The connection may have moved on to a new session meanwhile;
 		// only the session asked for is killed.
 		if s.conn.current.Load() == s {
@@ -811,6 +830,9 @@ var trustedOnly = []string{authz.RoleTrusted}
 // publishMeta publishes a meta event from the internal session. Events
 // about a hidden session go to trusted subscribers only.
 func (rm *realm) publishMeta(topic wamp.URI, hidden bool, args ...any) {
+	if !rm.broker.Matches(topic) {
+		return // nobody listens: skip the publication
+	}
 	p := &broker.Publication{ID: wamp.GlobalID(), Publisher: rm.internal, Topic: topic, Payload: wamp.Payload{Args: wamp.List(args)}}
 	if hidden {
 		p.EligibleAuthRole = trustedOnly
@@ -818,12 +840,23 @@ func (rm *realm) publishMeta(topic wamp.URI, hidden bool, args ...any) {
 	rm.broker.Publish(p)
 }
 
-// sessionJoined records the session's features and publishes on_join. The
-// handshake calls it right after queueing WELCOME.
+// sessionJoined records the session's features, carries out a kill that
+// came before the WELCOME was queued, and publishes on_join. The handshake
+// calls it right after queueing WELCOME and making s the connection's
+// current session.
 func (rm *realm) sessionJoined(s *session, roles wamp.Dict) {
 	s.meta.registrationRevocation.Store(feature(roles, "callee", "registration_revocation"))
 	s.meta.subscriptionRevocation.Store(feature(roles, "subscriber", "subscription_revocation"))
-	rm.publishMeta(topicSessionOnJoin, hiddenRole(s.authrole), rm.sessionDetails(s))
+	s.meta.mu.Lock()
+	s.meta.welcomed = true
+	k := s.meta.pendingKill
+	s.meta.mu.Unlock()
+	if k != nil {
+		kill([]*session{s}, k.reason, k.msg)
+	}
+	if rm.broker.Matches(topicSessionOnJoin) { // details cost ~60 allocations
+		rm.publishMeta(topicSessionOnJoin, hiddenRole(s.authrole), rm.sessionDetails(s))
+	}
 }
 
 func (rm *realm) metaSubscribed(s *session, id wamp.ID, created, added bool) {

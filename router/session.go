@@ -286,8 +286,10 @@ func (s *session) established(ctx context.Context) bool {
 		}
 		switch m := m.(type) {
 		case *wamp.Goodbye:
-			s.sendNow(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.CloseGoodbyeAndOut})
+			// Leave first: when the client reads the reply, its session is
+			// gone (registrations, cached authorizations, session list).
 			s.leaveRealm()
+			s.sendNow(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.CloseGoodbyeAndOut})
 			return true
 		case *wamp.Abort:
 			s.log.Debug("peer aborted", "reason", m.Reason)

@@ -152,3 +152,16 @@ func (b *Broker) RemoveSubscriber(id, session wamp.ID) (s Session, d Detached, o
 	}
 	return nil, Detached{}, false
 }
+
+// Matches reports whether a publication to topic would reach any
+// subscription, so a publisher can skip building an event nobody gets.
+func (b *Broker) Matches(topic wamp.URI) bool {
+	found := false
+	b.mu.RLock()
+	b.index.All(topic, func(*subscription) bool {
+		found = true
+		return false
+	})
+	b.mu.RUnlock()
+	return found
+}

@@ -39,6 +39,9 @@ func TestIntrospection(t *testing.T) {
 	pre := b.Subscribe(s2, "a", wamp.MatchPrefix)
 	wild := b.Subscribe(s2, "a.", wamp.MatchWildcard)
 
+	if !b.Matches("a.b.c") || !b.Matches("a.b") || b.Matches("b") {
+		t.Error("Matches disagrees with the subscriptions")
+	}
 	info, ok := b.Get(id)
 	if !ok || info.Topic != "a.b" || info.Match != wamp.MatchExact || info.Created.Before(before) || info.Created.After(time.Now()) {
 		t.Fatalf("Get = %+v, %v", info, ok)
