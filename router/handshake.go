@@ -78,8 +78,6 @@ func (s *session) handshake(ctx context.Context) bool {
 	s.authmethod = id.AuthMethod
 	s.authprovider = id.AuthProvider
 	s.authextra = id.AuthExtra
-	s.callerProgress = feature(roles, "caller", "progressive_call_results")
-	s.callerCanceling = feature(roles, "caller", "call_canceling")
 	s.peer = dealer.NewPeer(s)
 	s.peer.CalleeCanceling = feature(roles, "callee", "call_canceling")
 	s.peer.CalleeProgress = feature(roles, "callee", "progressive_call_results")
@@ -94,7 +92,7 @@ func (s *session) handshake(ctx context.Context) bool {
 		AuthProvider: s.authprovider, AuthExtra: s.authextra, Transport: auth.TransportDetails(s.tc.Info()),
 	}
 	s.log = s.conn.log.With("session", s.id, "realm", rm.name, "authid", s.authid)
-	s.sendNow(&wamp.Welcome{Session: s.id, Details: s.r.welcomeDetails(s)})
+	s.send(&wamp.Welcome{Session: s.id, Details: s.r.welcomeDetails(s)})
 	// Current from now on, so a kill or shutdown sends GOODBYE after the
 	// WELCOME; a kill that came earlier is replayed by sessionJoined.
 	s.conn.current.Store(s)
@@ -169,7 +167,7 @@ func (s *session) authenticate(ctx context.Context, hello *wamp.Hello, methods [
 	}
 	id, ch, pending, err := a.Hello(ctx, req)
 	if err == nil && ch != nil {
-		s.sendNow(ch)
+		s.send(ch)
 		m, ok := s.read(ctx)
 		if !ok {
 			return nil, false

@@ -58,7 +58,6 @@ type session struct {
 	pendingID wamp.ID
 	peer      *dealer.Peer
 	// Client features from HELLO.
-	callerProgress, callerCanceling bool
 	// callerInvocations: progressive_call_invocations as caller;
 	// publisherPPT: payload_passthru_mode as publisher (advanced.go).
 	callerInvocations, publisherPPT bool
@@ -130,10 +129,6 @@ func (c *conn) closeAfterDrain() {
 		c.close()
 	}()
 }
-
-// sendNow encodes and queues a router-originated message; failures are
-// handled by enqueue.
-func (c *conn) sendNow(m wamp.Message) { c.send(m) }
 
 // serve runs the connection's read loop until it ends. It owns the
 // connection: it starts the writer and closes everything on return.
@@ -214,7 +209,7 @@ func protocolMessage(err error) string {
 // abort sends ABORT; the caller then ends the connection.
 func (c *conn) abort(reason wamp.URI, msg string) {
 	c.log.Debug("abort", "reason", reason, "message", msg)
-	c.sendNow(&wamp.Abort{Details: wamp.Dict{"message": msg}, Reason: reason})
+	c.send(&wamp.Abort{Details: wamp.Dict{"message": msg}, Reason: reason})
 }
 
 // feature reports whether roles.<role>.features.<key> is true.
@@ -289,7 +284,7 @@ func (s *session) established(ctx context.Context) bool {
 			// Leave first: when the client reads the reply, its session is
 			// gone (registrations, cached authorizations, session list).
 			s.leaveRealm()
-			s.sendNow(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.CloseGoodbyeAndOut})
+			s.send(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.CloseGoodbyeAndOut})
 			return true
 		case *wamp.Abort:
 			s.log.Debug("peer aborted", "reason", m.Reason)
@@ -361,7 +356,7 @@ func (s *session) replyError(t wamp.MessageType, req wamp.ID, uri wamp.URI, msg 
 	if msg != "" {
 		e.Args = wamp.List{msg}
 	}
-	s.sendNow(e)
+	s.send(e)
 }
 
 // matchPolicy reads Options.match; ok=false for an unknown policy.
@@ -402,7 +397,7 @@ func (s *session) subscribe(m *wamp.Subscribe) {
 	if !containsID(s.subs, id) {
 		s.subs = append(s.subs, id)
 	}
-	s.sendNow(&wamp.Subscribed{Request: m.Request, Subscription: id})
+	s.send(&wamp.Subscribed{Request: m.Request, Subscription: id})
 	if getRetained {
 		s.realm.broker.SendRetained(s, id)
 	}
@@ -430,7 +425,7 @@ func (s *session) unsubscribe(m *wamp.Unsubscribe) {
 			break
 		}
 	}
-	s.sendNow(&wamp.Unsubscribed{Request: m.Request})
+	s.send(&wamp.Unsubscribed{Request: m.Request})
 	s.realm.metaUnsubscribed(s, d)
 }
 
@@ -476,7 +471,7 @@ func (s *session) publish(m *wamp.Publish) {
 	p.Disclose = d.Disclose
 	s.realm.broker.Publish(p)
 	if ack {
-		s.sendNow(&wamp.Published{Request: m.Request, Publication: p.ID})
+		s.send(&wamp.Published{Request: m.Request, Publication: p.ID})
 	}
 }
 
@@ -552,7 +547,7 @@ func (s *session) register(m *wamp.Register) {
 		s.replyError(wamp.TypeRegister, m.Request, errURI, fmt.Sprintf("procedure %q is already registered", m.Procedure))
 		return
 	}
-	s.sendNow(&wamp.Registered{Request: m.Request, Registration: id})
+	s.send(&wamp.Registered{Request: m.Request, Registration: id})
 	s.realm.metaRegistered(s, id, created)
 }
 
@@ -562,7 +557,7 @@ func (s *session) unregister(m *wamp.Unregister) {
 		s.replyError(wamp.TypeUnregister, m.Request, wamp.ErrNoSuchRegistration, "")
 		return
 	}
-	s.sendNow(&wamp.Unregistered{Request: m.Request})
+	s.send(&wamp.Unregistered{Request: m.Request})
 	s.realm.metaUnregistered(s, d)
 }
 
@@ -637,6 +632,6 @@ func (c *conn) goodbye(reason wamp.URI, msg string) {
 	if msg != "" {
 		details["message"] = msg
 	}
-	c.sendNow(&wamp.Goodbye{Details: details, Reason: reason})
+	c.send(&wamp.Goodbye{Details: details, Reason: reason})
 	time.AfterFunc(c.r.opts.GoodbyeTimeout, c.close)
 }
