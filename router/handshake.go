@@ -132,7 +132,7 @@ func (s *session) authenticate(ctx context.Context, hello *wamp.Hello, methods [
 		// No auth section: anonymous only (Crossbar's rule).
 		for _, m := range methods {
 			if m == auth.MethodAnonymous {
-				return &auth.Identity{Realm: hello.Realm, AuthID: anonymousAuthID(), AuthRole: "anonymous",
+				return &auth.Identity{Realm: hello.Realm, AuthID: auth.RandomAuthID(), AuthRole: "anonymous",
 					AuthMethod: auth.MethodAnonymous, AuthProvider: auth.ProviderStatic}, true
 			}
 		}

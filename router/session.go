@@ -223,22 +223,6 @@ func feature(roles wamp.Dict, role, key string) bool {
 	return v
 }
 
-// anonymousAuthID returns a random authid like Crossbar's
-// ("XXXX-XXXX-XXXX-XXXX" style, upper-case letters and digits).
-func anonymousAuthID() string {
-	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-	var b strings.Builder
-	id := uint64(wamp.GlobalID())
-	for i := 0; i < 10; i++ {
-		if i == 5 {
-			b.WriteByte('-')
-		}
-		b.WriteByte(alphabet[id%32])
-		id /= 32
-	}
-	return b.String()
-}
-
 // leaveRealm removes the session from its realm and settles its state.
 func (s *session) leaveRealm() {
 	rm := s.realm
