@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/auth"
@@ -22,8 +23,15 @@ func (s *session) handshake(ctx context.Context) bool {
 	defer cancel()
 	// A read with a deadline would close WebSocket connections before we
 	// could say why, so a timer aborts a handshake that takes too long.
+	var gotHello atomic.Bool
 	timer := time.AfterFunc(s.r.opts.HelloTimeout, func() {
-		s.abort(wamp.ErrProtocolViolation, "no WELCOME within "+s.r.opts.HelloTimeout.String()+" (HELLO or authentication too slow)")
+		if gotHello.Load() {
+			// A slow authenticator or a client that does not answer the
+			// CHALLENGE: a failed authentication, not a protocol error.
+			s.authFailed(wamp.ErrAuthenticationFailed, "authentication did not complete within "+s.r.opts.HelloTimeout.String(), "")
+		} else {
+			s.abort(wamp.ErrProtocolViolation, "no HELLO within "+s.r.opts.HelloTimeout.String())
+		}
 		s.closeAfterDrain()
 	})
 	defer timer.Stop()
@@ -32,6 +40,7 @@ func (s *session) handshake(ctx context.Context) bool {
 	if !ok {
 		return false
 	}
+	gotHello.Store(true)
 	hello, isHello := m.(*wamp.Hello)
 	if !isHello {
 		s.r.stats.protocolViolations.Add(1)
@@ -168,7 +177,9 @@ func (s *session) authenticate(ctx context.Context, hello *wamp.Hello, methods [
 	id, ch, pending, err := a.Hello(ctx, req)
 	if err == nil && ch != nil {
 		s.send(ch)
-		m, ok := s.read(ctx)
+		// Read with the connection's context: a read ended by a deadline
+		// would close the connection before the timer's ABORT gets out.
+		m, ok := s.read(s.conn.ctx)
 		if !ok {
 			return nil, false
 		}

@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/tollgate-wamp/tollgate/auth"
 	"github.com/tollgate-wamp/tollgate/router"
 	"github.com/tollgate-wamp/tollgate/routertest"
 	"github.com/tollgate-wamp/tollgate/wamp"
@@ -170,7 +171,19 @@ func TestHelloTimeout(t *testing.T) {
 	srv := routertest.Start(t, func(o *router.Options) { o.HelloTimeout = 200 * time.Millisecond })
 	p := dialPeer(t, srv, "tcp", "json")
 	a := expectAbort(p, wamp.ErrProtocolViolation)
-	if msg, _ := wamp.OptString(a.Details, "message"); !strings.Contains(msg, "no WELCOME within") {
+	if msg, _ := wamp.OptString(a.Details, "message"); !strings.Contains(msg, "no HELLO within") {
+		t.Errorf("message %q", msg)
+	}
+	p.expectClosed()
+
+	// A CHALLENGE left unanswered is a failed authentication.
+	url := srv.Serve(t, "tcp", rawTransport(auth.MethodConfig{Method: "ticket", Type: "static", Ticket: auth.TicketConfig{
+		Principals: map[string]auth.TicketPrincipal{"joe": {Ticket: "pw", Role: "user"}}}}))
+	p = dialURL(t, url, "json")
+	p.hello(wamp.Dict{"authmethods": wamp.List{"ticket"}, "authid": "joe"})
+	expect[*wamp.Challenge](p)
+	a = expectAbort(p, wamp.ErrAuthenticationFailed)
+	if msg, _ := wamp.OptString(a.Details, "message"); !strings.Contains(msg, "did not complete within 200ms") {
 		t.Errorf("message %q", msg)
 	}
 	p.expectClosed()
