@@ -38,14 +38,16 @@ type Conn struct {
 	info    transport.Info
 
 	// read side, owned by the single reader
-	br  *bufio.Reader
-	hdr [4]byte
+	br    *bufio.Reader
+	hdr   [4]byte
+	rwait ctxWatch
 
 	// write side, shared by Write, PONG replies and Ping
-	wmu  sync.Mutex
-	bw   *bufio.Writer
-	whdr [4]byte
-	werr error // sticky: after a failed write the stream is corrupt
+	wmu   sync.Mutex
+	bw    *bufio.Writer
+	whdr  [4]byte
+	werr  error // sticky: after a failed write the stream is corrupt
+	wwait ctxWatch
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -79,6 +81,8 @@ func newConn(nc net.Conn, c codec.Codec, maxRecv, maxSend int) *Conn {
 		info:    info,
 		br:      bufio.NewReaderSize(nc, readBufferSize),
 		bw:      bufio.NewWriterSize(nc, writeBufferSize),
+		rwait:   ctxWatch{set: setReadDeadline},
+		wwait:   ctxWatch{set: setWriteDeadline},
 		done:    make(chan struct{}),
 	}
 }
@@ -155,12 +159,12 @@ func (c *Conn) Read(ctx context.Context) ([]byte, error) {
 	if c.isClosed() {
 		return nil, transport.ErrClosed
 	}
-	stop := withCtx(ctx, c.nc, setReadDeadline)
-	msg, err := c.readMessage()
-	if cerr := stop(); cerr != nil && err != nil {
-		err = cerr
-	}
+	end, err := c.rwait.begin(ctx, c.nc)
 	if err != nil {
+		return nil, c.fail("read", err)
+	}
+	msg, err := c.readMessage()
+	if err = end(err); err != nil {
 		return nil, c.fail("read", err)
 	}
 	return msg, nil
@@ -239,8 +243,11 @@ func (c *Conn) writeFrames(ctx context.Context, typ byte, frames [][]byte) error
 	if c.isClosed() {
 		return transport.ErrClosed
 	}
-	stop := withCtx(ctx, c.nc, setWriteDeadline)
-	var err error
+	end, err := c.wwait.begin(ctx, c.nc)
+	if err != nil {
+		c.werr = c.fail("write", err)
+		return c.werr
+	}
 	for _, f := range frames {
 		c.whdr[0] = typ
 		c.whdr[1] = byte(len(f) >> 16)
@@ -256,10 +263,7 @@ func (c *Conn) writeFrames(ctx context.Context, typ byte, frames [][]byte) error
 	if err == nil {
 		err = c.bw.Flush()
 	}
-	if cerr := stop(); cerr != nil && err != nil {
-		err = cerr
-	}
-	if err != nil {
+	if err = end(err); err != nil {
 		c.werr = c.fail("write", err)
 		return c.werr
 	}
