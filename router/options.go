@@ -99,6 +99,11 @@ type Transport struct {
 	// RawSocket, if non-nil, accepts RawSocket connections. With WebSocket
 	// endpoints too, the first byte decides (0x7F is RawSocket).
 	RawSocket *RawSocketOptions
+	// Metrics lists HTTP paths (e.g. "/metrics") serving MetricsHandler,
+	// the router's metrics in the Prometheus text format, on this
+	// transport's HTTP side. A path must not also be a WebSocket key; the
+	// WebSocket key "" still accepts every other path.
+	Metrics []string
 }
 
 // WebSocketOptions configures a WebSocket endpoint.

@@ -52,6 +52,9 @@ type stats struct {
 	authFailures        atomic.Uint64
 	authzFailures       atomic.Uint64
 	withheldEvents      atomic.Uint64
+	// Messages by type (index wamp.MessageType, all below msgTypes),
+	// received from and queued to peers; see metrics.go.
+	received, sent [msgTypes]atomic.Uint64
 }
 
 // Stats are counters since the router started.

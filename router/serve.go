@@ -78,8 +78,9 @@ func (r *Router) authenticators(ms []auth.MethodConfig) (map[string]auth.Authent
 // fails or Shutdown is called; then it returns ErrServerClosed. TLS is the
 // listener's business (wrap ln with tls.NewListener).
 func (r *Router) ServeTransport(ln net.Listener, t Transport) error {
-	if len(t.WebSocket) == 0 && t.RawSocket == nil {
-		return errors.New("router: transport " + t.Name + " serves neither WebSocket nor RawSocket")
+	serveHTTP := len(t.WebSocket) > 0 || len(t.Metrics) > 0
+	if !serveHTTP && t.RawSocket == nil {
+		return errors.New("router: transport " + t.Name + " serves neither WebSocket, RawSocket nor metrics")
 	}
 	var rawAuth map[string]auth.Authenticator
 	if t.RawSocket != nil {
@@ -91,10 +92,10 @@ func (r *Router) ServeTransport(ln net.Listener, t Transport) error {
 			return err
 		}
 	}
-	var wsHandler http.Handler
-	if len(t.WebSocket) > 0 {
+	var httpHandler http.Handler
+	if serveHTTP {
 		var err error
-		if wsHandler, err = r.webSocketMux(t.WebSocket); err != nil {
+		if httpHandler, err = r.httpMux(t); err != nil {
 			return err
 		}
 	}
@@ -111,9 +112,9 @@ func (r *Router) ServeTransport(ln net.Listener, t Transport) error {
 		httpSrv *http.Server
 		httpWG  sync.WaitGroup
 	)
-	if len(t.WebSocket) > 0 {
+	if serveHTTP {
 		httpLn = newChanListener(ln.Addr())
-		httpSrv = &http.Server{Handler: wsHandler, ReadHeaderTimeout: r.opts.HelloTimeout, ConnContext: connContext}
+		httpSrv = &http.Server{Handler: httpHandler, ReadHeaderTimeout: r.opts.HelloTimeout, ConnContext: connContext}
 		httpWG.Add(1)
 		go func() { defer httpWG.Done(); httpSrv.Serve(httpLn) }()
 		defer func() {
@@ -198,11 +199,12 @@ func (r *Router) dispatch(nc net.Conn, t Transport, rawAuth map[string]auth.Auth
 	r.serveConn(context.Background(), tc, rawAuth)
 }
 
-// webSocketMux routes upgrades by path; the key "" accepts any path.
-func (r *Router) webSocketMux(paths map[string]WebSocketOptions) (http.Handler, error) {
+// httpMux routes t's HTTP requests by path: WebSocket upgrades (the key ""
+// accepts any path) and metrics scrapes.
+func (r *Router) httpMux(t Transport) (http.Handler, error) {
 	handlers := map[string]http.Handler{}
-	keys := make([]string, 0, len(paths))
-	for p, o := range paths {
+	keys := make([]string, 0, len(t.WebSocket)+len(t.Metrics))
+	for p, o := range t.WebSocket {
 		h, err := r.WebSocketHandler(o)
 		if err != nil {
 			return nil, fmt.Errorf("router: websocket path %q: %w", p, err)
@@ -211,6 +213,19 @@ func (r *Router) webSocketMux(paths map[string]WebSocketOptions) (http.Handler, 
 			p = "/" + p
 		}
 		handlers[p] = h
+		keys = append(keys, p)
+	}
+	for _, p := range t.Metrics {
+		if p == "" {
+			return nil, errors.New("router: empty metrics path")
+		}
+		if !strings.HasPrefix(p, "/") {
+			p = "/" + p
+		}
+		if handlers[p] != nil {
+			return nil, fmt.Errorf("router: metrics path %q is already served", p)
+		}
+		handlers[p] = r.MetricsHandler()
 		keys = append(keys, p)
 	}
 	if h, ok := handlers[""]; ok && len(handlers) == 1 {
@@ -226,7 +241,7 @@ func (r *Router) webSocketMux(paths map[string]WebSocketOptions) (http.Handler, 
 			h.ServeHTTP(w, req)
 			return
 		}
-		http.Error(w, "no WAMP endpoint at "+req.URL.Path+" (try "+strings.Join(keys, ", ")+")", http.StatusNotFound)
+		http.Error(w, "nothing served at "+req.URL.Path+" (try "+strings.Join(keys, ", ")+")", http.StatusNotFound)
 	}), nil
 }
 

@@ -74,7 +74,11 @@ func (s *session) ID() wamp.ID        { return s.id }
 func (s *session) AuthID() string     { return s.authid }
 func (s *session) AuthRole() string   { return s.authrole }
 func (s *session) Codec() codec.Codec { return s.codec }
-func (s *session) SendEvent(f []byte) { s.enqueue(f, true) }
+func (s *session) SendEvent(f []byte) {
+	if s.enqueue(f, true) {
+		s.r.stats.count(&s.r.stats.sent, wamp.TypeEvent)
+	}
+}
 func (s *session) Send(m wamp.Message) bool {
 	return s.conn.send(m)
 }
@@ -85,7 +89,11 @@ func (c *conn) send(m wamp.Message) bool {
 		c.log.Warn("cannot encode message", "type", m.MessageType(), "err", err)
 		return false
 	}
-	return c.enqueue(f, false)
+	if !c.enqueue(f, false) {
+		return false
+	}
+	c.r.stats.count(&c.r.stats.sent, m.MessageType())
+	return true
 }
 
 // enqueue queues a frame and applies the slow-consumer policy.
@@ -195,6 +203,7 @@ func (c *conn) read(ctx context.Context) (wamp.Message, bool) {
 		c.abort(wamp.ErrProtocolViolation, protocolMessage(err))
 		return nil, false
 	}
+	c.r.stats.count(&c.r.stats.received, m.MessageType())
 	return m, true
 }
 
