@@ -51,6 +51,9 @@ type Transport struct {
 	// RawSocket is set for rawsocket and universal transports. Its Auth
 	// holds the transport's auth methods, as for WebSocket.
 	RawSocket *router.RawSocketOptions
+	// Metrics are the HTTP paths ("/metrics") of metrics path services
+	// (web and universal transports), in file order.
+	Metrics []string
 }
 
 // WebSocket is one WebSocket endpoint of a transport.
@@ -297,7 +300,7 @@ func (c *Config) RouterOptions() router.Options {
 // RouterTransport returns what the router serves on t's listener. The
 // result shares nothing with t.
 func (t *Transport) RouterTransport() router.Transport {
-	rt := router.Transport{Name: t.Name}
+	rt := router.Transport{Name: t.Name, Metrics: slices.Clone(t.Metrics)}
 	if len(t.WebSocket) > 0 {
 		rt.WebSocket = make(map[string]router.WebSocketOptions, len(t.WebSocket))
 		for path, ws := range t.WebSocket {

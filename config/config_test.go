@@ -254,7 +254,7 @@ workers:
 			`c.yaml:21:60: workers[0].transports[3].options.allowed_origins: must be a list, got string "*"`,
 			`c.yaml:23:13: workers[0].transports[4].id: invalid id "Web": must match ^[a-z][a-z0-9_]{2,63}$`,
 			`c.yaml:24:26: workers[0].transports[4].endpoint.type: endpoint type "twisted" is not supported by Tollgate (supported: tcp, unix)`,
-			`c.yaml:26:23: workers[0].transports[4].paths["/"].type: path service type "static" not supported: Tollgate serves only "websocket" path services`,
+			`c.yaml:26:23: workers[0].transports[4].paths["/"].type: path service type "static" not supported: Tollgate serves only "websocket" and "metrics" path services`,
 			`c.yaml:27:11: workers[0].transports[4].paths["a/b"]: invalid web path "a/b": must be "/" or match ^([a-z0-9A-Z_\-]+|/)$ (one path component)`,
 			`c.yaml:28:9: workers[0].transports[5]: missing required key "endpoint"`,
 			`c.yaml:29:75: workers[0].transports[6].serializers: empty serializer list: leave it out to allow json, msgpack and cbor`,
@@ -320,16 +320,29 @@ workers:
           paths:
             ws: {type: websocket}
             info: {type: nodeinfo}
+            metrics: {type: metrics, serializers: [json]}
+            stats: {type: metrics}
+            ws2: {type: Metrics}
         mqtt: {}
       - type: universal
         endpoint: {type: tcp, port: 0}
+      - type: universal
+        endpoint: {type: tcp, port: 0}
+        websocket:
+          metrics: {}
+        web:
+          paths:
+            metrics: {type: metrics}
 `, []string{
 			`c.yaml:13:21: workers[0].transports[0].rawsocket.endpoint: a universal transport's sub-items share its endpoint and must not have their own`,
 			`c.yaml:15:22: workers[0].transports[0].websocket.ws.type: must be one of "websocket", got "web"`,
 			`c.yaml:18:13: workers[0].transports[0].web.paths.ws: path "ws" is already served by this transport`,
-			`c.yaml:19:26: workers[0].transports[0].web.paths.info.type: path service type "nodeinfo" not supported: Tollgate serves only "websocket" path services`,
-			`c.yaml:20:9: workers[0].transports[0].mqtt: not supported by Tollgate: MQTT is not implemented`,
-			`c.yaml:21:9: workers[0].transports[1]: universal transport serves nothing: add rawsocket, websocket or web`,
+			`c.yaml:19:26: workers[0].transports[0].web.paths.info.type: path service type "nodeinfo" not supported: Tollgate serves only "websocket" and "metrics" path services`,
+			`c.yaml:20:38: workers[0].transports[0].web.paths.metrics: unknown key "serializers"`,
+			`c.yaml:22:25: workers[0].transports[0].web.paths.ws2.type: path service type "Metrics" not supported: Tollgate serves only "websocket" and "metrics" path services`,
+			`c.yaml:23:9: workers[0].transports[0].mqtt: not supported by Tollgate: MQTT is not implemented`,
+			`c.yaml:24:9: workers[0].transports[1]: universal transport serves nothing: add rawsocket, websocket or web`,
+			`c.yaml:32:13: workers[0].transports[2].web.paths.metrics: path "metrics" is already served by this transport`,
 		}},
 		{"yaml types and duplicates", "c.yaml", `version: 2
 version: 2
@@ -509,6 +522,7 @@ func TestTransportTypes(t *testing.T) {
         paths:
           ws: {type: websocket, serializers: [json]}
           "/": {type: websocket}
+          metrics: {type: metrics}
       - type: universal
         endpoint: {type: tcp, port: 0}
         rawsocket: {serializers: [msgpack]}
@@ -517,6 +531,11 @@ func TestTransportTypes(t *testing.T) {
         web:
           paths:
             wamp: {type: websocket, options: {max_message_size: 4096}}
+            stats: {type: metrics, id: stats}
+      - type: web
+        endpoint: {type: tcp, port: 0, interface: 127.0.0.1}
+        paths:
+          metrics: {type: metrics}
 `)
 	if len(warns) != 1 || warns[0].Path != "workers[0].transports[0].options.auto_ping_timeout" {
 		t.Errorf("warnings: %v, want only auto_ping_timeout ignored", warns)
@@ -544,6 +563,7 @@ func TestTransportTypes(t *testing.T) {
 				"/ws": {Serializers: []string{"json"}},
 				"/":   {},
 			},
+			Metrics: []string{"/metrics"},
 		}},
 		{Name: "transport4", Type: "universal", Network: "tcp", Address: ":0", Transport: router.Transport{
 			Name: "transport4",
@@ -552,13 +572,17 @@ func TestTransportTypes(t *testing.T) {
 				"/wamp": {MaxMessageSize: 4096},
 			},
 			RawSocket: &router.RawSocketOptions{Serializers: []string{"msgpack"}},
+			Metrics:   []string{"/stats"},
+		}},
+		{Name: "transport5", Type: "web", Network: "tcp", Address: "127.0.0.1:0", Transport: router.Transport{
+			Name: "transport5", Metrics: []string{"/metrics"},
 		}},
 	}
 	if !reflect.DeepEqual(ls, want) {
 		t.Errorf("Listeners:\n%+v\nwant:\n%+v", ls, want)
 	}
-	if got, want := c.Summary(), "1 realm (realm1), 4 transports (websocket on 127.0.0.1:0, rawsocket on unix:"+
-		filepath.Join(dir, "sockets/tollgate.sock")+", web on :0, universal on :0)"; got != want {
+	if got, want := c.Summary(), "1 realm (realm1), 5 transports (websocket on 127.0.0.1:0, rawsocket on unix:"+
+		filepath.Join(dir, "sockets/tollgate.sock")+", web on :0, universal on :0, web on 127.0.0.1:0)"; got != want {
 		t.Errorf("Summary = %q\nwant      %q", got, want)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -262,7 +263,7 @@ func (p *parser) transport(n *yaml.Node, path string, i int, r *refs) (Transport
 		t.RawSocket = p.rawSocket(m, path)
 	case "web":
 		t.WebSocket = map[string]WebSocket{}
-		p.webPaths(m, path, t.WebSocket)
+		p.webPaths(m, path, &t)
 	case "universal":
 		t.WebSocket = map[string]WebSocket{}
 		if v, vp := m.get("rawsocket"); v != nil {
@@ -292,11 +293,11 @@ func (p *parser) transport(n *yaml.Node, path string, i int, r *refs) (Transport
 		if v, vp := m.get("web"); v != nil {
 			if wm := p.mapping(v, vp); wm != nil {
 				p.noEndpoint(wm)
-				p.webPaths(wm, vp, t.WebSocket)
+				p.webPaths(wm, vp, &t)
 			}
 		}
 		m.unsupported("mqtt", "MQTT is not implemented")
-		if t.RawSocket == nil && len(t.WebSocket) == 0 {
+		if t.RawSocket == nil && len(t.WebSocket) == 0 && len(t.Metrics) == 0 {
 			p.errorf(m.n, path, "universal transport serves nothing: add rawsocket, websocket or web")
 		}
 	}
@@ -327,8 +328,9 @@ func (p *parser) noEndpoint(m *mapping) {
 	}
 }
 
-// webPaths reads a web transport's (or universal web's) paths and options.
-func (p *parser) webPaths(m *mapping, path string, into map[string]WebSocket) {
+// webPaths reads a web transport's (or universal web's) paths and options
+// into t.WebSocket and t.Metrics.
+func (p *parser) webPaths(m *mapping, path string, t *Transport) {
 	if v, vp := m.get("options"); v != nil {
 		if om := p.mapping(v, vp); om != nil {
 			for _, k := range []string{"access_log", "display_tracebacks", "hsts", "hsts_max_age", "client_timeout"} {
@@ -361,18 +363,26 @@ func (p *parser) webPaths(m *mapping, path string, into map[string]WebSocket) {
 		if !ok {
 			return
 		}
-		if typ != "websocket" {
-			p.errorf(tv, tp, "path service type %q not supported: Tollgate serves only \"websocket\" path services", typ)
+		if typ != "websocket" && typ != "metrics" {
+			p.errorf(tv, tp, "path service type %q not supported: Tollgate serves only \"websocket\" and \"metrics\" path services", typ)
 			return
 		}
 		p.id(sm)
-		if _, dup := into[pathKey(key)]; dup {
+		pk := pathKey(key)
+		if _, dup := t.WebSocket[pk]; dup || slices.Contains(t.Metrics, pk) {
 			p.errorf(kn, kp, "path %q is already served by this transport", key)
 			return
 		}
-		into[pathKey(key)] = p.webSocket(sm, kp)
+		if typ == "metrics" {
+			// Tollgate's extension: Prometheus metrics (docs/metrics.md).
+			sm.get("type")
+			sm.done()
+			t.Metrics = append(t.Metrics, pk)
+			return
+		}
+		t.WebSocket[pk] = p.webSocket(sm, kp)
 	})
-	if len(into) == 0 && len(pm.fields) == 0 {
+	if len(t.WebSocket) == 0 && len(t.Metrics) == 0 && len(pm.fields) == 0 {
 		p.errorf(v, vp, "no paths: add at least one websocket path service")
 	}
 }
