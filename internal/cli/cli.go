@@ -251,8 +251,12 @@ func serve(ctx context.Context, log *slog.Logger, r *router.Router, listeners []
 	)
 	for i, ln := range lns {
 		l := &listeners[i]
-		log.Info("listening", "transport", l.Name, "type", l.Type,
-			"network", ln.Addr().Network(), "address", ln.Addr().String(), "tls", l.TLS != nil)
+		attrs := []any{"transport", l.Name, "type", l.Type,
+			"network", ln.Addr().Network(), "address", ln.Addr().String(), "tls", l.TLS != nil}
+		if len(l.Transport.Metrics) > 0 {
+			attrs = append(attrs, "metrics", l.Transport.Metrics)
+		}
+		log.Info("listening", attrs...)
 		wg.Go(func() {
 			err := r.ServeTransport(ln, l.Transport)
 			if err == nil || errors.Is(err, router.ErrServerClosed) {
