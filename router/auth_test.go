@@ -293,3 +293,41 @@ func containsAll(s string, subs ...string) bool {
 	}
 	return true
 }
+
+// The authenticator may move the client to another realm.
+func TestAuthenticatorRealmRedirection(t *testing.T) {
+	t.Parallel()
+	srv := authRouter(t)
+	backdoor := srv.Serve(t, "unix", backendTransport())
+	front := srv.Serve(t, "tcp", rawTransport(auth.MethodConfig{Method: "anonymous", Type: "dynamic", Dynamic: auth.DynamicConfig{
+		Authenticator: "com.example.authenticate", Realm: "authrealm",
+	}}))
+	backend := joinBackend(t, backdoor, "authrealm")
+	backend.register("com.example.authenticate", wamp.Dict{})
+
+	p := dialURL(t, front, "cbor")
+	p.send(&wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": clientRoles}})
+	inv := expect[*wamp.Invocation](backend)
+	if args := argsOf(t, &inv.Payload); args[0] != "realm1" {
+		t.Errorf("authenticator told realm %v", args[0])
+	}
+	backend.send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{}, Payload: wamp.Payload{Args: wamp.List{wamp.Dict{"role": "backend", "realm": "authrealm"}}}})
+	w := p.welcomed()
+	if realm, _ := wamp.OptString(w.Details, "realm"); realm != "authrealm" {
+		t.Fatalf("WELCOME realm %q, want authrealm", realm)
+	}
+	// The session really lives in authrealm: it can call the backend there.
+	backend.register("com.example.where", wamp.Dict{})
+	req := p.next()
+	p.send(&wamp.Call{Request: req, Options: wamp.Dict{}, Procedure: "com.example.where"})
+	inv = expect[*wamp.Invocation](backend)
+	backend.send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{}})
+	expect[*wamp.Result](p)
+
+	// Redirection to a realm the router does not have.
+	p = dialURL(t, front, "json")
+	p.send(&wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": clientRoles}})
+	inv = expect[*wamp.Invocation](backend)
+	backend.send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{}, Payload: wamp.Payload{Args: wamp.List{wamp.Dict{"role": "backend", "realm": "nowhere"}}}})
+	expectAbort(p, wamp.ErrNoSuchRealm)
+}
