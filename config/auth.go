@@ -269,7 +269,12 @@ func (p *parser) dynamic(m *mapping, d *auth.DynamicConfig, ps positions) {
 	}
 	if v, vp := m.get("timeout"); v != nil {
 		ps.set("timeout", v, vp)
-		d.Timeout, _ = p.duration(v, vp, time.Millisecond, "milliseconds")
+		if t, ok := p.duration(v, vp, time.Millisecond, "milliseconds"); ok {
+			d.Timeout = t
+			p.noteDynTimeout(m, t, v, vp)
+		}
+	} else {
+		p.noteDynTimeout(m, 0, nil, "")
 	}
 }
 

@@ -36,6 +36,9 @@ type Config struct {
 	Realms []router.RealmOptions
 	// Transports in file order.
 	Transports []Transport
+	// Limits are the router worker's connection limits (Tollgate's keys
+	// in its options); zero fields mean the router's defaults.
+	Limits Limits
 }
 
 // Transport is one listening transport.
@@ -282,8 +285,8 @@ func unescapeJSONSlash(data []byte) []byte {
 	return out
 }
 
-// RouterOptions returns the router options for the config's realms
-// (Logger left nil). The result shares nothing with c.
+// RouterOptions returns the router options for the config's realms and
+// limits (Logger left nil). The result shares nothing with c.
 func (c *Config) RouterOptions() router.Options {
 	realms := make([]router.RealmOptions, len(c.Realms))
 	for i, r := range c.Realms {
@@ -294,7 +297,15 @@ func (c *Config) RouterOptions() router.Options {
 		r.EventHistory = slices.Clone(r.EventHistory)
 		realms[i] = r
 	}
-	return router.Options{Realms: realms}
+	l := c.Limits
+	return router.Options{
+		Realms:           realms,
+		HelloTimeout:     l.HelloTimeout,
+		GoodbyeTimeout:   l.GoodbyeTimeout,
+		MaxQueueBytes:    l.MaxQueueBytes,
+		MaxQueueMessages: l.MaxQueueMessages,
+		SlowConsumer:     l.SlowConsumer,
+	}
 }
 
 // RouterTransport returns what the router serves on t's listener. The

@@ -414,7 +414,7 @@ workers:
 `)
 	want := []string{
 		`w.yaml:2:1: controller: ignored: Tollgate has no node controller`,
-		`w.yaml:5:5: workers[0].options: ignored: native worker options (process title, reactor, environment, ...) do not apply to Tollgate`,
+		`w.yaml:5:15: workers[0].options.title: ignored: native worker option: the process title is not set`,
 		`w.yaml:8:36: workers[0].realms[0].options.enable_meta_api: ignored: the meta API cannot be disabled`,
 		`w.yaml:8:73: workers[0].realms[0].options.event_dispatching_chunk_size: ignored: Tollgate does not dispatch events in chunks`,
 		`w.yaml:14:49: workers[0].transports[0].endpoint.backlog: ignored: the listen backlog is set by the operating system`,

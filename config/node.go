@@ -35,6 +35,8 @@ type parser struct {
 	pendingRoles, pendingRealms []roleRef
 	// auth sections offering tls, checked against their transport's endpoint
 	tlsAuth []tlsAuthRef
+	// dynamic auth methods' effective timeouts, checked against hello_timeout
+	dynTimeouts []dynTimeout
 }
 
 func (p *parser) errorf(n *yaml.Node, path, format string, args ...any) {

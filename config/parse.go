@@ -117,7 +117,7 @@ func (p *parser) id(m *mapping) (string, bool) {
 
 func (p *parser) routerWorker(m *mapping, c *Config, r *refs) {
 	p.id(m)
-	m.ignore("options", "native worker options (process title, reactor, environment, ...) do not apply to Tollgate")
+	p.workerOptions(m, &c.Limits)
 	m.ignore("manhole", "Tollgate has no manhole")
 	m.ignore("connections", "database connections are not supported")
 
@@ -160,6 +160,7 @@ func (p *parser) routerWorker(m *mapping, c *Config, r *refs) {
 		}
 	}
 	m.done()
+	p.checkAuthTimeouts(c.Limits.HelloTimeout)
 }
 
 // component validates an embedded (Python) component and warns that it
