@@ -167,10 +167,14 @@ func helloRoles() wamp.Dict {
 		return wamp.Dict{"features": d}
 	}
 	return wamp.Dict{
-		"caller": f("progressive_call_results", "call_canceling", "call_timeout", "caller_identification"),
-		"callee": f("progressive_call_results", "call_canceling", "call_timeout", "caller_identification",
-			"pattern_based_registration", "shared_registration", "registration_revocation"),
-		"publisher":  f("publisher_identification", "subscriber_blackwhite_listing", "publisher_exclusion"),
-		"subscriber": f("publisher_identification", "pattern_based_subscription", "subscription_revocation"),
+		"caller": f("progressive_call_results", "progressive_call_invocations", "call_canceling", "call_timeout",
+			"caller_identification", "payload_passthru_mode"),
+		"callee": f("progressive_call_results", "progressive_call_invocations", "call_canceling", "call_timeout",
+			"caller_identification", "pattern_based_registration", "shared_registration", "registration_revocation",
+			"payload_passthru_mode"),
+		"publisher": f("publisher_identification", "subscriber_blackwhite_listing", "publisher_exclusion",
+			"payload_passthru_mode"),
+		"subscriber": f("publisher_identification", "pattern_based_subscription", "subscription_revocation",
+			"payload_passthru_mode"),
 	}
 }

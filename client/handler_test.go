@@ -232,9 +232,10 @@ func TestOptionsResolve(t *testing.T) {
 	none := &SessionInfo{}
 	all := &SessionInfo{Roles: wamp.Dict{
 		"dealer": wamp.Dict{"features": wamp.Dict{"call_canceling": true, "progressive_call_results": true, "caller_identification": true,
-			"call_timeout": true, "pattern_based_registration": true, "shared_registration": true}},
+			"call_timeout": true, "pattern_based_registration": true, "shared_registration": true, "payload_passthru_mode": true}},
 		"broker": wamp.Dict{"features": wamp.Dict{"publisher_identification": true, "publisher_exclusion": true,
-			"subscriber_blackwhite_listing": true, "pattern_based_subscription": true}},
+			"subscriber_blackwhite_listing": true, "pattern_based_subscription": true, "event_retention": true,
+			"payload_passthru_mode": true}},
 	}}
 	tests := []struct {
 		name string
@@ -262,6 +263,13 @@ func TestOptionsResolve(t *testing.T) {
 		{"exclude_me unsupported", opPublish, none, []Option{ExcludeMe(false)}, "publisher_exclusion"},
 		{"zero option", opCall, all, []Option{{}}, "zero Option"},
 		{"wire option anywhere", opSubscribe, none, []Option{WireOption("x_custom", 1)}, ""},
+		{"retain unsupported", opPublish, none, []Option{Retain()}, "event_retention"},
+		{"retain on subscribe", opSubscribe, all, []Option{Retain()}, "Retain does not apply to Subscribe"},
+		{"get_retained unsupported", opSubscribe, none, []Option{GetRetained()}, "event_retention"},
+		{"ppt call unsupported", opCall, none, []Option{PPT("wamp", "", "", "")}, "client: router does not support payload_passthru_mode"},
+		{"ppt publish unsupported", opPublish, none, []Option{PPT("wamp", "", "", "")}, "payload_passthru_mode"},
+		{"ppt empty scheme", opCall, all, []Option{PPT("", "cbor", "", "")}, "PPT with an empty scheme"},
+		{"ppt on register", opRegister, all, []Option{PPT("wamp", "", "", "")}, "PPT does not apply to Register"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,7 +49,8 @@ type link struct {
 	subs       map[wamp.ID][]*Subscription
 	regs       map[wamp.ID]*Registration
 	invs       map[wamp.ID]*invState
-	closing    bool // we sent GOODBYE
+	ended      endedRing // progressive-input invocations that ended
+	closing    bool      // we sent GOODBYE
 	localClose bool
 	err        error // cause of death, set before dead closes
 
@@ -755,6 +758,7 @@ func (lk *link) runEvent(sub *Subscription, m *wamp.Event) {
 	if t, ok := wamp.OptString(m.Details, "topic"); ok {
 		ev.Topic = wamp.URI(t)
 	}
+	ev.Retained, _ = wamp.OptBool(m.Details, "retained")
 	ev.Publisher, _ = wamp.OptID(m.Details, "publisher")
 	ev.PublisherAuthID, _ = wamp.OptString(m.Details, "publisher_authid")
 	ev.PublisherAuthRole, _ = wamp.OptString(m.Details, "publisher_authrole")
@@ -779,8 +783,92 @@ type invState struct {
 	// timeout reports whether ctx carries a router-forwarded call timeout.
 	timeout bool
 
-	mu   sync.Mutex
-	done bool
+	// chunks carries the further INVOCATIONs of a progressive call
+	// invocation (nil for ordinary calls). The reader sends; it alone
+	// reads and writes inputOpen.
+	chunks    chan *wamp.Invocation
+	inputOpen bool
+
+	mu        sync.Mutex
+	done      bool
+	inputDone bool // the handler took the last chunk
+}
+
+// maxChunks bounds the unread input chunks of one invocation.
+const maxChunks = 256
+
+// endedRingSize is how many ended progressive-input invocations are
+// remembered, so a chunk the router sent before it saw our answer is
+// dropped instead of being taken for a new invocation.
+const endedRingSize = 64
+
+// endedRing holds the ids of recently ended progressive-input
+// invocations. Guarded by link.mu.
+type endedRing struct {
+	ids  [endedRingSize]wamp.ID
+	next int
+}
+
+func (r *endedRing) add(id wamp.ID) {
+	r.ids[r.next] = id
+	r.next = (r.next + 1) % endedRingSize
+}
+
+func (r *endedRing) contains(id wamp.ID) bool {
+	for _, v := range r.ids {
+		if v == id && id != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (st *invState) nextChunk(ctx context.Context) (*Chunk, error) {
+	st.mu.Lock()
+	over := st.inputDone
+	st.mu.Unlock()
+	if over {
+		return nil, io.EOF
+	}
+	var m *wamp.Invocation
+	select {
+	case m = <-st.chunks:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-st.ctx.Done():
+		return nil, fmt.Errorf("client: invocation interrupted: %w", context.Cause(st.ctx))
+	}
+	progress, _ := wamp.OptBool(m.Details, "progress")
+	if !progress {
+		st.mu.Lock()
+		st.inputDone = true
+		st.mu.Unlock()
+	}
+	args, kwargs, err := m.Values()
+	if err != nil {
+		return nil, fmt.Errorf("client: undecodable chunk payload: %w", err)
+	}
+	return &Chunk{Args: args, Kwargs: kwargs, Details: m.Details, Last: !progress}, nil
+}
+
+// continueInvocation hands a further chunk of a progressive call
+// invocation to its handler (on the reader). It waits while the chunk
+// buffer is full, and drops the chunk once the handler has returned or
+// was interrupted.
+func (lk *link) continueInvocation(st *invState, m *wamp.Invocation) {
+	if st.chunks == nil || !st.inputOpen {
+		lk.s.cfg.Logger.Warn("client: INVOCATION reuses the id of a running invocation that takes no more input; dropped",
+			"request", m.Request)
+		return
+	}
+	if progress, _ := wamp.OptBool(m.Details, "progress"); !progress {
+		st.inputOpen = false
+	}
+	select {
+	case st.chunks <- m:
+	case <-st.ctx.Done():
+	case <-lk.dead:
+	}
 }
 
 func (st *invState) progress(ctx context.Context, args wamp.List, kwargs wamp.Dict) error {
@@ -806,13 +894,26 @@ func (st *invState) progress(ctx context.Context, args wamp.List, kwargs wamp.Di
 func (lk *link) onInvocation(m *wamp.Invocation) {
 	lk.mu.Lock()
 	reg := lk.regs[m.Registration]
+	running := lk.invs[m.Request]
+	late := running == nil && lk.ended.contains(m.Request)
 	lk.mu.Unlock()
+	if running != nil {
+		lk.continueInvocation(running, m)
+		return
+	}
+	if late {
+		return // a chunk of a progressive call invocation we answered already
+	}
 	if reg == nil {
 		_ = lk.send(&wamp.Error{RequestType: wamp.TypeInvocation, Request: m.Request, Details: wamp.Dict{},
 			Error: wamp.ErrNoSuchRegistration})
 		return
 	}
 	st := &invState{lk: lk, id: m.Request}
+	if progress, _ := wamp.OptBool(m.Details, "progress"); progress {
+		st.chunks = make(chan *wamp.Invocation, maxChunks)
+		st.inputOpen = true
+	}
 	if ms, ok := wamp.OptInt(m.Details, "timeout"); ok && ms > 0 {
 		st.ctx, st.cancel = context.WithTimeout(lk.ctx, time.Duration(ms)*time.Millisecond)
 		st.timeout = true
@@ -830,6 +931,9 @@ func (lk *link) runInvocation(reg *Registration, st *invState, m *wamp.Invocatio
 		st.cancel()
 		lk.mu.Lock()
 		delete(lk.invs, st.id)
+		if st.chunks != nil {
+			lk.ended.add(st.id)
+		}
 		lk.mu.Unlock()
 	}()
 	var (
@@ -861,10 +965,13 @@ func (lk *link) runInvocation(reg *Registration, st *invState, m *wamp.Invocatio
 	if err == nil {
 		var a wamp.List
 		var k wamp.Dict
-		if a, k, err = normalizePayload(res.Args, res.Kwargs); err == nil {
-			err = lk.send(&wamp.Yield{Request: st.id, Options: wamp.Dict{}, Payload: wamp.Payload{Args: a, Kwargs: k}})
-			if err == nil || errors.Is(err, ErrSessionClosed) {
-				return
+		var yo wamp.Dict
+		if yo, err = pptKeys(res.Details); err == nil {
+			if a, k, err = normalizePayload(res.Args, res.Kwargs); err == nil {
+				err = lk.send(&wamp.Yield{Request: st.id, Options: yo, Payload: wamp.Payload{Args: a, Kwargs: k}})
+				if err == nil || errors.Is(err, ErrSessionClosed) {
+					return
+				}
 			}
 		}
 		err = fmt.Errorf("client: sending result: %w", err)
@@ -889,6 +996,27 @@ func (lk *link) runInvocation(reg *Registration, st *invState, m *wamp.Invocatio
 		Error: we.URI, Payload: wamp.Payload{Args: a, Kwargs: k}}); serr != nil && !errors.Is(serr, ErrSessionClosed) {
 		lk.s.cfg.Logger.Warn("client: sending error", "procedure", reg.Procedure, "err", serr)
 	}
+}
+
+// pptKeys returns the ppt_* keys of a handler's Result.Details (payload
+// passthru mode) as YIELD options, empty when there are none. They must be
+// strings with a non-empty ppt_scheme: the router aborts a session that
+// sends anything else.
+func pptKeys(d wamp.Dict) (wamp.Dict, error) {
+	out := wamp.Dict{}
+	for k, v := range d {
+		if !strings.HasPrefix(k, "ppt_") {
+			continue
+		}
+		if _, ok := v.(string); !ok {
+			return nil, fmt.Errorf("client: result details %s must be a string, got %s", k, typeName(v))
+		}
+		out[k] = v
+	}
+	if scheme, _ := out["ppt_scheme"].(string); len(out) > 0 && scheme == "" {
+		return nil, errors.New("client: result details ppt_* need a non-empty ppt_scheme")
+	}
+	return out, nil
 }
 
 func (lk *link) callHandler(reg *Registration, cc *CallContext) (res Result, err error) {

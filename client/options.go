@@ -19,7 +19,10 @@ type Option struct {
 	applies opKind
 	role    string // "dealer"/"broker" for the feature check, "" for none
 	feature string
-	apply   func(*reqOptions) error
+	// featureFor, when set, replaces role and feature: options that apply
+	// to calls and publications need a dealer or a broker feature.
+	featureFor func(opKind) (role, feature string)
+	apply      func(*reqOptions) error
 }
 
 type opKind uint8
@@ -95,11 +98,8 @@ func resolveOptions(k opKind, si *SessionInfo, opts []Option) (*reqOptions, erro
 			return nil, err
 		}
 		role, feature := o.role, o.feature
-		if o.name == "DiscloseMe" {
-			role, feature = "dealer", "caller_identification"
-			if k == opPublish {
-				role, feature = "broker", "publisher_identification"
-			}
+		if o.featureFor != nil {
+			role, feature = o.featureFor(k)
 		}
 		if si != nil && feature != "" && !si.Supports(role, feature) {
 			return nil, &FeatureError{Role: role, Feature: feature}
@@ -167,6 +167,12 @@ func CallTimeout(d time.Duration) Option {
 // needs publisher_identification).
 func DiscloseMe() Option {
 	return Option{name: "DiscloseMe", applies: opCall | opPublish,
+		featureFor: func(k opKind) (string, string) {
+			if k == opPublish {
+				return "broker", "publisher_identification"
+			}
+			return "dealer", "caller_identification"
+		},
 		apply: func(o *reqOptions) error { o.set("disclose_me", true); return nil }}
 }
 
@@ -283,6 +289,56 @@ func EligibleAuthID(authids ...string) Option {
 // EligibleAuthRole delivers the event only to sessions with these roles (Publish).
 func EligibleAuthRole(roles ...string) Option {
 	return strListOption("EligibleAuthRole", "eligible_authrole", roles)
+}
+
+// Retain asks the broker to keep this event as its topic's retained event
+// (Publish; PUBLISH.Options.retain), delivered to later subscribers that
+// ask with GetRetained. Needs event_retention.
+func Retain() Option {
+	return Option{name: "Retain", applies: opPublish, role: "broker", feature: "event_retention",
+		apply: func(o *reqOptions) error { o.set("retain", true); return nil }}
+}
+
+// GetRetained asks the broker to send, right after subscribing, the
+// retained event of the topic (or of every matching topic for a pattern
+// subscription), with Event.Retained set (Subscribe;
+// SUBSCRIBE.Options.get_retained). Needs event_retention.
+func GetRetained() Option {
+	return Option{name: "GetRetained", applies: opSubscribe, role: "broker", feature: "event_retention",
+		apply: func(o *reqOptions) error { o.set("get_retained", true); return nil }}
+}
+
+// PPT marks a call or publication as payload passthru mode (Call,
+// CallProgressive, Publish; wamp-spec §16): the router forwards the
+// ppt_scheme, ppt_serializer, ppt_cipher and ppt_keyid options unchanged
+// into INVOCATION/EVENT details and never looks at the payload, which by
+// convention is one binary argument the application encoded (and perhaps
+// encrypted) itself. scheme must not be empty; serializer, cipher and keyid
+// are left out when empty. Needs payload_passthru_mode.
+//
+// Receivers find the keys in Invocation.Details, Event.Details and
+// Result.Details; a handler answers in the same mode by returning a Result
+// whose Details hold ppt_* keys.
+func PPT(scheme, serializer, cipher, keyid string) Option {
+	return Option{name: "PPT", applies: opCall | opPublish,
+		featureFor: func(k opKind) (string, string) {
+			if k == opPublish {
+				return "broker", "payload_passthru_mode"
+			}
+			return "dealer", "payload_passthru_mode"
+		},
+		apply: func(o *reqOptions) error {
+			if scheme == "" {
+				return fmt.Errorf("%w: PPT with an empty scheme", ErrInvalidOption)
+			}
+			o.set("ppt_scheme", scheme)
+			for k, v := range map[string]string{"ppt_serializer": serializer, "ppt_cipher": cipher, "ppt_keyid": keyid} {
+				if v != "" {
+					o.set(k, v)
+				}
+			}
+			return nil
+		}}
 }
 
 // WireOption sets an arbitrary key of the request's Options dict (any

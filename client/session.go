@@ -322,8 +322,8 @@ func (s *Session) attachAll(ctx context.Context, lk *link) error {
 // returns the final result. A callee's or the router's ERROR is returned
 // as *Error.
 //
-// Options: ReceiveProgress, CancelMode, CallTimeout, DiscloseMe,
-// WireOption. When ctx ends before the result, Call sends CANCEL (mode
+// Options: ReceiveProgress, CancelMode, CallTimeout, DiscloseMe, PPT,
+// WireOption. For streamed input see CallProgressive. When ctx ends before the result, Call sends CANCEL (mode
 // killnowait unless CancelMode says otherwise; only if the router supports
 // call_canceling) and waits for the router's answer; the returned error
 // then wraps both ctx.Err() and the router's *Error. With mode kill the
@@ -346,32 +346,26 @@ func (s *Session) Call(ctx context.Context, procedure wamp.URI, args wamp.List, 
 	if err != nil {
 		return nil, err
 	}
+	return s.awaitCall(ctx, lk, p, id, ro)
+}
+
+// awaitCall waits for the final answer to CALL id: progressive results go
+// to ro.progress, and when ctx ends the call is canceled (see Call).
+func (s *Session) awaitCall(ctx context.Context, lk *link, p *pending, id wamp.ID, ro *reqOptions) (*Result, error) {
 	ctxDone := ctx.Done()
 	var (
 		cancelErr error
 		grace     <-chan time.Time
 	)
-	// handle processes one reply; final reports whether Call is done.
-	handle := func(m wamp.Message) (res *Result, err error, final bool) {
-		switch m := m.(type) {
-		case *wamp.Result:
-			progress, _ := wamp.OptBool(m.Details, "progress")
-			res, err := resultOf(m)
-			if progress {
-				if err == nil && ro.progress != nil {
-					ro.progress(res)
-				}
-				return nil, nil, false
-			}
-			return res, err, true
-		case *wamp.Error:
-			err := errorFromMessage(m)
-			if cancelErr != nil {
+	// handle processes one reply; final reports whether the call is done.
+	handle := func(m wamp.Message) (*Result, error, bool) {
+		res, err, final := ro.callReply(m)
+		if final && cancelErr != nil {
+			if _, isErr := m.(*wamp.Error); isErr {
 				return nil, fmt.Errorf("%w (%w)", cancelErr, err), true
 			}
-			return nil, err, true
 		}
-		return nil, wamp.Protocolf("unexpected reply %T to CALL", m), true
+		return res, err, final
 	}
 	for {
 		select {
@@ -418,6 +412,26 @@ func (s *Session) Call(ctx context.Context, procedure wamp.URI, args wamp.List, 
 	}
 }
 
+// callReply processes one reply to a CALL: a progressive result goes to
+// o.progress; final reports whether m ends the call.
+func (o *reqOptions) callReply(m wamp.Message) (res *Result, err error, final bool) {
+	switch m := m.(type) {
+	case *wamp.Result:
+		progress, _ := wamp.OptBool(m.Details, "progress")
+		res, err := resultOf(m)
+		if progress {
+			if err == nil && o.progress != nil {
+				o.progress(res)
+			}
+			return nil, nil, false
+		}
+		return res, err, true
+	case *wamp.Error:
+		return nil, errorFromMessage(m), true
+	}
+	return nil, wamp.Protocolf("unexpected reply %T to CALL", m), true
+}
+
 func resultOf(m *wamp.Result) (*Result, error) {
 	args, kwargs, err := m.Values()
 	if err != nil {
@@ -450,7 +464,8 @@ func normalizePayload(args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, e
 // router's PUBLISHED or ERROR (*Error).
 //
 // Options: Acknowledge, ExcludeMe, DiscloseMe, Exclude, ExcludeAuthID,
-// ExcludeAuthRole, Eligible, EligibleAuthID, EligibleAuthRole, WireOption.
+// ExcludeAuthRole, Eligible, EligibleAuthID, EligibleAuthRole, Retain, PPT,
+// WireOption.
 func (s *Session) Publish(ctx context.Context, topic wamp.URI, args wamp.List, kwargs wamp.Dict, opts ...Option) error {
 	lk, err := s.current(ctx)
 	if err != nil {
@@ -488,8 +503,8 @@ func (s *Session) Publish(ctx context.Context, topic wamp.URI, args wamp.List, k
 //
 // fn is an EventFunc (func(context.Context, *Event)) or a typed function
 // decoded like a procedure handler (see Register) that returns nothing or
-// an error (logged). Options: Match, ParamNames, WireOption. Handlers run
-// concurrently (Config.MaxConcurrentHandlers).
+// an error (logged). Options: Match, GetRetained, ParamNames, WireOption.
+// Handlers run concurrently (Config.MaxConcurrentHandlers).
 func (s *Session) Subscribe(ctx context.Context, topic wamp.URI, fn any, opts ...Option) (*Subscription, error) {
 	lk, err := s.current(ctx)
 	if err != nil {

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"io"
 	"sync"
 
 	"github.com/tollgate-wamp/tollgate/wamp"
@@ -10,8 +11,9 @@ import (
 
 // Result is the outcome of a call: the payload of a RESULT (for the
 // caller) or of a YIELD (returned by a handler). Details holds
-// RESULT.Details (progress etc.) on the caller side and is ignored when
-// a handler returns a Result.
+// RESULT.Details (progress, ppt_* etc.) on the caller side. When a handler
+// returns a Result, only the ppt_* keys of Details are used: they become
+// YIELD options (payload passthru mode, see PPT; the router checks them).
 //
 // A Result is plain data; do not modify one after handing it over.
 type Result struct {
@@ -69,6 +71,41 @@ func (inv *Invocation) Progress(ctx context.Context, args wamp.List, kwargs wamp
 	return inv.st.progress(ctx, args, kwargs)
 }
 
+// ProgressiveInput reports whether the call is a progressive call
+// invocation (wamp-spec §11.2): the caller streams its input, Args and
+// Kwargs are the first chunk and NextChunk returns the others.
+func (inv *Invocation) ProgressiveInput() bool {
+	return inv.st != nil && inv.st.chunks != nil
+}
+
+// NextChunk returns the next input chunk of a progressive call invocation,
+// in the order the caller sent them; the chunk with Last set is the final
+// one. After it, and for ordinary calls, NextChunk returns io.EOF. It
+// waits for the chunk until ctx ends, and fails when the call is
+// interrupted (caller cancel, timeout, session end).
+//
+// Chunks the handler does not read are dropped when it returns; the answer
+// (the handler's result or error) may be given before the last chunk, and
+// the router then discards the caller's further chunks. Up to 256 unread
+// chunks are buffered per invocation; beyond that the session stops
+// reading until the handler takes one (or returns).
+func (inv *Invocation) NextChunk(ctx context.Context) (*Chunk, error) {
+	if !inv.ProgressiveInput() {
+		return nil, io.EOF
+	}
+	return inv.st.nextChunk(ctx)
+}
+
+// Chunk is one further input chunk of a progressive call invocation.
+type Chunk struct {
+	Args   wamp.List
+	Kwargs wamp.Dict
+	// Details is the chunk's INVOCATION.Details (progress, ppt_*).
+	Details wamp.Dict
+	// Last is set on the caller's final chunk.
+	Last bool
+}
+
 // Event is one event delivered to a subscription handler.
 type Event struct {
 	// Topic is the URI published to (EVENT.Details.topic for pattern
@@ -79,6 +116,9 @@ type Event struct {
 	Args         wamp.List
 	Kwargs       wamp.Dict
 	Details      wamp.Dict
+	// Retained is set for a retained event sent because of GetRetained
+	// (EVENT.Details.retained).
+	Retained bool
 	// Publisher, PublisherAuthID and PublisherAuthRole identify the
 	// publisher when the router disclosed it; zero otherwise.
 	Publisher         wamp.ID
@@ -126,6 +166,22 @@ func (cc *CallContext) Progress(ctx context.Context, args ...any) error {
 // ReceiveProgress reports whether the caller asked for progressive results.
 func (cc *CallContext) ReceiveProgress() bool {
 	return cc.Invocation != nil && cc.Invocation.ReceiveProgress()
+}
+
+// ProgressiveInput reports whether the call streams its input (see
+// Invocation.ProgressiveInput); the handler's parameters are decoded from
+// the first chunk.
+func (cc *CallContext) ProgressiveInput() bool {
+	return cc.Invocation != nil && cc.Invocation.ProgressiveInput()
+}
+
+// NextChunk returns the call's next input chunk (see
+// Invocation.NextChunk); io.EOF after the last one and for events.
+func (cc *CallContext) NextChunk(ctx context.Context) (*Chunk, error) {
+	if cc.Invocation == nil {
+		return nil, io.EOF
+	}
+	return cc.Invocation.NextChunk(ctx)
 }
 
 // Subscription is a handle to one Subscribe. Several handles on one session
