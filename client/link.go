@@ -785,9 +785,11 @@ type invState struct {
 
 	// chunks carries the further INVOCATIONs of a progressive call
 	// invocation (nil for ordinary calls). The reader sends; it alone
-	// reads and writes inputOpen.
+	// reads and writes inputOpen. fail cancels ctx with a cause (chunk
+	// overflow).
 	chunks    chan *wamp.Invocation
 	inputOpen bool
+	fail      context.CancelCauseFunc
 
 	mu        sync.Mutex
 	done      bool
@@ -796,6 +798,10 @@ type invState struct {
 
 // maxChunks bounds the unread input chunks of one invocation.
 const maxChunks = 256
+
+// errChunkOverflow is the cause of an invocation's end when its handler
+// left more than maxChunks input chunks unread.
+var errChunkOverflow = fmt.Errorf("client: the handler left more than %d input chunks unread", maxChunks)
 
 // endedRingSize is how many ended progressive-input invocations are
 // remembered, so a chunk the router sent before it saw our answer is
@@ -852,9 +858,11 @@ func (st *invState) nextChunk(ctx context.Context) (*Chunk, error) {
 }
 
 // continueInvocation hands a further chunk of a progressive call
-// invocation to its handler (on the reader). It waits while the chunk
-// buffer is full, and drops the chunk once the handler has returned or
-// was interrupted.
+// invocation to its handler (on the reader). It never waits: a chunk
+// that finds the buffer full ends the invocation (its ctx is canceled
+// with errChunkOverflow, and the caller gets wamp.error.canceled unless
+// the handler answers otherwise); chunks of an ended or interrupted
+// invocation are dropped.
 func (lk *link) continueInvocation(st *invState, m *wamp.Invocation) {
 	if st.chunks == nil || !st.inputOpen {
 		lk.s.cfg.Logger.Warn("client: INVOCATION reuses the id of a running invocation that takes no more input; dropped",
@@ -864,10 +872,13 @@ func (lk *link) continueInvocation(st *invState, m *wamp.Invocation) {
 	if progress, _ := wamp.OptBool(m.Details, "progress"); !progress {
 		st.inputOpen = false
 	}
+	if st.ctx.Err() != nil {
+		return
+	}
 	select {
 	case st.chunks <- m:
-	case <-st.ctx.Done():
-	case <-lk.dead:
+	default:
+		st.fail(errChunkOverflow)
 	}
 }
 
@@ -910,15 +921,18 @@ func (lk *link) onInvocation(m *wamp.Invocation) {
 		return
 	}
 	st := &invState{lk: lk, id: m.Request}
-	if progress, _ := wamp.OptBool(m.Details, "progress"); progress {
-		st.chunks = make(chan *wamp.Invocation, maxChunks)
-		st.inputOpen = true
-	}
 	if ms, ok := wamp.OptInt(m.Details, "timeout"); ok && ms > 0 {
 		st.ctx, st.cancel = context.WithTimeout(lk.ctx, time.Duration(ms)*time.Millisecond)
 		st.timeout = true
 	} else {
 		st.ctx, st.cancel = context.WithCancel(lk.ctx)
+	}
+	if progress, _ := wamp.OptBool(m.Details, "progress"); progress {
+		st.chunks = make(chan *wamp.Invocation, maxChunks)
+		st.inputOpen = true
+		base, cancelBase := st.ctx, st.cancel
+		st.ctx, st.fail = context.WithCancelCause(base)
+		st.cancel = func() { st.fail(nil); cancelBase() }
 	}
 	lk.mu.Lock()
 	lk.invs[m.Request] = st
@@ -979,6 +993,8 @@ func (lk *link) runInvocation(reg *Registration, st *invState, m *wamp.Invocatio
 	var we *Error
 	switch {
 	case errors.As(err, &we):
+	case errors.Is(context.Cause(st.ctx), errChunkOverflow):
+		we = &Error{URI: wamp.ErrCanceled, Args: wamp.List{errChunkOverflow.Error()}}
 	case st.ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
 		uri := wamp.ErrCanceled
 		if st.timeout && errors.Is(st.ctx.Err(), context.DeadlineExceeded) {

@@ -87,8 +87,10 @@ func (inv *Invocation) ProgressiveInput() bool {
 // Chunks the handler does not read are dropped when it returns; the answer
 // (the handler's result or error) may be given before the last chunk, and
 // the router then discards the caller's further chunks. Up to 256 unread
-// chunks are buffered per invocation; beyond that the session stops
-// reading until the handler takes one (or returns).
+// chunks are buffered per invocation; one more ends the invocation: its
+// context is canceled (the cause says why) and, unless the handler
+// answers otherwise, the caller gets wamp.error.canceled. The session's
+// reads never wait for a handler to take chunks.
 func (inv *Invocation) NextChunk(ctx context.Context) (*Chunk, error) {
 	if !inv.ProgressiveInput() {
 		return nil, io.EOF
