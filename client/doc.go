@@ -2,7 +2,9 @@
 // WebSocket (ws://, wss://) or RawSocket (tcp://, tls://, unix://) with a
 // JSON, MessagePack or CBOR serializer, joins a realm (anonymous, ticket,
 // WAMP-CRA or Cryptosign authentication) and offers Call, Publish,
-// Subscribe and Register with the advanced options the router announces.
+// Subscribe and Register with the advanced options the router announces,
+// including event retention (Retain, GetRetained), payload passthru mode
+// (PPT) and progressive call invocations (CallProgressive, NextChunk).
 //
 // Handlers are plain functions (HandlerFunc, EventFunc) or typed Go
 // functions whose parameters are decoded from the call's positional and
