@@ -1,7 +1,9 @@
 package router
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -69,7 +71,7 @@ func (s *internalSession) SendEvent([]byte)   {}
 // registerMeta registers the meta procedures on the realm's internal
 // session. Called once while the realm is set up.
 func (rm *realm) registerMeta() {
-	for uri, fn := range map[wamp.URI]internalProc{
+	procs := map[wamp.URI]internalProc{
 		"wamp.session.count":            rm.sessionCount,
 		"wamp.session.list":             rm.sessionList,
 		"wamp.session.get":              rm.sessionGet,
@@ -80,22 +82,15 @@ func (rm *realm) registerMeta() {
 		"wamp.session.add_testament":    rm.addTestament,
 		"wamp.session.flush_testaments": rm.flushTestaments,
 
-		"wamp.registration.list":          rm.registrationList,
-		"wamp.registration.lookup":        rm.registrationLookup,
-		"wamp.registration.match":         rm.registrationMatch,
-		"wamp.registration.get":           rm.registrationGet,
-		"wamp.registration.list_callees":  rm.registrationListCallees,
-		"wamp.registration.count_callees": rm.registrationCountCallees,
-		"wamp.registration.remove_callee": rm.registrationRemoveCallee,
-
-		"wamp.subscription.list":              rm.subscriptionList,
-		"wamp.subscription.lookup":            rm.subscriptionLookup,
-		"wamp.subscription.match":             rm.subscriptionMatch,
-		"wamp.subscription.get":               rm.subscriptionGet,
-		"wamp.subscription.list_subscribers":  rm.subscriptionListSubscribers,
-		"wamp.subscription.count_subscribers": rm.subscriptionCountSubscribers,
-		"wamp.subscription.remove_subscriber": rm.subscriptionRemoveSubscriber,
-	} {
+		// The rest of wamp.registration.* and wamp.subscription.*
+		// (list, lookup, get, list_/count_callees or _subscribers,
+		// remove_callee or _subscriber): see metaIndex.
+		"wamp.registration.match": rm.registrationMatch,
+		"wamp.subscription.match": rm.subscriptionMatch,
+	}
+	maps.Copy(procs, rm.registrationIndex().procedures())
+	maps.Copy(procs, rm.subscriptionIndex().procedures())
+	for uri, fn := range procs {
 		rm.internal.register(uri, fn)
 	}
 }
@@ -142,18 +137,8 @@ func (rm *realm) visibleSessions(trusted bool, keep func(*session) bool) []*sess
 		}
 	}
 	rm.mu.RUnlock()
-	slices.SortFunc(out, func(a, b *session) int { return compareIDs(a.id, b.id) })
+	slices.SortFunc(out, func(a, b *session) int { return cmp.Compare(a.id, b.id) })
 	return out
-}
-
-func compareIDs(x, y wamp.ID) int {
-	switch {
-	case x < y:
-		return -1
-	case x > y:
-		return 1
-	}
-	return 0
 }
 
 // ---- arguments ----
@@ -453,7 +438,7 @@ func (rm *realm) sessionKillAll(caller wamp.ID, args wamp.List, kwargs wamp.Dict
 	return wamp.List{int64(len(ss))}, nil, nil
 }
 
-// ---- registration procedures ----
+// ---- registration and subscription procedures ----
 
 func iso8601(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
@@ -487,39 +472,117 @@ func newPerPolicy() perPolicy {
 	return perPolicy{exact: wamp.List{}, prefix: wamp.List{}, wildcard: wamp.List{}}
 }
 
-// visibleReg reports whether caller may see registration r.
-func visibleReg(r dealer.RegistrationInfo, trusted bool) bool {
-	return trusted || !reservedURI(r.Procedure)
+// visibleURI reports whether a caller may see a registration or
+// subscription on uri.
+func visibleURI(uri wamp.URI, trusted bool) bool {
+	return trusted || !reservedURI(uri)
 }
 
-func visibleSub(s broker.SubscriptionInfo, trusted bool) bool {
-	return trusted || !reservedURI(s.Topic)
+// metaIndex describes a realm's registrations (dealer side) or
+// subscriptions (broker side) to the meta procedures both serve alike:
+// list, lookup, get, list_/count_ of the members (callees, subscribers) and
+// remove_ of one member. Procedures run as prefix + name: see procedures.
+// What differs is explicit: match (one registration, or every matching
+// subscription) is written out per side, and remove does the side's
+// revocation (message, announced feature, meta events).
+type metaIndex[Info any] struct {
+	rm      *realm
+	prefix  string   // "wamp.registration."
+	noun    string   // "registration", in error texts
+	idName  string   // "registration_id", the id argument
+	uriName string   // "procedure", the URI argument of lookup
+	member  string   // "callee": list_callees, count_callees, remove_callee
+	noSuch  wamp.URI // error for an unknown or hidden id
+
+	describe func(Info) (id wamp.ID, uri wamp.URI, match string)
+	details  func(Info) wamp.Dict
+	list     func() []Info
+	lookup   func(uri wamp.URI, policy string) (Info, bool)
+	get      func(id wamp.ID) (Info, bool)
+	// members returns the ids of the members of id that a caller may see;
+	// ok is false for an unknown id.
+	members func(id wamp.ID, trusted bool) (ids wamp.List, ok bool)
+	// remove takes s off id (revocation): it tells s if s announced the
+	// revocation feature and publishes the meta events. It reports false
+	// when s is not a member of id.
+	remove func(s *session, id wamp.ID, reason string) bool
 }
 
-func (rm *realm) registrationList(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
-	const proc = "wamp.registration.list"
+func (rm *realm) registrationIndex() *metaIndex[dealer.RegistrationInfo] {
+	return &metaIndex[dealer.RegistrationInfo]{
+		rm: rm, prefix: "wamp.registration.", noun: "registration", idName: "registration_id",
+		uriName: "procedure", member: "callee", noSuch: wamp.ErrNoSuchRegistration,
+		describe: func(r dealer.RegistrationInfo) (wamp.ID, wamp.URI, string) { return r.ID, r.Procedure, r.Match },
+		details:  registrationDetails,
+		list:     rm.dealer.List,
+		lookup:   rm.dealer.Lookup,
+		get:      rm.dealer.Get,
+		members: func(id wamp.ID, trusted bool) (wamp.List, bool) {
+			cs, ok := rm.dealer.Callees(id)
+			return visibleIDs(cs, trusted), ok
+		},
+		remove: rm.revokeRegistration,
+	}
+}
+
+func (rm *realm) subscriptionIndex() *metaIndex[broker.SubscriptionInfo] {
+	return &metaIndex[broker.SubscriptionInfo]{
+		rm: rm, prefix: "wamp.subscription.", noun: "subscription", idName: "subscription_id",
+		uriName: "topic", member: "subscriber", noSuch: wamp.ErrNoSuchSubscription,
+		describe: func(s broker.SubscriptionInfo) (wamp.ID, wamp.URI, string) { return s.ID, s.Topic, s.Match },
+		details:  subscriptionDetails,
+		list:     rm.broker.List,
+		lookup:   rm.broker.Lookup,
+		get:      rm.broker.Get,
+		members: func(id wamp.ID, trusted bool) (wamp.List, bool) {
+			subs, ok := rm.broker.Subscribers(id)
+			return visibleIDs(subs, trusted), ok
+		},
+		remove: rm.revokeSubscription,
+	}
+}
+
+// procedures returns the meta procedures x serves, by name.
+func (x *metaIndex[Info]) procedures() map[wamp.URI]internalProc {
+	return map[wamp.URI]internalProc{
+		wamp.URI(x.prefix + "list"):                    x.listProc,
+		wamp.URI(x.prefix + "lookup"):                  x.lookupProc,
+		wamp.URI(x.prefix + "get"):                     x.getProc,
+		wamp.URI(x.prefix + "list_" + x.member + "s"):  x.listMembersProc,
+		wamp.URI(x.prefix + "count_" + x.member + "s"): x.countMembersProc,
+		wamp.URI(x.prefix + "remove_" + x.member):      x.removeMemberProc,
+	}
+}
+
+func (x *metaIndex[Info]) visible(info Info, trusted bool) bool {
+	_, uri, _ := x.describe(info)
+	return visibleURI(uri, trusted)
+}
+
+func (x *metaIndex[Info]) listProc(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	proc := x.prefix + "list"
 	if err := wantArgs(proc, args, 0, 0); err != nil {
 		return nil, nil, err
 	}
 	if err := noKwargs(proc, kwargs); err != nil {
 		return nil, nil, err
 	}
-	trusted := rm.trustedCaller(caller)
+	trusted := x.rm.trustedCaller(caller)
 	out := newPerPolicy()
-	for _, r := range rm.dealer.List() {
-		if visibleReg(r, trusted) {
-			out.add(r.Match, r.ID)
+	for _, info := range x.list() {
+		if id, uri, match := x.describe(info); visibleURI(uri, trusted) {
+			out.add(match, id)
 		}
 	}
 	return wamp.List{out.dict()}, nil, nil
 }
 
-func (rm *realm) registrationLookup(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
-	const proc = "wamp.registration.lookup"
+func (x *metaIndex[Info]) lookupProc(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	proc := x.prefix + "lookup"
 	if err := wantArgs(proc, args, 1, 2); err != nil {
 		return nil, nil, err
 	}
-	uri, err := uriArg(proc, "procedure", args[0])
+	uri, err := uriArg(proc, x.uriName, args[0])
 	if err != nil {
 		return nil, nil, err
 	}
@@ -527,50 +590,36 @@ func (rm *realm) registrationLookup(caller wamp.ID, args wamp.List, kwargs wamp.
 	if err != nil {
 		return nil, nil, err
 	}
-	if r, ok := rm.dealer.Lookup(uri, policy); ok && visibleReg(r, rm.trustedCaller(caller)) {
-		return wamp.List{r.ID}, nil, nil
+	if info, ok := x.lookup(uri, policy); ok && x.visible(info, x.rm.trustedCaller(caller)) {
+		id, _, _ := x.describe(info)
+		return wamp.List{id}, nil, nil
 	}
 	return wamp.List{nil}, nil, nil
 }
 
-func (rm *realm) registrationMatch(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
-	const proc = "wamp.registration.match"
+// find reads args[0] as an id of x that caller may see.
+func (x *metaIndex[Info]) find(caller wamp.ID, proc string, args wamp.List) (info Info, err error) {
+	id, err := idArg(proc, x.idName, args[0])
+	if err != nil {
+		return info, err
+	}
+	found, ok := x.get(id)
+	if !ok || !x.visible(found, x.rm.trustedCaller(caller)) {
+		return info, metaError(x.noSuch, "no %s %d on realm %s", x.noun, id, x.rm.name)
+	}
+	return found, nil
+}
+
+func (x *metaIndex[Info]) getProc(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	proc := x.prefix + "get"
 	if err := wantArgs(proc, args, 1, 1); err != nil {
 		return nil, nil, err
 	}
-	uri, err := uriArg(proc, "procedure", args[0])
+	info, err := x.find(caller, proc, args)
 	if err != nil {
 		return nil, nil, err
 	}
-	if r, ok := rm.dealer.Match(uri); ok && visibleReg(r, rm.trustedCaller(caller)) {
-		return wamp.List{r.ID}, nil, nil
-	}
-	return wamp.List{nil}, nil, nil
-}
-
-// registration reads args[0] as a registration id caller may see.
-func (rm *realm) registration(caller wamp.ID, proc string, args wamp.List) (dealer.RegistrationInfo, error) {
-	id, err := idArg(proc, "registration_id", args[0])
-	if err != nil {
-		return dealer.RegistrationInfo{}, err
-	}
-	r, ok := rm.dealer.Get(id)
-	if !ok || !visibleReg(r, rm.trustedCaller(caller)) {
-		return dealer.RegistrationInfo{}, metaError(wamp.ErrNoSuchRegistration, "no registration %d on realm %s", id, rm.name)
-	}
-	return r, nil
-}
-
-func (rm *realm) registrationGet(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
-	const proc = "wamp.registration.get"
-	if err := wantArgs(proc, args, 1, 1); err != nil {
-		return nil, nil, err
-	}
-	r, err := rm.registration(caller, proc, args)
-	if err != nil {
-		return nil, nil, err
-	}
-	return wamp.List{registrationDetails(r)}, nil, nil
+	return wamp.List{x.details(info)}, nil, nil
 }
 
 // visibleIDs returns the ids of the sessions in ss that caller may see.
@@ -587,31 +636,34 @@ func visibleIDs[S interface {
 	return ids
 }
 
-func (rm *realm) registrationCallees(caller wamp.ID, proc string, args wamp.List) (wamp.List, error) {
+// memberIDs serves list_ and count_ of the members: the ids of the members
+// of the id in args[0] that caller may see.
+func (x *metaIndex[Info]) memberIDs(caller wamp.ID, proc string, args wamp.List) (wamp.List, error) {
 	if err := wantArgs(proc, args, 1, 1); err != nil {
 		return nil, err
 	}
-	r, err := rm.registration(caller, proc, args)
+	info, err := x.find(caller, proc, args)
 	if err != nil {
 		return nil, err
 	}
-	cs, ok := rm.dealer.Callees(r.ID)
+	id, _, _ := x.describe(info)
+	ids, ok := x.members(id, x.rm.trustedCaller(caller))
 	if !ok {
-		return nil, metaError(wamp.ErrNoSuchRegistration, "no registration %d on realm %s", r.ID, rm.name)
+		return nil, metaError(x.noSuch, "no %s %d on realm %s", x.noun, id, x.rm.name)
 	}
-	return visibleIDs(cs, rm.trustedCaller(caller)), nil
+	return ids, nil
 }
 
-func (rm *realm) registrationListCallees(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
-	ids, err := rm.registrationCallees(caller, "wamp.registration.list_callees", args)
+func (x *metaIndex[Info]) listMembersProc(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	ids, err := x.memberIDs(caller, x.prefix+"list_"+x.member+"s", args)
 	if err != nil {
 		return nil, nil, err
 	}
 	return wamp.List{ids}, nil, nil
 }
 
-func (rm *realm) registrationCountCallees(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
-	ids, err := rm.registrationCallees(caller, "wamp.registration.count_callees", args)
+func (x *metaIndex[Info]) countMembersProc(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	ids, err := x.memberIDs(caller, x.prefix+"count_"+x.member+"s", args)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -620,14 +672,14 @@ func (rm *realm) registrationCountCallees(caller wamp.ID, args wamp.List, kwargs
 
 // revocationArgs reads (id, session_id, reason?) of remove_callee and
 // remove_subscriber; reason may also be a keyword argument.
-func revocationArgs(proc, what string, args wamp.List, kwargs wamp.Dict) (id, target wamp.ID, reason string, err error) {
+func revocationArgs(proc, idName string, args wamp.List, kwargs wamp.Dict) (id, target wamp.ID, reason string, err error) {
 	if err = wantArgs(proc, args, 2, 3); err != nil {
 		return
 	}
 	if err = noKwargs(proc, kwargs, "reason"); err != nil {
 		return
 	}
-	if id, err = idArg(proc, what, args[0]); err != nil {
+	if id, err = idArg(proc, idName, args[0]); err != nil {
 		return
 	}
 	if target, err = idArg(proc, "session_id", args[1]); err != nil {
@@ -646,75 +698,83 @@ func revocationArgs(proc, what string, args wamp.List, kwargs wamp.Dict) (id, ta
 	return
 }
 
-func (rm *realm) registrationRemoveCallee(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
-	const proc = "wamp.registration.remove_callee"
-	regID, target, reason, err := revocationArgs(proc, "registration_id", args, kwargs)
+func (x *metaIndex[Info]) removeMemberProc(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	proc := x.prefix + "remove_" + x.member
+	id, target, reason, err := revocationArgs(proc, x.idName, args, kwargs)
 	if err != nil {
 		return nil, nil, err
 	}
-	trusted := rm.trustedCaller(caller)
-	if _, err := rm.registration(caller, proc, args[:1]); err != nil {
+	trusted := x.rm.trustedCaller(caller)
+	if _, err := x.find(caller, proc, args[:1]); err != nil {
 		return nil, nil, err
 	}
-	s := rm.visibleSession(target, trusted)
+	s := x.rm.visibleSession(target, trusted)
 	if s == nil {
-		return nil, nil, metaError(wamp.ErrNoSuchSession, "no session %d on realm %s", target, rm.name)
+		return nil, nil, metaError(wamp.ErrNoSuchSession, "no session %d on realm %s", target, x.rm.name)
 	}
-	_, d, ok := rm.dealer.RemoveCallee(regID, target)
-	if !ok {
-		return nil, nil, metaError(wamp.ErrNoSuchRegistration, "session %d is not a callee of registration %d", target, regID)
+	if !x.remove(s, id, reason) {
+		return nil, nil, metaError(x.noSuch, "session %d is not a %s of %s %d", target, x.member, x.noun, id)
 	}
-	if s.meta.registrationRevocation.Load() {
-		details := wamp.Dict{"registration": regID}
-		if reason != "" {
-			details["reason"] = reason
-		}
-		s.Send(&wamp.Unregistered{Request: 0, Details: details})
-	}
-	s.log.Debug("registration revoked", "registration", regID, "by", caller, "reason", reason)
-	rm.metaUnregistered(s, d)
+	s.log.Debug(x.noun+" revoked", x.noun, id, "by", caller, "reason", reason)
 	return nil, nil, nil
 }
 
-// ---- subscription procedures ----
-
-func (rm *realm) subscriptionList(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
-	const proc = "wamp.subscription.list"
-	if err := wantArgs(proc, args, 0, 0); err != nil {
-		return nil, nil, err
+// revocationDetails is the Details of the UNREGISTERED or UNSUBSCRIBED
+// that tells a session its registration or subscription was revoked.
+func revocationDetails(noun string, id wamp.ID, reason string) wamp.Dict {
+	details := wamp.Dict{noun: id}
+	if reason != "" {
+		details["reason"] = reason
 	}
-	if err := noKwargs(proc, kwargs); err != nil {
-		return nil, nil, err
-	}
-	trusted := rm.trustedCaller(caller)
-	out := newPerPolicy()
-	for _, s := range rm.broker.List() {
-		if visibleSub(s, trusted) {
-			out.add(s.Match, s.ID)
-		}
-	}
-	return wamp.List{out.dict()}, nil, nil
+	return details
 }
 
-func (rm *realm) subscriptionLookup(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
-	const proc = "wamp.subscription.lookup"
-	if err := wantArgs(proc, args, 1, 2); err != nil {
+// revokeRegistration takes callee s off registration id (remove_callee).
+func (rm *realm) revokeRegistration(s *session, id wamp.ID, reason string) bool {
+	_, d, ok := rm.dealer.RemoveCallee(id, s.id)
+	if !ok {
+		return false
+	}
+	if s.meta.registrationRevocation.Load() {
+		s.Send(&wamp.Unregistered{Request: 0, Details: revocationDetails("registration", id, reason)})
+	}
+	rm.metaUnregistered(s, d)
+	return true
+}
+
+// revokeSubscription takes subscriber s off subscription id
+// (remove_subscriber).
+func (rm *realm) revokeSubscription(s *session, id wamp.ID, reason string) bool {
+	_, d, ok := rm.broker.RemoveSubscriber(id, s.id)
+	if !ok {
+		return false
+	}
+	if s.meta.subscriptionRevocation.Load() {
+		s.Send(&wamp.Unsubscribed{Request: 0, Details: revocationDetails("subscription", id, reason)})
+	}
+	rm.metaUnsubscribed(s, d)
+	return true
+}
+
+// registrationMatch serves wamp.registration.match: the one registration
+// a CALL to the procedure would use.
+func (rm *realm) registrationMatch(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	const proc = "wamp.registration.match"
+	if err := wantArgs(proc, args, 1, 1); err != nil {
 		return nil, nil, err
 	}
-	uri, err := uriArg(proc, "topic", args[0])
+	uri, err := uriArg(proc, "procedure", args[0])
 	if err != nil {
 		return nil, nil, err
 	}
-	policy, err := matchArg(proc, args)
-	if err != nil {
-		return nil, nil, err
-	}
-	if s, ok := rm.broker.Lookup(uri, policy); ok && visibleSub(s, rm.trustedCaller(caller)) {
-		return wamp.List{s.ID}, nil, nil
+	if r, ok := rm.dealer.Match(uri); ok && visibleURI(r.Procedure, rm.trustedCaller(caller)) {
+		return wamp.List{r.ID}, nil, nil
 	}
 	return wamp.List{nil}, nil, nil
 }
 
+// subscriptionMatch serves wamp.subscription.match: every subscription a
+// publication to the topic would reach.
 func (rm *realm) subscriptionMatch(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
 	const proc = "wamp.subscription.match"
 	if err := wantArgs(proc, args, 1, 1); err != nil {
@@ -727,7 +787,7 @@ func (rm *realm) subscriptionMatch(caller wamp.ID, args wamp.List, kwargs wamp.D
 	trusted := rm.trustedCaller(caller)
 	var ids wamp.List
 	for _, s := range rm.broker.Match(uri) {
-		if visibleSub(s, trusted) {
+		if visibleURI(s.Topic, trusted) {
 			ids = append(ids, s.ID)
 		}
 	}
@@ -735,91 +795,6 @@ func (rm *realm) subscriptionMatch(caller wamp.ID, args wamp.List, kwargs wamp.D
 		return wamp.List{nil}, nil, nil
 	}
 	return wamp.List{ids}, nil, nil
-}
-
-func (rm *realm) subscription(caller wamp.ID, proc string, args wamp.List) (broker.SubscriptionInfo, error) {
-	id, err := idArg(proc, "subscription_id", args[0])
-	if err != nil {
-		return broker.SubscriptionInfo{}, err
-	}
-	s, ok := rm.broker.Get(id)
-	if !ok || !visibleSub(s, rm.trustedCaller(caller)) {
-		return broker.SubscriptionInfo{}, metaError(wamp.ErrNoSuchSubscription, "no subscription %d on realm %s", id, rm.name)
-	}
-	return s, nil
-}
-
-func (rm *realm) subscriptionGet(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
-	const proc = "wamp.subscription.get"
-	if err := wantArgs(proc, args, 1, 1); err != nil {
-		return nil, nil, err
-	}
-	s, err := rm.subscription(caller, proc, args)
-	if err != nil {
-		return nil, nil, err
-	}
-	return wamp.List{subscriptionDetails(s)}, nil, nil
-}
-
-func (rm *realm) subscriptionSubscribers(caller wamp.ID, proc string, args wamp.List) (wamp.List, error) {
-	if err := wantArgs(proc, args, 1, 1); err != nil {
-		return nil, err
-	}
-	s, err := rm.subscription(caller, proc, args)
-	if err != nil {
-		return nil, err
-	}
-	subs, ok := rm.broker.Subscribers(s.ID)
-	if !ok {
-		return nil, metaError(wamp.ErrNoSuchSubscription, "no subscription %d on realm %s", s.ID, rm.name)
-	}
-	return visibleIDs(subs, rm.trustedCaller(caller)), nil
-}
-
-func (rm *realm) subscriptionListSubscribers(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
-	ids, err := rm.subscriptionSubscribers(caller, "wamp.subscription.list_subscribers", args)
-	if err != nil {
-		return nil, nil, err
-	}
-	return wamp.List{ids}, nil, nil
-}
-
-func (rm *realm) subscriptionCountSubscribers(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
-	ids, err := rm.subscriptionSubscribers(caller, "wamp.subscription.count_subscribers", args)
-	if err != nil {
-		return nil, nil, err
-	}
-	return wamp.List{int64(len(ids))}, nil, nil
-}
-
-func (rm *realm) subscriptionRemoveSubscriber(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
-	const proc = "wamp.subscription.remove_subscriber"
-	subID, target, reason, err := revocationArgs(proc, "subscription_id", args, kwargs)
-	if err != nil {
-		return nil, nil, err
-	}
-	trusted := rm.trustedCaller(caller)
-	if _, err := rm.subscription(caller, proc, args[:1]); err != nil {
-		return nil, nil, err
-	}
-	s := rm.visibleSession(target, trusted)
-	if s == nil {
-		return nil, nil, metaError(wamp.ErrNoSuchSession, "no session %d on realm %s", target, rm.name)
-	}
-	_, d, ok := rm.broker.RemoveSubscriber(subID, target)
-	if !ok {
-		return nil, nil, metaError(wamp.ErrNoSuchSubscription, "session %d is not a subscriber of subscription %d", target, subID)
-	}
-	if s.meta.subscriptionRevocation.Load() {
-		details := wamp.Dict{"subscription": subID}
-		if reason != "" {
-			details["reason"] = reason
-		}
-		s.Send(&wamp.Unsubscribed{Request: 0, Details: details})
-	}
-	s.log.Debug("subscription revoked", "subscription", subID, "by", caller, "reason", reason)
-	rm.metaUnsubscribed(s, d)
-	return nil, nil, nil
 }
 
 // ---- meta events ----

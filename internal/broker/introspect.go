@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -30,18 +31,8 @@ func (b *Broker) List() []SubscriptionInfo {
 		out = append(out, sub.info())
 	}
 	b.mu.RUnlock()
-	slices.SortFunc(out, func(x, y SubscriptionInfo) int { return compareID(x.ID, y.ID) })
+	slices.SortFunc(out, func(x, y SubscriptionInfo) int { return cmp.Compare(x.ID, y.ID) })
 	return out
-}
-
-func compareID(x, y wamp.ID) int {
-	switch {
-	case x < y:
-		return -1
-	case x > y:
-		return 1
-	}
-	return 0
 }
 
 // Get returns subscription id.
@@ -76,7 +67,7 @@ func (b *Broker) Match(topic wamp.URI) []SubscriptionInfo {
 		return true
 	})
 	b.mu.RUnlock()
-	slices.SortFunc(out, func(x, y SubscriptionInfo) int { return compareID(x.ID, y.ID) })
+	slices.SortFunc(out, func(x, y SubscriptionInfo) int { return cmp.Compare(x.ID, y.ID) })
 	return out
 }
 

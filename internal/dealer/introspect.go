@@ -1,6 +1,7 @@
 package dealer
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -35,18 +36,8 @@ func (d *Dealer) List() []RegistrationInfo {
 		out = append(out, reg.info())
 	}
 	d.mu.RUnlock()
-	slices.SortFunc(out, func(x, y RegistrationInfo) int { return compareID(x.ID, y.ID) })
+	slices.SortFunc(out, func(x, y RegistrationInfo) int { return cmp.Compare(x.ID, y.ID) })
 	return out
-}
-
-func compareID(x, y wamp.ID) int {
-	switch {
-	case x < y:
-		return -1
-	case x > y:
-		return 1
-	}
-	return 0
 }
 
 // Get returns registration id.
