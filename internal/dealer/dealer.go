@@ -136,8 +136,10 @@ type invocation struct {
 	inputOpen bool
 	ppt       wamp.Dict
 	// done is set once the caller has its final answer (or is gone).
-	done  atomic.Bool
-	timer *time.Timer
+	done atomic.Bool
+	// timer is the call timeout, armed once the invocation is in both
+	// peers' tables and sent (so it can never fire before that).
+	timer atomic.Pointer[time.Timer]
 }
 
 // RegisterOptions are the parsed REGISTER options.
@@ -264,11 +266,6 @@ func (d *Dealer) Call(caller *Peer, c *wamp.Call, o CallOptions) wamp.URI {
 		inputOpen: o.ProgressiveInput,
 		ppt:       o.PPT,
 	}
-	if inv.timeout > 0 {
-		// Armed before inv is visible to other goroutines, so inv.timer is
-		// never written concurrently with a read.
-		inv.timer = time.AfterFunc(inv.timeout, inv.expire)
-	}
 	caller.mu.Lock()
 	if caller.closed {
 		caller.mu.Unlock()
@@ -313,6 +310,16 @@ func (d *Dealer) Call(caller *Peer, c *wamp.Call, o CallOptions) wamp.URI {
 	if !callee.s.Send(&wamp.Invocation{Request: inv.id, Registration: reg.id, Details: details, Payload: c.Payload}) {
 		inv.fail(wamp.ErrCanceled, "callee unavailable")
 	}
+	if inv.timeout > 0 && !inv.done.Load() {
+		// Armed only now: a timer that fired before inv was in the tables
+		// would answer the call and leave inv behind in them. If the call
+		// ends meanwhile, finish or the check below stops it.
+		t := time.AfterFunc(inv.timeout, inv.expire)
+		inv.timer.Store(t)
+		if inv.done.Load() {
+			t.Stop()
+		}
+	}
 	return ""
 }
 
@@ -356,8 +363,8 @@ func (d *Dealer) Yield(p *Peer, y *wamp.Yield) {
 		if inv.done.Load() {
 			return
 		}
-		if inv.timer != nil {
-			inv.timer.Reset(inv.timeout)
+		if t := inv.timer.Load(); t != nil {
+			t.Reset(inv.timeout)
 		}
 		details := wamp.Dict{"progress": true}
 		for k, v := range ppt {
@@ -442,6 +449,11 @@ func (d *Dealer) Leave(p *Peer) {
 		inv.fail(wamp.ErrCanceled, "callee left")
 	}
 	for _, inv := range asCaller {
+		if inv.callee != p {
+			// Its late answer is dropped; a callee that honours the
+			// INTERRUPT may never send one.
+			inv.callee.take(inv.id, false)
+		}
 		if inv.finish() && inv.callee.CalleeCanceling && inv.callee != p {
 			inv.callee.s.Send(&wamp.Interrupt{Request: inv.id, Options: wamp.Dict{"mode": CancelKillNoWait, "reason": string(wamp.ErrCanceled)}})
 		}
@@ -491,8 +503,8 @@ func (inv *invocation) finish() bool {
 	if !inv.done.CompareAndSwap(false, true) {
 		return false
 	}
-	if inv.timer != nil {
-		inv.timer.Stop()
+	if t := inv.timer.Load(); t != nil {
+		t.Stop()
 	}
 	inv.caller.forget(inv)
 	return true
