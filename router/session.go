@@ -343,6 +343,27 @@ func reservedURI(u wamp.URI) bool {
 	return u.Reserved() || strings.HasPrefix(string(u), routerURIPrefix)
 }
 
+// reservedPattern reports whether a registration of u with match policy
+// could match a reserved procedure: such a pattern would receive calls to
+// wamp.* and tollgate.* procedures the router does not serve itself (with
+// the caller disclosed), so only trusted sessions may register it.
+// Prefixes match whole components ("" matches everything, "tollgate"
+// matches "tollgate.x"); a wildcard's empty first component matches any.
+func reservedPattern(u wamp.URI, policy string) bool {
+	if reservedURI(u) {
+		return true
+	}
+	s := string(u)
+	switch policy {
+	case wamp.MatchPrefix:
+		return s == "" || s == strings.TrimSuffix(routerURIPrefix, ".")
+	case wamp.MatchWildcard:
+		first, _, _ := strings.Cut(s, ".")
+		return first == "" || first == "wamp" || first+"." == routerURIPrefix
+	}
+	return false
+}
+
 // replyError answers a request with ERROR.
 func (s *session) replyError(t wamp.MessageType, req wamp.ID, uri wamp.URI, msg string) {
 	e := &wamp.Error{RequestType: t, Request: req, Details: wamp.Dict{}, Error: uri}
@@ -526,8 +547,8 @@ func (s *session) register(m *wamp.Register) {
 		s.replyError(wamp.TypeRegister, m.Request, wamp.ErrInvalidURI, fmt.Sprintf("invalid procedure URI %q for match %q", m.Procedure, policy))
 		return
 	}
-	if reservedURI(m.Procedure) && s.authrole != authz.RoleTrusted {
-		s.replyError(wamp.TypeRegister, m.Request, wamp.ErrInvalidURI, "registering wamp.* and tollgate.* procedures is reserved to the router")
+	if reservedPattern(m.Procedure, policy) && s.authrole != authz.RoleTrusted {
+		s.replyError(wamp.TypeRegister, m.Request, wamp.ErrInvalidURI, "registering wamp.* and tollgate.* procedures, or a pattern that matches them, is reserved to the router")
 		return
 	}
 	if d := s.authorize(authz.ActionRegister, m.Procedure, m.Options); !d.Allow {
