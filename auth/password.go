@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -101,6 +102,13 @@ func ValidateHash(stored string) error {
 // (bcrypt would silently ignore the rest). A stored hash that does not parse gives an
 // error wrapping ErrMalformedHash (and false).
 func VerifyPassword(stored, given string) (bool, error) {
+	return verifyPassword(context.Background(), stored, given)
+}
+
+// verifyPassword is VerifyPassword giving up (with ctx's error) while it
+// waits for an argon2id slot once ctx ends: a handshake that timed out
+// must not still cost a hash run after its connection is gone.
+func verifyPassword(ctx context.Context, stored, given string) (bool, error) {
 	switch {
 	case strings.HasPrefix(stored, "$argon2id$"):
 		p, salt, want, err := parseArgon2(stored)
@@ -110,7 +118,11 @@ func VerifyPassword(stored, given string) (bool, error) {
 		// Each verification allocates the hash's memory cost (64 MiB by
 		// default): bound how many run at once, so a burst of logins
 		// cannot exhaust memory; the rest queue.
-		hashSlots <- struct{}{}
+		select {
+		case hashSlots <- struct{}{}:
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
 		got := argon2.IDKey([]byte(given), salt, p.time, p.memory, p.threads, uint32(len(want)))
 		<-hashSlots
 		return subtle.ConstantTimeCompare(got, want) == 1, nil

@@ -100,7 +100,7 @@ type ticketPending struct {
 }
 
 // Authenticate checks the ticket (AUTHENTICATE.Signature).
-func (p *ticketPending) Authenticate(_ context.Context, m *wamp.Authenticate) (*Identity, error) {
+func (p *ticketPending) Authenticate(ctx context.Context, m *wamp.Authenticate) (*Identity, error) {
 	if p.used.Swap(true) {
 		return nil, errAnswered
 	}
@@ -109,10 +109,11 @@ func (p *ticketPending) Authenticate(_ context.Context, m *wamp.Authenticate) (*
 	if !known {
 		stored = p.a.decoy
 	}
-	ok, err := VerifyPassword(stored, m.Signature)
+	ok, err := verifyPassword(ctx, stored, m.Signature)
 	if err != nil {
-		// Hashes were validated in NewTicket; this cannot happen, and if it
-		// does it must not tell the client more than a wrong ticket would.
+		// The handshake ended while waiting for a hash slot, or (hashes
+		// were validated in NewTicket, so never) a malformed hash: either
+		// way tell the client no more than a wrong ticket would.
 		return nil, Denied()
 	}
 	if !ok || !known {
