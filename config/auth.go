@@ -295,6 +295,12 @@ func (p *parser) secret(m *mapping, key string) string {
 	if v == nil {
 		return ""
 	}
+	if n := p.resolve(v); n != nil && n.Kind == yaml.ScalarNode && n.ShortTag() != "!!str" && n.ShortTag() != "!!null" {
+		// Not through p.str: its message quotes the value, and this is a
+		// secret (an unquoted PIN is a YAML integer).
+		p.errorf(n, vp, "must be a string, got a YAML %s (quote it; the value is not shown because it is a secret)", strings.TrimPrefix(n.ShortTag(), "!!"))
+		return ""
+	}
 	s, ok := p.str(v, vp)
 	if !ok {
 		return ""

@@ -296,7 +296,7 @@ workers:
         auth: {}
 `, []string{
 			`c.yaml:14:67: workers[0].transports[0].auth.anonymous: unknown key "extra"`,
-			`c.yaml:18:31: workers[0].transports[0].auth.ticket.principals.alice.ticket: must be a string, got integer 123 (quote it)`,
+			`c.yaml:18:31: workers[0].transports[0].auth.ticket.principals.alice.ticket: must be a string, got a YAML int (quote it; the value is not shown because it is a secret)`,
 			`c.yaml:19:20: workers[0].transports[0].auth.ticket.principals.bob: missing required key "ticket"`,
 			`c.yaml:20:31: workers[0].transports[0].auth.ticket.principals.carol.ticket: empty ticket`,
 			`c.yaml:23:28: workers[0].transports[0].auth.wampcra.authenticator: invalid authenticator URI "com.Example.Auth": must be a strict URI (components of a-z, 0-9 and _)`,
