@@ -232,7 +232,9 @@ func compilePermissions(perms []Permission, where string, ce *configErrors) *mat
 			continue
 		}
 		seen[k] = j
-		m.add(uri, match, newRule(p, j))
+		ru := newRule(p, j)
+		ru.prefix = match == wamp.MatchPrefix
+		m.add(uri, match, ru)
 	}
 	return m
 }

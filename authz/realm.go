@@ -106,6 +106,15 @@ func (r *Realm) Authorize(ctx context.Context, s *Session, uri wamp.URI, action 
 		if ru == nil || !ru.allow[ai] {
 			return Decision{}
 		}
+		if ai == aRegister && !ru.prefix {
+			// A prefix registration serves every procedure under it; an
+			// exact or wildcard permission only covers what it names.
+			// (Pattern subscriptions need no such rule: their events are
+			// re-checked per topic, see Peek.)
+			if m, _ := wamp.OptString(options, "match"); m == wamp.MatchPrefix {
+				return Decision{}
+			}
+		}
 		return Decision{Allow: true, Disclose: ru.disclose[ai] || uri.Reserved()}
 	}
 	c := r.cache

@@ -34,6 +34,9 @@ type rule struct {
 	allow    [numActions]bool
 	disclose [numActions]bool // only the call and publish slots are ever set
 	index    int              // position in the role's permission list
+	// prefix: the rule is a prefix permission, the only kind that covers
+	// a prefix registration (see Realm.Authorize).
+	prefix bool
 }
 
 func newRule(p *Permission, index int) *rule {
