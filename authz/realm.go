@@ -78,10 +78,10 @@ func (r *Realm) HasRole(name string) bool {
 }
 
 // Authorize decides whether session s may perform action on uri; options
-// are the request's options (passed to a dynamic authorizer, never part of
-// a cache key). It blocks while a dynamic authorizer is asked (bounded by
-// the role's Timeout and by ctx) and never reorders: the router calls it
-// synchronously from the session's read loop.
+// are the request's options (passed to a dynamic authorizer; only their
+// match policy is part of a cache key). It blocks while a dynamic
+// authorizer is asked (bounded by the role's Timeout and by ctx) and never
+// reorders: the router calls it synchronously from the session's read loop.
 //
 // Static roles and cache hits cost O(len(uri)) and do not allocate. A
 // session whose role is not defined is denied. Every failure of the
@@ -118,8 +118,9 @@ func (r *Realm) Authorize(ctx context.Context, s *Session, uri wamp.URI, action 
 		return Decision{Allow: true, Disclose: ru.disclose[ai] || uri.Reserved()}
 	}
 	c := r.cache
+	ck := cacheSlot(ai, options)
 	c.mu.RLock()
-	e, hint := c.lookupLocked(s, uri, ai)
+	e, hint := c.lookupLocked(s, uri, ck)
 	var d Decision
 	if e != nil {
 		e.ref.Store(true)
@@ -131,7 +132,23 @@ func (r *Realm) Authorize(ctx context.Context, s *Session, uri wamp.URI, action 
 		return finish(d, uri)
 	}
 	c.misses.Add(1)
-	return finish(r.ask(ctx, ro, s, uri, action, ai, options, hint), uri)
+	return finish(r.ask(ctx, ro, s, uri, action, ai, ck, options, hint), uri)
+}
+
+// cacheSlot is the action part of a cache key: the action index for an
+// exact request, another slot per pattern policy. An answer for exact
+// "com.app" must not decide a prefix registration or subscription of
+// "com.app", which covers far more (an authorizer may refuse patterns).
+// Peek asks with the bare action index, so only exact answers decide
+// per-topic event delivery.
+func cacheSlot(ai int, options wamp.Dict) int {
+	switch m, _ := wamp.OptString(options, "match"); m {
+	case wamp.MatchPrefix:
+		return ai + numActions
+	case wamp.MatchWildcard:
+		return ai + 2*numActions
+	}
+	return ai
 }
 
 // finish applies the rules every allowed answer gets: wamp.* URIs are
@@ -171,15 +188,15 @@ func (r *Realm) CacheStats() CacheStats { return r.cache.stats() }
 // authid/authrole-scoped answer exists (hint), under that wider key; a
 // waiter whose leader's answer turns out not to apply to it asks again on
 // its own.
-func (r *Realm) ask(ctx context.Context, ro *role, s *Session, uri wamp.URI, action Action, ai int, options wamp.Dict, hint cacheKey) Decision {
+func (r *Realm) ask(ctx context.Context, ro *role, s *Session, uri wamp.URI, action Action, ai, ck int, options wamp.Dict, hint cacheKey) Decision {
 	c := r.cache
 	for {
-		key := sessionKey(s, uri, ai)
+		key := sessionKey(s, uri, ck)
 		if hint.scope != scopeNone {
 			key = hint
 		}
 		c.mu.Lock()
-		if e, _ := c.lookupLocked(s, uri, ai); e != nil {
+		if e, _ := c.lookupLocked(s, uri, ck); e != nil {
 			e.ref.Store(true)
 			d := Decision{Allow: e.allow, Disclose: e.disclose}
 			c.mu.Unlock()
@@ -220,7 +237,7 @@ func (r *Realm) ask(ctx context.Context, ro *role, s *Session, uri wamp.URI, act
 				r.log.Debug("authorizer answer not cached: flushed or session left during the call",
 					"session", uint64(s.ID), "uri", string(uri), "action", string(action))
 			} else {
-				r.store(s, uri, ai, ro, res)
+				r.store(s, uri, ck, ro, res)
 			}
 		}
 		f.res = res
@@ -231,20 +248,20 @@ func (r *Realm) ask(ctx context.Context, ro *role, s *Session, uri wamp.URI, act
 }
 
 // store caches res. Caller holds cache.mu for writing.
-func (r *Realm) store(s *Session, uri wamp.URI, ai int, ro *role, res result) {
+func (r *Realm) store(s *Session, uri wamp.URI, ck int, ro *role, res result) {
 	var k cacheKey
 	switch res.scope {
 	case scopeAuthRole:
-		k = authRoleKey(s, uri, ai)
+		k = authRoleKey(s, uri, ck)
 	case scopeAuthID:
 		if s.AuthID != "" {
-			k = authIDKey(s, uri, ai)
+			k = authIDKey(s, uri, ck)
 			break
 		}
 		// No authid to share by: keep it to this session.
-		k = sessionKey(s, uri, ai)
+		k = sessionKey(s, uri, ck)
 	default:
-		k = sessionKey(s, uri, ai)
+		k = sessionKey(s, uri, ck)
 	}
 	ttl := res.ttl
 	if ttl == 0 {
