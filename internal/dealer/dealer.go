@@ -137,6 +137,8 @@ type invocation struct {
 	ppt       wamp.Dict
 	// done is set once the caller has its final answer (or is gone).
 	done atomic.Bool
+	// progressMu orders progressive RESULTs before the final answer.
+	progressMu sync.Mutex
 	// timer is the call timeout, armed once the invocation is in both
 	// peers' tables and sent (so it can never fire before that).
 	timer atomic.Pointer[time.Timer]
@@ -360,17 +362,22 @@ func (d *Dealer) Yield(p *Peer, y *wamp.Yield) {
 		if !inv.progress {
 			return // the caller did not ask for progress: drop, keep waiting for the final result
 		}
-		if inv.done.Load() {
-			return
-		}
-		if t := inv.timer.Load(); t != nil {
-			t.Reset(inv.timeout)
-		}
 		details := wamp.Dict{"progress": true}
 		for k, v := range ppt {
 			details[k] = v
 		}
-		if !inv.caller.s.Send(&wamp.Result{Request: inv.callReq, Details: details, Payload: y.Payload}) {
+		// Under progressMu, so no progressive RESULT can be queued after the
+		// final answer (finish waits for this section).
+		inv.progressMu.Lock()
+		sent := true
+		if !inv.done.Load() {
+			if t := inv.timer.Load(); t != nil {
+				t.Reset(inv.timeout)
+			}
+			sent = inv.caller.s.Send(&wamp.Result{Request: inv.callReq, Details: details, Payload: y.Payload})
+		}
+		inv.progressMu.Unlock()
+		if !sent {
 			inv.fail(wamp.ErrCanceled, "")
 		}
 		return
@@ -503,6 +510,9 @@ func (inv *invocation) finish() bool {
 	if !inv.done.CompareAndSwap(false, true) {
 		return false
 	}
+	// Wait for a progressive RESULT being queued right now; later ones see done.
+	inv.progressMu.Lock()
+	inv.progressMu.Unlock()
 	if t := inv.timer.Load(); t != nil {
 		t.Stop()
 	}
