@@ -331,3 +331,27 @@ func TestAuthenticatorRealmRedirection(t *testing.T) {
 	backend.send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{}, Payload: wamp.Payload{Args: wamp.List{wamp.Dict{"role": "backend", "realm": "nowhere"}}}})
 	expectAbort(p, wamp.ErrNoSuchRealm)
 }
+
+// A dynamic authenticator cannot make anyone trusted.
+func TestDynamicAuthenticatorCannotGrantTrusted(t *testing.T) {
+	t.Parallel()
+	srv := authRouter(t)
+	backdoor := srv.Serve(t, "unix", backendTransport())
+	front := srv.Serve(t, "tcp", rawTransport(auth.MethodConfig{Method: "ticket", Type: "dynamic", Dynamic: auth.DynamicConfig{
+		Authenticator: "com.example.authenticate",
+	}}))
+	backend := joinBackend(t, backdoor, "realm1")
+	backend.register("com.example.authenticate", wamp.Dict{})
+	p := dialURL(t, front, "json")
+	p.hello(wamp.Dict{"authmethods": wamp.List{"ticket"}, "authid": "mallory", "authrole": "trusted"})
+	expect[*wamp.Challenge](p)
+	p.send(&wamp.Authenticate{Signature: "x", Extra: wamp.Dict{}})
+	inv := expect[*wamp.Invocation](backend)
+	details, _ := argsOf(t, &inv.Payload)[2].(wamp.Dict)
+	// A naive authenticator that echoes the requested role.
+	backend.send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{}, Payload: wamp.Payload{Args: wamp.List{wamp.Dict{"role": details["authrole"]}}}})
+	a := expectAbort(p, wamp.ErrNoSuchRole)
+	if msg, _ := wamp.OptString(a.Details, "message"); !strings.Contains(msg, "trusted") {
+		t.Errorf("message %q", msg)
+	}
+}

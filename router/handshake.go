@@ -73,6 +73,14 @@ func (s *session) handshake(ctx context.Context) bool {
 		s.abort(wamp.ErrNoSuchRealm, fmt.Sprintf("no realm %q on this router", id.Realm))
 		return false
 	}
+	if id.AuthRole == authz.RoleTrusted && id.AuthProvider == auth.ProviderDynamic {
+		// trusted may do everything, including registering wamp.*; only the
+		// config (a static backdoor) may hand it out, never an authenticator
+		// that a client can talk to (it may echo HELLO's authrole, or be
+		// impersonated while its component is away).
+		s.authFailed(wamp.ErrNoSuchRole, "a dynamic authenticator cannot grant role \"trusted\"; use a static backdoor transport", id.AuthID)
+		return false
+	}
 	if !rm.hasRole(id.AuthRole) {
 		s.authFailed(wamp.ErrNoSuchRole, fmt.Sprintf("role %q is not defined on realm %q", id.AuthRole, rm.name), id.AuthID)
 		return false

@@ -206,14 +206,19 @@ func featureDict(keys []string) wamp.Dict {
 // It blocks; it returns at once if the router is shutting down.
 func (r *Router) serveConn(ctx context.Context, tc transport.Conn, authenticators map[string]auth.Authenticator) {
 	info := tc.Info()
+	// The connection's context ends when it closes (for any reason), which
+	// also abandons an authenticator or authorizer call its read loop waits on.
+	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	c := &conn{
-		r:     r,
-		tc:    tc,
-		codec: tc.Codec(),
-		q:     transport.NewQueue(tc, transport.QueueOptions{MaxBytes: r.opts.MaxQueueBytes, MaxMessages: r.opts.MaxQueueMessages}),
-		log:   r.log.With("remote", info.RemoteAddr, "transport", info.Kind, "serializer", info.Serializer),
-		auth:  authenticators,
-		done:  make(chan struct{}),
+		ctx:    cctx,
+		cancel: cancel,
+		r:      r,
+		tc:     tc,
+		codec:  tc.Codec(),
+		q:      transport.NewQueue(tc, transport.QueueOptions{MaxBytes: r.opts.MaxQueueBytes, MaxMessages: r.opts.MaxQueueMessages}),
+		log:    r.log.With("remote", info.RemoteAddr, "transport", info.Kind, "serializer", info.Serializer),
+		auth:   authenticators,
+		done:   make(chan struct{}),
 	}
 	r.mu.Lock()
 	if r.closed {
@@ -230,7 +235,7 @@ func (r *Router) serveConn(ctx context.Context, tc transport.Conn, authenticator
 		r.mu.Unlock()
 		r.wg.Done()
 	}()
-	c.serve(context.WithoutCancel(ctx))
+	c.serve()
 }
 
 // Shutdown stops accepting connections, says GOODBYE

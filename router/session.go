@@ -29,8 +29,10 @@ type conn struct {
 	q     *transport.Queue
 	log   *slog.Logger
 	auth  map[string]auth.Authenticator // by method; nil: anonymous only
-	// ctx lives as long as the read loop; authorizer calls use it.
-	ctx context.Context
+	// ctx lives until the connection closes; its read loop, writer and
+	// authorizer calls use it. cancel ends it (close calls it).
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	// closing is set when the router started a close (shutdown, kill): the
 	// read loop then only waits for the peer's GOODBYE.
@@ -122,6 +124,7 @@ func (c *conn) enqueue(f []byte, event bool) bool {
 // close ends the connection at once (writer stops, reader unblocks).
 func (c *conn) close() {
 	c.closeOnce.Do(func() {
+		c.cancel()
 		c.q.Close()
 		c.tc.Close()
 	})
@@ -140,9 +143,8 @@ func (c *conn) closeAfterDrain() {
 
 // serve runs the connection's read loop until it ends. It owns the
 // connection: it starts the writer and closes everything on return.
-func (c *conn) serve(ctx context.Context) {
-	ctx, cancel := context.WithCancel(ctx)
-	c.ctx = ctx
+func (c *conn) serve() {
+	ctx, cancel := c.ctx, c.cancel
 	var writer sync.WaitGroup
 	writer.Add(1)
 	go func() {
