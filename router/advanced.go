@@ -133,6 +133,26 @@ func calleeLacks(o dealer.CallOptions) string {
 	return "the callee did not announce " + strings.Join(need, " or ")
 }
 
+// mayServe is the dealer's filter for calls routed to prefix and wildcard
+// registrations (docs/authorization.md, "Pattern registrations"): in a
+// realm with roles, the callee gets the call only if its role may register
+// the concrete procedure, so "register everything under com.app. except
+// com.app.secret" holds. Static roles are evaluated per call; for dynamic
+// roles a cached answer for the concrete procedure can refuse, otherwise
+// the answer that admitted the pattern registration stands. A refused call
+// is answered wamp.error.no_such_procedure.
+func (rm *realm) mayServe(ds dealer.Session, procedure wamp.URI) bool {
+	if rm.authz == nil {
+		return true
+	}
+	s, ok := ds.(*session)
+	if !ok {
+		return true // the router's own procedures
+	}
+	allowed, known := rm.authz.Peek(s.az, procedure, authz.ActionRegister)
+	return allowed || !known
+}
+
 // mayReceive is the broker's filter for events of prefix and wildcard
 // subscriptions (docs/authorization.md, "Pattern subscriptions"): in a
 // realm with roles, a subscriber gets an event only if its role may

@@ -253,3 +253,32 @@ func TestAuthorizerCacheClearedOnLeave(t *testing.T) {
 		t.Error("stats for an unknown realm")
 	}
 }
+
+// A prefix registration serves only the procedures its role may register:
+// "everything under com.app. except com.app.secret" holds for calls.
+func TestPatternRegistrationServesOnlyAllowedProcedures(t *testing.T) {
+	t.Parallel()
+	srv := routertest.Start(t, func(o *router.Options) {
+		o.Realms = []router.RealmOptions{{Name: "realm1", Roles: []authz.RoleConfig{
+			{Name: "backend", Permissions: []authz.Permission{
+				{URI: "com.app.", Match: "prefix", Allow: authz.Actions{Register: true, Call: true}},
+				{URI: "com.app.secret", Match: "exact", Allow: authz.Actions{Call: true}},
+			}},
+		}}}
+	})
+	backdoor := srv.Serve(t, "tcp", backendTransport())
+	callee := joinBackend(t, backdoor, "realm1")
+	caller := joinBackend(t, backdoor, "realm1")
+	callee.register("com.app.", wamp.Dict{"match": "prefix"})
+
+	req := caller.next()
+	caller.send(&wamp.Call{Request: req, Options: wamp.Dict{}, Procedure: "com.app.public"})
+	inv := expect[*wamp.Invocation](callee)
+	callee.send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{}})
+	expect[*wamp.Result](caller)
+
+	req = caller.next()
+	caller.send(&wamp.Call{Request: req, Options: wamp.Dict{}, Procedure: "com.app.secret"})
+	caller.expectError(wamp.TypeCall, req, wamp.ErrNoSuchProcedure)
+	callee.expectNothing(50 * time.Millisecond)
+}

@@ -21,8 +21,8 @@ const defaultRetainedEvents = 10000
 // store limit).
 const defaultHistoryLimit = 100
 
-// setupEvents configures the realm's event retention, event history and
-// pattern-subscription filter, and registers wamp.subscription.get_events.
+// setupEvents configures the realm's event retention and event history,
+// and registers wamp.subscription.get_events.
 func (rm *realm) setupEvents(o RealmOptions) error {
 	switch {
 	case o.RetainedEvents == 0:
@@ -52,7 +52,6 @@ func (rm *realm) setupEvents(o RealmOptions) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	rm.broker.MayReceive = rm.mayReceive
 	rm.internal.register(procGetEvents, rm.getEvents)
 	return nil
 }

@@ -50,8 +50,11 @@ func newRealm(o RealmOptions, ids *wamp.Sequence, caller authz.Caller, log *slog
 	}
 	rm.internal = newInternalSession(rm)
 	rm.registerMeta() // meta.go
-	// Retention, event history, pattern filter (history.go).
-	if err := rm.setupEvents(o); err != nil {
+	// Pattern subscriptions and registrations are re-checked against the
+	// concrete URI (advanced.go).
+	rm.broker.MayReceive = rm.mayReceive
+	rm.dealer.MayServe = rm.mayServe
+	if err := rm.setupEvents(o); err != nil { // retention, history (history.go)
 		return nil, err
 	}
 	if rm.authz != nil {

@@ -77,6 +77,12 @@ type Dealer struct {
 	index *match.Index[*registration]
 	byID  map[wamp.ID]*registration
 	ids   *wamp.Sequence
+
+	// MayServe, if set, is asked before a call is routed to a prefix or
+	// wildcard registration: may this callee serve the concrete procedure?
+	// A refusal answers the call wamp.error.no_such_procedure. It must be
+	// quick and must not block (set once, before the dealer is used).
+	MayServe func(callee Session, procedure wamp.URI) bool
 }
 
 type registration struct {
@@ -248,6 +254,9 @@ func (d *Dealer) Call(caller *Peer, c *wamp.Call, o CallOptions) wamp.URI {
 	}
 	d.mu.RUnlock()
 	if callee == nil {
+		return wamp.ErrNoSuchProcedure
+	}
+	if reg.policy != wamp.MatchExact && d.MayServe != nil && !d.MayServe(callee.s, c.Procedure) {
 		return wamp.ErrNoSuchProcedure
 	}
 	if o.ProgressiveInput && !(callee.CalleeProgressiveInvocations && callee.CalleeCanceling) ||
