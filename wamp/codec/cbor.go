@@ -38,27 +38,11 @@ func (c cborCodec) EncodeValue(dst []byte, v any) ([]byte, error) {
 }
 
 func (cborCodec) DecodeList(b []byte) (wamp.List, error) {
-	v, err := cborDecodeValue(b)
-	if err != nil {
-		return nil, err
-	}
-	l, ok := v.(wamp.List)
-	if !ok {
-		return nil, wamp.Protocolf("cbor: want a list, got %s", kindOfValue(v))
-	}
-	return l, nil
+	return decodeAs[wamp.List]("cbor", "list", cborDecodeValue, b)
 }
 
 func (cborCodec) DecodeDict(b []byte) (wamp.Dict, error) {
-	v, err := cborDecodeValue(b)
-	if err != nil {
-		return nil, err
-	}
-	d, ok := v.(wamp.Dict)
-	if !ok {
-		return nil, wamp.Protocolf("cbor: want a dict, got %s", kindOfValue(v))
-	}
-	return d, nil
+	return decodeAs[wamp.Dict]("cbor", "dict", cborDecodeValue, b)
 }
 
 func cborDecodeValue(b []byte) (any, error) {

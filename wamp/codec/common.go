@@ -768,3 +768,17 @@ func normalize(v any) (any, error) {
 }
 
 var errTooLong = errors.New("codec: string or bytes longer than 4 GiB")
+
+// decodeAs decodes one payload value with decode and checks that it is a T
+// (wamp.List or wamp.Dict); codec and kind name them in the error.
+func decodeAs[T wamp.List | wamp.Dict](codec, kind string, decode func([]byte) (any, error), b []byte) (T, error) {
+	v, err := decode(b)
+	if err != nil {
+		return nil, err
+	}
+	t, ok := v.(T)
+	if !ok {
+		return nil, wamp.Protocolf("%s: want a %s, got %s", codec, kind, kindOfValue(v))
+	}
+	return t, nil
+}

@@ -38,27 +38,11 @@ func (c jsonCodec) EncodeValue(dst []byte, v any) ([]byte, error) {
 }
 
 func (jsonCodec) DecodeList(b []byte) (wamp.List, error) {
-	v, err := jsonDecodeValue(b)
-	if err != nil {
-		return nil, err
-	}
-	l, ok := v.(wamp.List)
-	if !ok {
-		return nil, wamp.Protocolf("json: want a list, got %s", kindOfValue(v))
-	}
-	return l, nil
+	return decodeAs[wamp.List]("json", "list", jsonDecodeValue, b)
 }
 
 func (jsonCodec) DecodeDict(b []byte) (wamp.Dict, error) {
-	v, err := jsonDecodeValue(b)
-	if err != nil {
-		return nil, err
-	}
-	d, ok := v.(wamp.Dict)
-	if !ok {
-		return nil, wamp.Protocolf("json: want a dict, got %s", kindOfValue(v))
-	}
-	return d, nil
+	return decodeAs[wamp.Dict]("json", "dict", jsonDecodeValue, b)
 }
 
 // jsonDecodeValue decodes exactly one JSON value, surrounded by optional

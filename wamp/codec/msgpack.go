@@ -34,27 +34,11 @@ func (c msgpackCodec) EncodeValue(dst []byte, v any) ([]byte, error) {
 }
 
 func (msgpackCodec) DecodeList(b []byte) (wamp.List, error) {
-	v, err := mpDecodeValue(b)
-	if err != nil {
-		return nil, err
-	}
-	l, ok := v.(wamp.List)
-	if !ok {
-		return nil, wamp.Protocolf("msgpack: want a list, got %s", kindOfValue(v))
-	}
-	return l, nil
+	return decodeAs[wamp.List]("msgpack", "list", mpDecodeValue, b)
 }
 
 func (msgpackCodec) DecodeDict(b []byte) (wamp.Dict, error) {
-	v, err := mpDecodeValue(b)
-	if err != nil {
-		return nil, err
-	}
-	d, ok := v.(wamp.Dict)
-	if !ok {
-		return nil, wamp.Protocolf("msgpack: want a dict, got %s", kindOfValue(v))
-	}
-	return d, nil
+	return decodeAs[wamp.Dict]("msgpack", "dict", mpDecodeValue, b)
 }
 
 func mpDecodeValue(b []byte) (any, error) {
