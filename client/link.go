@@ -571,26 +571,9 @@ func (lk *link) unsubscribe(ctx context.Context, sub *Subscription) error {
 	if len(list) > 0 || lk.isDead() {
 		return nil
 	}
-	p, id, err := lk.request(false, nil, func(id wamp.ID) wamp.Message {
+	return lk.release(ctx, func(id wamp.ID) wamp.Message {
 		return &wamp.Unsubscribe{Request: id, Subscription: sub.ID}
 	})
-	if err != nil {
-		if errors.Is(err, ErrSessionClosed) {
-			return nil
-		}
-		return err
-	}
-	m, err := lk.await(ctx, p, id)
-	if err != nil {
-		if errors.Is(err, ErrSessionClosed) {
-			return nil
-		}
-		return err
-	}
-	if e, ok := m.(*wamp.Error); ok {
-		return errorFromMessage(e)
-	}
-	return nil
 }
 
 func (lk *link) unregister(ctx context.Context, reg *Registration) error {
@@ -604,26 +587,29 @@ func (lk *link) unregister(ctx context.Context, reg *Registration) error {
 	if lk.isDead() {
 		return nil
 	}
-	p, id, err := lk.request(false, nil, func(id wamp.ID) wamp.Message {
+	return lk.release(ctx, func(id wamp.ID) wamp.Message {
 		return &wamp.Unregister{Request: id, Registration: reg.ID}
 	})
-	if err != nil {
-		if errors.Is(err, ErrSessionClosed) {
+}
+
+// release sends an UNSUBSCRIBE or UNREGISTER built by msg and waits for the
+// answer. A session that ends meanwhile released everything anyway, so
+// that is not an error.
+func (lk *link) release(ctx context.Context, msg func(wamp.ID) wamp.Message) error {
+	p, id, err := lk.request(false, nil, msg)
+	if err == nil {
+		var m wamp.Message
+		if m, err = lk.await(ctx, p, id); err == nil {
+			if e, ok := m.(*wamp.Error); ok {
+				return errorFromMessage(e)
+			}
 			return nil
 		}
-		return err
 	}
-	m, err := lk.await(ctx, p, id)
-	if err != nil {
-		if errors.Is(err, ErrSessionClosed) {
-			return nil
-		}
-		return err
+	if errors.Is(err, ErrSessionClosed) {
+		return nil
 	}
-	if e, ok := m.(*wamp.Error); ok {
-		return errorFromMessage(e)
-	}
-	return nil
+	return err
 }
 
 // attach registers and subscribes every entry of reg; on failure it undoes
