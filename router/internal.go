@@ -113,11 +113,16 @@ func (s *internalSession) call(ctx context.Context, procedure wamp.URI, args wam
 	s.pending[req] = ch
 	s.mu.Unlock()
 	c := &wamp.Call{Request: req, Options: wamp.Dict{}, Procedure: procedure, Payload: wamp.Payload{Args: args, Kwargs: kwargs}}
-	if errURI := s.realm.dealer.Call(s.peer, c, dealer.CallOptions{Disclose: true}); errURI != "" {
+	o := dealer.CallOptions{Disclose: true}
+	if errURI := s.realm.dealer.Call(s.peer, c, o); errURI != "" {
 		s.mu.Lock()
 		delete(s.pending, req)
 		s.mu.Unlock()
-		return nil, nil, &wamp.CallError{URI: errURI, Args: wamp.List{fmt.Sprintf("no callee registered for procedure %q", procedure)}}
+		ce := &wamp.CallError{URI: errURI}
+		if msg := callRefusal(errURI, procedure, o); msg != "" {
+			ce.Args = wamp.List{msg}
+		}
+		return nil, nil, ce
 	}
 	select {
 	case m := <-ch:

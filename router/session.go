@@ -623,14 +623,20 @@ func (s *session) call(m *wamp.Call) {
 		o.Disclose = true // the router's own procedures need to know the caller
 	}
 	if errURI := s.realm.dealer.Call(s.peer, m, o); errURI != "" {
-		msg := ""
-		if errURI == wamp.ErrNoSuchProcedure {
-			msg = fmt.Sprintf("no callee registered for procedure %q", m.Procedure)
-		} else if errURI == wamp.ErrFeatureNotSupported {
-			msg = calleeLacks(o)
-		}
-		s.replyError(wamp.TypeCall, m.Request, errURI, msg)
+		s.replyError(wamp.TypeCall, m.Request, errURI, callRefusal(errURI, m.Procedure, o))
 	}
+}
+
+// callRefusal explains an error URI the dealer answered a CALL with at
+// once, or returns "" when the URI says enough.
+func callRefusal(errURI, procedure wamp.URI, o dealer.CallOptions) string {
+	switch errURI {
+	case wamp.ErrNoSuchProcedure:
+		return fmt.Sprintf("no callee registered for procedure %q", procedure)
+	case wamp.ErrFeatureNotSupported:
+		return calleeLacks(o)
+	}
+	return ""
 }
 
 // goodbye starts a router-side close of the connection: GOODBYE with
