@@ -358,13 +358,36 @@ func (lk *link) send(m wamp.Message) error {
 }
 
 // request sends a new request built with the next request id and
-// registers a waiter. Ids are assigned and queued under sendMu so the
-// router sees them strictly increasing by one.
+// registers a waiter.
 func (lk *link) request(progress bool, onReply func(wamp.Message, bool), build func(wamp.ID) wamp.Message) (*pending, wamp.ID, error) {
+	size := 1
+	if progress {
+		size = 16
+	}
+	p := &pending{ch: make(chan wamp.Message, size), gone: make(chan struct{}), onReply: onReply}
+	id, err := lk.queueRequest(build, p)
+	if err != nil {
+		return nil, 0, err
+	}
+	return p, id, nil
+}
+
+// requestNoReply sends a request whose reply nobody waits for (PUBLISH
+// without acknowledge, clean-up UNSUBSCRIBE).
+func (lk *link) requestNoReply(build func(wamp.ID) wamp.Message) error {
+	_, err := lk.queueRequest(build, nil)
+	return err
+}
+
+// queueRequest queues the request build makes with the next request id,
+// with waiter p (nil: none) in place before it is sent. Ids are assigned
+// and queued under sendMu so the router sees them strictly increasing by
+// one.
+func (lk *link) queueRequest(build func(wamp.ID) wamp.Message, p *pending) (wamp.ID, error) {
 	lk.sendMu.Lock()
 	defer lk.sendMu.Unlock()
 	if lk.isDead() {
-		return nil, 0, errClosed(lk.cause())
+		return 0, errClosed(lk.cause())
 	}
 	id := lk.lastReq + 1
 	if id > wamp.MaxID {
@@ -373,47 +396,24 @@ func (lk *link) request(progress bool, onReply func(wamp.Message, bool), build f
 	m := build(id)
 	frame, err := lk.encode(m)
 	if err != nil {
-		return nil, 0, err
+		return 0, err
 	}
-	size := 1
-	if progress {
-		size = 16
-	}
-	p := &pending{ch: make(chan wamp.Message, size), gone: make(chan struct{}), typ: m.MessageType(), onReply: onReply}
-	lk.mu.Lock()
-	lk.pending[id] = p
-	lk.mu.Unlock()
-	if err := lk.q.Send(frame); err != nil {
+	if p != nil {
+		p.typ = m.MessageType()
 		lk.mu.Lock()
-		delete(lk.pending, id)
+		lk.pending[id] = p
 		lk.mu.Unlock()
-		return nil, 0, lk.sendErr(err)
-	}
-	lk.lastReq = id
-	return p, id, nil
-}
-
-// requestNoReply sends a request whose reply nobody waits for (PUBLISH
-// without acknowledge, clean-up UNSUBSCRIBE).
-func (lk *link) requestNoReply(build func(wamp.ID) wamp.Message) (*pending, wamp.ID, error) {
-	lk.sendMu.Lock()
-	defer lk.sendMu.Unlock()
-	if lk.isDead() {
-		return nil, 0, errClosed(lk.cause())
-	}
-	id := lk.lastReq + 1
-	if id > wamp.MaxID {
-		id = 1
-	}
-	frame, err := lk.encode(build(id))
-	if err != nil {
-		return nil, 0, err
 	}
 	if err := lk.q.Send(frame); err != nil {
-		return nil, 0, lk.sendErr(err)
+		if p != nil {
+			lk.mu.Lock()
+			delete(lk.pending, id)
+			lk.mu.Unlock()
+		}
+		return 0, lk.sendErr(err)
 	}
 	lk.lastReq = id
-	return nil, id, nil
+	return id, nil
 }
 
 // forget drops the waiter of request id; a later reply is discarded.
@@ -492,7 +492,7 @@ func (lk *link) subscribe(ctx context.Context, topic wamp.URI, h eventHandler, r
 		}
 		lk.mu.Unlock()
 		if orphan {
-			_, _, _ = lk.requestNoReply(func(id wamp.ID) wamp.Message {
+			_ = lk.requestNoReply(func(id wamp.ID) wamp.Message {
 				return &wamp.Unsubscribe{Request: id, Subscription: sd.Subscription}
 			})
 		}
@@ -521,7 +521,7 @@ func (lk *link) register(ctx context.Context, procedure wamp.URI, h procHandler,
 			return
 		}
 		if abandoned {
-			_, _, _ = lk.requestNoReply(func(id wamp.ID) wamp.Message {
+			_ = lk.requestNoReply(func(id wamp.ID) wamp.Message {
 				return &wamp.Unregister{Request: id, Registration: rd.Registration}
 			})
 			return

@@ -482,8 +482,7 @@ func (s *Session) Publish(ctx context.Context, topic wamp.URI, args wamp.List, k
 		return &wamp.Publish{Request: id, Options: ro.wireOrEmpty(), Topic: topic, Payload: wamp.Payload{Args: args, Kwargs: kwargs}}
 	}
 	if !ro.ack {
-		_, _, err := lk.requestNoReply(build)
-		return err
+		return lk.requestNoReply(build)
 	}
 	p, id, err := lk.request(false, nil, build)
 	if err != nil {
