@@ -159,12 +159,12 @@ func (c *Conn) Read(ctx context.Context) ([]byte, error) {
 	if c.isClosed() {
 		return nil, transport.ErrClosed
 	}
-	end, err := c.rwait.begin(ctx, c.nc)
+	call, err := c.rwait.begin(ctx, c.nc)
 	if err != nil {
 		return nil, c.fail("read", err)
 	}
 	msg, err := c.readMessage()
-	if err = end(err); err != nil {
+	if err = call.end(err); err != nil {
 		return nil, c.fail("read", err)
 	}
 	return msg, nil
@@ -243,7 +243,7 @@ func (c *Conn) writeFrames(ctx context.Context, typ byte, frames [][]byte) error
 	if c.isClosed() {
 		return transport.ErrClosed
 	}
-	end, err := c.wwait.begin(ctx, c.nc)
+	call, err := c.wwait.begin(ctx, c.nc)
 	if err != nil {
 		c.werr = c.fail("write", err)
 		return c.werr
@@ -263,7 +263,7 @@ func (c *Conn) writeFrames(ctx context.Context, typ byte, frames [][]byte) error
 	if err == nil {
 		err = c.bw.Flush()
 	}
-	if err = end(err); err != nil {
+	if err = call.end(err); err != nil {
 		c.werr = c.fail("write", err)
 		return c.werr
 	}

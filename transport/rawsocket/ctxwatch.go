@@ -27,11 +27,11 @@ type ctxWatch struct {
 }
 
 // begin prepares one I/O call under ctx. It returns ctx's error if ctx has
-// already ended; otherwise end, which must be called when the I/O returns:
-// it clears deadlines and maps an I/O error caused by ctx to ctx's error.
-func (w *ctxWatch) begin(ctx context.Context, nc net.Conn) (end func(ioErr error) error, err error) {
+// already ended; otherwise a watchedCall whose end must be called when the
+// I/O returns. The call is a value, so begin and end allocate nothing.
+func (w *ctxWatch) begin(ctx context.Context, nc net.Conn) (watchedCall, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return watchedCall{}, err
 	}
 	w.mu.Lock()
 	if w.tripped {
@@ -49,30 +49,45 @@ func (w *ctxWatch) begin(ctx context.Context, nc net.Conn) (end func(ioErr error
 		w.active = ctx
 	}
 	w.mu.Unlock()
-	dl, hasDL := ctx.Deadline()
-	if hasDL {
-		_ = w.set(nc, dl)
+	call := watchedCall{w: w, ctx: ctx, nc: nc}
+	call.dl, call.hasDL = ctx.Deadline()
+	if call.hasDL {
+		_ = w.set(nc, call.dl)
 	}
-	return func(ioErr error) error {
-		w.mu.Lock()
-		w.active = nil
-		if hasDL || w.tripped {
-			_ = w.set(nc, time.Time{})
-			w.tripped = false
-		}
-		w.mu.Unlock()
-		if ioErr == nil {
-			return nil
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if hasDL && !time.Now().Before(dl) {
-			// The socket deadline can fire before ctx's own timer.
-			return context.DeadlineExceeded
-		}
-		return ioErr
-	}, nil
+	return call, nil
+}
+
+// watchedCall is one I/O call in progress under a ctxWatch.
+type watchedCall struct {
+	w     *ctxWatch
+	ctx   context.Context
+	nc    net.Conn
+	dl    time.Time
+	hasDL bool
+}
+
+// end finishes the call: it clears deadlines and maps an I/O error caused
+// by the context to the context's error.
+func (c watchedCall) end(ioErr error) error {
+	w := c.w
+	w.mu.Lock()
+	w.active = nil
+	if c.hasDL || w.tripped {
+		_ = w.set(c.nc, time.Time{})
+		w.tripped = false
+	}
+	w.mu.Unlock()
+	if ioErr == nil {
+		return nil
+	}
+	if err := c.ctx.Err(); err != nil {
+		return err
+	}
+	if c.hasDL && !time.Now().Before(c.dl) {
+		// The socket deadline can fire before ctx's own timer.
+		return context.DeadlineExceeded
+	}
+	return ioErr
 }
 
 // fire interrupts the I/O call in progress if it runs under ctx.
