@@ -42,8 +42,9 @@ type TLSConfig struct {
 // private key; the listener must request a client certificate, though.
 type TLS struct {
 	principals map[string]TLSPrincipal
-	bySHA1     map[[sha1.Size]byte]string
-	bySHA256   map[[sha256.Size]byte]string
+	// byPrint maps a raw fingerprint (20 bytes SHA-1 or 32 bytes SHA-256,
+	// as a string) to its authid; the lengths keep the two kinds apart.
+	byPrint map[string]string
 }
 
 // NewTLS builds a static TLS client-certificate authenticator. Errors name
@@ -51,8 +52,7 @@ type TLS struct {
 func NewTLS(cfg TLSConfig) (*TLS, error) {
 	a := &TLS{
 		principals: make(map[string]TLSPrincipal, len(cfg.Principals)),
-		bySHA1:     map[[sha1.Size]byte]string{},
-		bySHA256:   map[[sha256.Size]byte]string{},
+		byPrint:    make(map[string]string, len(cfg.Principals)),
 	}
 	var errs []error
 	for _, id := range sortedKeys(cfg.Principals) {
@@ -65,31 +65,21 @@ func NewTLS(cfg TLSConfig) (*TLS, error) {
 			errs = append(errs, fmt.Errorf("%s: needs certificate-sha1 or certificate-sha256", path))
 		case p.CertificateSHA1 != "" && p.CertificateSHA256 != "":
 			errs = append(errs, fmt.Errorf("%s: give certificate-sha1 or certificate-sha256, not both", path))
-		case p.CertificateSHA1 != "":
-			b, err := parseFingerprint(p.CertificateSHA1, sha1.Size)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s.certificate-sha1: %w", path, err))
-				continue
-			}
-			k := [sha1.Size]byte(b)
-			if other, dup := a.bySHA1[k]; dup {
-				errs = append(errs, fmt.Errorf("%s.certificate-sha1: also the certificate of %q: a certificate must identify one principal", path, other))
-				continue
-			}
-			a.bySHA1[k] = id
-			a.principals[id] = p
 		default:
-			b, err := parseFingerprint(p.CertificateSHA256, sha256.Size)
+			field, fp, size := "certificate-sha256", p.CertificateSHA256, sha256.Size
+			if p.CertificateSHA1 != "" {
+				field, fp, size = "certificate-sha1", p.CertificateSHA1, sha1.Size
+			}
+			b, err := parseFingerprint(fp, size)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("%s.certificate-sha256: %w", path, err))
+				errs = append(errs, fmt.Errorf("%s.%s: %w", path, field, err))
 				continue
 			}
-			k := [sha256.Size]byte(b)
-			if other, dup := a.bySHA256[k]; dup {
-				errs = append(errs, fmt.Errorf("%s.certificate-sha256: also the certificate of %q: a certificate must identify one principal", path, other))
+			if other, dup := a.byPrint[string(b)]; dup {
+				errs = append(errs, fmt.Errorf("%s.%s: also the certificate of %q: a certificate must identify one principal", path, field, other))
 				continue
 			}
-			a.bySHA256[k] = id
+			a.byPrint[string(b)] = id
 			a.principals[id] = p
 		}
 	}
@@ -111,9 +101,11 @@ func (a *TLS) Hello(_ context.Context, req *Request) (*Identity, *wamp.Challenge
 		return nil, nil, nil, Denied()
 	}
 	raw := cs.PeerCertificates[0].Raw
-	authid, ok := a.bySHA256[sha256.Sum256(raw)]
+	s256 := sha256.Sum256(raw)
+	authid, ok := a.byPrint[string(s256[:])]
 	if !ok {
-		authid, ok = a.bySHA1[sha1.Sum(raw)]
+		s1 := sha1.Sum(raw)
+		authid, ok = a.byPrint[string(s1[:])]
 	}
 	if !ok || req.AuthID != "" && req.AuthID != authid {
 		return nil, nil, nil, Denied()
