@@ -497,18 +497,10 @@ func (lk *link) subscribe(ctx context.Context, topic wamp.URI, h eventHandler, r
 			})
 		}
 	}
-	p, id, err := lk.request(false, onReply, func(id wamp.ID) wamp.Message {
+	if err := lk.ask(ctx, onReply, func(id wamp.ID) wamp.Message {
 		return &wamp.Subscribe{Request: id, Options: ro.wireOrEmpty(), Topic: topic}
-	})
-	if err != nil {
+	}); err != nil {
 		return nil, err
-	}
-	m, err := lk.await(ctx, p, id)
-	if err != nil {
-		return nil, err
-	}
-	if e, ok := m.(*wamp.Error); ok {
-		return nil, errorFromMessage(e)
 	}
 	return sub, nil
 }
@@ -531,18 +523,10 @@ func (lk *link) register(ctx context.Context, procedure wamp.URI, h procHandler,
 		lk.regs[rd.Registration] = reg
 		lk.mu.Unlock()
 	}
-	p, id, err := lk.request(false, onReply, func(id wamp.ID) wamp.Message {
+	if err := lk.ask(ctx, onReply, func(id wamp.ID) wamp.Message {
 		return &wamp.Register{Request: id, Options: ro.wireOrEmpty(), Procedure: procedure}
-	})
-	if err != nil {
+	}); err != nil {
 		return nil, err
-	}
-	m, err := lk.await(ctx, p, id)
-	if err != nil {
-		return nil, err
-	}
-	if e, ok := m.(*wamp.Error); ok {
-		return nil, errorFromMessage(e)
 	}
 	return reg, nil
 }
@@ -596,20 +580,27 @@ func (lk *link) unregister(ctx context.Context, reg *Registration) error {
 // answer. A session that ends meanwhile released everything anyway, so
 // that is not an error.
 func (lk *link) release(ctx context.Context, msg func(wamp.ID) wamp.Message) error {
-	p, id, err := lk.request(false, nil, msg)
-	if err == nil {
-		var m wamp.Message
-		if m, err = lk.await(ctx, p, id); err == nil {
-			if e, ok := m.(*wamp.Error); ok {
-				return errorFromMessage(e)
-			}
-			return nil
-		}
+	if err := lk.ask(ctx, nil, msg); err != nil && !errors.Is(err, ErrSessionClosed) {
+		return err
 	}
-	if errors.Is(err, ErrSessionClosed) {
-		return nil
+	return nil
+}
+
+// ask sends the request build makes and waits for its single reply; an
+// ERROR reply is returned as *Error.
+func (lk *link) ask(ctx context.Context, onReply func(wamp.Message, bool), build func(wamp.ID) wamp.Message) error {
+	p, id, err := lk.request(false, onReply, build)
+	if err != nil {
+		return err
 	}
-	return err
+	m, err := lk.await(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	if e, ok := m.(*wamp.Error); ok {
+		return errorFromMessage(e)
+	}
+	return nil
 }
 
 // attach registers and subscribes every entry of reg; on failure it undoes

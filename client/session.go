@@ -484,18 +484,7 @@ func (s *Session) Publish(ctx context.Context, topic wamp.URI, args wamp.List, k
 	if !ro.ack {
 		return lk.requestNoReply(build)
 	}
-	p, id, err := lk.request(false, nil, build)
-	if err != nil {
-		return err
-	}
-	m, err := lk.await(ctx, p, id)
-	if err != nil {
-		return err
-	}
-	if e, ok := m.(*wamp.Error); ok {
-		return errorFromMessage(e)
-	}
-	return nil
+	return lk.ask(ctx, nil, build)
 }
 
 // Subscribe subscribes fn to topic and returns a handle for Unsubscribe.
