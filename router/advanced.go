@@ -27,8 +27,8 @@ func (s *session) intercept(m wamp.Message) (handled, ok bool) {
 			return true, s.violation("PUBLISH uses payload passthru mode (ppt_scheme) but HELLO did not announce publisher feature payload_passthru_mode")
 		}
 	case *wamp.Call:
-		progress, isBool := wamp.OptBool(m.Options, "progress")
-		if !isBool && wamp.Has(m.Options, "progress") {
+		var progress bool
+		if !optional(m.Options, "progress", wamp.OptBool, &progress) {
 			s.replyError(wamp.TypeCall, m.Request, wamp.ErrInvalidArgument, "option progress must be a bool")
 			return true, true
 		}
@@ -109,8 +109,7 @@ func pptOptions(options wamp.Dict) (ppt wamp.Dict, msg string) {
 
 // publishExtras reads PUBLISH.Options.retain and the ppt_* options into p.
 func publishExtras(o wamp.Dict, p *broker.Publication) string {
-	var isBool bool
-	if p.Retain, isBool = wamp.OptBool(o, "retain"); !isBool && wamp.Has(o, "retain") {
+	if !optional(o, "retain", wamp.OptBool, &p.Retain) {
 		return "option retain must be a bool"
 	}
 	ppt, msg := pptOptions(o)

@@ -399,8 +399,8 @@ func (s *session) subscribe(m *wamp.Subscribe) {
 		s.replyError(wamp.TypeSubscribe, m.Request, wamp.ErrInvalidURI, fmt.Sprintf("invalid topic URI %q for match %q", m.Topic, policy))
 		return
 	}
-	getRetained, isBool := wamp.OptBool(m.Options, "get_retained")
-	if !isBool && wamp.Has(m.Options, "get_retained") {
+	var getRetained bool
+	if !optional(m.Options, "get_retained", wamp.OptBool, &getRetained) {
 		s.replyError(wamp.TypeSubscribe, m.Request, wamp.ErrInvalidArgument, "option get_retained must be a bool")
 		return
 	}
@@ -494,25 +494,18 @@ func (s *session) publish(m *wamp.Publish) {
 // parsePublishOptions fills p from PUBLISH.Options; it returns a message
 // naming the bad option, or "".
 func parsePublishOptions(o wamp.Dict, p *broker.Publication) string {
-	var ok bool
-	if _, present := o["exclude_me"]; present {
-		if p.ExcludeMe, ok = wamp.OptBool(o, "exclude_me"); !ok {
-			return "option exclude_me must be a bool"
-		}
+	if !optional(o, "exclude_me", wamp.OptBool, &p.ExcludeMe) {
+		return "option exclude_me must be a bool"
 	}
-	if _, present := o["disclose_me"]; present {
-		if _, ok = wamp.OptBool(o, "disclose_me"); !ok {
-			return "option disclose_me must be a bool"
-		}
+	if !optional(o, "disclose_me", wamp.OptBool, new(bool)) {
+		return "option disclose_me must be a bool"
 	}
 	for _, f := range []struct {
 		key string
 		dst *[]wamp.ID
 	}{{"exclude", &p.Exclude}, {"eligible", &p.Eligible}} {
-		if _, present := o[f.key]; present {
-			if *f.dst, ok = wamp.OptIDs(o, f.key); !ok {
-				return "option " + f.key + " must be a list of session ids"
-			}
+		if !optional(o, f.key, wamp.OptIDs, f.dst) {
+			return "option " + f.key + " must be a list of session ids"
 		}
 	}
 	for _, f := range []struct {
@@ -522,13 +515,24 @@ func parsePublishOptions(o wamp.Dict, p *broker.Publication) string {
 		{"exclude_authid", &p.ExcludeAuthID}, {"eligible_authid", &p.EligibleAuthID},
 		{"exclude_authrole", &p.ExcludeAuthRole}, {"eligible_authrole", &p.EligibleAuthRole},
 	} {
-		if _, present := o[f.key]; present {
-			if *f.dst, ok = wamp.OptStrings(o, f.key); !ok {
-				return "option " + f.key + " must be a list of strings"
-			}
+		if !optional(o, f.key, wamp.OptStrings, f.dst) {
+			return "option " + f.key + " must be a list of strings"
 		}
 	}
 	return ""
+}
+
+// optional reads option key with get into *dst. An absent key leaves *dst
+// as it is; ok is false when the key is present with a value get refuses.
+func optional[T any](o wamp.Dict, key string, get func(wamp.Dict, string) (T, bool), dst *T) (ok bool) {
+	if !wamp.Has(o, key) {
+		return true
+	}
+	v, ok := get(o, key)
+	if ok {
+		*dst = v
+	}
+	return ok
 }
 
 func (s *session) register(m *wamp.Register) {
@@ -598,28 +602,21 @@ func (s *session) call(m *wamp.Call) {
 	o := dealer.CallOptions{Disclose: d.Disclose}
 	o.ProgressiveInput, _ = wamp.OptBool(m.Options, "progress")
 	o.PPT, _ = pptOptions(m.Options) // validated by intercept
-	var ok bool
-	if _, present := m.Options["receive_progress"]; present {
-		if o.ReceiveProgress, ok = wamp.OptBool(m.Options, "receive_progress"); !ok {
-			s.replyError(wamp.TypeCall, m.Request, wamp.ErrInvalidArgument, "option receive_progress must be a bool")
-			return
-		}
+	if !optional(m.Options, "receive_progress", wamp.OptBool, &o.ReceiveProgress) {
+		s.replyError(wamp.TypeCall, m.Request, wamp.ErrInvalidArgument, "option receive_progress must be a bool")
+		return
 	}
-	if _, present := m.Options["disclose_me"]; present {
-		if _, ok = wamp.OptBool(m.Options, "disclose_me"); !ok {
-			s.replyError(wamp.TypeCall, m.Request, wamp.ErrInvalidArgument, "option disclose_me must be a bool")
-			return
-		}
+	if !optional(m.Options, "disclose_me", wamp.OptBool, new(bool)) {
+		s.replyError(wamp.TypeCall, m.Request, wamp.ErrInvalidArgument, "option disclose_me must be a bool")
+		return
 	}
-	if _, present := m.Options["timeout"]; present {
-		ms, ok := wamp.OptInt(m.Options, "timeout")
-		if !ok || ms < 0 {
-			s.replyError(wamp.TypeCall, m.Request, wamp.ErrInvalidArgument, "option timeout must be a non-negative integer (milliseconds)")
-			return
-		}
-		o.Timeout = time.Duration(ms) * time.Millisecond
+	var ms int64
+	if !optional(m.Options, "timeout", wamp.OptInt, &ms) || ms < 0 {
+		s.replyError(wamp.TypeCall, m.Request, wamp.ErrInvalidArgument, "option timeout must be a non-negative integer (milliseconds)")
+		return
 	}
-	if m.Procedure.Reserved() || strings.HasPrefix(string(m.Procedure), routerURIPrefix) {
+	o.Timeout = time.Duration(ms) * time.Millisecond
+	if reservedURI(m.Procedure) {
 		o.Disclose = true // the router's own procedures need to know the caller
 	}
 	if errURI := s.realm.dealer.Call(s.peer, m, o); errURI != "" {
