@@ -3,14 +3,8 @@ package rawsocket
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -20,48 +14,18 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/tollgate-wamp/tollgate/internal/testcert"
 	"github.com/tollgate-wamp/tollgate/transport"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// testTLS returns a server config with a fresh self-signed ECDSA
-// certificate for 127.0.0.1 and a client config trusting it.
-var testTLS = sync.OnceValues(func() (*tls.Config, *tls.Config) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "tollgate test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:     []string{"localhost"},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		panic(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		panic(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	srv := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}}}
-	cli := &tls.Config{RootCAs: pool}
-	return srv, cli
-})
 
 // listener is a test server running fn on each accepted connection.
 type listener struct {
 	network, addr string
 	ln            net.Listener
 	wg            sync.WaitGroup
+	clientTLS     *tls.Config // trusts the server's certificate ("tls" only)
 }
 
 // listen starts a listener on "tcp" (127.0.0.1:0), "unix" (a socket in a
@@ -88,8 +52,11 @@ func listen(t testing.TB, kind string, fn func(net.Conn)) *listener {
 		t.Fatal(err)
 	}
 	if kind == "tls" {
-		srv, _ := testTLS()
-		l.ln = tls.NewListener(l.ln, srv)
+		p := testcert.New(t)
+		l.ln = tls.NewListener(l.ln, p.Server)
+		// No ServerName: Dial derives it from the address.
+		l.clientTLS = p.Client.Clone()
+		l.clientTLS.ServerName = ""
 	}
 	l.addr = l.ln.Addr().String()
 	l.wg.Go(func() {
@@ -143,10 +110,10 @@ func acceptServer(t testing.TB, kind string, o ServerOptions) (*listener, <-chan
 	return l, ch
 }
 
-func dialOpts(kind string, o DialOptions) DialOptions {
-	if kind == "tls" {
-		_, cli := testTLS()
-		o.TLSConfig = cli
+// dialOpts returns o with the client TLS config of a "tls" listener.
+func (l *listener) dialOpts(o DialOptions) DialOptions {
+	if l.clientTLS != nil {
+		o.TLSConfig = l.clientTLS
 	}
 	return o
 }

@@ -46,7 +46,7 @@ func TestHandshakeMatrix(t *testing.T) {
 				t.Parallel()
 				l, ch := acceptServer(t, kind, ServerOptions{})
 				ctx := ctxT(t)
-				cc, err := Dial(ctx, l.network, l.addr, dialOpts(kind, DialOptions{Serializer: cd}))
+				cc, err := Dial(ctx, l.network, l.addr, l.dialOpts(DialOptions{Serializer: cd}))
 				if err != nil {
 					t.Fatalf("Dial: %v", err)
 				}
@@ -674,7 +674,7 @@ func TestInfoTLSThroughWrapper(t *testing.T) {
 		c, err := Accept(ctx, wrapped{nc}, ServerOptions{})
 		res <- acceptResult{c, err}
 	})
-	cc, err := Dial(ctxT(t), "tcp", l.addr, dialOpts("tls", DialOptions{}))
+	cc, err := Dial(ctxT(t), "tcp", l.addr, l.dialOpts(DialOptions{}))
 	if err != nil {
 		t.Fatal(err)
 	}
