@@ -76,7 +76,7 @@ func Client(ctx context.Context, c net.Conn, o DialOptions) (_ transport.Conn, e
 		return nil, fmt.Errorf("rawsocket: codec %q has no RawSocket serializer id", cd.Name())
 	}
 	ourL := lengthExponent(o.MaxMessageSize)
-	stop := withCtx(ctx, c, setDeadline)
+	stop := withCtx(ctx, c)
 	_, werr := c.Write([]byte{Magic, ourL<<4 | id, 0, 0})
 	var b [4]byte
 	var rerr error

@@ -174,30 +174,30 @@ func parseServerReply(b [4]byte, want codec.Codec) (l uint8, err error) {
 // and interrupts the I/O when ctx is cancelled. stop restores "no
 // deadline" and returns ctx.Err() if ctx has ended; callers use that error
 // in place of an I/O error (which then is a timeout we caused).
-func withCtx(ctx context.Context, nc net.Conn, set func(net.Conn, time.Time) error) (stop func() error) {
+func withCtx(ctx context.Context, nc net.Conn) (stop func() error) {
 	dl, hasDL := ctx.Deadline()
 	if hasDL {
-		_ = set(nc, dl)
+		_ = nc.SetDeadline(dl)
 	}
 	if ctx.Done() == nil {
 		return func() error {
 			if hasDL {
-				_ = set(nc, time.Time{})
+				_ = nc.SetDeadline(time.Time{})
 			}
 			return nil
 		}
 	}
 	fired := make(chan struct{})
 	stopAF := context.AfterFunc(ctx, func() {
-		_ = set(nc, time.Unix(1, 0))
+		_ = nc.SetDeadline(time.Unix(1, 0))
 		close(fired)
 	})
 	return func() error {
 		if !stopAF() {
 			<-fired // it ran (or is running): wait, then undo its deadline
-			_ = set(nc, time.Time{})
+			_ = nc.SetDeadline(time.Time{})
 		} else if hasDL {
-			_ = set(nc, time.Time{})
+			_ = nc.SetDeadline(time.Time{})
 		}
 		if err := ctx.Err(); err != nil {
 			return err
@@ -210,7 +210,6 @@ func withCtx(ctx context.Context, nc net.Conn, set func(net.Conn, time.Time) err
 	}
 }
 
-func setDeadline(nc net.Conn, t time.Time) error      { return nc.SetDeadline(t) }
 func setReadDeadline(nc net.Conn, t time.Time) error  { return nc.SetReadDeadline(t) }
 func setWriteDeadline(nc net.Conn, t time.Time) error { return nc.SetWriteDeadline(t) }
 
@@ -229,7 +228,7 @@ func Accept(ctx context.Context, c net.Conn, o ServerOptions) (_ transport.Conn,
 	if err != nil {
 		return nil, err
 	}
-	stop := withCtx(ctx, c, setDeadline)
+	stop := withCtx(ctx, c)
 	var b [4]byte
 	_, rerr := io.ReadFull(c, b[:])
 	hello, code, perr := parseClientHello(b, allowed)
@@ -264,7 +263,7 @@ func Refuse(ctx context.Context, c net.Conn, code ErrorCode) error {
 	if code == 0 || code > 15 {
 		return fmt.Errorf("rawsocket: cannot refuse with error code %d", uint8(code))
 	}
-	stop := withCtx(ctx, c, setDeadline)
+	stop := withCtx(ctx, c)
 	var b [4]byte
 	_, err := io.ReadFull(c, b[:])
 	if err == nil {
