@@ -272,9 +272,7 @@ func (p *craPending) Authenticate(_ context.Context, a *wamp.Authenticate) (*Ide
 	if err != nil {
 		sig = nil // still compute the MAC, so timing does not depend on the format
 	}
-	m := hmac.New(sha256.New, p.key)
-	m.Write([]byte(p.challenge))
-	ok := hmac.Equal(m.Sum(nil), sig)
+	ok := hmac.Equal(craMAC(p.key, p.challenge), sig)
 	if !ok || !p.known {
 		return nil, Denied()
 	}
@@ -296,9 +294,14 @@ func noRole(authid string) *Error {
 // secret's UTF-8 bytes, or for a salted challenge the ASCII bytes of
 // DeriveKey's result.
 func SignWAMPCRA(key []byte, challenge string) string {
+	return base64.StdEncoding.EncodeToString(craMAC(key, challenge))
+}
+
+// craMAC is HMAC-SHA256(key, challenge), the raw WAMP-CRA signature.
+func craMAC(key []byte, challenge string) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(challenge))
-	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+	return m.Sum(nil)
 }
 
 // DeriveKey computes a salted WAMP-CRA key: Base64(PBKDF2-HMAC-SHA256(
