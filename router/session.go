@@ -241,8 +241,7 @@ func (s *session) leaveRealm() {
 		return
 	}
 	rm.leave(s)
-	rm.sessionEnded(s) // meta events, testaments (meta.go)
-	rm.broker.RemoveSession(s, s.subs)
+	rm.sessionEnded(s) // subscriptions, registrations, meta events, testaments (meta.go)
 	rm.dealer.Leave(s.peer)
 	if rm.authz != nil {
 		rm.authz.SessionLeft(s.id)

@@ -130,15 +130,6 @@ func (b *Broker) unsubscribeLocked(s Session, id wamp.ID) bool {
 	return true
 }
 
-// RemoveSession drops every subscription of s (session leaving).
-func (b *Broker) RemoveSession(s Session, ids []wamp.ID) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, id := range ids {
-		b.unsubscribeLocked(s, id)
-	}
-}
-
 // Publication is one PUBLISH to route.
 type Publication struct {
 	ID        wamp.ID

@@ -83,7 +83,7 @@ func TestUnsubscribeAndRemoveSession(t *testing.T) {
 	if !b.Unsubscribe(s1, id) || b.Unsubscribe(s1, id) {
 		t.Error("unsubscribe should succeed once")
 	}
-	b.RemoveSession(s2, []wamp.ID{id, pid})
+	b.DetachAll(s2, []wamp.ID{id, pid})
 	if b.Count() != 0 {
 		t.Errorf("%d subscriptions left", b.Count())
 	}

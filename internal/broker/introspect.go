@@ -111,8 +111,9 @@ func (b *Broker) Detach(s Session, id wamp.ID) (d Detached, ok bool) {
 	return b.detachLocked(s, id)
 }
 
-// DetachAll is RemoveSession that reports each subscription s actually
-// left (ids s was no longer part of, e.g. after a revocation, are skipped).
+// DetachAll removes s from the subscriptions ids (session leaving) and
+// reports each one s actually left (ids s was no longer part of, e.g.
+// after a revocation, are skipped).
 func (b *Broker) DetachAll(s Session, ids []wamp.ID) []Detached {
 	var out []Detached
 	b.mu.Lock()
