@@ -95,23 +95,18 @@ func (d *Dynamic) Hello(ctx context.Context, req *Request) (*Identity, *wamp.Cha
 	case MethodTicket:
 		return nil, ticketChallenge(), &dynTicketPending{d: d, req: *req}, nil
 
-	case MethodAnonymous:
-		// As in Crossbar, the authenticator sees a fresh random authid,
-		// which the session keeps unless the answer gives one.
-		authid := RandomAuthID()
+	case MethodAnonymous, MethodTLS:
+		authid := req.AuthID
+		if d.method == MethodAnonymous {
+			// As in Crossbar, the authenticator sees a fresh random
+			// authid, which the session keeps unless the answer gives one.
+			authid = RandomAuthID()
+		}
 		ans, err := d.call(ctx, req, authid, nil)
 		if err != nil {
 			return nil, nil, nil, err
 		}
 		id, err := d.identity(req, ans, authid)
-		return id, nil, nil, err
-
-	case MethodTLS:
-		ans, err := d.call(ctx, req, req.AuthID, nil)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		id, err := d.identity(req, ans, req.AuthID)
 		return id, nil, nil, err
 
 	case MethodWAMPCRA:
