@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -93,12 +94,7 @@ func colonHex(b []byte) string {
 // sortedKeys returns the keys of m in order, for deterministic iteration
 // (error messages, fake-user defaults).
 func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+	return slices.Sorted(maps.Keys(m))
 }
 
 // describe names the type of a value from a peer for error messages.
