@@ -689,7 +689,16 @@ func encodeMessage(e valueEnc, dst []byte, m wamp.Message) ([]byte, error) {
 				dst, err = e.appendValue(dst, it.d, 1)
 			}
 		case itList:
-			dst, err = e.appendValue(dst, it.l, 1)
+			// Element by element: passing it.l to appendValue would box
+			// the slice header, one allocation per message.
+			dst = e.arrayStart(dst, len(it.l))
+			for j, v := range it.l {
+				dst = e.arrayNext(dst, j)
+				if dst, err = e.appendValue(dst, v, 2); err != nil {
+					break
+				}
+			}
+			dst = e.arrayEnd(dst)
 		case itRaw:
 			dst = append(dst, it.raw...)
 		}
