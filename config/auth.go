@@ -33,6 +33,15 @@ type positions map[string]at
 // set records a field's position.
 func (ps positions) set(key string, n *yaml.Node, path string) { ps[key] = at{n, path} }
 
+// nest records a list item's position at key and the positions of its
+// fields, keyed relative to the item in sub, under key+".".
+func (ps positions) nest(key string, n *yaml.Node, path string, sub positions) {
+	ps.set(key, n, path)
+	for k, a := range sub {
+		ps[key+"."+k] = a
+	}
+}
+
 // tlsAuthRef is an auth section offering tls, checked against its
 // transport's endpoint (tls needs client certificates).
 type tlsAuthRef at

@@ -83,11 +83,7 @@ func (p *parser) realm(n *yaml.Node, path string, r *refs) (router.RealmOptions,
 					r.roles[role.Name] = true
 				}
 				if good {
-					key := fmt.Sprintf("roles[%d]", len(realm.Roles))
-					ps.set(key, it, ip)
-					for k, a := range rps {
-						ps[key+"."+k] = a
-					}
+					ps.nest(fmt.Sprintf("roles[%d]", len(realm.Roles)), it, ip, rps)
 					realm.Roles = append(realm.Roles, role)
 					permIndex = append(permIndex, perms)
 				}
@@ -263,11 +259,7 @@ func (p *parser) role(n *yaml.Node, path string) (authz.RoleConfig, positions, [
 				if !good {
 					continue
 				}
-				key := fmt.Sprintf("permissions[%d]", len(role.Permissions))
-				ps.set(key, it, ip)
-				for k, a := range pps {
-					ps[key+"."+k] = a
-				}
+				ps.nest(fmt.Sprintf("permissions[%d]", len(role.Permissions)), it, ip, pps)
 				role.Permissions = append(role.Permissions, perm)
 				permIndex = append(permIndex, i)
 			}
