@@ -440,25 +440,6 @@ func (r *run) call(ctx context.Context, res *Result) error {
 	return nil
 }
 
-// asInt64 reads an integer timestamp as any codec decodes it.
-func asInt64(v any) (int64, bool) {
-	switch x := v.(type) {
-	case int64:
-		return x, true
-	case uint64:
-		return int64(x), x <= 1<<63-1
-	case int:
-		return int64(x), true
-	case int32:
-		return int64(x), true
-	case uint32:
-		return int64(x), true
-	case float64:
-		return int64(x), x == float64(int64(x))
-	}
-	return 0, false
-}
-
 func storeMax(a *atomic.Int64, v int64) {
 	for {
 		cur := a.Load()
@@ -493,7 +474,7 @@ func (r *run) publish(ctx context.Context, res *Result) error {
 			var ts int64
 			ok := len(ev.Args) > 0
 			if ok {
-				ts, ok = asInt64(ev.Args[0])
+				ts, ok = wamp.AsInt(ev.Args[0])
 			}
 			if !ok {
 				badEvents.Add(1)
