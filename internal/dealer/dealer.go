@@ -192,21 +192,6 @@ func (d *Dealer) Attach(p *Peer, procedure wamp.URI, o RegisterOptions) (id wamp
 	return reg.id, created, ""
 }
 
-// Unregister removes p from registration id; false if p is not its callee.
-func (d *Dealer) Unregister(p *Peer, id wamp.ID) bool {
-	d.mu.Lock()
-	ok := d.unregisterLocked(p, id)
-	d.mu.Unlock()
-	if ok {
-		p.mu.Lock()
-		if i := slices.Index(p.regs, id); i >= 0 {
-			p.regs = slices.Delete(p.regs, i, i+1)
-		}
-		p.mu.Unlock()
-	}
-	return ok
-}
-
 func (d *Dealer) unregisterLocked(p *Peer, id wamp.ID) bool {
 	reg, ok := d.byID[id]
 	if !ok {

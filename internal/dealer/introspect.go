@@ -25,9 +25,6 @@ func (reg *registration) info() RegistrationInfo {
 	return RegistrationInfo{ID: reg.id, Procedure: reg.procedure, Match: reg.policy, Invoke: reg.invoke, Created: reg.created}
 }
 
-// Session returns the session p belongs to.
-func (p *Peer) Session() Session { return p.s }
-
 // List returns every live registration, ordered by id.
 func (d *Dealer) List() []RegistrationInfo {
 	d.mu.RLock()
@@ -115,8 +112,8 @@ func (d *Dealer) detachLocked(p *Peer, id wamp.ID) (Detached, bool) {
 	return Detached{ID: id, Procedure: reg.procedure, Deleted: last}, true
 }
 
-// Detach is Unregister that also reports what happened; ok is false if p
-// is not a callee of id.
+// Detach removes p from registration id and reports what happened; ok is
+// false if p is not a callee of id.
 func (d *Dealer) Detach(p *Peer, id wamp.ID) (Detached, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
