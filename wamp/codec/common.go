@@ -105,7 +105,7 @@ type decoder struct {
 	w     wire
 	vc    wamp.ValueCodec
 	name  string
-	el    *elems
+	el    elems
 	err   error
 	names []string
 }
@@ -315,7 +315,7 @@ func decodeMessage(w wire, vc wamp.ValueCodec, data []byte) (wamp.Message, error
 		}
 		return nil, wamp.Protocolf("%s: got %d elements, want %d to %d", t, el.n, lo, len(names))
 	}
-	d := decoder{w: w, vc: vc, name: t.String(), el: &el, names: names}
+	d := decoder{w: w, vc: vc, name: t.String(), el: el, names: names}
 	var m wamp.Message
 	switch t {
 	case wamp.TypeHello:
