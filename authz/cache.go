@@ -18,18 +18,6 @@ const (
 	scopeAuthRole              // every session with this role
 )
 
-func (s scope) String() string {
-	switch s {
-	case scopeSession:
-		return "session"
-	case scopeAuthID:
-		return "authid"
-	case scopeAuthRole:
-		return "authrole"
-	}
-	return "none"
-}
-
 // cacheKey identifies one cached answer. Fields not used by the scope are
 // zero. The role is always part of the key, so an answer never crosses
 // roles. Building a key copies string headers only: no allocation.
