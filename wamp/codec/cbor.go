@@ -138,17 +138,22 @@ func (cborWire) integer(raw []byte) (intVal, bool) {
 	return intVal{abs: n}, true
 }
 
+// str reads the text string directly, not through value, which would box
+// it (one more allocation per decoded URI).
 func (cborWire) str(raw []byte) (string, bool) {
 	if len(raw) == 0 || raw[0]>>5 != 3 {
 		return "", false
 	}
 	p := cborParser{b: raw}
-	v, err := p.value(1, true)
+	n, err := p.head()
 	if err != nil {
 		return "", false
 	}
-	s, ok := v.(string)
-	return s, ok
+	b, err := p.take(n)
+	if err != nil || !utf8.Valid(b) {
+		return "", false
+	}
+	return string(b), true
 }
 
 func (cborWire) dict(raw []byte) (wamp.Dict, error) {

@@ -167,17 +167,30 @@ func beUint(b []byte) uint64 {
 	return u
 }
 
+// str reads the string directly, not through value, which would box it
+// (one more allocation per decoded URI).
 func (mpWire) str(raw []byte) (string, bool) {
-	if (mpWire{}).kind(raw) != kindString {
+	if len(raw) == 0 {
 		return "", false
 	}
-	p := mpParser{b: raw}
-	v, err := p.value(1, true)
+	p := mpParser{b: raw, i: 1}
+	var n uint64
+	switch c := raw[0]; {
+	case c >= 0xa0 && c <= 0xbf:
+		n = uint64(c & 0x1f)
+	case c >= 0xd9 && c <= 0xdb:
+		var err error
+		if n, err = p.uintN(1 << (c - 0xd9)); err != nil {
+			return "", false
+		}
+	default:
+		return "", false
+	}
+	b, err := p.take(n)
 	if err != nil {
 		return "", false
 	}
-	s, ok := v.(string)
-	return s, ok
+	return string(b), true
 }
 
 func (mpWire) dict(raw []byte) (wamp.Dict, error) {
