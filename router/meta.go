@@ -51,16 +51,17 @@ type killOrder struct {
 
 // Meta event topics.
 const (
-	topicSessionOnJoin            wamp.URI = "wamp.session.on_join"
-	topicSessionOnLeave           wamp.URI = "wamp.session.on_leave"
-	topicRegistrationOnCreate     wamp.URI = "wamp.registration.on_create"
-	topicRegistrationOnRegister   wamp.URI = "wamp.registration.on_register"
-	topicRegistrationOnUnregister wamp.URI = "wamp.registration.on_unregister"
-	topicRegistrationOnDelete     wamp.URI = "wamp.registration.on_delete"
-	topicSubscriptionOnCreate     wamp.URI = "wamp.subscription.on_create"
-	topicSubscriptionOnSubscribe  wamp.URI = "wamp.subscription.on_subscribe"
-	topicSubscriptionOnUnsub      wamp.URI = "wamp.subscription.on_unsubscribe"
-	topicSubscriptionOnDelete     wamp.URI = "wamp.subscription.on_delete"
+	topicSessionOnJoin  wamp.URI = "wamp.session.on_join"
+	topicSessionOnLeave wamp.URI = "wamp.session.on_leave"
+)
+
+// memberTopics are the meta events of registrations or subscriptions:
+// created, a member (callee, subscriber) added, a member removed, deleted.
+type memberTopics struct{ create, attach, detach, delete wamp.URI }
+
+var (
+	registrationTopics = memberTopics{"wamp.registration.on_create", "wamp.registration.on_register", "wamp.registration.on_unregister", "wamp.registration.on_delete"}
+	subscriptionTopics = memberTopics{"wamp.subscription.on_create", "wamp.subscription.on_subscribe", "wamp.subscription.on_unsubscribe", "wamp.subscription.on_delete"}
 )
 
 // The internal session publishes meta events through the broker; it never
@@ -838,48 +839,48 @@ func (rm *realm) metaSubscribed(s *session, id wamp.ID, created, added bool) {
 	if !added {
 		return
 	}
-	info, ok := rm.broker.Get(id)
-	if !ok || reservedURI(info.Topic) {
-		return
+	if info, ok := rm.broker.Get(id); ok {
+		rm.metaAttached(s, subscriptionTopics, id, info.Topic, created, func() wamp.Dict { return subscriptionDetails(info) })
 	}
-	hidden := hiddenRole(s.authrole)
-	if created {
-		rm.publishMeta(topicSubscriptionOnCreate, hidden, s.id, subscriptionDetails(info))
-	}
-	rm.publishMeta(topicSubscriptionOnSubscribe, hidden, s.id, id)
 }
 
 func (rm *realm) metaUnsubscribed(s *session, d broker.Detached) {
-	if reservedURI(d.Topic) {
-		return
-	}
-	hidden := hiddenRole(s.authrole)
-	rm.publishMeta(topicSubscriptionOnUnsub, hidden, s.id, d.ID)
-	if d.Deleted {
-		rm.publishMeta(topicSubscriptionOnDelete, hidden, s.id, d.ID)
-	}
+	rm.metaDetached(s, subscriptionTopics, d.ID, d.Topic, d.Deleted)
 }
 
 func (rm *realm) metaRegistered(s *session, id wamp.ID, created bool) {
-	info, ok := rm.dealer.Get(id)
-	if !ok || reservedURI(info.Procedure) {
+	if info, ok := rm.dealer.Get(id); ok {
+		rm.metaAttached(s, registrationTopics, id, info.Procedure, created, func() wamp.Dict { return registrationDetails(info) })
+	}
+}
+
+func (rm *realm) metaUnregistered(s *session, d dealer.Detached) {
+	rm.metaDetached(s, registrationTopics, d.ID, d.Procedure, d.Deleted)
+}
+
+// metaAttached publishes that s became a member of registration or
+// subscription id on uri: on_create first when created made it.
+func (rm *realm) metaAttached(s *session, t memberTopics, id wamp.ID, uri wamp.URI, created bool, details func() wamp.Dict) {
+	if reservedURI(uri) {
 		return
 	}
 	hidden := hiddenRole(s.authrole)
 	if created {
-		rm.publishMeta(topicRegistrationOnCreate, hidden, s.id, registrationDetails(info))
+		rm.publishMeta(t.create, hidden, s.id, details())
 	}
-	rm.publishMeta(topicRegistrationOnRegister, hidden, s.id, id)
+	rm.publishMeta(t.attach, hidden, s.id, id)
 }
 
-func (rm *realm) metaUnregistered(s *session, d dealer.Detached) {
-	if reservedURI(d.Procedure) {
+// metaDetached publishes that s left registration or subscription id on
+// uri: on_delete last when deleted (s was its last member).
+func (rm *realm) metaDetached(s *session, t memberTopics, id wamp.ID, uri wamp.URI, deleted bool) {
+	if reservedURI(uri) {
 		return
 	}
 	hidden := hiddenRole(s.authrole)
-	rm.publishMeta(topicRegistrationOnUnregister, hidden, s.id, d.ID)
-	if d.Deleted {
-		rm.publishMeta(topicRegistrationOnDelete, hidden, s.id, d.ID)
+	rm.publishMeta(t.detach, hidden, s.id, id)
+	if deleted {
+		rm.publishMeta(t.delete, hidden, s.id, id)
 	}
 }
 
