@@ -381,14 +381,54 @@ func (r *run) call(ctx context.Context, res *Result) error {
 	pad := strings.Repeat("x", cfg.Size)
 	args := wamp.List{pad}
 	ph := newPhase(cfg.Count)
-	recs := make([]*recorder, len(callers))
 	var (
 		errs  errCounts
 		calls atomic.Int64
-		wg    sync.WaitGroup
 	)
+	recs := r.drive(ctx, ph, callers, func(s *client.Session, rec *recorder, ts int64, measured bool) bool {
+		cctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+		out, err := s.Call(cctx, proc, args, nil)
+		cancel()
+		d := time.Duration(ph.now() - ts)
+		if ctx.Err() != nil {
+			return true // interrupted: this call is not a failure of the router
+		}
+		if err == nil {
+			if p, _ := out.Arg(0).(string); len(out.Args) != 1 || p != pad {
+				err = errors.New("echo result differs from the arguments")
+			}
+		}
+		if err != nil {
+			if measured {
+				errs.add(err)
+			}
+			return sessionDone(s)
+		}
+		if measured {
+			calls.Add(1)
+			rec.record(d)
+		}
+		return false
+	})
+	res.Elapsed = ph.elapsedUntil(ph.now())
+	st := &CallStats{Calls: calls.Load(), Latency: summarize(recs)}
+	st.Errors, st.ErrorCount = errs.snapshot()
+	st.Rate = rate(st.Calls, res.Elapsed)
+	res.Call = st
+	return nil
+}
+
+// drive starts the phase and runs cfg.InFlight workers per session, each
+// pacing itself and calling one with every timestamp the phase hands out
+// until the phase ends or one reports that the worker stops. It returns
+// each session's recorder once all workers ended.
+func (r *run) drive(ctx context.Context, ph *phase, sessions []*client.Session,
+	one func(s *client.Session, rec *recorder, ts int64, measured bool) (stop bool)) []*recorder {
+	cfg := r.cfg
+	recs := make([]*recorder, len(sessions))
+	var wg sync.WaitGroup
 	ph.start(cfg.Warmup, cfg.Duration)
-	for i, s := range callers {
+	for i, s := range sessions {
 		recs[i] = newRecorder()
 		rec := recs[i]
 		for range cfg.InFlight {
@@ -399,45 +439,15 @@ func (r *run) call(ctx context.Context, res *Result) error {
 				for {
 					pc.wait(ctx, ph)
 					ts, measured, ok := ph.next(ctx)
-					if !ok {
+					if !ok || one(s, rec, ts, measured) {
 						return
-					}
-					cctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-					out, err := s.Call(cctx, proc, args, nil)
-					cancel()
-					d := time.Duration(ph.now() - ts)
-					if ctx.Err() != nil {
-						return // interrupted: this call is not a failure of the router
-					}
-					if err == nil {
-						if p, _ := out.Arg(0).(string); len(out.Args) != 1 || p != pad {
-							err = errors.New("echo result differs from the arguments")
-						}
-					}
-					if err != nil {
-						if measured {
-							errs.add(err)
-						}
-						if sessionDone(s) {
-							return
-						}
-						continue
-					}
-					if measured {
-						calls.Add(1)
-						rec.record(d)
 					}
 				}
 			}()
 		}
 	}
 	wg.Wait()
-	res.Elapsed = ph.elapsedUntil(ph.now())
-	st := &CallStats{Calls: calls.Load(), Latency: summarize(recs)}
-	st.Errors, st.ErrorCount = errs.snapshot()
-	st.Rate = rate(st.Calls, res.Elapsed)
-	res.Call = st
-	return nil
+	return recs
 }
 
 func storeMax(a *atomic.Int64, v int64) {
@@ -503,68 +513,46 @@ func (r *run) publish(ctx context.Context, res *Result) error {
 	if cfg.Ack {
 		opts = append(opts, client.Acknowledge())
 	}
-	ackRecs := make([]*recorder, len(pubs))
 	var (
 		errs                    errCounts
 		published, backpressure atomic.Int64
-		wg                      sync.WaitGroup
 	)
-	ph.start(cfg.Warmup, cfg.Duration)
-	for i, s := range pubs {
-		ackRecs[i] = newRecorder()
-		rec := ackRecs[i]
-		for range cfg.InFlight {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				pc := newPacer(cfg.Rate, cfg.Sessions*cfg.InFlight)
-				for {
-					pc.wait(ctx, ph)
-					ts, measured, ok := ph.next(ctx)
-					if !ok {
-						return
-					}
-					args := wamp.List{ts, pad}
-					var err error
-					if cfg.Ack {
-						pctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-						err = s.Publish(pctx, topic, args, nil, opts...)
-						cancel()
-					} else {
-						err = s.Publish(ctx, topic, args, nil, opts...)
-					}
-					if ctx.Err() != nil {
-						return
-					}
-					if err != nil && !cfg.Ack && errors.Is(err, transport.ErrQueueFull) {
-						// The client's own queue is full: wait for it to drain.
-						backpressure.Add(1)
-						if measured {
-							ph.unissue()
-						}
-						time.Sleep(200 * time.Microsecond)
-						continue
-					}
-					if err != nil {
-						if measured {
-							errs.add(err)
-						}
-						if sessionDone(s) {
-							return
-						}
-						continue
-					}
-					if measured {
-						published.Add(1)
-						if cfg.Ack {
-							rec.record(time.Duration(ph.now() - ts))
-						}
-					}
-				}
-			}()
+	ackRecs := r.drive(ctx, ph, pubs, func(s *client.Session, rec *recorder, ts int64, measured bool) bool {
+		args := wamp.List{ts, pad}
+		var err error
+		if cfg.Ack {
+			pctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+			err = s.Publish(pctx, topic, args, nil, opts...)
+			cancel()
+		} else {
+			err = s.Publish(ctx, topic, args, nil, opts...)
 		}
-	}
-	wg.Wait()
+		if ctx.Err() != nil {
+			return true
+		}
+		if err != nil && !cfg.Ack && errors.Is(err, transport.ErrQueueFull) {
+			// The client's own queue is full: wait for it to drain.
+			backpressure.Add(1)
+			if measured {
+				ph.unissue()
+			}
+			time.Sleep(200 * time.Microsecond)
+			return false
+		}
+		if err != nil {
+			if measured {
+				errs.add(err)
+			}
+			return sessionDone(s)
+		}
+		if measured {
+			published.Add(1)
+			if cfg.Ack {
+				rec.record(time.Duration(ph.now() - ts))
+			}
+		}
+		return false
+	})
 	pubEnd := ph.now()
 	expected := published.Load() * int64(cfg.Subscribers)
 
