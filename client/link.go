@@ -44,8 +44,10 @@ type link struct {
 	sendMu  sync.Mutex
 	lastReq wamp.ID // guarded by sendMu
 
-	mu         sync.Mutex
-	pending    map[wamp.ID]*pending
+	mu      sync.Mutex
+	pending map[wamp.ID]*pending
+	// subs: a list's elements never change (subscribe appends, unsubscribe
+	// builds a new list), so the event reader uses one without copying.
 	subs       map[wamp.ID][]*Subscription
 	regs       map[wamp.ID]*Registration
 	invs       map[wamp.ID]*invState
@@ -679,7 +681,7 @@ func (lk *link) enqueue(f func()) {
 
 func (lk *link) onEvent(m *wamp.Event) {
 	lk.mu.Lock()
-	handles := append([]*Subscription(nil), lk.subs[m.Subscription]...)
+	handles := lk.subs[m.Subscription]
 	lk.mu.Unlock()
 	if len(handles) == 0 {
 		return // unsubscribed meanwhile
