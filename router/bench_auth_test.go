@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
-	"net/url"
 	"testing"
 
 	"github.com/tollgate-wamp/tollgate/auth"
@@ -12,26 +11,9 @@ import (
 	"github.com/tollgate-wamp/tollgate/router"
 	"github.com/tollgate-wamp/tollgate/routertest"
 	"github.com/tollgate-wamp/tollgate/transport"
-	"github.com/tollgate-wamp/tollgate/transport/rawsocket"
 	"github.com/tollgate-wamp/tollgate/wamp"
 	"github.com/tollgate-wamp/tollgate/wamp/codec"
 )
-
-func rawDial(b *testing.B, rawURL string) transport.Conn {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	network, addr := "tcp", u.Host
-	if u.Scheme == "unix" {
-		network, addr = "unix", u.Path
-	}
-	tc, err := rawsocket.Dial(context.Background(), network, addr, rawsocket.DialOptions{Serializer: codec.MsgPack})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return tc
-}
 
 // serveBackend answers every INVOCATION: the authorizer registration with
 // authorizeAnswer, anything else by echoing the payload.
@@ -65,6 +47,7 @@ func serveBackend(tc transport.Conn, authorizeReg wamp.ID, authorizeAnswer any) 
 // authorized (a) statically, (b) by a dynamic authorizer whose answer is
 // cached, (c) by a dynamic authorizer asked on every call.
 func BenchmarkAuthorizedCall(b *testing.B) {
+	ctx := context.Background()
 	for _, c := range []struct {
 		name, role string
 		answer     any
@@ -88,22 +71,22 @@ func BenchmarkAuthorizedCall(b *testing.B) {
 			backdoor := srv.Serve(b, "tcp", backendTransport())
 			front := srv.Serve(b, "tcp", rawTransport(auth.MethodConfig{Method: "anonymous", Type: "static", Anonymous: auth.AnonymousConfig{Role: c.role}}))
 
-			backend := rawDial(b, backdoor)
+			backend := dialConn(b, backdoor, codec.MsgPack)
 			defer backend.Close()
-			rawRPC(b, backend, &wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": clientRoles}})
-			authReg := rawRPC(b, backend, &wamp.Register{Request: 1, Options: wamp.Dict{}, Procedure: "com.example.authorize"}).(*wamp.Registered).Registration
-			rawRPC(b, backend, &wamp.Register{Request: 2, Options: wamp.Dict{}, Procedure: "com.bench.echo"})
+			rawRPC(b, ctx, backend, &wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": clientRoles}})
+			authReg := rawRPC(b, ctx, backend, &wamp.Register{Request: 1, Options: wamp.Dict{}, Procedure: "com.example.authorize"}).(*wamp.Registered).Registration
+			rawRPC(b, ctx, backend, &wamp.Register{Request: 2, Options: wamp.Dict{}, Procedure: "com.bench.echo"})
 			go serveBackend(backend, authReg, c.answer)
 
-			caller := rawDial(b, front)
+			caller := dialConn(b, front, codec.MsgPack)
 			defer caller.Close()
-			if _, ok := rawRPC(b, caller, &wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": clientRoles}}).(*wamp.Welcome); !ok {
+			if _, ok := rawRPC(b, ctx, caller, &wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": clientRoles}}).(*wamp.Welcome); !ok {
 				b.Fatal("join failed")
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
-				r := rawRPC(b, caller, &wamp.Call{Request: wamp.ID(i + 1), Options: wamp.Dict{}, Procedure: "com.bench.echo", Payload: wamp.Payload{Args: wamp.List{int64(i)}}})
+				r := rawRPC(b, ctx, caller, &wamp.Call{Request: wamp.ID(i + 1), Options: wamp.Dict{}, Procedure: "com.bench.echo", Payload: wamp.Payload{Args: wamp.List{int64(i)}}})
 				if _, ok := r.(*wamp.Result); !ok {
 					b.Fatalf("call %d: %v %+v", i, r.MessageType(), r)
 				}
@@ -115,6 +98,7 @@ func BenchmarkAuthorizedCall(b *testing.B) {
 // BenchmarkHandshake measures connect + HELLO … WELCOME + close per
 // operation for each auth method, over loopback RawSocket.
 func BenchmarkHandshake(b *testing.B) {
+	ctx := context.Background()
 	pub, priv, _ := ed25519.GenerateKey(nil)
 	hash, _ := auth.HashPassword("pw")
 	methods := map[string]auth.MethodConfig{
@@ -136,10 +120,10 @@ func BenchmarkHandshake(b *testing.B) {
 			front := srv.Serve(b, "tcp", rawTransport(m))
 			if m.Type == "dynamic" {
 				backdoor := srv.Serve(b, "unix", backendTransport())
-				backend := rawDial(b, backdoor)
+				backend := dialConn(b, backdoor, codec.MsgPack)
 				defer backend.Close()
-				rawRPC(b, backend, &wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": clientRoles}})
-				reg := rawRPC(b, backend, &wamp.Register{Request: 1, Options: wamp.Dict{}, Procedure: "com.example.authenticate"}).(*wamp.Registered).Registration
+				rawRPC(b, ctx, backend, &wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": clientRoles}})
+				reg := rawRPC(b, ctx, backend, &wamp.Register{Request: 1, Options: wamp.Dict{}, Procedure: "com.example.authenticate"}).(*wamp.Registered).Registration
 				go serveBackend(backend, reg, "backend")
 			}
 			details := wamp.Dict{"roles": clientRoles, "authmethods": wamp.List{m.Method}, "authid": "joe"}
@@ -149,8 +133,8 @@ func BenchmarkHandshake(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				tc := rawDial(b, front)
-				reply := rawRPC(b, tc, &wamp.Hello{Realm: "realm1", Details: details})
+				tc := dialConn(b, front, codec.MsgPack)
+				reply := rawRPC(b, ctx, tc, &wamp.Hello{Realm: "realm1", Details: details})
 				if ch, ok := reply.(*wamp.Challenge); ok {
 					var sig string
 					switch m.Method {
@@ -163,7 +147,7 @@ func BenchmarkHandshake(b *testing.B) {
 						challenge, _ := wamp.OptString(ch.Extra, "challenge")
 						sig, _ = auth.SignCryptosign(priv, challenge, nil)
 					}
-					reply = rawRPC(b, tc, &wamp.Authenticate{Signature: sig, Extra: wamp.Dict{}})
+					reply = rawRPC(b, ctx, tc, &wamp.Authenticate{Signature: sig, Extra: wamp.Dict{}})
 				}
 				if _, ok := reply.(*wamp.Welcome); !ok {
 					b.Fatalf("%s: got %v %+v", name, reply.MessageType(), reply)

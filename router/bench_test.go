@@ -6,40 +6,16 @@ import (
 
 	"github.com/tollgate-wamp/tollgate/routertest"
 	"github.com/tollgate-wamp/tollgate/transport"
-	"github.com/tollgate-wamp/tollgate/transport/rawsocket"
 	"github.com/tollgate-wamp/tollgate/wamp"
 	"github.com/tollgate-wamp/tollgate/wamp/codec"
 )
 
 // rawJoin dials RawSocket and joins realm1 without a background reader.
 func rawJoin(b *testing.B, srv *routertest.Server, c codec.Codec) transport.Conn {
-	ctx := context.Background()
-	tc, err := rawsocket.Dial(ctx, "tcp", srv.Addr("tcp"), rawsocket.DialOptions{Serializer: c})
-	if err != nil {
-		b.Fatal(err)
-	}
+	tc := dialConn(b, srv.URL("tcp"), c)
 	b.Cleanup(func() { tc.Close() })
-	rawRPC(b, tc, &wamp.Hello{Realm: routertest.Realm, Details: wamp.Dict{"roles": clientRoles}})
+	rawRPC(b, context.Background(), tc, &wamp.Hello{Realm: routertest.Realm, Details: wamp.Dict{"roles": clientRoles}})
 	return tc
-}
-
-func rawRPC(b *testing.B, tc transport.Conn, m wamp.Message) wamp.Message {
-	f, err := tc.Codec().Encode(nil, m)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := tc.Write(context.Background(), [][]byte{f}); err != nil {
-		b.Fatal(err)
-	}
-	data, err := tc.Read(context.Background())
-	if err != nil {
-		b.Fatal(err)
-	}
-	reply, err := tc.Codec().Decode(data)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return reply
 }
 
 // BenchmarkCallRoundTrip measures CALL → INVOCATION → YIELD → RESULT through
@@ -49,7 +25,7 @@ func BenchmarkCallRoundTrip(b *testing.B) {
 		b.Run(c.Name(), func(b *testing.B) {
 			srv := routertest.Start(b)
 			callee := rawJoin(b, srv, c)
-			if _, ok := rawRPC(b, callee, &wamp.Register{Request: 1, Options: wamp.Dict{}, Procedure: "com.bench.echo"}).(*wamp.Registered); !ok {
+			if _, ok := rawRPC(b, context.Background(), callee, &wamp.Register{Request: 1, Options: wamp.Dict{}, Procedure: "com.bench.echo"}).(*wamp.Registered); !ok {
 				b.Fatal("register failed")
 			}
 			go func() {
@@ -73,7 +49,7 @@ func BenchmarkCallRoundTrip(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
-				r := rawRPC(b, caller, &wamp.Call{Request: wamp.ID(i + 1), Options: wamp.Dict{}, Procedure: "com.bench.echo", Payload: wamp.Payload{Args: wamp.List{"ping", int64(i)}}})
+				r := rawRPC(b, context.Background(), caller, &wamp.Call{Request: wamp.ID(i + 1), Options: wamp.Dict{}, Procedure: "com.bench.echo", Payload: wamp.Payload{Args: wamp.List{"ping", int64(i)}}})
 				if _, ok := r.(*wamp.Result); !ok {
 					b.Fatalf("got %v", r.MessageType())
 				}

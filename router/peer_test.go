@@ -50,26 +50,7 @@ func dialURL(t testing.TB, rawURL, ser string) *peer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	var tc transport.Conn
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	switch u.Scheme {
-	case "ws":
-		tc, err = websocket.Dial(ctx, rawURL, websocket.DialOptions{Serializer: c})
-	case "tcp":
-		tc, err = rawsocket.Dial(ctx, "tcp", u.Host, rawsocket.DialOptions{Serializer: c})
-	case "unix":
-		tc, err = rawsocket.Dial(ctx, "unix", u.Path, rawsocket.DialOptions{Serializer: c})
-	default:
-		t.Fatalf("unknown URL scheme in %q", rawURL)
-	}
-	if err != nil {
-		t.Fatalf("dial %s/%s: %v", rawURL, ser, err)
-	}
+	tc := dialConn(t, rawURL, c)
 	p := &peer{t: t, tc: tc, c: c, req: 1, in: make(chan inbound, 1024)}
 	done := make(chan struct{})
 	go func() {
@@ -86,6 +67,55 @@ func dialURL(t testing.TB, rawURL, ser string) *peer {
 	}()
 	t.Cleanup(func() { tc.Close(); <-done })
 	return p
+}
+
+// dialConn connects to a ws://, tcp:// or unix:// URL with serializer c.
+// Nothing reads the connection and nothing closes it: that is the caller's.
+func dialConn(t testing.TB, rawURL string, c codec.Codec) transport.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tc transport.Conn
+	switch u.Scheme {
+	case "ws":
+		tc, err = websocket.Dial(ctx, rawURL, websocket.DialOptions{Serializer: c})
+	case "tcp":
+		tc, err = rawsocket.Dial(ctx, "tcp", u.Host, rawsocket.DialOptions{Serializer: c})
+	case "unix":
+		tc, err = rawsocket.Dial(ctx, "unix", u.Path, rawsocket.DialOptions{Serializer: c})
+	default:
+		t.Fatalf("unknown URL scheme in %q", rawURL)
+	}
+	if err != nil {
+		t.Fatalf("dial %s/%s: %v", rawURL, c.Name(), err)
+	}
+	return tc
+}
+
+// rawRPC writes m to a connection that dialConn made (and nobody else
+// reads) and returns the next message the router sends on it.
+func rawRPC(t testing.TB, ctx context.Context, tc transport.Conn, m wamp.Message) wamp.Message {
+	t.Helper()
+	f, err := tc.Codec().Encode(nil, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tc.Write(ctx, [][]byte{f}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := tc.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply, err := tc.Codec().Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reply
 }
 
 func (p *peer) send(m wamp.Message) {

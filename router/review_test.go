@@ -11,7 +11,6 @@ import (
 	"github.com/tollgate-wamp/tollgate/router"
 	"github.com/tollgate-wamp/tollgate/routertest"
 	"github.com/tollgate-wamp/tollgate/transport"
-	"github.com/tollgate-wamp/tollgate/transport/rawsocket"
 	"github.com/tollgate-wamp/tollgate/wamp"
 	"github.com/tollgate-wamp/tollgate/wamp/codec"
 )
@@ -22,30 +21,12 @@ func deafCallee(t *testing.T, srv *routertest.Server, proc wamp.URI) transport.C
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	tc, err := rawsocket.Dial(ctx, "tcp", srv.Addr("tcp"), rawsocket.DialOptions{Serializer: codec.JSON})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tc := dialConn(t, srv.URL("tcp"), codec.JSON)
 	t.Cleanup(func() { tc.Close() })
-	rw := func(m wamp.Message) wamp.Message {
-		b, _ := codec.JSON.Encode(nil, m)
-		if err := tc.Write(ctx, [][]byte{b}); err != nil {
-			t.Fatal(err)
-		}
-		in, err := tc.Read(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := codec.JSON.Decode(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
-	if _, ok := rw(&wamp.Hello{Realm: routertest.Realm, Details: wamp.Dict{"roles": clientRoles}}).(*wamp.Welcome); !ok {
+	if _, ok := rawRPC(t, ctx, tc, &wamp.Hello{Realm: routertest.Realm, Details: wamp.Dict{"roles": clientRoles}}).(*wamp.Welcome); !ok {
 		t.Fatal("no WELCOME")
 	}
-	if _, ok := rw(&wamp.Register{Request: 1, Options: wamp.Dict{}, Procedure: proc}).(*wamp.Registered); !ok {
+	if _, ok := rawRPC(t, ctx, tc, &wamp.Register{Request: 1, Options: wamp.Dict{}, Procedure: proc}).(*wamp.Registered); !ok {
 		t.Fatal("no REGISTERED")
 	}
 	return tc

@@ -26,30 +26,12 @@ func TestSlowConsumerDisconnected(t *testing.T) {
 	defer cancel()
 
 	// The slow subscriber is driven by hand so nothing reads its socket.
-	tc, err := rawsocket.Dial(ctx, "tcp", srv.Addr("tcp"), rawsocket.DialOptions{Serializer: codec.JSON})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tc := dialConn(t, srv.URL("tcp"), codec.JSON)
 	defer tc.Close()
-	rpc := func(m wamp.Message) wamp.Message {
-		b, _ := codec.JSON.Encode(nil, m)
-		if err := tc.Write(ctx, [][]byte{b}); err != nil {
-			t.Fatal(err)
-		}
-		data, err := tc.Read(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		reply, err := codec.JSON.Decode(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return reply
-	}
-	if _, ok := rpc(&wamp.Hello{Realm: routertest.Realm, Details: wamp.Dict{"roles": clientRoles}}).(*wamp.Welcome); !ok {
+	if _, ok := rawRPC(t, ctx, tc, &wamp.Hello{Realm: routertest.Realm, Details: wamp.Dict{"roles": clientRoles}}).(*wamp.Welcome); !ok {
 		t.Fatal("no WELCOME")
 	}
-	if _, ok := rpc(&wamp.Subscribe{Request: 1, Options: wamp.Dict{}, Topic: "com.flood"}).(*wamp.Subscribed); !ok {
+	if _, ok := rawRPC(t, ctx, tc, &wamp.Subscribe{Request: 1, Options: wamp.Dict{}, Topic: "com.flood"}).(*wamp.Subscribed); !ok {
 		t.Fatal("no SUBSCRIBED")
 	}
 
