@@ -28,23 +28,7 @@ func BenchmarkCallRoundTrip(b *testing.B) {
 			if _, ok := rawRPC(b, context.Background(), callee, &wamp.Register{Request: 1, Options: wamp.Dict{}, Procedure: "com.bench.echo"}).(*wamp.Registered); !ok {
 				b.Fatal("register failed")
 			}
-			go func() {
-				for {
-					data, err := callee.Read(context.Background())
-					if err != nil {
-						return
-					}
-					m, err := c.Decode(data)
-					if err != nil {
-						return
-					}
-					inv := m.(*wamp.Invocation)
-					f, _ := c.Encode(nil, &wamp.Yield{Request: inv.Request, Options: wamp.Dict{}, Payload: inv.Payload})
-					if callee.Write(context.Background(), [][]byte{f}) != nil {
-						return
-					}
-				}
-			}()
+			go serveBackend(callee, 0, nil) // echoes every INVOCATION
 			caller := rawJoin(b, srv, c)
 			b.ReportAllocs()
 			b.ResetTimer()
