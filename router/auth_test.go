@@ -36,8 +36,9 @@ func rawTransport(ms ...auth.MethodConfig) router.Transport {
 	return router.Transport{RawSocket: &router.RawSocketOptions{Auth: ms}}
 }
 
-func backendTransport() router.Transport {
-	return rawTransport(auth.MethodConfig{Method: "anonymous", Type: "static", Anonymous: auth.AnonymousConfig{Role: "backend"}})
+// anonymousTransport admits anonymous sessions with role.
+func anonymousTransport(role string) router.Transport {
+	return rawTransport(auth.MethodConfig{Method: "anonymous", Type: "static", Anonymous: auth.AnonymousConfig{Role: role}})
 }
 
 // joinBackend joins a backend session through a backdoor transport on realm.
@@ -179,7 +180,7 @@ func TestStaticWAMPCRAAndCryptosign(t *testing.T) {
 func TestDynamicTicketAuth(t *testing.T) {
 	t.Parallel()
 	srv := authRouter(t)
-	backdoor := srv.Serve(t, "unix", backendTransport())
+	backdoor := srv.Serve(t, "unix", anonymousTransport("backend"))
 	dyn := func(realm wamp.URI) router.Transport {
 		return rawTransport(auth.MethodConfig{Method: "ticket", Type: "dynamic", Dynamic: auth.DynamicConfig{
 			Authenticator: "com.example.authenticate", Realm: realm, Timeout: 300 * time.Millisecond,
@@ -298,7 +299,7 @@ func containsAll(s string, subs ...string) bool {
 func TestAuthenticatorRealmRedirection(t *testing.T) {
 	t.Parallel()
 	srv := authRouter(t)
-	backdoor := srv.Serve(t, "unix", backendTransport())
+	backdoor := srv.Serve(t, "unix", anonymousTransport("backend"))
 	front := srv.Serve(t, "tcp", rawTransport(auth.MethodConfig{Method: "anonymous", Type: "dynamic", Dynamic: auth.DynamicConfig{
 		Authenticator: "com.example.authenticate", Realm: "authrealm",
 	}}))
@@ -336,7 +337,7 @@ func TestAuthenticatorRealmRedirection(t *testing.T) {
 func TestDynamicAuthenticatorCannotGrantTrusted(t *testing.T) {
 	t.Parallel()
 	srv := authRouter(t)
-	backdoor := srv.Serve(t, "unix", backendTransport())
+	backdoor := srv.Serve(t, "unix", anonymousTransport("backend"))
 	front := srv.Serve(t, "tcp", rawTransport(auth.MethodConfig{Method: "ticket", Type: "dynamic", Dynamic: auth.DynamicConfig{
 		Authenticator: "com.example.authenticate",
 	}}))

@@ -23,7 +23,7 @@ func authzRouter(t *testing.T) (srv *routertest.Server, backdoor, front string) 
 			{Name: "user", Authorizer: "com.example.authorize", Timeout: 300 * time.Millisecond},
 		}}}
 	})
-	backdoor = srv.Serve(t, "unix", backendTransport())
+	backdoor = srv.Serve(t, "unix", anonymousTransport("backend"))
 	front = srv.Serve(t, "tcp", rawTransport(auth.MethodConfig{Method: "ticket", Type: "static", Ticket: auth.TicketConfig{
 		Principals: map[string]auth.TicketPrincipal{"joe": {Ticket: "pw", Role: "user"}, "bob": {Ticket: "pw", Role: "user"}, "gus": {Ticket: "pw", Role: "guest"}},
 	}}))
@@ -266,7 +266,7 @@ func TestPatternRegistrationServesOnlyAllowedProcedures(t *testing.T) {
 			}},
 		}}}
 	})
-	backdoor := srv.Serve(t, "tcp", backendTransport())
+	backdoor := srv.Serve(t, "tcp", anonymousTransport("backend"))
 	callee := joinBackend(t, backdoor, "realm1")
 	caller := joinBackend(t, backdoor, "realm1")
 	callee.register("com.app.", wamp.Dict{"match": "prefix"})

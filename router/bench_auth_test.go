@@ -68,8 +68,8 @@ func BenchmarkAuthorizedCall(b *testing.B) {
 					{Name: "dynamic_user", Authorizer: "com.example.authorize"},
 				}}}
 			})
-			backdoor := srv.Serve(b, "tcp", backendTransport())
-			front := srv.Serve(b, "tcp", rawTransport(auth.MethodConfig{Method: "anonymous", Type: "static", Anonymous: auth.AnonymousConfig{Role: c.role}}))
+			backdoor := srv.Serve(b, "tcp", anonymousTransport("backend"))
+			front := srv.Serve(b, "tcp", anonymousTransport(c.role))
 
 			backend := dialConn(b, backdoor, codec.MsgPack)
 			defer backend.Close()
@@ -119,7 +119,7 @@ func BenchmarkHandshake(b *testing.B) {
 			})
 			front := srv.Serve(b, "tcp", rawTransport(m))
 			if m.Type == "dynamic" {
-				backdoor := srv.Serve(b, "unix", backendTransport())
+				backdoor := srv.Serve(b, "unix", anonymousTransport("backend"))
 				backend := dialConn(b, backdoor, codec.MsgPack)
 				defer backend.Close()
 				rawRPC(b, ctx, backend, &wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": clientRoles}})

@@ -17,10 +17,6 @@ import (
 )
 
 // trustedTransport admits anonymous sessions with role trusted.
-func trustedTransport() router.Transport {
-	return rawTransport(auth.MethodConfig{Method: "anonymous", Type: "static", Anonymous: auth.AnonymousConfig{Role: "trusted"}})
-}
-
 // joinAs joins realm1 through url and checks the role it got.
 func joinAs(t *testing.T, url, role string) *peer {
 	t.Helper()
@@ -153,7 +149,7 @@ func sortedIDs(ids ...wamp.ID) []wamp.ID {
 func TestSessionMetaAPI(t *testing.T) {
 	t.Parallel()
 	srv := routertest.Start(t)
-	trustedURL := srv.Serve(t, "unix", trustedTransport())
+	trustedURL := srv.Serve(t, "unix", anonymousTransport("trusted"))
 	obs := dialPeer(t, srv, "tcp", "json")
 	obs.join()
 	onJoin := obs.subscribe("wamp.session.on_join", wamp.Dict{})
@@ -279,7 +275,7 @@ func TestSessionKillBulk(t *testing.T) {
 	front := srv.Serve(t, "tcp", rawTransport(auth.MethodConfig{Method: "ticket", Type: "static", Ticket: auth.TicketConfig{
 		Principals: map[string]auth.TicketPrincipal{"joe": {Ticket: "pw", Role: "user"}, "bob": {Ticket: "pw", Role: "user"}, "ann": {Ticket: "pw", Role: "admin"}},
 	}}))
-	trustedURL := srv.Serve(t, "unix", rawTransport(auth.MethodConfig{Method: "anonymous", Type: "static", Anonymous: auth.AnonymousConfig{Role: "trusted"}}))
+	trustedURL := srv.Serve(t, "unix", anonymousTransport("trusted"))
 
 	bye := func(p *peer, reason wamp.URI) {
 		t.Helper()
@@ -354,7 +350,7 @@ func TestSessionKillUnresponsive(t *testing.T) {
 func TestRegistrationMetaAPI(t *testing.T) {
 	t.Parallel()
 	srv := routertest.Start(t)
-	trustedURL := srv.Serve(t, "unix", trustedTransport())
+	trustedURL := srv.Serve(t, "unix", anonymousTransport("trusted"))
 	obs := dialPeer(t, srv, "tcp", "json")
 	obs.join()
 	topics := map[string]wamp.ID{}

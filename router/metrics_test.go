@@ -284,7 +284,7 @@ func TestMetrics(t *testing.T) {
 			{Name: oddRealm, URICheck: "loose"},
 		}
 	})
-	backdoor := srv.Serve(t, "unix", backendTransport())
+	backdoor := srv.Serve(t, "unix", anonymousTransport("backend"))
 	ws := srv.Serve(t, "tcp", router.Transport{
 		WebSocket: map[string]router.WebSocketOptions{"/ws": {Auth: []auth.MethodConfig{{Method: "ticket", Type: "static", Ticket: auth.TicketConfig{
 			Principals: map[string]auth.TicketPrincipal{"joe": {Ticket: "pw", Role: "user"}},

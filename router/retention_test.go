@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tollgate-wamp/tollgate/auth"
 	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/router"
 	"github.com/tollgate-wamp/tollgate/routertest"
@@ -14,7 +13,7 @@ import (
 // roleURL serves a RawSocket transport that admits anonymous sessions with
 // role; it returns its tcp:// URL.
 func roleURL(t *testing.T, srv *routertest.Server, role string) string {
-	return srv.Serve(t, "tcp", rawTransport(auth.MethodConfig{Method: "anonymous", Type: "static", Anonymous: auth.AnonymousConfig{Role: role}}))
+	return srv.Serve(t, "tcp", anonymousTransport(role))
 }
 
 // joinWith joins realm1 at url with serializer ser, announcing roles.

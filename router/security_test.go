@@ -15,7 +15,7 @@ import (
 func TestReservedPatternRegistration(t *testing.T) {
 	t.Parallel()
 	srv := authRouter(t)
-	backdoor := srv.Serve(t, "unix", backendTransport())
+	backdoor := srv.Serve(t, "unix", anonymousTransport("backend"))
 	for _, tc := range []struct {
 		uri   wamp.URI
 		match string

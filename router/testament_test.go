@@ -152,7 +152,7 @@ func TestTestamentStaticAuthorization(t *testing.T) {
 			}},
 		}}}
 	})
-	backdoor := srv.Serve(t, "unix", backendTransport())
+	backdoor := srv.Serve(t, "unix", anonymousTransport("backend"))
 	front := srv.Serve(t, "tcp", rawTransport(auth.MethodConfig{Method: "ticket", Type: "static", Ticket: auth.TicketConfig{
 		Principals: map[string]auth.TicketPrincipal{"joe": {Ticket: "pw", Role: "user"}},
 	}}))
