@@ -581,7 +581,8 @@ func (s *session) unregister(m *wamp.Unregister) {
 }
 
 func (s *session) call(m *wamp.Call) {
-	if progress, _ := wamp.OptBool(m.Options, "progress"); progress {
+	progressive, _ := wamp.OptBool(m.Options, "progress") // validated by intercept
+	if progressive {
 		// First chunk of a progressive call invocation: if it is refused
 		// or answered at once, its later chunks are discarded.
 		defer s.realm.dealer.Settle(s.peer, m.Request)
@@ -598,8 +599,7 @@ func (s *session) call(m *wamp.Call) {
 		s.replyError(wamp.TypeCall, m.Request, uri, msg)
 		return
 	}
-	o := dealer.CallOptions{Disclose: d.Disclose}
-	o.ProgressiveInput, _ = wamp.OptBool(m.Options, "progress")
+	o := dealer.CallOptions{Disclose: d.Disclose, ProgressiveInput: progressive}
 	o.PPT, _ = pptOptions(m.Options) // validated by intercept
 	if !optional(m.Options, "receive_progress", wamp.OptBool, &o.ReceiveProgress) {
 		s.replyError(wamp.TypeCall, m.Request, wamp.ErrInvalidArgument, "option receive_progress must be a bool")
