@@ -123,6 +123,8 @@ func (c *Conn) Close() error {
 	c.closeOnce.Do(func() {
 		close(c.done)
 		err = c.nc.Close()
+		c.rwait.release()
+		c.wwait.release()
 	})
 	if errors.Is(err, transport.ErrClosed) {
 		return nil

@@ -57,6 +57,17 @@ func (w *ctxWatch) begin(ctx context.Context, nc net.Conn) (watchedCall, error) 
 	return call, nil
 }
 
+// release drops the context registration, so a closed connection is not
+// kept alive by a long-lived context it was once read or written under.
+func (w *ctxWatch) release() {
+	w.mu.Lock()
+	if w.stop != nil {
+		w.stop()
+		w.stop, w.watched = nil, nil
+	}
+	w.mu.Unlock()
+}
+
 // watchedCall is one I/O call in progress under a ctxWatch.
 type watchedCall struct {
 	w     *ctxWatch
