@@ -242,9 +242,14 @@ func (p *cborParser) value(depth int, build bool) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Integers are returned as nil when only validating: boxing them would
+	// allocate for every ID in every message.
 	switch major {
 	case 0:
-		if n > math.MaxInt64 {
+		switch {
+		case !build:
+			return nil, nil
+		case n > math.MaxInt64:
 			return n, nil
 		}
 		return int64(n), nil
@@ -252,6 +257,9 @@ func (p *cborParser) value(depth int, build bool) (any, error) {
 		if n > math.MaxInt64 {
 			p.i = start
 			return nil, p.errAt("negative integer out of range")
+		}
+		if !build {
+			return nil, nil
 		}
 		return -1 - int64(n), nil
 	case 2:

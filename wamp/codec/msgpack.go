@@ -308,33 +308,8 @@ func (p *mpParser) value(depth int, build bool) (any, error) {
 			return nil, err
 		}
 		return append([]byte{}, b...), nil
-	case 0xca:
-		u, err := p.uintN(4)
-		return float64(math.Float32frombits(uint32(u))), err
-	case 0xcb:
-		u, err := p.uintN(8)
-		return math.Float64frombits(u), err
-	case 0xcc, 0xcd, 0xce, 0xcf:
-		u, err := p.uintN(1 << (c - 0xcc))
-		if err != nil {
-			return nil, err
-		}
-		if u > math.MaxInt64 {
-			return u, nil
-		}
-		return int64(u), nil
-	case 0xd0:
-		u, err := p.uintN(1)
-		return int64(int8(u)), err
-	case 0xd1:
-		u, err := p.uintN(2)
-		return int64(int16(u)), err
-	case 0xd2:
-		u, err := p.uintN(4)
-		return int64(int32(u)), err
-	case 0xd3:
-		u, err := p.uintN(8)
-		return int64(u), err
+	case 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf, 0xd0, 0xd1, 0xd2, 0xd3:
+		return p.number(c, build)
 	case 0xd9, 0xda, 0xdb:
 		n, err := p.uintN(1 << (c - 0xd9))
 		if err != nil {
@@ -365,6 +340,40 @@ func (p *mpParser) value(depth int, build bool) (any, error) {
 		return nil, nil
 	}
 	return nil, p.errAt("ext type 0x" + strconv.FormatUint(uint64(c), 16) + " not supported")
+}
+
+// number reads a float or a wide integer (format byte c, already consumed).
+// When only validating it returns nil: boxing the value would allocate for
+// every ID in every message.
+func (p *mpParser) number(c byte, build bool) (any, error) {
+	size := 1 << (c & 0x03) // 0xcc..0xcf and 0xd0..0xd3: 1, 2, 4, 8 bytes
+	if c == 0xca {
+		size = 4
+	} else if c == 0xcb {
+		size = 8
+	}
+	u, err := p.uintN(size)
+	if err != nil || !build {
+		return nil, err
+	}
+	switch c {
+	case 0xca:
+		return float64(math.Float32frombits(uint32(u))), nil
+	case 0xcb:
+		return math.Float64frombits(u), nil
+	case 0xd0:
+		return int64(int8(u)), nil
+	case 0xd1:
+		return int64(int16(u)), nil
+	case 0xd2:
+		return int64(int32(u)), nil
+	case 0xd3:
+		return int64(u), nil
+	}
+	if u > math.MaxInt64 {
+		return u, nil
+	}
+	return int64(u), nil
 }
 
 func (p *mpParser) strBody(n uint64, build bool) (any, error) {
