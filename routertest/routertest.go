@@ -47,48 +47,47 @@ func Start(t testing.TB, opts ...func(*router.Options)) *Server {
 		t.Fatalf("routertest: %v", err)
 	}
 	s := &Server{r: r}
-
-	wsLn := listen(t, "tcp", "127.0.0.1:0")
-	tcpLn := listen(t, "tcp", "127.0.0.1:0")
-	dir, err := os.MkdirTemp("", "tollgate")
-	if err != nil {
-		t.Fatalf("routertest: %v", err)
-	}
-	sock := filepath.Join(dir, "r.sock") // short path: sun_path is ~100 bytes
-	unixLn := listen(t, "unix", sock)
-	s.wsAddr, s.tcp, s.unix = wsLn.Addr().String(), tcpLn.Addr().String(), sock
-
-	done := make(chan struct{}, 3)
-	serve := func(ln net.Listener, tr router.Transport) {
-		go func() {
-			r.ServeTransport(ln, tr)
-			done <- struct{}{}
-		}()
-	}
-	serve(wsLn, router.Transport{Name: "ws", WebSocket: map[string]router.WebSocketOptions{"/ws": {}}})
-	serve(tcpLn, router.Transport{Name: "tcp", RawSocket: &router.RawSocketOptions{}})
-	serve(unixLn, router.Transport{Name: "unix", RawSocket: &router.RawSocketOptions{}})
-
+	s.wsAddr = s.listen(t, "tcp", router.Transport{Name: "ws", WebSocket: map[string]router.WebSocketOptions{"/ws": {}}}).Addr().String()
+	s.tcp = s.listen(t, "tcp", router.Transport{Name: "tcp", RawSocket: &router.RawSocketOptions{}}).Addr().String()
+	s.unix = s.listen(t, "unix", router.Transport{Name: "unix", RawSocket: &router.RawSocketOptions{}}).Addr().String()
+	// Runs before the listeners' own cleanups (which then find the router
+	// shut down): a bounded shutdown that reports a failure.
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := r.Shutdown(ctx); err != nil {
 			t.Errorf("routertest: shutdown: %v", err)
 		}
-		for range 3 {
-			<-done
-		}
-		os.RemoveAll(dir)
 	})
 	return s
 }
 
-func listen(t testing.TB, network, addr string) net.Listener {
+// listen serves tr on a new listener until the router shuts down: on a
+// socket in a new temporary directory for network "unix", else on TCP
+// 127.0.0.1:0.
+func (s *Server) listen(t testing.TB, network string, tr router.Transport) net.Listener {
 	t.Helper()
+	addr := "127.0.0.1:0"
+	if network != "unix" {
+		network = "tcp"
+	} else {
+		dir, err := os.MkdirTemp("", "tollgate")
+		if err != nil {
+			t.Fatalf("routertest: %v", err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		addr = filepath.Join(dir, "s.sock") // short path: sun_path is ~100 bytes
+	}
 	ln, err := net.Listen(network, addr)
 	if err != nil {
 		t.Fatalf("routertest: listen %s %s: %v", network, addr, err)
 	}
+	done := make(chan error, 1)
+	go func() { done <- s.r.ServeTransport(ln, tr) }()
+	t.Cleanup(func() {
+		s.r.Shutdown(context.Background())
+		<-done
+	})
 	return ln
 }
 
@@ -99,23 +98,7 @@ func listen(t testing.TB, network, addr string) net.Listener {
 // backdoor for backend components, say). Stopped with the router.
 func (s *Server) Serve(t testing.TB, network string, tr router.Transport) string {
 	t.Helper()
-	var ln net.Listener
-	if network == "unix" {
-		dir, err := os.MkdirTemp("", "tollgate")
-		if err != nil {
-			t.Fatalf("routertest: %v", err)
-		}
-		t.Cleanup(func() { os.RemoveAll(dir) })
-		ln = listen(t, "unix", filepath.Join(dir, "s.sock"))
-	} else {
-		ln = listen(t, "tcp", "127.0.0.1:0")
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.r.ServeTransport(ln, tr) }()
-	t.Cleanup(func() {
-		s.r.Shutdown(context.Background())
-		<-done
-	})
+	ln := s.listen(t, network, tr)
 	switch {
 	case len(tr.WebSocket) > 0:
 		path := "/ws"
