@@ -30,6 +30,20 @@ var (
 	ErrQueueFull = errors.New("transport: outbound queue full")
 )
 
+// DefaultPreJoinMaxMessageSize is the receive limit of a connection whose
+// session has not joined yet: a HELLO or AUTHENTICATE needs a few KiB, so an
+// anonymous peer cannot make the router reserve the full limit before login.
+const DefaultPreJoinMaxMessageSize = 64 << 10
+
+// Joiner is implemented by connections whose receive limit starts at the
+// pre-join limit (DefaultPreJoinMaxMessageSize unless configured lower or
+// higher) and rises to the full configured limit once the router calls
+// Joined, right after it sends WELCOME. Joined is safe to call from the
+// reading goroutine between Reads, and more than once.
+type Joiner interface {
+	Joined()
+}
+
 // Info describes an established connection. It is immutable.
 type Info struct {
 	Kind       string // KindWebSocket or KindRawSocket
