@@ -82,6 +82,22 @@ func (o *reqOptions) set(k string, v any) {
 	o.wire[k] = v
 }
 
+// wireOrEmpty is the request's Options dict ({} when no option set one).
+func (o *reqOptions) wireOrEmpty() wamp.Dict {
+	if o.wire == nil {
+		return wamp.Dict{}
+	}
+	return o.wire
+}
+
+// matchOrExact is the match policy a handle reports ("" means exact).
+func matchOrExact(m string) string {
+	if m == "" {
+		return wamp.MatchExact
+	}
+	return m
+}
+
 // resolve applies opts for request kind k and checks them against the
 // router's features (si nil skips the feature check: registries validate
 // before connecting).

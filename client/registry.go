@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -163,4 +164,80 @@ func (r *Registry) snapshot() ([]regEntry, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]regEntry(nil), r.entries...), errors.Join(r.errs...)
+}
+
+// Attach registers every procedure and subscribes every subscriber of reg
+// on this session, and remembers reg so it is attached again after a
+// reconnect. If reg has recorded errors (Registry.Err) or any entry fails,
+// Attach undoes what it attached and returns the error; reg is then not
+// remembered.
+func (s *Session) Attach(ctx context.Context, reg *Registry) error {
+	if reg == nil {
+		return errors.New("client: Attach needs a registry")
+	}
+	lk, err := s.current(ctx)
+	if err != nil {
+		return err
+	}
+	if err := lk.attach(ctx, reg); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.regs = append(s.regs, reg)
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Session) attachAll(ctx context.Context, lk *link) error {
+	s.mu.Lock()
+	regs := append([]*Registry(nil), s.regs...)
+	s.mu.Unlock()
+	for _, r := range regs {
+		if err := lk.attach(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// attach registers and subscribes every entry of reg; on failure it undoes
+// what it did.
+func (lk *link) attach(ctx context.Context, reg *Registry) error {
+	entries, err := reg.snapshot()
+	if err != nil {
+		return err
+	}
+	var (
+		subs []*Subscription
+		regs []*Registration
+	)
+	undo := func() {
+		for _, s := range subs {
+			_ = lk.unsubscribe(ctx, s)
+		}
+		for _, r := range regs {
+			_ = lk.unregister(ctx, r)
+		}
+	}
+	for _, e := range entries {
+		ro, err := resolveOptions(e.kind, &lk.info, e.opts)
+		if err == nil {
+			if e.kind == opRegister {
+				var r *Registration
+				if r, err = lk.register(ctx, e.uri, e.proc, ro); err == nil {
+					regs = append(regs, r)
+				}
+			} else {
+				var s *Subscription
+				if s, err = lk.subscribe(ctx, e.uri, e.event, ro); err == nil {
+					subs = append(subs, s)
+				}
+			}
+		}
+		if err != nil {
+			undo()
+			return fmt.Errorf("client: attaching %s %s: %w", kindNoun(e.kind), e.uri, err)
+		}
+	}
+	return nil
 }
