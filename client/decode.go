@@ -26,42 +26,39 @@ func typeName(v any) string {
 
 // decodeValue stores v into dst. Errors read like ": want string, got
 // float64" or `: key "a": want ...`, to be prefixed with the location.
-func decodeValue(dst reflect.Value, v any, _ string) error {
+func decodeValue(dst reflect.Value, v any) error {
 	t := dst.Type()
-	mismatch := func() error { return fmt.Errorf(": want %s, got %s", t, typeName(v)) }
-	if t.Kind() == reflect.Pointer {
+	switch t.Kind() {
+	case reflect.Pointer:
 		if v == nil {
 			return nil
 		}
 		p := reflect.New(t.Elem())
-		if err := decodeValue(p.Elem(), v, ""); err != nil {
+		if err := decodeValue(p.Elem(), v); err != nil {
 			return err
 		}
 		dst.Set(p)
 		return nil
-	}
-	if t.Kind() == reflect.Interface {
+	case reflect.Interface:
 		if v == nil {
 			return nil
 		}
 		rv := reflect.ValueOf(v)
 		if !rv.Type().AssignableTo(t) {
-			return mismatch()
+			return mismatch(t, v)
 		}
 		dst.Set(rv)
 		return nil
-	}
-	switch t.Kind() {
 	case reflect.Bool:
 		b, ok := v.(bool)
 		if !ok {
-			return mismatch()
+			return mismatch(t, v)
 		}
 		dst.SetBool(b)
 	case reflect.String:
 		s, ok := v.(string)
 		if !ok {
-			return mismatch()
+			return mismatch(t, v)
 		}
 		dst.SetString(s)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
@@ -70,136 +67,177 @@ func decodeValue(dst reflect.Value, v any, _ string) error {
 			if ok {
 				return fmt.Errorf(": %d overflows %s", n, t)
 			}
-			return mismatch()
+			return mismatch(t, v)
 		}
 		dst.SetInt(n)
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		var u uint64
-		switch n := v.(type) {
-		case uint64:
-			u = n
-		default:
-			i, ok := wamp.AsInt(v)
-			if !ok {
-				return mismatch()
-			}
-			if i < 0 {
-				return fmt.Errorf(": %d is negative, want %s", i, t)
-			}
-			u = uint64(i)
-		}
-		if dst.OverflowUint(u) {
-			return fmt.Errorf(": %d overflows %s", u, t)
-		}
-		dst.SetUint(u)
+		return decodeUint(dst, v)
 	case reflect.Float32, reflect.Float64:
-		var f float64
-		switch n := v.(type) {
-		case float64:
-			f = n
-		case float32:
-			f = float64(n)
-		case int64:
-			if n > 1<<53 || n < -(1<<53) {
-				return fmt.Errorf(": %d cannot be represented exactly as %s", n, t)
-			}
-			f = float64(n)
-		case uint64:
-			if n > 1<<53 {
-				return fmt.Errorf(": %d cannot be represented exactly as %s", n, t)
-			}
-			f = float64(n)
-		default:
-			i, ok := wamp.AsInt(v)
-			if !ok {
-				return mismatch()
-			}
-			f = float64(i)
-		}
-		if t.Kind() == reflect.Float32 && math.Abs(f) > math.MaxFloat32 && !math.IsInf(f, 0) {
-			return fmt.Errorf(": %v overflows float32", f)
-		}
-		dst.SetFloat(f)
-	case reflect.Slice:
-		if t == typeBytes {
-			if b, ok := v.([]byte); ok {
-				dst.SetBytes(append([]byte(nil), b...))
-				return nil
-			}
-		}
-		if v == nil {
-			return nil
-		}
-		l, ok := v.(wamp.List)
+		return decodeFloat(dst, v)
+	case reflect.Slice, reflect.Array:
+		return decodeList(dst, v)
+	case reflect.Map:
+		return decodeMap(dst, v)
+	case reflect.Struct:
+		return decodeStruct(dst, v)
+	default:
+		return mismatch(t, v)
+	}
+	return nil
+}
+
+func mismatch(t reflect.Type, v any) error { return fmt.Errorf(": want %s, got %s", t, typeName(v)) }
+
+func decodeUint(dst reflect.Value, v any) error {
+	t := dst.Type()
+	var u uint64
+	switch n := v.(type) {
+	case uint64:
+		u = n
+	default:
+		i, ok := wamp.AsInt(v)
 		if !ok {
-			return mismatch()
+			return mismatch(t, v)
 		}
-		s := reflect.MakeSlice(t, len(l), len(l))
-		for i, e := range l {
-			if err := decodeValue(s.Index(i), e, ""); err != nil {
-				return fmt.Errorf(": element %d%s", i, err.Error())
-			}
+		if i < 0 {
+			return fmt.Errorf(": %d is negative, want %s", i, t)
 		}
-		dst.Set(s)
-	case reflect.Array:
+		u = uint64(i)
+	}
+	if dst.OverflowUint(u) {
+		return fmt.Errorf(": %d overflows %s", u, t)
+	}
+	dst.SetUint(u)
+	return nil
+}
+
+// decodeFloat accepts integers only where float64 holds them exactly.
+func decodeFloat(dst reflect.Value, v any) error {
+	t := dst.Type()
+	var f float64
+	switch n := v.(type) {
+	case float64:
+		f = n
+	case float32:
+		f = float64(n)
+	case int64:
+		if n > 1<<53 || n < -(1<<53) {
+			return fmt.Errorf(": %d cannot be represented exactly as %s", n, t)
+		}
+		f = float64(n)
+	case uint64:
+		if n > 1<<53 {
+			return fmt.Errorf(": %d cannot be represented exactly as %s", n, t)
+		}
+		f = float64(n)
+	default:
+		i, ok := wamp.AsInt(v)
+		if !ok {
+			return mismatch(t, v)
+		}
+		f = float64(i)
+	}
+	if t.Kind() == reflect.Float32 && math.Abs(f) > math.MaxFloat32 && !math.IsInf(f, 0) {
+		return fmt.Errorf(": %v overflows float32", f)
+	}
+	dst.SetFloat(f)
+	return nil
+}
+
+// decodeList fills a slice or an array from a wamp.List ([]byte also from
+// a binary value).
+func decodeList(dst reflect.Value, v any) error {
+	t := dst.Type()
+	if t.Kind() == reflect.Array {
 		l, ok := v.(wamp.List)
 		if !ok || len(l) != t.Len() {
 			if ok {
 				return fmt.Errorf(": want %s, got list of %d", t, len(l))
 			}
-			return mismatch()
+			return mismatch(t, v)
 		}
-		for i, e := range l {
-			if err := decodeValue(dst.Index(i), e, ""); err != nil {
-				return fmt.Errorf(": element %d%s", i, err.Error())
-			}
-		}
-	case reflect.Map:
-		if v == nil {
+		return decodeElems(dst, l)
+	}
+	if t == typeBytes {
+		if b, ok := v.([]byte); ok {
+			dst.SetBytes(append([]byte(nil), b...))
 			return nil
 		}
-		d, ok := v.(wamp.Dict)
+	}
+	if v == nil {
+		return nil
+	}
+	l, ok := v.(wamp.List)
+	if !ok {
+		return mismatch(t, v)
+	}
+	s := reflect.MakeSlice(t, len(l), len(l))
+	if err := decodeElems(s, l); err != nil {
+		return err
+	}
+	dst.Set(s)
+	return nil
+}
+
+func decodeElems(dst reflect.Value, l wamp.List) error {
+	for i, e := range l {
+		if err := decodeValue(dst.Index(i), e); err != nil {
+			return fmt.Errorf(": element %d%s", i, err.Error())
+		}
+	}
+	return nil
+}
+
+func decodeMap(dst reflect.Value, v any) error {
+	t := dst.Type()
+	if v == nil {
+		return nil
+	}
+	d, ok := v.(wamp.Dict)
+	if !ok {
+		return mismatch(t, v)
+	}
+	m := reflect.MakeMapWithSize(t, len(d))
+	for k, e := range d {
+		ev := reflect.New(t.Elem()).Elem()
+		if err := decodeValue(ev, e); err != nil {
+			return fmt.Errorf(": key %q%s", k, err.Error())
+		}
+		m.SetMapIndex(reflect.ValueOf(k).Convert(t.Key()), ev)
+	}
+	dst.Set(m)
+	return nil
+}
+
+// decodeStruct fills a struct from a dict (see structFields), or a
+// time.Time from an RFC 3339 string.
+func decodeStruct(dst reflect.Value, v any) error {
+	t := dst.Type()
+	if t == typeTime {
+		s, ok := v.(string)
 		if !ok {
-			return mismatch()
+			return mismatch(t, v)
 		}
-		m := reflect.MakeMapWithSize(t, len(d))
-		for k, e := range d {
-			ev := reflect.New(t.Elem()).Elem()
-			if err := decodeValue(ev, e, ""); err != nil {
-				return fmt.Errorf(": key %q%s", k, err.Error())
-			}
-			m.SetMapIndex(reflect.ValueOf(k).Convert(t.Key()), ev)
+		tm, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return fmt.Errorf(": want RFC 3339 time, got %q", s)
 		}
-		dst.Set(m)
-	case reflect.Struct:
-		if t == typeTime {
-			s, ok := v.(string)
-			if !ok {
-				return mismatch()
-			}
-			tm, err := time.Parse(time.RFC3339Nano, s)
-			if err != nil {
-				return fmt.Errorf(": want RFC 3339 time, got %q", s)
-			}
-			dst.Set(reflect.ValueOf(tm))
-			return nil
-		}
-		d, ok := v.(wamp.Dict)
+		dst.Set(reflect.ValueOf(tm))
+		return nil
+	}
+	d, ok := v.(wamp.Dict)
+	if !ok {
+		return mismatch(t, v)
+	}
+	fields := structFields(t)
+	for k, e := range d {
+		f, ok := findField(fields, k)
 		if !ok {
-			return mismatch()
+			continue // unknown keys are ignored, as encoding/json does
 		}
-		fields := structFields(t)
-		for k, e := range d {
-			f, ok := findField(fields, k)
-			if !ok {
-				continue // unknown keys are ignored, as encoding/json does
-			}
-			if err := decodeValue(dst.Field(f.index), e, ""); err != nil {
-				return fmt.Errorf(": key %q%s", k, err.Error())
-			}
+		if err := decodeValue(dst.Field(f.index), e); err != nil {
+			return fmt.Errorf(": key %q%s", k, err.Error())
 		}
-	default:
-		return mismatch()
 	}
 	return nil
 }

@@ -39,8 +39,6 @@ var (
 	typeCallContext = reflect.TypeFor[*CallContext]()
 	typeContext     = reflect.TypeFor[context.Context]()
 	typeError       = reflect.TypeFor[error]()
-	typeResult      = reflect.TypeFor[Result]()
-	typeResultPtr   = reflect.TypeFor[*Result]()
 	typeTime        = reflect.TypeFor[time.Time]()
 	typeBytes       = reflect.TypeFor[[]byte]()
 )
@@ -230,7 +228,7 @@ func (tf *typedFunc) call(cc *CallContext, args wamp.List, kwargs wamp.Dict) ([]
 		if kwargs == nil {
 			kw = wamp.Dict{}
 		}
-		if err := decodeValue(dst, kw, ""); err != nil {
+		if err := decodeValue(dst, kw); err != nil {
 			return nil, &ArgumentError{Msg: "kwargs" + err.Error()}
 		}
 		in = append(in, dst)
@@ -249,7 +247,7 @@ func (tf *typedFunc) call(cc *CallContext, args wamp.List, kwargs wamp.Dict) ([]
 
 func (tf *typedFunc) decodeParam(i int, t reflect.Type, v any) (reflect.Value, error) {
 	dst := reflect.New(t).Elem()
-	if err := decodeValue(dst, v, ""); err != nil {
+	if err := decodeValue(dst, v); err != nil {
 		return reflect.Value{}, &ArgumentError{Msg: tf.paramName(i) + err.Error()}
 	}
 	return dst, nil

@@ -101,7 +101,7 @@ func TestAsInt(t *testing.T) {
 		{int32(math.MaxInt32), math.MaxInt32, true}, {int64(math.MinInt64), math.MinInt64, true},
 		{uint(7), 7, true}, {uint8(255), 255, true}, {uint16(65535), 65535, true}, {uint32(math.MaxUint32), math.MaxUint32, true},
 		{uint64(math.MaxInt64), math.MaxInt64, true}, {uint64(math.MaxInt64) + 1, 0, false}, {uint(math.MaxUint), 0, false},
-		{1.0, 1, true}, {-0.0, 0, true}, {float32(2), 2, true}, {float32(2.5), 0, false}, {1.5, 0, false},
+		{1.0, 1, true}, {math.Copysign(0, -1), 0, true}, {float32(2), 2, true}, {float32(2.5), 0, false}, {1.5, 0, false},
 		{math.NaN(), 0, false}, {math.Inf(1), 0, false}, {math.Inf(-1), 0, false},
 		{-9223372036854775808.0, math.MinInt64, true},
 		// 2^63 is the first float above MaxInt64 (which rounds to 2^63 as a float).
