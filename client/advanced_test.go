@@ -239,180 +239,186 @@ func TestProgressiveCallInvocationsEnds(t *testing.T) {
 	t.Parallel()
 	srv := routertest.Start(t)
 
-	t.Run("callee answers early", func(t *testing.T) {
-		t.Parallel()
-		ctx := testCtx(t)
-		callee := dial(t, srv, "tcp", "json")
-		caller := dial(t, srv, "tcp", "json")
-		if _, err := callee.Register(ctx, "com.full", func(ctx context.Context, inv *client.Invocation) (client.Result, error) {
-			return client.Result{}, client.NewError("com.app.error.full", inv.Args[0])
-		}); err != nil {
-			t.Fatal(err)
-		}
-		cs, err := caller.CallProgressive(ctx, "com.full")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cs.Send(ctx, wamp.List{"c1"}, nil); err != nil {
-			t.Fatal(err)
-		}
-		// Depending on timing the error is reported by Send already.
-		if err := cs.Send(ctx, wamp.List{"c2"}, nil); err != nil && !errors.Is(err, &client.Error{URI: "com.app.error.full"}) {
-			t.Fatalf("Send c2 = %v", err)
-		}
-		_, err = cs.Finish(ctx, wamp.List{"c3"}, nil)
-		var we *client.Error
-		if !errors.As(err, &we) || we.URI != "com.app.error.full" || we.Args[0] != "c1" {
-			t.Fatalf("Finish = %v, want com.app.error.full c1", err)
-		}
-		// The session keeps working: the dropped chunks started nothing.
-		if _, err := callee.Register(ctx, "com.echo", func(s string) string { return s }); err != nil {
-			t.Fatal(err)
-		}
-		if res, err := caller.Call(ctx, "com.echo", wamp.List{"x"}, nil); err != nil || res.Arg(0) != "x" {
-			t.Fatalf("after = %v, %v", res, err)
-		}
-	})
+	t.Run("callee answers early", func(t *testing.T) { progressiveEndsEarlyAnswer(t, srv) })
+	t.Run("cancel interrupts the handler", func(t *testing.T) { progressiveEndsByCancel(t, srv) })
+	t.Run("ctx of Finish ends", func(t *testing.T) { progressiveEndsByFinishCtx(t, srv) })
+	t.Run("too many unread chunks", func(t *testing.T) { progressiveEndsByChunkOverflow(t, srv) })
+	t.Run("callee without handler for chunks", func(t *testing.T) { progressiveEndsIgnoredStream(t, srv) })
+}
 
-	t.Run("cancel interrupts the handler", func(t *testing.T) {
-		t.Parallel()
-		ctx := testCtx(t)
-		callee := dial(t, srv, "unix", "msgpack")
-		caller := dial(t, srv, "ws", "cbor")
-		got := make(chan error, 1)
-		if _, err := callee.Register(ctx, "com.wait", func(ctx context.Context, inv *client.Invocation) (client.Result, error) {
-			_, err := inv.NextChunk(context.Background()) // only INTERRUPT ends this wait
-			got <- err
-			return client.Result{}, err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		cs, err := caller.CallProgressive(ctx, "com.wait", client.CancelMode(client.CancelKill))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cs.Send(ctx, wamp.List{"c1"}, nil); err != nil {
-			t.Fatal(err)
-		}
-		if err := cs.Cancel(ctx); err != nil {
-			t.Fatalf("Cancel = %v", err)
-		}
-		if err := <-got; !errors.Is(err, context.Canceled) {
-			t.Fatalf("NextChunk after cancel = %v, want context.Canceled", err)
-		}
-		if err := cs.Cancel(ctx); !errors.Is(err, client.ErrCallEnded) {
-			t.Errorf("second Cancel = %v", err)
-		}
-		if err := cs.Send(ctx, wamp.List{"c2"}, nil); !errors.Is(err, client.ErrCallEnded) {
-			t.Errorf("Send after Cancel = %v", err)
-		}
-	})
+func progressiveEndsEarlyAnswer(t *testing.T, srv *routertest.Server) {
+	t.Parallel()
+	ctx := testCtx(t)
+	callee := dial(t, srv, "tcp", "json")
+	caller := dial(t, srv, "tcp", "json")
+	if _, err := callee.Register(ctx, "com.full", func(ctx context.Context, inv *client.Invocation) (client.Result, error) {
+		return client.Result{}, client.NewError("com.app.error.full", inv.Args[0])
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := caller.CallProgressive(ctx, "com.full")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.Send(ctx, wamp.List{"c1"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Depending on timing the error is reported by Send already.
+	if err := cs.Send(ctx, wamp.List{"c2"}, nil); err != nil && !errors.Is(err, &client.Error{URI: "com.app.error.full"}) {
+		t.Fatalf("Send c2 = %v", err)
+	}
+	_, err = cs.Finish(ctx, wamp.List{"c3"}, nil)
+	var we *client.Error
+	if !errors.As(err, &we) || we.URI != "com.app.error.full" || we.Args[0] != "c1" {
+		t.Fatalf("Finish = %v, want com.app.error.full c1", err)
+	}
+	// The session keeps working: the dropped chunks started nothing.
+	if _, err := callee.Register(ctx, "com.echo", func(s string) string { return s }); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := caller.Call(ctx, "com.echo", wamp.List{"x"}, nil); err != nil || res.Arg(0) != "x" {
+		t.Fatalf("after = %v, %v", res, err)
+	}
+}
 
-	t.Run("ctx of Finish ends", func(t *testing.T) {
-		t.Parallel()
-		ctx := testCtx(t)
-		callee := dial(t, srv, "tcp", "cbor")
-		caller := dial(t, srv, "tcp", "cbor")
-		if _, err := callee.Register(ctx, "com.never", func(ctx context.Context, inv *client.Invocation) (client.Result, error) {
-			<-ctx.Done()
-			return client.Result{}, ctx.Err()
-		}); err != nil {
-			t.Fatal(err)
-		}
-		cs, err := caller.CallProgressive(ctx, "com.never")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cs.Send(ctx, wamp.List{1}, nil); err != nil {
-			t.Fatal(err)
-		}
-		fctx, cancel := context.WithCancel(ctx)
-		cancel()
-		_, err = cs.Finish(fctx, wamp.List{2}, nil)
-		var we *client.Error
-		if !errors.Is(err, context.Canceled) || !errors.As(err, &we) || we.URI != wamp.ErrCanceled {
-			t.Fatalf("Finish = %v, want context.Canceled and wamp.error.canceled", err)
-		}
-	})
+func progressiveEndsByCancel(t *testing.T, srv *routertest.Server) {
+	t.Parallel()
+	ctx := testCtx(t)
+	callee := dial(t, srv, "unix", "msgpack")
+	caller := dial(t, srv, "ws", "cbor")
+	got := make(chan error, 1)
+	if _, err := callee.Register(ctx, "com.wait", func(ctx context.Context, inv *client.Invocation) (client.Result, error) {
+		_, err := inv.NextChunk(context.Background()) // only INTERRUPT ends this wait
+		got <- err
+		return client.Result{}, err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := caller.CallProgressive(ctx, "com.wait", client.CancelMode(client.CancelKill))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.Send(ctx, wamp.List{"c1"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.Cancel(ctx); err != nil {
+		t.Fatalf("Cancel = %v", err)
+	}
+	if err := <-got; !errors.Is(err, context.Canceled) {
+		t.Fatalf("NextChunk after cancel = %v, want context.Canceled", err)
+	}
+	if err := cs.Cancel(ctx); !errors.Is(err, client.ErrCallEnded) {
+		t.Errorf("second Cancel = %v", err)
+	}
+	if err := cs.Send(ctx, wamp.List{"c2"}, nil); !errors.Is(err, client.ErrCallEnded) {
+		t.Errorf("Send after Cancel = %v", err)
+	}
+}
 
-	t.Run("too many unread chunks", func(t *testing.T) {
-		t.Parallel()
-		ctx := testCtx(t)
-		callee := dial(t, srv, "tcp", "msgpack")
-		caller := dial(t, srv, "tcp", "msgpack")
-		causes := make(chan error, 4)
-		if _, err := callee.Register(ctx, "com.slow", func(ctx context.Context, inv *client.Invocation) (client.Result, error) {
-			<-ctx.Done() // reads no chunk
-			causes <- context.Cause(ctx)
-			return client.Result{}, ctx.Err()
-		}); err != nil {
-			t.Fatal(err)
-		}
-		cs, err := caller.CallProgressive(ctx, "com.slow")
-		if err != nil {
-			t.Fatal(err)
-		}
-		const n = 300 // more than the 256 chunks buffered per invocation
-		for i := range n {
-			if err := cs.Send(ctx, wamp.List{i}, nil); err != nil && !errors.Is(err, &client.Error{URI: wamp.ErrCanceled}) {
-				t.Fatalf("Send %d: %v", i, err)
-			}
-		}
-		_, err = cs.Finish(ctx, wamp.List{"end"}, nil)
-		if !errors.Is(err, &client.Error{URI: wamp.ErrCanceled}) || !strings.Contains(err.Error(), "unread") {
-			t.Fatalf("Finish = %v, want wamp.error.canceled about unread chunks", err)
-		}
-		if cause := <-causes; cause == nil || !strings.Contains(cause.Error(), "more than 256 input chunks unread") {
-			t.Errorf("handler ctx cause = %v", cause)
-		}
-		// The callee session still works; the handler ran once.
-		if _, err := callee.Register(ctx, "com.after", func() {}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := caller.Call(ctx, "com.after", nil, nil); err != nil {
-			t.Fatal(err)
-		}
-		if len(causes) != 0 {
-			t.Errorf("handler ran again for chunks after the answer")
-		}
-	})
+func progressiveEndsByFinishCtx(t *testing.T, srv *routertest.Server) {
+	t.Parallel()
+	ctx := testCtx(t)
+	callee := dial(t, srv, "tcp", "cbor")
+	caller := dial(t, srv, "tcp", "cbor")
+	if _, err := callee.Register(ctx, "com.never", func(ctx context.Context, inv *client.Invocation) (client.Result, error) {
+		<-ctx.Done()
+		return client.Result{}, ctx.Err()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := caller.CallProgressive(ctx, "com.never")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.Send(ctx, wamp.List{1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = cs.Finish(fctx, wamp.List{2}, nil)
+	var we *client.Error
+	if !errors.Is(err, context.Canceled) || !errors.As(err, &we) || we.URI != wamp.ErrCanceled {
+		t.Fatalf("Finish = %v, want context.Canceled and wamp.error.canceled", err)
+	}
+}
 
-	t.Run("callee without handler for chunks", func(t *testing.T) {
-		t.Parallel()
-		ctx := testCtx(t)
-		callee := dial(t, srv, "tcp", "json")
-		caller := dial(t, srv, "ws", "json")
-		// A handler that ignores the stream answers at once; the chunks the
-		// router still forwards are dropped, none starts a new invocation.
-		calls := make(chan string, 16)
-		if _, err := callee.Register(ctx, "com.first", func(s string) string { calls <- s; return "got " + s }); err != nil {
+func progressiveEndsByChunkOverflow(t *testing.T, srv *routertest.Server) {
+	t.Parallel()
+	ctx := testCtx(t)
+	callee := dial(t, srv, "tcp", "msgpack")
+	caller := dial(t, srv, "tcp", "msgpack")
+	causes := make(chan error, 4)
+	if _, err := callee.Register(ctx, "com.slow", func(ctx context.Context, inv *client.Invocation) (client.Result, error) {
+		<-ctx.Done() // reads no chunk
+		causes <- context.Cause(ctx)
+		return client.Result{}, ctx.Err()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := caller.CallProgressive(ctx, "com.slow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 300 // more than the 256 chunks buffered per invocation
+	for i := range n {
+		if err := cs.Send(ctx, wamp.List{i}, nil); err != nil && !errors.Is(err, &client.Error{URI: wamp.ErrCanceled}) {
+			t.Fatalf("Send %d: %v", i, err)
+		}
+	}
+	_, err = cs.Finish(ctx, wamp.List{"end"}, nil)
+	if !errors.Is(err, &client.Error{URI: wamp.ErrCanceled}) || !strings.Contains(err.Error(), "unread") {
+		t.Fatalf("Finish = %v, want wamp.error.canceled about unread chunks", err)
+	}
+	if cause := <-causes; cause == nil || !strings.Contains(cause.Error(), "more than 256 input chunks unread") {
+		t.Errorf("handler ctx cause = %v", cause)
+	}
+	// The callee session still works; the handler ran once.
+	if _, err := callee.Register(ctx, "com.after", func() {}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := caller.Call(ctx, "com.after", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(causes) != 0 {
+		t.Errorf("handler ran again for chunks after the answer")
+	}
+}
+
+func progressiveEndsIgnoredStream(t *testing.T, srv *routertest.Server) {
+	t.Parallel()
+	ctx := testCtx(t)
+	callee := dial(t, srv, "tcp", "json")
+	caller := dial(t, srv, "ws", "json")
+	// A handler that ignores the stream answers at once; the chunks the
+	// router still forwards are dropped, none starts a new invocation.
+	calls := make(chan string, 16)
+	if _, err := callee.Register(ctx, "com.first", func(s string) string { calls <- s; return "got " + s }); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := caller.CallProgressive(ctx, "com.first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if err := cs.Send(ctx, wamp.List{fmt.Sprint(i)}, nil); err != nil && !errors.Is(err, client.ErrCallEnded) {
 			t.Fatal(err)
 		}
-		cs, err := caller.CallProgressive(ctx, "com.first")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range 5 {
-			if err := cs.Send(ctx, wamp.List{fmt.Sprint(i)}, nil); err != nil && !errors.Is(err, client.ErrCallEnded) {
-				t.Fatal(err)
-			}
-		}
-		res, err := cs.Finish(ctx, wamp.List{"end"}, nil)
-		if err != nil || res.Arg(0) != "got 0" {
-			t.Fatalf("Finish = %v, %v", res, err)
-		}
-		if res, err := caller.Call(ctx, "com.first", wamp.List{"next"}, nil); err != nil || res.Arg(0) != "got next" {
-			t.Fatalf("next call = %v, %v", res, err)
-		}
-		close(calls)
-		var got []string
-		for c := range calls {
-			got = append(got, c)
-		}
-		if fmt.Sprint(got) != "[0 next]" {
-			t.Errorf("handler ran for %q, want [0 next]", got)
-		}
-	})
+	}
+	res, err := cs.Finish(ctx, wamp.List{"end"}, nil)
+	if err != nil || res.Arg(0) != "got 0" {
+		t.Fatalf("Finish = %v, %v", res, err)
+	}
+	if res, err := caller.Call(ctx, "com.first", wamp.List{"next"}, nil); err != nil || res.Arg(0) != "got next" {
+		t.Fatalf("next call = %v, %v", res, err)
+	}
+	close(calls)
+	var got []string
+	for c := range calls {
+		got = append(got, c)
+	}
+	if fmt.Sprint(got) != "[0 next]" {
+		t.Errorf("handler ran for %q, want [0 next]", got)
+	}
 }
 
 func TestPayloadPassthruClient(t *testing.T) {

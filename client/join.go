@@ -22,35 +22,13 @@ func (s *Session) connect(ctx context.Context) (*link, error) {
 	return newLink(s, conn, info), nil
 }
 
+// join runs the opening handshake on conn: HELLO, any CHALLENGE and
+// AUTHENTICATE rounds, then WELCOME (or ABORT).
 func (s *Session) join(ctx context.Context, conn transport.Conn) (SessionInfo, error) {
 	cd := conn.Codec()
-	details := wamp.Dict{"roles": helloRoles(), "agent": s.cfg.Agent}
-	extra := wamp.Dict{}
-	for k, v := range s.cfg.AuthExtra {
-		extra[k] = v
-	}
-	if len(s.cfg.Auth) > 0 {
-		methods := make(wamp.List, len(s.cfg.Auth))
-		for i, a := range s.cfg.Auth {
-			methods[i] = a.Method()
-			for k, v := range a.HelloExtra() {
-				extra[k] = v
-			}
-		}
-		details["authmethods"] = methods
-	}
-	if len(extra) > 0 {
-		nx, err := normalizeDict(extra)
-		if err != nil {
-			return SessionInfo{}, fmt.Errorf("client: Config.AuthExtra: %w", err)
-		}
-		details["authextra"] = nx
-	}
-	if s.cfg.AuthID != "" {
-		details["authid"] = s.cfg.AuthID
-	}
-	if s.cfg.AuthRole != "" {
-		details["authrole"] = s.cfg.AuthRole
+	details, err := s.helloDetails()
+	if err != nil {
+		return SessionInfo{}, err
 	}
 	write := func(m wamp.Message) error {
 		b, err := cd.Encode(nil, m)
@@ -113,6 +91,40 @@ func (s *Session) join(ctx context.Context, conn transport.Conn) (SessionInfo, e
 	}
 }
 
+// helloDetails builds HELLO.Details from the configuration.
+func (s *Session) helloDetails() (wamp.Dict, error) {
+	details := wamp.Dict{"roles": helloRoles(), "agent": s.cfg.Agent}
+	extra := wamp.Dict{}
+	for k, v := range s.cfg.AuthExtra {
+		extra[k] = v
+	}
+	if len(s.cfg.Auth) > 0 {
+		methods := make(wamp.List, len(s.cfg.Auth))
+		for i, a := range s.cfg.Auth {
+			methods[i] = a.Method()
+			for k, v := range a.HelloExtra() {
+				extra[k] = v
+			}
+		}
+		details["authmethods"] = methods
+	}
+	if len(extra) > 0 {
+		nx, err := normalizeDict(extra)
+		if err != nil {
+			return nil, fmt.Errorf("client: Config.AuthExtra: %w", err)
+		}
+		details["authextra"] = nx
+	}
+	if s.cfg.AuthID != "" {
+		details["authid"] = s.cfg.AuthID
+	}
+	if s.cfg.AuthRole != "" {
+		details["authrole"] = s.cfg.AuthRole
+	}
+	return details, nil
+}
+
+// abortError is the error for an ABORT from the router.
 func abortError(m *wamp.Abort) *AbortError {
 	msg, _ := wamp.OptString(m.Details, "message")
 	args, kwargs, _ := m.Values()
