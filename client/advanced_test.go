@@ -294,7 +294,7 @@ func progressiveEndsByCancel(t *testing.T, srv *routertest.Server) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	cs, err := caller.CallProgressive(ctx, "com.wait", client.CancelMode(client.CancelKill))
+	cs, err := caller.CallProgressive(ctx, "com.wait", client.CancelMode(wamp.CancelKill))
 	if err != nil {
 		t.Fatal(err)
 	}

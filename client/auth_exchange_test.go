@@ -160,7 +160,7 @@ func TestAuthExchange(t *testing.T) {
 			}
 			// Features the router did not announce fail locally; the fake
 			// checks nothing but GOODBYE arrives.
-			_, err = s.Call(ctx, "com.x", nil, nil, client.CancelMode(client.CancelKill))
+			_, err = s.Call(ctx, "com.x", nil, nil, client.CancelMode(wamp.CancelKill))
 			var fe *client.FeatureError
 			if !errors.As(err, &fe) || err.Error() != "client: router does not support call_canceling" {
 				t.Errorf("Call = %v", err)

@@ -80,13 +80,13 @@ func (s *Session) awaitCall(ctx context.Context, lk *link, p *pending, id wamp.I
 		case <-ctxDone:
 			ctxDone = nil
 			cancelErr = ctx.Err()
-			if !lk.info.Supports("dealer", "call_canceling") {
+			if !lk.info.Supports(wamp.RoleDealer, wamp.FeatureCallCanceling) {
 				lk.forget(id)
 				return nil, cancelErr
 			}
 			mode := ro.cancelMode
 			if mode == "" {
-				mode = CancelKillNoWait
+				mode = wamp.CancelKillNoWait
 			}
 			if err := lk.send(&wamp.Cancel{Request: id, Options: wamp.Dict{"mode": mode}}); err != nil {
 				lk.forget(id)

@@ -159,22 +159,18 @@ func (c Config) withDefaults() (Config, error) {
 
 // helloRoles is what the client announces in HELLO.Details.roles.
 func helloRoles() wamp.Dict {
-	f := func(keys ...string) wamp.Dict {
-		d := wamp.Dict{}
-		for _, k := range keys {
-			d[k] = true
-		}
-		return wamp.Dict{"features": d}
-	}
+	role := func(features ...string) wamp.Dict { return wamp.Dict{"features": wamp.Features(features...)} }
 	return wamp.Dict{
-		"caller": f("progressive_call_results", "progressive_call_invocations", "call_canceling", "call_timeout",
-			"caller_identification", "payload_passthru_mode"),
-		"callee": f("progressive_call_results", "progressive_call_invocations", "call_canceling", "call_timeout",
-			"caller_identification", "pattern_based_registration", "shared_registration", "registration_revocation",
-			"payload_passthru_mode"),
-		"publisher": f("publisher_identification", "subscriber_blackwhite_listing", "publisher_exclusion",
-			"payload_passthru_mode"),
-		"subscriber": f("publisher_identification", "pattern_based_subscription", "subscription_revocation",
-			"payload_passthru_mode"),
+		wamp.RoleCaller: role(wamp.FeatureProgressiveCallResults, wamp.FeatureProgressiveCallInvocations,
+			wamp.FeatureCallCanceling, wamp.FeatureCallTimeout, wamp.FeatureCallerIdentification,
+			wamp.FeaturePayloadPassthruMode),
+		wamp.RoleCallee: role(wamp.FeatureProgressiveCallResults, wamp.FeatureProgressiveCallInvocations,
+			wamp.FeatureCallCanceling, wamp.FeatureCallTimeout, wamp.FeatureCallerIdentification,
+			wamp.FeaturePatternBasedRegistration, wamp.FeatureSharedRegistration,
+			wamp.FeatureRegistrationRevocation, wamp.FeaturePayloadPassthruMode),
+		wamp.RolePublisher: role(wamp.FeaturePublisherIdentification, wamp.FeatureSubscriberBlackWhiteList,
+			wamp.FeaturePublisherExclusion, wamp.FeaturePayloadPassthruMode),
+		wamp.RoleSubscriber: role(wamp.FeaturePublisherIdentification, wamp.FeaturePatternBasedSubscription,
+			wamp.FeatureSubscriptionRevocation, wamp.FeaturePayloadPassthruMode),
 	}
 }

@@ -244,8 +244,8 @@ func TestOptionsResolve(t *testing.T) {
 		opts []Option
 		want string // "" ok; else error substring
 	}{
-		{"cancel unsupported", opCall, none, []Option{CancelMode(CancelKill)}, "client: router does not support call_canceling"},
-		{"cancel ok", opCall, all, []Option{CancelMode(CancelKill)}, ""},
+		{"cancel unsupported", opCall, none, []Option{CancelMode(wamp.CancelKill)}, "client: router does not support call_canceling"},
+		{"cancel ok", opCall, all, []Option{CancelMode(wamp.CancelKill)}, ""},
 		{"cancel bad mode", opCall, all, []Option{CancelMode("hard")}, `cancel mode "hard"`},
 		{"progress unsupported", opCall, none, []Option{ReceiveProgress(func(*Result) {})}, "progressive_call_results"},
 		{"timeout unsupported", opCall, none, []Option{CallTimeout(time.Second)}, "call_timeout"},
@@ -256,8 +256,8 @@ func TestOptionsResolve(t *testing.T) {
 		{"prefix reg unsupported", opRegister, none, []Option{Match("wildcard")}, "pattern_based_registration"},
 		{"exact needs nothing", opRegister, none, []Option{Match("exact")}, ""},
 		{"bad match", opSubscribe, all, []Option{Match("regex")}, `match policy "regex"`},
-		{"invoke unsupported", opRegister, none, []Option{Invoke(InvokeRoundRobin)}, "shared_registration"},
-		{"invoke single ok", opRegister, none, []Option{Invoke(InvokeSingle)}, ""},
+		{"invoke unsupported", opRegister, none, []Option{Invoke(wamp.InvokeRoundRobin)}, "shared_registration"},
+		{"invoke single ok", opRegister, none, []Option{Invoke(wamp.InvokeSingle)}, ""},
 		{"exclude unsupported", opPublish, none, []Option{Exclude(1)}, "subscriber_blackwhite_listing"},
 		{"exclude bad id", opPublish, all, []Option{Exclude(0)}, "invalid session id"},
 		{"exclude_me unsupported", opPublish, none, []Option{ExcludeMe(false)}, "publisher_exclusion"},
@@ -286,7 +286,7 @@ func TestOptionsResolve(t *testing.T) {
 			}
 		})
 	}
-	_, err := resolveOptions(opCall, none, []Option{CancelMode(CancelKill)})
+	_, err := resolveOptions(opCall, none, []Option{CancelMode(wamp.CancelKill)})
 	var fe *FeatureError
 	if !errors.As(err, &fe) || !errors.Is(err, ErrUnsupported) || fe.Feature != "call_canceling" {
 		t.Fatalf("want *FeatureError wrapping ErrUnsupported, got %v", err)

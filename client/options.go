@@ -48,22 +48,6 @@ func (k opKind) String() string {
 	return "request"
 }
 
-// Cancel modes for CancelMode (wamp-spec.md §11.4).
-const (
-	CancelSkip       = "skip"
-	CancelKill       = "kill"
-	CancelKillNoWait = "killnowait"
-)
-
-// Invocation policies for Invoke (shared registrations).
-const (
-	InvokeSingle     = "single"
-	InvokeRoundRobin = "roundrobin"
-	InvokeRandom     = "random"
-	InvokeFirst      = "first"
-	InvokeLast       = "last"
-)
-
 // reqOptions collects the effect of Options on one request.
 type reqOptions struct {
 	wire       wamp.Dict
@@ -122,9 +106,9 @@ func resolveOptions(k opKind, si *SessionInfo, opts []Option) (*reqOptions, erro
 		}
 	}
 	if si != nil && ro.match != "" && ro.match != wamp.MatchExact {
-		role, feature := "broker", "pattern_based_subscription"
+		role, feature := wamp.RoleBroker, wamp.FeaturePatternBasedSubscription
 		if k == opRegister {
-			role, feature = "dealer", "pattern_based_registration"
+			role, feature = wamp.RoleDealer, wamp.FeaturePatternBasedRegistration
 		}
 		if !si.Supports(role, feature) {
 			return nil, &FeatureError{Role: role, Feature: feature}
@@ -137,7 +121,7 @@ func resolveOptions(k opKind, si *SessionInfo, opts []Option) (*reqOptions, erro
 // each progressive RESULT, in order, on the goroutine that called Call,
 // before Call returns the final result. Needs progressive_call_results.
 func ReceiveProgress(fn func(*Result)) Option {
-	return Option{name: "ReceiveProgress", applies: opCall, role: "dealer", feature: "progressive_call_results",
+	return Option{name: "ReceiveProgress", applies: opCall, role: wamp.RoleDealer, feature: wamp.FeatureProgressiveCallResults,
 		apply: func(o *reqOptions) error {
 			if fn == nil {
 				return fmt.Errorf("%w: ReceiveProgress with a nil callback", ErrInvalidOption)
@@ -148,16 +132,15 @@ func ReceiveProgress(fn func(*Result)) Option {
 		}}
 }
 
-// CancelMode sets how a call is canceled when its ctx ends (Call): skip,
-// kill or killnowait (the default when the router supports call_canceling).
+// CancelMode sets how a call is canceled when its ctx ends (Call):
+// wamp.CancelSkip, wamp.CancelKill or wamp.CancelKillNoWait (the default
+// when the router supports call_canceling).
 // Needs call_canceling. Without that feature a canceled ctx only abandons
 // the call locally.
 func CancelMode(mode string) Option {
-	return Option{name: "CancelMode", applies: opCall, role: "dealer", feature: "call_canceling",
+	return Option{name: "CancelMode", applies: opCall, role: wamp.RoleDealer, feature: wamp.FeatureCallCanceling,
 		apply: func(o *reqOptions) error {
-			switch mode {
-			case CancelSkip, CancelKill, CancelKillNoWait:
-			default:
+			if !wamp.ValidCancelMode(mode) {
 				return fmt.Errorf("%w: cancel mode %q (want skip, kill or killnowait)", ErrInvalidOption, mode)
 			}
 			o.cancelMode, o.cancelSet = mode, true
@@ -168,7 +151,7 @@ func CancelMode(mode string) Option {
 // CallTimeout asks the router to time the call out after d (Call), answering
 // wamp.error.timeout. Milliseconds on the wire. Needs call_timeout.
 func CallTimeout(d time.Duration) Option {
-	return Option{name: "CallTimeout", applies: opCall, role: "dealer", feature: "call_timeout",
+	return Option{name: "CallTimeout", applies: opCall, role: wamp.RoleDealer, feature: wamp.FeatureCallTimeout,
 		apply: func(o *reqOptions) error {
 			if d < time.Millisecond {
 				return fmt.Errorf("%w: call timeout %v is below 1ms", ErrInvalidOption, d)
@@ -185,9 +168,9 @@ func DiscloseMe() Option {
 	return Option{name: "DiscloseMe", applies: opCall | opPublish,
 		featureFor: func(k opKind) (string, string) {
 			if k == opPublish {
-				return "broker", "publisher_identification"
+				return wamp.RoleBroker, wamp.FeaturePublisherIdentification
 			}
-			return "dealer", "caller_identification"
+			return wamp.RoleDealer, wamp.FeatureCallerIdentification
 		},
 		apply: func(o *reqOptions) error { o.set("disclose_me", true); return nil }}
 }
@@ -195,7 +178,7 @@ func DiscloseMe() Option {
 // DiscloseCaller asks the router to disclose every caller's identity
 // (Register). Needs caller_identification.
 func DiscloseCaller() Option {
-	return Option{name: "DiscloseCaller", applies: opRegister, role: "dealer", feature: "caller_identification",
+	return Option{name: "DiscloseCaller", applies: opRegister, role: wamp.RoleDealer, feature: wamp.FeatureCallerIdentification,
 		apply: func(o *reqOptions) error { o.set("disclose_caller", true); return nil }}
 }
 
@@ -219,23 +202,21 @@ func Match(policy string) Option {
 }
 
 // Invoke sets the invocation policy of a shared registration (Register):
-// single (default), roundrobin, random, first or last. Policies other than
-// single need shared_registration.
+// one of the wamp.Invoke* constants, wamp.InvokeSingle by default.
+// Policies other than single need shared_registration.
 func Invoke(policy string) Option {
 	o := Option{name: "Invoke", applies: opRegister,
 		apply: func(o *reqOptions) error {
-			switch policy {
-			case InvokeSingle, InvokeRoundRobin, InvokeRandom, InvokeFirst, InvokeLast:
-			default:
+			if !wamp.ValidInvoke(policy) {
 				return fmt.Errorf("%w: invoke policy %q (want single, roundrobin, random, first or last)", ErrInvalidOption, policy)
 			}
-			if policy != InvokeSingle {
+			if policy != wamp.InvokeSingle {
 				o.set("invoke", policy)
 			}
 			return nil
 		}}
-	if policy != InvokeSingle {
-		o.role, o.feature = "dealer", "shared_registration"
+	if policy != wamp.InvokeSingle {
+		o.role, o.feature = wamp.RoleDealer, wamp.FeatureSharedRegistration
 	}
 	return o
 }
@@ -243,7 +224,7 @@ func Invoke(policy string) Option {
 // ExcludeMe false lets the publisher receive its own event (Publish).
 // The router's default is true. Needs publisher_exclusion.
 func ExcludeMe(exclude bool) Option {
-	return Option{name: "ExcludeMe", applies: opPublish, role: "broker", feature: "publisher_exclusion",
+	return Option{name: "ExcludeMe", applies: opPublish, role: wamp.RoleBroker, feature: wamp.FeaturePublisherExclusion,
 		apply: func(o *reqOptions) error { o.set("exclude_me", exclude); return nil }}
 }
 
@@ -254,7 +235,7 @@ func Acknowledge() Option {
 }
 
 func idListOption(name, key string, ids []wamp.ID) Option {
-	return Option{name: name, applies: opPublish, role: "broker", feature: "subscriber_blackwhite_listing",
+	return Option{name: name, applies: opPublish, role: wamp.RoleBroker, feature: wamp.FeatureSubscriberBlackWhiteList,
 		apply: func(o *reqOptions) error {
 			l := make(wamp.List, len(ids))
 			for i, id := range ids {
@@ -269,7 +250,7 @@ func idListOption(name, key string, ids []wamp.ID) Option {
 }
 
 func strListOption(name, key string, vals []string) Option {
-	return Option{name: name, applies: opPublish, role: "broker", feature: "subscriber_blackwhite_listing",
+	return Option{name: name, applies: opPublish, role: wamp.RoleBroker, feature: wamp.FeatureSubscriberBlackWhiteList,
 		apply: func(o *reqOptions) error {
 			l := make(wamp.List, len(vals))
 			for i, v := range vals {
@@ -311,7 +292,7 @@ func EligibleAuthRole(roles ...string) Option {
 // (Publish; PUBLISH.Options.retain), delivered to later subscribers that
 // ask with GetRetained. Needs event_retention.
 func Retain() Option {
-	return Option{name: "Retain", applies: opPublish, role: "broker", feature: "event_retention",
+	return Option{name: "Retain", applies: opPublish, role: wamp.RoleBroker, feature: wamp.FeatureEventRetention,
 		apply: func(o *reqOptions) error { o.set("retain", true); return nil }}
 }
 
@@ -320,7 +301,7 @@ func Retain() Option {
 // subscription), with Event.Retained set (Subscribe;
 // SUBSCRIBE.Options.get_retained). Needs event_retention.
 func GetRetained() Option {
-	return Option{name: "GetRetained", applies: opSubscribe, role: "broker", feature: "event_retention",
+	return Option{name: "GetRetained", applies: opSubscribe, role: wamp.RoleBroker, feature: wamp.FeatureEventRetention,
 		apply: func(o *reqOptions) error { o.set("get_retained", true); return nil }}
 }
 
@@ -339,9 +320,9 @@ func PPT(scheme, serializer, cipher, keyid string) Option {
 	return Option{name: "PPT", applies: opCall | opPublish,
 		featureFor: func(k opKind) (string, string) {
 			if k == opPublish {
-				return "broker", "payload_passthru_mode"
+				return wamp.RoleBroker, wamp.FeaturePayloadPassthruMode
 			}
-			return "dealer", "payload_passthru_mode"
+			return wamp.RoleDealer, wamp.FeaturePayloadPassthruMode
 		},
 		apply: func(o *reqOptions) error {
 			if scheme == "" {

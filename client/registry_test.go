@@ -27,7 +27,7 @@ func TestRegistryValidation(t *testing.T) {
 		{"bad handler", func() error { return r.Procedure("bad", "not a func") }, "procedure com.example.bad: client: handler must be a non-nil function"},
 		{"duplicate", func() error { return r.Procedure("ok", func() {}) }, "procedure com.example.ok added twice"},
 		{"bad uri", func() error { return r.Subscriber("a..b", func() {}) }, `invalid URI "com.example.a..b"`},
-		{"option for other kind", func() error { return r.Subscriber("s", func() {}, client.Invoke(client.InvokeRandom)) }, "Invoke does not apply to Subscribe"},
+		{"option for other kind", func() error { return r.Subscriber("s", func() {}, client.Invoke(wamp.InvokeRandom)) }, "Invoke does not apply to Subscribe"},
 		{"event result", func() error { return r.Subscriber("e", func() int { return 1 }) }, "event handler may return only error"},
 	}
 	for _, tt := range tests {

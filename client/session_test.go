@@ -209,7 +209,7 @@ func TestProgressiveResults(t *testing.T) {
 func TestCancel(t *testing.T) {
 	t.Parallel()
 	srv := routertest.Start(t)
-	for _, mode := range []string{client.CancelKillNoWait, client.CancelKill, client.CancelSkip} {
+	for _, mode := range []string{wamp.CancelKillNoWait, wamp.CancelKill, wamp.CancelSkip} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 			ctx := testCtx(t)
@@ -247,7 +247,7 @@ func TestCancel(t *testing.T) {
 			if !errors.As(err, &we) || we.URI != wamp.ErrCanceled {
 				t.Fatalf("err = %v, want wamp.error.canceled too", err)
 			}
-			if mode != client.CancelSkip {
+			if mode != wamp.CancelSkip {
 				if ierr := <-interrupted; !errors.Is(ierr, context.Canceled) {
 					t.Fatalf("handler ctx: %v, want canceled by INTERRUPT", ierr)
 				}
@@ -340,7 +340,7 @@ func TestSharedRegistration(t *testing.T) {
 	caller := dial(t, srv, "ws", "json")
 	for _, s := range []*client.Session{a, b} {
 		name := s.Info().AuthID
-		if _, err := s.Register(ctx, "com.shared", func() string { return name }, client.Invoke(client.InvokeRoundRobin)); err != nil {
+		if _, err := s.Register(ctx, "com.shared", func() string { return name }, client.Invoke(wamp.InvokeRoundRobin)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -363,7 +363,7 @@ func TestSharedRegistration(t *testing.T) {
 	// first policy always picks the earliest.
 	for _, s := range []*client.Session{a, b} {
 		name := s.Info().AuthID
-		if _, err := s.Register(ctx, "com.first", func() string { return name }, client.Invoke(client.InvokeFirst)); err != nil {
+		if _, err := s.Register(ctx, "com.first", func() string { return name }, client.Invoke(wamp.InvokeFirst)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -60,8 +60,8 @@ func (s *Session) CallProgressive(ctx context.Context, procedure wamp.URI, opts 
 	if err != nil {
 		return nil, err
 	}
-	if !lk.info.Supports("dealer", "progressive_call_invocations") {
-		return nil, &FeatureError{Role: "dealer", Feature: "progressive_call_invocations"}
+	if !lk.info.Supports(wamp.RoleDealer, wamp.FeatureProgressiveCallInvocations) {
+		return nil, &FeatureError{Role: wamp.RoleDealer, Feature: wamp.FeatureProgressiveCallInvocations}
 	}
 	return &CallStream{s: s, lk: lk, procedure: procedure, ro: ro}, nil
 }
@@ -194,13 +194,13 @@ func (cs *CallStream) Cancel(ctx context.Context) error {
 	if cs.ended {
 		return nil
 	}
-	if !cs.lk.info.Supports("dealer", "call_canceling") {
+	if !cs.lk.info.Supports(wamp.RoleDealer, wamp.FeatureCallCanceling) {
 		cs.lk.forget(cs.id)
 		return nil
 	}
 	mode := cs.ro.cancelMode
 	if mode == "" {
-		mode = CancelKillNoWait
+		mode = wamp.CancelKillNoWait
 	}
 	if err := cs.lk.send(&wamp.Cancel{Request: cs.id, Options: wamp.Dict{"mode": mode}}); err != nil {
 		cs.lk.forget(cs.id)

@@ -232,13 +232,7 @@ type SessionInfo struct {
 // Supports reports whether the router announced feature for role
 // ("broker" or "dealer") in WELCOME.
 func (si *SessionInfo) Supports(role, feature string) bool {
-	r, _ := wamp.OptDict(si.Roles, role)
-	f, _ := wamp.OptDict(r, "features")
-	v, _ := wamp.OptBool(f, feature)
-	if !v && feature == "call_canceling" {
-		v, _ = wamp.OptBool(f, "call_cancelling")
-	}
-	return v
+	return wamp.HasFeature(si.Roles, role, feature)
 }
 
 func infoFromWelcome(realm wamp.URI, w *wamp.Welcome) SessionInfo {

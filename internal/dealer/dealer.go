@@ -46,30 +46,22 @@ var Features = []string{
 	"testament_meta_api",
 }
 
-// Invocation policies (REGISTER.Options.invoke).
+// Invocation policies and cancel modes under the dealer's names; the
+// protocol defines them once, in package wamp.
 const (
-	InvokeSingle     = "single"
-	InvokeRoundRobin = "roundrobin"
-	InvokeRandom     = "random"
-	InvokeFirst      = "first"
-	InvokeLast       = "last"
+	InvokeSingle     = wamp.InvokeSingle
+	InvokeRoundRobin = wamp.InvokeRoundRobin
+	InvokeRandom     = wamp.InvokeRandom
+	InvokeFirst      = wamp.InvokeFirst
+	InvokeLast       = wamp.InvokeLast
+
+	CancelSkip       = wamp.CancelSkip
+	CancelKill       = wamp.CancelKill
+	CancelKillNoWait = wamp.CancelKillNoWait
 )
 
 // ValidInvoke reports whether p is a known invocation policy.
-func ValidInvoke(p string) bool {
-	switch p {
-	case InvokeSingle, InvokeRoundRobin, InvokeRandom, InvokeFirst, InvokeLast:
-		return true
-	}
-	return false
-}
-
-// Cancel modes.
-const (
-	CancelSkip       = "skip"
-	CancelKill       = "kill"
-	CancelKillNoWait = "killnowait"
-)
+func ValidInvoke(p string) bool { return wamp.ValidInvoke(p) }
 
 // Dealer holds the registrations of one realm.
 type Dealer struct {
