@@ -106,10 +106,16 @@ func TestRegistryAttach(t *testing.T) {
 	if !errors.Is(err, &client.Error{URI: wamp.ErrProcedureAlreadyExists}) || !strings.Contains(err.Error(), "attaching procedure com.example.auth.authenticate") {
 		t.Fatalf("clash attach: %v", err)
 	}
-	if err := s2.Publish(ctx, "com.clash.topic", nil, nil, client.Acknowledge()); err != nil {
+	// Attach waited for the UNSUBSCRIBED of its undo, so the router holds
+	// no subscription on the topic any more and no event can reach the
+	// undone subscriber.
+	res, err = s2.Call(ctx, "wamp.subscription.lookup", wamp.List{"com.clash.topic"}, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(20 * time.Millisecond) // a stray event would arrive by now
+	if res.Arg(0) != nil {
+		t.Fatalf("subscription %v on com.clash.topic survived the failed attach", res.Arg(0))
+	}
 }
 
 func TestReconnectReattachesRegistry(t *testing.T) {

@@ -3,11 +3,7 @@ package wamp
 import (
 	"sync"
 	"testing"
-
-	"go.uber.org/goleak"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestSequenceWraps(t *testing.T) {
 	t.Parallel()
