@@ -13,8 +13,10 @@ import (
 // as *Error.
 //
 // Options: ReceiveProgress, CancelMode, CallTimeout, DiscloseMe, PPT,
-// WireOption. For streamed input see CallProgressive. When ctx ends before the result, Call sends CANCEL (mode
-// killnowait unless CancelMode says otherwise; only if the router supports
+// WireOption. For streamed input see CallProgressive.
+//
+// When ctx ends before the result, Call sends CANCEL (mode killnowait
+// unless CancelMode says otherwise; only if the router supports
 // call_canceling) and waits for the router's answer; the returned error
 // then wraps both ctx.Err() and the router's *Error. With mode kill the
 // callee may still deliver a result, which is returned.

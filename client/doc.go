@@ -20,3 +20,16 @@
 // one goroutine per running handler (bounded by
 // Config.MaxConcurrentHandlers). Close stops all of them.
 package client
+
+// The code reads in one direction, from Dial down:
+//
+//	session.go     Session: Dial, reconnect, Close
+//	join.go        connect: dial the transport (dial.go), HELLO … WELCOME
+//	link.go        link: one router session, its goroutines and read loop (route)
+//	request.go     request ids, waiters (pending), send, await, deliver
+//	call.go        Call; stream.go: CallProgressive
+//	pubsub.go      Publish, Subscribe, event dispatch
+//	callee.go      Register, running an invocation; invocation.go: its state and input chunks
+//	registry.go    Registry, Attach
+//	options.go     request Options; handler.go, decode.go, normalize.go: typed handlers and values
+//	types.go, errors.go, config.go, auth.go: public types, errors, Config, authenticators

@@ -61,17 +61,6 @@ type link struct {
 	wg       sync.WaitGroup
 }
 
-// pending is one request waiting for its reply.
-type pending struct {
-	ch   chan wamp.Message
-	gone chan struct{} // closed when the waiter gave up
-	typ  wamp.MessageType
-	// onReply runs on the reader before the reply is delivered, so state
-	// (subscriptions, registrations) is in place before later messages.
-	onReply   func(m wamp.Message, abandoned bool)
-	abandoned bool // guarded by link.mu
-}
-
 func newLink(s *Session, conn transport.Conn, info SessionInfo) *link {
 	lk := &link{
 		s: s, conn: conn, cd: conn.Codec(), info: info,

@@ -9,68 +9,30 @@ import (
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
-// deliver hands a reply to its waiter. Replies to requests nobody waits
-// for any more (a canceled call) are dropped.
-func (lk *link) deliver(id wamp.ID, reqType wamp.MessageType, m wamp.Message, progress bool) bool {
-	lk.mu.Lock()
-	p := lk.pending[id]
-	if p == nil {
-		lk.mu.Unlock()
-		return false
-	}
-	if p.typ != reqType {
-		lk.mu.Unlock()
-		lk.abort(wamp.ErrProtocolViolation, fmt.Errorf("client: %v answers request %d, which is a %v", m.MessageType(), id, p.typ))
-		return true
-	}
-	if !progress {
-		delete(lk.pending, id)
-	}
-	abandoned := p.abandoned
-	lk.mu.Unlock()
-	if p.onReply != nil {
-		p.onReply(m, abandoned)
-	}
-	select {
-	case p.ch <- m:
-	case <-p.gone:
-	case <-lk.dead:
-	}
-	return false
+// pending is one request waiting for its reply.
+type pending struct {
+	ch   chan wamp.Message
+	gone chan struct{} // closed when the waiter gave up
+	typ  wamp.MessageType
+	// onReply runs on the reader before the reply is delivered, so state
+	// (subscriptions, registrations) is in place before later messages.
+	onReply   func(m wamp.Message, abandoned bool)
+	abandoned bool // guarded by link.mu
 }
 
-// sendErr translates a queue error.
-func (lk *link) sendErr(err error) error {
-	if errors.Is(err, transport.ErrQueueFull) {
-		return fmt.Errorf("client: outbound queue full: %w", err)
-	}
-	return errClosed(lk.cause())
-}
-
-func (lk *link) encode(m wamp.Message) ([]byte, error) {
-	frame, err := lk.cd.Encode(nil, m)
-	if err != nil {
-		return nil, fmt.Errorf("client: encoding %v: %w", m.MessageType(), err)
-	}
-	if max := lk.conn.MaxSendSize(); max > 0 && len(frame) > max {
-		return nil, fmt.Errorf("client: %v of %d bytes exceeds the router's limit of %d: %w",
-			m.MessageType(), len(frame), max, transport.ErrMessageTooBig)
-	}
-	return frame, nil
-}
-
-// send queues a message that is not a new request (YIELD, ERROR, CANCEL,
-// GOODBYE, ABORT).
-func (lk *link) send(m wamp.Message) error {
-	if lk.isDead() {
-		return errClosed(lk.cause())
-	}
-	frame, err := lk.encode(m)
+// ask sends the request build makes and waits for its single reply; an
+// ERROR reply is returned as *Error.
+func (lk *link) ask(ctx context.Context, onReply func(wamp.Message, bool), build func(wamp.ID) wamp.Message) error {
+	p, id, err := lk.request(false, onReply, build)
 	if err != nil {
 		return err
 	}
-	if err := lk.q.Send(frame); err != nil {
-		return lk.sendErr(err)
+	m, err := lk.await(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	if e, ok := m.(*wamp.Error); ok {
+		return errorFromMessage(e)
 	}
 	return nil
 }
@@ -134,17 +96,6 @@ func (lk *link) queueRequest(build func(wamp.ID) wamp.Message, p *pending) (wamp
 	return id, nil
 }
 
-// forget drops the waiter of request id; a later reply is discarded.
-func (lk *link) forget(id wamp.ID) {
-	lk.mu.Lock()
-	p := lk.pending[id]
-	delete(lk.pending, id)
-	lk.mu.Unlock()
-	if p != nil {
-		close(p.gone)
-	}
-}
-
 // await waits for the single reply of p. When ctx ends first the request
 // is abandoned: its onReply still runs (to undo a late subscription) but
 // nothing is delivered. A reply that was already on its way is returned.
@@ -153,12 +104,7 @@ func (lk *link) await(ctx context.Context, p *pending, id wamp.ID) (wamp.Message
 	case m := <-p.ch:
 		return m, nil
 	case <-lk.dead:
-		select {
-		case m := <-p.ch:
-			return m, nil
-		default:
-		}
-		return nil, errClosed(lk.cause())
+		return p.replyOr(errClosed(lk.cause()))
 	case <-ctx.Done():
 	}
 	lk.mu.Lock()
@@ -179,30 +125,29 @@ func (lk *link) await(ctx context.Context, p *pending, id wamp.ID) (wamp.Message
 	case m := <-p.ch:
 		return m, nil
 	case <-lk.dead:
-		select {
-		case m := <-p.ch:
-			return m, nil
-		default:
-		}
-		return nil, ctx.Err()
+		return p.replyOr(ctx.Err())
 	}
 }
 
-// ask sends the request build makes and waits for its single reply; an
-// ERROR reply is returned as *Error.
-func (lk *link) ask(ctx context.Context, onReply func(wamp.Message, bool), build func(wamp.ID) wamp.Message) error {
-	p, id, err := lk.request(false, onReply, build)
-	if err != nil {
-		return err
+// replyOr returns the reply that reached p before its link died, else err.
+func (p *pending) replyOr(err error) (wamp.Message, error) {
+	select {
+	case m := <-p.ch:
+		return m, nil
+	default:
+		return nil, err
 	}
-	m, err := lk.await(ctx, p, id)
-	if err != nil {
-		return err
+}
+
+// forget drops the waiter of request id; a later reply is discarded.
+func (lk *link) forget(id wamp.ID) {
+	lk.mu.Lock()
+	p := lk.pending[id]
+	delete(lk.pending, id)
+	lk.mu.Unlock()
+	if p != nil {
+		close(p.gone)
 	}
-	if e, ok := m.(*wamp.Error); ok {
-		return errorFromMessage(e)
-	}
-	return nil
 }
 
 // release sends an UNSUBSCRIBE or UNREGISTER built by msg and waits for the
@@ -213,4 +158,70 @@ func (lk *link) release(ctx context.Context, msg func(wamp.ID) wamp.Message) err
 		return err
 	}
 	return nil
+}
+
+// send queues a message that is not a new request (YIELD, ERROR, CANCEL,
+// GOODBYE, ABORT).
+func (lk *link) send(m wamp.Message) error {
+	if lk.isDead() {
+		return errClosed(lk.cause())
+	}
+	frame, err := lk.encode(m)
+	if err != nil {
+		return err
+	}
+	if err := lk.q.Send(frame); err != nil {
+		return lk.sendErr(err)
+	}
+	return nil
+}
+
+func (lk *link) encode(m wamp.Message) ([]byte, error) {
+	frame, err := lk.cd.Encode(nil, m)
+	if err != nil {
+		return nil, fmt.Errorf("client: encoding %v: %w", m.MessageType(), err)
+	}
+	if max := lk.conn.MaxSendSize(); max > 0 && len(frame) > max {
+		return nil, fmt.Errorf("client: %v of %d bytes exceeds the router's limit of %d: %w",
+			m.MessageType(), len(frame), max, transport.ErrMessageTooBig)
+	}
+	return frame, nil
+}
+
+// sendErr translates a queue error.
+func (lk *link) sendErr(err error) error {
+	if errors.Is(err, transport.ErrQueueFull) {
+		return fmt.Errorf("client: outbound queue full: %w", err)
+	}
+	return errClosed(lk.cause())
+}
+
+// deliver hands a reply to its waiter. Replies to requests nobody waits
+// for any more (a canceled call) are dropped.
+func (lk *link) deliver(id wamp.ID, reqType wamp.MessageType, m wamp.Message, progress bool) bool {
+	lk.mu.Lock()
+	p := lk.pending[id]
+	if p == nil {
+		lk.mu.Unlock()
+		return false
+	}
+	if p.typ != reqType {
+		lk.mu.Unlock()
+		lk.abort(wamp.ErrProtocolViolation, fmt.Errorf("client: %v answers request %d, which is a %v", m.MessageType(), id, p.typ))
+		return true
+	}
+	if !progress {
+		delete(lk.pending, id)
+	}
+	abandoned := p.abandoned
+	lk.mu.Unlock()
+	if p.onReply != nil {
+		p.onReply(m, abandoned)
+	}
+	select {
+	case p.ch <- m:
+	case <-p.gone:
+	case <-lk.dead:
+	}
+	return false
 }
