@@ -114,7 +114,7 @@ func (s *internalSession) call(ctx context.Context, procedure wamp.URI, args wam
 	s.mu.Unlock()
 	c := &wamp.Call{Request: req, Options: wamp.Dict{}, Procedure: procedure, Payload: wamp.Payload{Args: args, Kwargs: kwargs}}
 	o := dealer.CallOptions{Disclose: true}
-	if errURI := s.realm.dealer.Call(s.peer, c, o); errURI != "" {
+	if errURI := s.realm.call(s.peer, c, o); errURI != "" {
 		s.mu.Lock()
 		delete(s.pending, req)
 		s.mu.Unlock()
@@ -158,7 +158,3 @@ func (r *Router) Call(ctx context.Context, realm, procedure wamp.URI, args wamp.
 	}
 	return rm.internal.call(ctx, procedure, args, kwargs)
 }
-
-// routerURIPrefix starts the URIs of Tollgate's own procedures (beside the
-// spec's wamp.*), e.g. tollgate.authorizer.flush.
-const routerURIPrefix = "tollgate."

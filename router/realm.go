@@ -50,10 +50,9 @@ func newRealm(o RealmOptions, ids *wamp.Sequence, caller authz.Caller, log *slog
 	}
 	rm.internal = newInternalSession(rm)
 	rm.registerMeta() // meta.go
-	// Pattern subscriptions and registrations are re-checked against the
-	// concrete URI (advanced.go).
+	// Events of pattern subscriptions are re-checked against the concrete
+	// topic (policy.go).
 	rm.broker.MayReceive = rm.mayReceive
-	rm.dealer.MayServe = rm.mayServe
 	if err := rm.setupEvents(o); err != nil { // retention, history (history.go)
 		return nil, err
 	}

@@ -108,7 +108,7 @@ func (rm *realm) addTestament(caller wamp.ID, args wamp.List, kwargs wamp.Dict) 
 			}
 		}
 	}
-	if msg := parsePublishOptions(t.options, &t.pub); msg != "" {
+	if msg := publishOptions(t.options, &t.pub); msg != "" {
 		return nil, nil, invalidArg("%s: publish_options: %s", proc, msg)
 	}
 	if _, ok := t.options["disclose_me"]; ok {
