@@ -125,10 +125,9 @@ func (c *conn) serve() {
 
 	for {
 		s := &session{conn: c, log: c.log}
-		if !s.handshake(ctx) {
+		if !s.handshake(ctx) { // makes s current once it joined
 			return
 		}
-		c.current.Store(s)
 		more := s.established(ctx)
 		c.current.Store(nil)
 		s.leaveRealm()

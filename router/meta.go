@@ -6,10 +6,8 @@ import (
 	"maps"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/tollgate-wamp/tollgate/auth"
 	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/internal/broker"
 	"github.com/tollgate-wamp/tollgate/internal/dealer"
@@ -31,22 +29,8 @@ import (
 
 // sessionMeta is a session's meta API state.
 type sessionMeta struct {
-	// Features the session announced; set right after WELCOME, before it
-	// can register or subscribe anything.
-	registrationRevocation, subscriptionRevocation atomic.Bool
-
 	mu         sync.Mutex
 	testaments [2][]testament // by scope: detached, destroyed
-	// welcomed is set once WELCOME is queued; a kill that comes earlier
-	// (the session is in the realm's table just before) is kept in
-	// pendingKill and carried out then.
-	welcomed    bool
-	pendingKill *killOrder
-}
-
-type killOrder struct {
-	reason wamp.URI
-	msg    string
 }
 
 // Meta event topics.
@@ -226,28 +210,6 @@ func matchArg(proc string, args wamp.List) (string, error) {
 
 // ---- session procedures ----
 
-// sessionDetails is SessionDetails for the meta API (on_join, get). The
-// transport's HTTP headers are left out: they may carry other sessions'
-// cookies and credentials.
-func (rm *realm) sessionDetails(s *session) wamp.Dict {
-	extra := s.authextra
-	if extra == nil {
-		extra = wamp.Dict{}
-	}
-	tr := auth.TransportDetails(s.tc.Info())
-	delete(tr, "http_headers_received")
-	return wamp.Dict{
-		"session":      s.id,
-		"realm":        string(rm.name),
-		"authid":       s.authid,
-		"authrole":     s.authrole,
-		"authmethod":   s.authmethod,
-		"authprovider": s.authprovider,
-		"authextra":    extra,
-		"transport":    tr,
-	}
-}
-
 // authroleFilter reads the optional [filter_authroles] of count and list.
 func authroleFilter(proc string, args wamp.List, kwargs wamp.Dict) (func(*session) bool, error) {
 	if err := wantArgs(proc, args, 0, 1); err != nil {
@@ -309,7 +271,7 @@ func (rm *realm) sessionGet(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (w
 	if s == nil {
 		return nil, nil, metaError(wamp.ErrNoSuchSession, "no session %d on realm %s", id, rm.name)
 	}
-	return wamp.List{rm.sessionDetails(s)}, nil, nil
+	return wamp.List{s.Details(metaView)}, nil, nil
 }
 
 // killArgs reads the reason and message keyword arguments of the kill
@@ -336,23 +298,15 @@ func killArgs(proc string, kwargs wamp.Dict) (reason wamp.URI, msg string, err e
 
 // kill says GOODBYE to each session. It never blocks: the GOODBYE is
 // queued and the session's own read loop ends it (after the peer's reply
-// or GoodbyeTimeout), publishing its testaments and on_leave.
+// or GoodbyeTimeout), publishing its testaments and on_leave. A session is
+// in the realm only once its WELCOME is queued (lifecycle.go), so the
+// GOODBYE always follows it.
 func kill(ss []*session, reason wamp.URI, msg string) {
 	for _, s := range ss {
-		s.meta.mu.Lock()
-		if !s.meta.welcomed {
-			if s.meta.pendingKill == nil {
-				s.meta.pendingKill = &killOrder{reason, msg}
-			}
-			s.meta.mu.Unlock()
-			continue
-		}
-		s.meta.mu.Unlock()
 		// The connection may have moved on to a new session meanwhile;
 		// only the session asked for is killed.
 		if s.conn.current.Load() == s {
-			// conn.log, not s.log: s may still be finishing its handshake.
-			s.conn.log.Debug("session killed through the meta API", "session", s.id, "reason", reason)
+			s.log.Debug("session killed through the meta API", "reason", reason)
 			s.conn.goodbye(reason, msg)
 		}
 	}
@@ -736,7 +690,7 @@ func (rm *realm) revokeRegistration(s *session, id wamp.ID, reason string) bool 
 	if !ok {
 		return false
 	}
-	if s.meta.registrationRevocation.Load() {
+	if s.features.registrationRevocation {
 		s.Send(&wamp.Unregistered{Request: 0, Details: revocationDetails("registration", id, reason)})
 	}
 	rm.metaUnregistered(s, d)
@@ -750,7 +704,7 @@ func (rm *realm) revokeSubscription(s *session, id wamp.ID, reason string) bool 
 	if !ok {
 		return false
 	}
-	if s.meta.subscriptionRevocation.Load() {
+	if s.features.subscriptionRevocation {
 		s.Send(&wamp.Unsubscribed{Request: 0, Details: revocationDetails("subscription", id, reason)})
 	}
 	rm.metaUnsubscribed(s, d)
@@ -816,22 +770,10 @@ func (rm *realm) publishMeta(topic wamp.URI, hidden bool, args ...any) {
 	rm.broker.Publish(p)
 }
 
-// sessionJoined records the session's features, carries out a kill that
-// came before the WELCOME was queued, and publishes on_join. The handshake
-// calls it right after queueing WELCOME and making s the connection's
-// current session.
-func (rm *realm) sessionJoined(s *session, roles wamp.Dict) {
-	s.meta.registrationRevocation.Store(feature(roles, "callee", "registration_revocation"))
-	s.meta.subscriptionRevocation.Store(feature(roles, "subscriber", "subscription_revocation"))
-	s.meta.mu.Lock()
-	s.meta.welcomed = true
-	k := s.meta.pendingKill
-	s.meta.mu.Unlock()
-	if k != nil {
-		kill([]*session{s}, k.reason, k.msg)
-	}
+// sessionJoined publishes on_join (lifecycle.go: the last step of join).
+func (rm *realm) sessionJoined(s *session) {
 	if rm.broker.Matches(topicSessionOnJoin) { // details cost ~60 allocations
-		rm.publishMeta(topicSessionOnJoin, hiddenRole(s.authrole), rm.sessionDetails(s))
+		rm.publishMeta(topicSessionOnJoin, hiddenRole(s.authrole), s.Details(metaView))
 	}
 }
 
@@ -884,22 +826,12 @@ func (rm *realm) metaDetached(s *session, t memberTopics, id wamp.ID, uri wamp.U
 	}
 }
 
-// sessionEnded runs when s has left the realm's session table, however it
-// ended (GOODBYE, transport loss, kill, shutdown), in the spec's order
-// (§14.4): its registrations and subscriptions go (on_unregister/on_delete,
-// on_unsubscribe/on_delete), then its testaments are published, then
-// on_leave. Testaments may wait on a dynamic authorizer, so when there are
-// any they and on_leave run on their own goroutine (tracked by the
-// router's WaitGroup, so Shutdown waits for them); otherwise on_leave is
-// published at once. Pending invocations are settled by the caller
-// afterwards (dealer.Leave).
+// sessionEnded publishes s's testaments, then on_leave (lifecycle.go:
+// leave, after its subscriptions and registrations went). Testaments may
+// wait on a dynamic authorizer, so when there are any they and on_leave
+// run on their own goroutine (tracked by the router's WaitGroup, so
+// Shutdown waits for them); otherwise on_leave is published at once.
 func (rm *realm) sessionEnded(s *session) {
-	for _, d := range rm.broker.DetachAll(s, s.subs) {
-		rm.metaUnsubscribed(s, d)
-	}
-	for _, d := range rm.dealer.DetachAll(s.peer) {
-		rm.metaUnregistered(s, d)
-	}
 	ts := s.meta.takeTestaments()
 	if len(ts) == 0 {
 		rm.publishOnLeave(s)

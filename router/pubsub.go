@@ -115,7 +115,7 @@ func parsePublish(m *wamp.Publish, strict bool) publishRequest {
 
 // publish handles a PUBLISH; false means the session was aborted.
 func (s *session) publish(r publishRequest) bool {
-	if r.ppt && !s.publisherPPT {
+	if r.ppt && !s.features.publisherPPT {
 		return s.violation("PUBLISH uses payload passthru mode (ppt_scheme) but HELLO did not announce publisher feature payload_passthru_mode")
 	}
 	fail := func(uri wamp.URI, msg string) bool {

@@ -26,6 +26,9 @@ type realm struct {
 
 	mu       sync.RWMutex
 	sessions map[wamp.ID]*session
+	// joining holds the ids of sessions between reserve and add
+	// (lifecycle.go).
+	joining map[wamp.ID]bool
 }
 
 func newRealm(o RealmOptions, ids *wamp.Sequence, caller authz.Caller, log *slog.Logger) (*realm, error) {
@@ -35,6 +38,7 @@ func newRealm(o RealmOptions, ids *wamp.Sequence, caller authz.Caller, log *slog
 		broker:   broker.New(ids),
 		dealer:   dealer.New(ids),
 		sessions: map[wamp.ID]*session{},
+		joining:  map[wamp.ID]bool{},
 	}
 	if o.Roles != nil {
 		az, err := authz.NewRealm(o.Name, o.Roles, authz.Options{
@@ -106,32 +110,6 @@ func (rm *realm) flushAuthorizerCache(_ wamp.ID, args wamp.List, kwargs wamp.Dic
 // the realm, or is "trusted", or the realm defines no roles at all.
 func (rm *realm) hasRole(role string) bool {
 	return rm.authz == nil || rm.authz.HasRole(role)
-}
-
-// join adds s with the id promised during authentication, or a fresh one
-// if there was none (or it is taken, which at 2^53 ids means never).
-func (rm *realm) join(s *session) {
-	rm.mu.Lock()
-	defer rm.mu.Unlock()
-	if _, taken := rm.sessions[s.pendingID]; s.pendingID != 0 && !taken {
-		s.id = s.pendingID
-		rm.sessions[s.id] = s
-		return
-	}
-	for {
-		id := wamp.GlobalID()
-		if _, taken := rm.sessions[id]; !taken {
-			s.id = id
-			rm.sessions[id] = s
-			return
-		}
-	}
-}
-
-func (rm *realm) leave(s *session) {
-	rm.mu.Lock()
-	delete(rm.sessions, s.id)
-	rm.mu.Unlock()
 }
 
 func (rm *realm) count() int {

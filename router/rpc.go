@@ -123,11 +123,11 @@ func (s *session) call(r callRequest) bool {
 		return true
 	}
 	progress := r.opts.ProgressiveInput
-	if progress && !s.callerInvocations {
+	if progress && !s.features.callerProgressiveInvocations {
 		return s.violation("CALL with progress: true but HELLO did not announce caller feature progressive_call_invocations")
 	}
 	rm := s.realm
-	if s.callerInvocations {
+	if s.features.callerProgressiveInvocations {
 		switch res, msg := rm.dealer.Continue(s.peer, r.Call, progress); res {
 		case dealer.Continued, dealer.Discarded:
 			return true
@@ -135,7 +135,7 @@ func (s *session) call(r callRequest) bool {
 			return s.violation(msg)
 		}
 	}
-	if r.ppt && r.badPPT == "" && !s.peer.CallerPPT {
+	if r.ppt && r.badPPT == "" && !s.features.callerPPT {
 		return s.violation("CALL uses payload passthru mode (ppt_scheme) but HELLO did not announce caller feature payload_passthru_mode")
 	}
 	if progress {
@@ -181,7 +181,7 @@ func (s *session) yield(m *wamp.Yield) bool {
 	if _, msg := pptOptions(m.Options); msg != "" {
 		return s.violation("YIELD: " + msg)
 	}
-	if isPPT(m.Options) && !s.peer.CalleePPT {
+	if isPPT(m.Options) && !s.features.calleePPT {
 		return s.violation("YIELD uses payload passthru mode (ppt_scheme) but HELLO did not announce callee feature payload_passthru_mode")
 	}
 	s.realm.dealer.Yield(s.peer, m)
@@ -191,7 +191,7 @@ func (s *session) yield(m *wamp.Yield) bool {
 // invocationError handles a callee's ERROR; false means the session was
 // aborted.
 func (s *session) invocationError(m *wamp.Error) bool {
-	if isPPT(m.Details) && !s.peer.CalleePPT {
+	if isPPT(m.Details) && !s.features.calleePPT {
 		return s.violation("ERROR uses payload passthru mode (ppt_scheme) but HELLO did not announce callee feature payload_passthru_mode")
 	}
 	if m.RequestType != wamp.TypeInvocation {

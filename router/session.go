@@ -18,20 +18,10 @@ type session struct {
 	*conn
 	log *slog.Logger
 
-	id           wamp.ID
-	realm        *realm
-	authid       string
-	authrole     string
-	authmethod   string
-	authprovider string
-	authextra    wamp.Dict
-	// pendingID is the id promised to the authenticator (details.session).
-	pendingID wamp.ID
-	peer      *dealer.Peer
-	// Client features from HELLO.
-	// callerInvocations: progressive_call_invocations as caller;
-	// publisherPPT: payload_passthru_mode as publisher.
-	callerInvocations, publisherPPT bool
+	identity // built at join (lifecycle.go)
+	realm    *realm
+	features features
+	peer     *dealer.Peer
 
 	subs []wamp.ID
 	// az is this session as the authorizer sees it (built at join).
@@ -128,18 +118,13 @@ func (s *session) replyError(t wamp.MessageType, req wamp.ID, uri wamp.URI, msg 
 	s.send(e)
 }
 
-// leaveRealm removes the session from its realm and settles its state.
+// leaveRealm takes the session out of its realm, if it is in one.
 func (s *session) leaveRealm() {
 	rm := s.realm
 	if rm == nil {
 		return
 	}
-	rm.leave(s)
-	rm.sessionEnded(s) // subscriptions, registrations, meta events, testaments (meta.go)
-	rm.dealer.Leave(s.peer)
-	if rm.authz != nil {
-		rm.authz.SessionLeft(s.id)
-	}
+	rm.leave(s) // lifecycle.go
 	s.subs = nil
 	s.realm = nil
 	s.log.Debug("session left")
