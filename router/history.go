@@ -143,9 +143,7 @@ func (rm *realm) getEvents(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wa
 		q.reverse = true // Crossbar returns newest first
 	}
 
-	rm.mu.RLock()
-	s := rm.sessions[caller]
-	rm.mu.RUnlock()
+	s := rm.session(caller)
 	if s == nil {
 		return nil, nil, &wamp.CallError{URI: wamp.ErrNoSuchSession, Args: wamp.List{"the caller is not a session of this realm"}}
 	}

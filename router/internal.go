@@ -7,6 +7,7 @@ import (
 
 	"github.com/tollgate-wamp/tollgate/internal/dealer"
 	"github.com/tollgate-wamp/tollgate/wamp"
+	"github.com/tollgate-wamp/tollgate/wamp/codec"
 )
 
 // internalSession is the router's own trusted session on a realm. It calls
@@ -40,6 +41,11 @@ func newInternalSession(rm *realm) *internalSession {
 func (s *internalSession) ID() wamp.ID      { return s.id }
 func (s *internalSession) AuthID() string   { return "tollgate-" + string(s.realm.name) }
 func (s *internalSession) AuthRole() string { return "trusted" }
+
+// The internal session publishes meta events through the broker; it never
+// subscribes, so it receives no events.
+func (s *internalSession) Codec() codec.Codec { return codec.JSON }
+func (s *internalSession) SendEvent([]byte)   {}
 
 // Send receives the dealer's answers to this session's calls. It never
 // blocks: each call has a one-slot channel and only its final answer is

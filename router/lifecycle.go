@@ -56,7 +56,7 @@ func (rm *realm) join(s *session, who *auth.Identity, promised wamp.ID, roles wa
 	s.log = s.conn.log.With("session", s.id, "realm", rm.name, "authid", s.authid)
 
 	rm.add(s, &wamp.Welcome{Session: s.id, Details: s.r.welcomeDetails(s)})
-	rm.sessionJoined(s) // on_join (meta.go)
+	rm.meta.Joined(s) // on_join
 	s.log.Debug("session joined", "authrole", s.authrole, "authmethod", s.authmethod, "authprovider", s.authprovider)
 }
 
@@ -64,12 +64,12 @@ func (rm *realm) join(s *session, who *auth.Identity, promised wamp.ID, roles wa
 func (rm *realm) leave(s *session) {
 	rm.remove(s)
 	for _, d := range rm.broker.DetachAll(s, s.subs) {
-		rm.metaUnsubscribed(s, d)
+		rm.meta.Unsubscribed(s, d)
 	}
 	for _, d := range rm.dealer.DetachAll(s.peer) {
-		rm.metaUnregistered(s, d)
+		rm.meta.Unregistered(s, d)
 	}
-	rm.sessionEnded(s) // testaments, on_leave (meta.go)
+	rm.meta.Left(s) // testaments, on_leave
 	rm.dealer.Leave(s.peer)
 	if rm.authz != nil {
 		rm.authz.SessionLeft(s.id)

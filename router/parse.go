@@ -23,20 +23,6 @@ func optional[T any](o wamp.Dict, key string, get func(wamp.Dict, string) (T, bo
 	return ok
 }
 
-// matchPolicy reads Options.match; ok=false for an unknown policy.
-func matchPolicy(opts wamp.Dict) (string, bool) {
-	v, present := opts["match"]
-	if !present {
-		return wamp.MatchExact, true
-	}
-	p, ok := v.(string)
-	switch p {
-	case wamp.MatchExact, wamp.MatchPrefix, wamp.MatchWildcard:
-		return p, ok
-	}
-	return "", false
-}
-
 // isPPT reports whether options use payload passthru mode: a non-empty
 // ppt_scheme string (spec §16.1).
 func isPPT(options wamp.Dict) bool {

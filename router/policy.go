@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -13,14 +14,20 @@ import (
 // The realm's policy on requests: reserved URIs, authorization, and the
 // rule for pattern registrations and subscriptions.
 
-// authorize asks the realm whether s may do action on uri. An open realm
-// (no roles configured) allows everything and discloses on request.
+// authorize asks the realm whether s may do action on uri, bounded by the
+// connection's context.
 func (s *session) authorize(action authz.Action, uri wamp.URI, options wamp.Dict) authz.Decision {
+	return s.Authorize(s.ctx, action, uri, options)
+}
+
+// Authorize asks the realm whether s may do action on uri. An open realm
+// (no roles configured) allows everything and discloses on request.
+func (s *session) Authorize(ctx context.Context, action authz.Action, uri wamp.URI, options wamp.Dict) authz.Decision {
 	if s.realm.authz == nil {
 		d, _ := wamp.OptBool(options, "disclose_me")
 		return authz.Decision{Allow: true, Disclose: d || s.authrole == authz.RoleTrusted}
 	}
-	d := s.realm.authz.Authorize(s.ctx, s.az, uri, action, options)
+	d := s.realm.authz.Authorize(ctx, s.az, uri, action, options)
 	if d.Failed {
 		s.r.stats.authzFailures.Add(1)
 		s.log.Warn("authorization failed; denying", "action", action, "uri", uri, "reason", d.Message)

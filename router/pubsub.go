@@ -25,7 +25,7 @@ type subscribeRequest struct {
 func parseSubscribe(m *wamp.Subscribe, strict bool) subscribeRequest {
 	r := subscribeRequest{Subscribe: m}
 	var ok bool
-	switch r.match, ok = matchPolicy(m.Options); {
+	switch r.match, ok = wamp.MatchPolicy(m.Options); {
 	case !ok:
 		r.errURI, r.msg = wamp.ErrInvalidArgument, fmt.Sprintf("unknown match policy %v", m.Options["match"])
 	case !wamp.ValidURI(m.Topic, strict, r.match):
@@ -55,7 +55,7 @@ func (s *session) subscribe(r subscribeRequest) {
 	if r.getRetained {
 		rm.broker.SendRetained(s, id)
 	}
-	rm.metaSubscribed(s, id, created, added)
+	rm.meta.Subscribed(s, id, created, added)
 }
 
 func containsID(ids []wamp.ID, id wamp.ID) bool {
@@ -80,7 +80,7 @@ func (s *session) unsubscribe(m *wamp.Unsubscribe) {
 		}
 	}
 	s.send(&wamp.Unsubscribed{Request: m.Request})
-	s.realm.metaUnsubscribed(s, d)
+	s.realm.meta.Unsubscribed(s, d)
 }
 
 // publishRequest is a parsed PUBLISH. Its problems are reported where the
@@ -103,7 +103,7 @@ func parsePublish(m *wamp.Publish, strict bool) publishRequest {
 	if !wamp.ValidURI(m.Topic, strict, wamp.MatchExact) {
 		r.badURI = fmt.Sprintf("invalid topic URI %q", m.Topic)
 	}
-	r.badOption = publishOptions(m.Options, &r.pub)
+	r.badOption = r.pub.SetOptions(m.Options)
 	if r.badOption == "" && !optional(m.Options, "retain", wamp.OptBool, &r.pub.Retain) {
 		r.badOption = "option retain must be a bool"
 	}
@@ -150,36 +150,4 @@ func (s *session) publish(r publishRequest) bool {
 		s.send(&wamp.Published{Request: r.Request, Publication: p.ID})
 	}
 	return true
-}
-
-// publishOptions fills p from the PUBLISH options a testament shares with
-// a PUBLISH (all but retain and ppt_*); it returns a message naming the
-// bad option, or "".
-func publishOptions(o wamp.Dict, p *broker.Publication) string {
-	if !optional(o, "exclude_me", wamp.OptBool, &p.ExcludeMe) {
-		return "option exclude_me must be a bool"
-	}
-	if !optional(o, "disclose_me", wamp.OptBool, new(bool)) {
-		return "option disclose_me must be a bool"
-	}
-	for _, f := range []struct {
-		key string
-		dst *[]wamp.ID
-	}{{"exclude", &p.Exclude}, {"eligible", &p.Eligible}} {
-		if !optional(o, f.key, wamp.OptIDs, f.dst) {
-			return "option " + f.key + " must be a list of session ids"
-		}
-	}
-	for _, f := range []struct {
-		key string
-		dst *[]string
-	}{
-		{"exclude_authid", &p.ExcludeAuthID}, {"eligible_authid", &p.EligibleAuthID},
-		{"exclude_authrole", &p.ExcludeAuthRole}, {"eligible_authrole", &p.EligibleAuthRole},
-	} {
-		if !optional(o, f.key, wamp.OptStrings, f.dst) {
-			return "option " + f.key + " must be a list of strings"
-		}
-	}
-	return ""
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/internal/broker"
 	"github.com/tollgate-wamp/tollgate/internal/dealer"
+	"github.com/tollgate-wamp/tollgate/internal/meta"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
@@ -23,6 +24,10 @@ type realm struct {
 
 	// internal is the router's own trusted session on this realm.
 	internal *internalSession
+	// meta serves the meta API and publishes the meta events.
+	meta *meta.Meta
+	// wg tracks goroutines Shutdown waits for (the router's).
+	wg *sync.WaitGroup
 
 	mu       sync.RWMutex
 	sessions map[wamp.ID]*session
@@ -31,8 +36,9 @@ type realm struct {
 	joining map[wamp.ID]bool
 }
 
-func newRealm(o RealmOptions, ids *wamp.Sequence, caller authz.Caller, log *slog.Logger) (*realm, error) {
+func newRealm(o RealmOptions, ids *wamp.Sequence, wg *sync.WaitGroup, caller authz.Caller, log *slog.Logger) (*realm, error) {
 	rm := &realm{
+		wg:       wg,
 		name:     o.Name,
 		strict:   o.URICheck != "loose",
 		broker:   broker.New(ids),
@@ -53,7 +59,10 @@ func newRealm(o RealmOptions, ids *wamp.Sequence, caller authz.Caller, log *slog
 		rm.authz = az
 	}
 	rm.internal = newInternalSession(rm)
-	rm.registerMeta() // meta.go
+	rm.meta = meta.New(meta.Config{Name: rm.name, Realm: metaRealm{rm}, Broker: rm.broker, Dealer: rm.dealer, Self: rm.internal})
+	for uri, fn := range rm.meta.Procedures() {
+		rm.internal.register(uri, internalProc(fn))
+	}
 	// Events of pattern subscriptions are re-checked against the concrete
 	// topic (policy.go).
 	rm.broker.MayReceive = rm.mayReceive
@@ -121,4 +130,50 @@ func (rm *realm) count() int {
 // validURI applies the realm's URI check.
 func (rm *realm) validURI(u wamp.URI, match string) bool {
 	return wamp.ValidURI(u, rm.strict, match)
+}
+
+// session returns the session with id on this realm, or nil.
+func (rm *realm) session(id wamp.ID) *session {
+	rm.mu.RLock()
+	defer rm.mu.RUnlock()
+	return rm.sessions[id]
+}
+
+// metaRealm is the realm as the meta API sees it (meta.Realm).
+type metaRealm struct{ rm *realm }
+
+func (m metaRealm) Session(id wamp.ID) (meta.Session, bool) {
+	if s := m.rm.session(id); s != nil {
+		return s, true
+	}
+	return nil, false
+}
+
+func (m metaRealm) Sessions() []meta.Session {
+	m.rm.mu.RLock()
+	defer m.rm.mu.RUnlock()
+	out := make([]meta.Session, 0, len(m.rm.sessions))
+	for _, s := range m.rm.sessions {
+		out = append(out, s)
+	}
+	return out
+}
+
+func (m metaRealm) ValidURI(u wamp.URI, match string) bool { return m.rm.validURI(u, match) }
+func (m metaRealm) Reserved(u wamp.URI) bool               { return reservedURI(u) }
+
+func (m metaRealm) Forget(id wamp.ID) {
+	if m.rm.authz != nil {
+		m.rm.authz.SessionLeft(id)
+	}
+}
+
+// Go runs f on a goroutine Shutdown waits for. It is called while a
+// connection's own count is still held, so Add cannot race Wait.
+func (m metaRealm) Go(f func()) {
+	m.rm.wg.Add(1)
+	go func() {
+		defer m.rm.wg.Done()
+		f()
+	}()
 }

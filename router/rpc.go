@@ -28,7 +28,7 @@ type registerRequest struct {
 func parseRegister(m *wamp.Register, strict bool) registerRequest {
 	r := registerRequest{Register: m, opts: dealer.RegisterOptions{Invoke: dealer.InvokeSingle}}
 	var ok bool
-	if r.opts.Match, ok = matchPolicy(m.Options); !ok {
+	if r.opts.Match, ok = wamp.MatchPolicy(m.Options); !ok {
 		r.errURI, r.msg = wamp.ErrInvalidArgument, fmt.Sprintf("unknown match policy %v", m.Options["match"])
 		return r
 	}
@@ -65,7 +65,7 @@ func (s *session) register(r registerRequest) {
 		return
 	}
 	s.send(&wamp.Registered{Request: r.Request, Registration: id})
-	s.realm.metaRegistered(s, id, created)
+	s.realm.meta.Registered(s, id, created)
 }
 
 func (s *session) unregister(m *wamp.Unregister) {
@@ -75,7 +75,7 @@ func (s *session) unregister(m *wamp.Unregister) {
 		return
 	}
 	s.send(&wamp.Unregistered{Request: m.Request})
-	s.realm.metaUnregistered(s, d)
+	s.realm.meta.Unregistered(s, d)
 }
 
 // callRequest is a parsed CALL. Its problems are reported where the

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/internal/dealer"
+	"github.com/tollgate-wamp/tollgate/internal/meta"
 	"github.com/tollgate-wamp/tollgate/wamp"
 	"github.com/tollgate-wamp/tollgate/wamp/codec"
 )
@@ -24,10 +25,10 @@ type session struct {
 	peer     *dealer.Peer
 
 	subs []wamp.ID
+	left bool // leaveRealm ran; only the read loop touches subs and left
 	// az is this session as the authorizer sees it (built at join).
-	az *authz.Session
-	// meta is the meta API state: revocation features, testaments.
-	meta sessionMeta
+	az         *authz.Session
+	testaments meta.Testaments
 }
 
 // broker.Session and dealer.Session.
@@ -42,6 +43,22 @@ func (s *session) SendEvent(f []byte) {
 }
 func (s *session) Send(m wamp.Message) bool {
 	return s.conn.send(m)
+}
+
+// meta.Session.
+func (s *session) SessionDetails() wamp.Dict    { return s.Details(metaView) }
+func (s *session) Testaments() *meta.Testaments { return &s.testaments }
+func (s *session) Logger() *slog.Logger         { return s.log }
+func (s *session) Revocation() (registration, subscription bool) {
+	return s.features.registrationRevocation, s.features.subscriptionRevocation
+}
+
+// Kill says GOODBYE to s if it is still its connection's session (the
+// connection may have moved on to a new one).
+func (s *session) Kill(reason wamp.URI, msg string) {
+	if s.conn.current.Load() == s {
+		s.conn.goodbye(reason, msg)
+	}
 }
 
 // established routes messages until GOODBYE (returns true: the transport
@@ -118,14 +135,15 @@ func (s *session) replyError(t wamp.MessageType, req wamp.ID, uri wamp.URI, msg 
 	s.send(e)
 }
 
-// leaveRealm takes the session out of its realm, if it is in one.
+// leaveRealm takes the session out of its realm, once. The realm stays
+// set: testaments published after the session left still ask its
+// authorizer.
 func (s *session) leaveRealm() {
-	rm := s.realm
-	if rm == nil {
+	if s.realm == nil || s.left {
 		return
 	}
-	rm.leave(s) // lifecycle.go
+	s.left = true
+	s.realm.leave(s) // lifecycle.go
 	s.subs = nil
-	s.realm = nil
 	s.log.Debug("session left")
 }
