@@ -37,7 +37,7 @@ var Features = []string{
 	"event_retention",       // store.go
 	"event_history",         // store.go
 	"payload_passthru_mode", // Publication.Extra
-	// router/meta.go (with introspect.go here)
+	// internal/meta (with introspect.go and membership.go here)
 	"session_meta_api",
 	"subscription_meta_api",
 	"subscription_revocation",

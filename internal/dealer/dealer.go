@@ -39,7 +39,7 @@ var Features = []string{
 	"call_timeout",
 	"progressive_call_invocations", // progressive.go
 	"payload_passthru_mode",        // CallOptions.PPT, Yield
-	// router/meta.go and router/testament.go (with introspect.go here)
+	// internal/meta (with introspect.go and membership.go here)
 	"session_meta_api",
 	"registration_meta_api",
 	"registration_revocation",
