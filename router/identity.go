@@ -44,13 +44,12 @@ const (
 // authrole, authmethod, authprovider, authextra, and except for WELCOME
 // session and transport (authextra and transport are {} when absent).
 func (id *identity) Details(v detailsView) wamp.Dict {
-	d := wamp.Dict{
-		"realm":        string(id.realmURI),
-		"authid":       id.authid,
-		"authrole":     id.authrole,
-		"authmethod":   id.authmethod,
-		"authprovider": id.authprovider,
-	}
+	d := make(wamp.Dict, 8) // room for WELCOME's agent and roles, or session, authextra, transport
+	d["realm"] = string(id.realmURI)
+	d["authid"] = id.authid
+	d["authrole"] = id.authrole
+	d["authmethod"] = id.authmethod
+	d["authprovider"] = id.authprovider
 	if v == welcomeView {
 		if id.authextra != nil {
 			d["authextra"] = id.authextra
@@ -76,13 +75,17 @@ func (id *identity) Details(v detailsView) wamp.Dict {
 	return d
 }
 
-// authzSession is the session as the authorizer sees it.
-func (id *identity) authzSession() *authz.Session {
-	return &authz.Session{
+// authzSession is the session as the authorizer sees it. Only a realm
+// with roles asks an authorizer, so only then are the details built.
+func (id *identity) authzSession(withDetails bool) *authz.Session {
+	az := &authz.Session{
 		ID: id.id, Realm: id.realmURI, AuthID: id.authid, AuthRole: id.authrole, AuthMethod: id.authmethod,
 		AuthProvider: id.authprovider, AuthExtra: id.authextra, Transport: id.transport,
-		Details: id.Details(authorizerView),
 	}
+	if withDetails {
+		az.Details = id.Details(authorizerView)
+	}
+	return az
 }
 
 // features are what a client announced in HELLO.Details.roles, parsed
