@@ -53,10 +53,11 @@ func (s *session) Revocation() (registration, subscription bool) {
 	return s.features.registrationRevocation, s.features.subscriptionRevocation
 }
 
-// Kill says GOODBYE to s if it is still its connection's session (the
-// connection may have moved on to a new one).
+// Kill (meta API) says GOODBYE to s if it is still its connection's
+// session (the connection may have moved on to a new one).
 func (s *session) Kill(reason wamp.URI, msg string) {
 	if s.conn.current.Load() == s {
+		s.log.Debug("session killed through the meta API", "reason", reason)
 		s.conn.goodbye(reason, msg)
 	}
 }

@@ -99,7 +99,6 @@ func killArgs(proc string, kwargs wamp.Dict) (reason wamp.URI, msg string, err e
 // or GoodbyeTimeout), publishing its testaments and on_leave.
 func kill(ss []Session, reason wamp.URI, msg string) {
 	for _, s := range ss {
-		s.Logger().Debug("session killed through the meta API", "reason", reason)
 		s.Kill(reason, msg)
 	}
 }
