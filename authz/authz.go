@@ -39,6 +39,10 @@ type Session struct {
 	// Transport is the transport details dict (same shape as the dynamic
 	// authenticator's details.transport).
 	Transport wamp.Dict
+	// Details, when set, is the session argument a dynamic authorizer
+	// receives (the router builds it with the session's other details);
+	// otherwise SessionDict builds it from the fields above.
+	Details wamp.Dict
 }
 
 // Decision is the answer to one authorization question.

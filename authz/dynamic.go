@@ -14,6 +14,9 @@ import (
 // session, realm, authid, authrole, authmethod, authprovider, authextra
 // (a dict, {} when absent) and transport (a dict, {} when absent).
 func SessionDict(s *Session) wamp.Dict {
+	if s.Details != nil {
+		return s.Details
+	}
 	extra, tr := s.AuthExtra, s.Transport
 	if extra == nil {
 		extra = wamp.Dict{}

@@ -3,9 +3,6 @@ package config
 import (
 	"errors"
 	"math"
-	"regexp"
-	"strconv"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -106,68 +103,35 @@ func (p *parser) historyEntry(n *yaml.Node, path string, storeLimit int) (router
 	return h, uv, ok
 }
 
-// historyIndex matches the "event history N" (and the optional
-// " (topic)") that starts the router's messages about one entry.
-var historyIndex = regexp.MustCompile(`^event history (\d+)`)
-
-// validateHistory builds the realm's event stores with router.New, exactly
-// as the router will, and reports its errors at the entries they name.
-// Only the realm's name, URI check and event options are passed: roles
-// were validated on their own.
+// validateHistory checks the realm's event history with the router's own
+// rule (router.ValidateEventHistory) and reports each problem at the entry
+// it names, at the entry's uri when the URI is at fault.
 func (p *parser) validateHistory(realm router.RealmOptions, where []historyAt, fallback at) {
 	if len(realm.EventHistory) == 0 {
 		return
 	}
-	probe := router.RealmOptions{
-		Name:           realm.Name,
-		URICheck:       realm.URICheck,
-		RetainedEvents: realm.RetainedEvents,
-		EventHistory:   realm.EventHistory,
-	}
-	_, err := router.New(router.Options{Realms: []router.RealmOptions{probe}})
+	err := router.ValidateEventHistory(realm)
 	if err == nil {
 		return
 	}
 	for _, e := range leafErrors(err) {
-		msg := e.Error()
-		mm := historyIndex.FindStringSubmatch(msg)
-		k := -1
-		if mm != nil {
-			k, _ = strconv.Atoi(mm[1])
-		}
-		if k < 0 || k >= len(where) {
-			p.errorf(fallback.n, fallback.path, "%s", msg)
+		var he *router.HistoryError
+		if !errors.As(e, &he) || he.Index < 0 || he.Index >= len(where) {
+			p.errorf(fallback.n, fallback.path, "%s", e)
 			continue
 		}
-		rest := msg[len(mm[0]):]
-		rest = strings.TrimPrefix(rest, " ("+string(realm.EventHistory[k].URI)+")")
-		rest = strings.TrimPrefix(rest, ": ")
-		pos := where[k].entry
-		if strings.Contains(rest, "URI") {
-			pos = where[k].uri
+		pos, msg := where[he.Index].entry, he.Msg
+		if he.Field == "uri" {
+			pos = where[he.Index].uri
 		}
-		if strings.HasSuffix(rest, "configured twice") {
-			if j := firstSame(realm.EventHistory, k); j >= 0 {
-				rest += " (first at " + index("event-history", where[j].file) + ")"
-			}
+		if he.First >= 0 && he.First < len(where) {
+			msg += " (first at " + index("event-history", where[he.First].file) + ")"
 		}
-		p.errorf(pos.n, pos.path, "%s", rest)
+		p.errorf(pos.n, pos.path, "%s", msg)
 	}
 }
 
-// firstSame returns the index of the first entry before k with k's URI and
-// match, or -1.
-func firstSame(hs []router.HistoryConfig, k int) int {
-	for j := range k {
-		if hs[j].URI == hs[k].URI && hs[j].Match == hs[k].Match {
-			return j
-		}
-	}
-	return -1
-}
-
-// leafErrors flattens joined errors, looking through a single wrap around
-// a join (the router wraps its per-realm list as "router: realms[i] (...): %w").
+// leafErrors flattens errors joined with errors.Join.
 func leafErrors(err error) []error {
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		var out []error
@@ -175,11 +139,6 @@ func leafErrors(err error) []error {
 			out = append(out, leafErrors(e)...)
 		}
 		return out
-	}
-	if inner := errors.Unwrap(err); inner != nil {
-		if _, ok := inner.(interface{ Unwrap() []error }); ok {
-			return leafErrors(inner)
-		}
 	}
 	return []error{err}
 }

@@ -41,3 +41,29 @@ func BenchmarkCallRoundTrip(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPublishAcknowledged measures PUBLISH (acknowledge: true) →
+// EVENT queued to one subscriber → PUBLISHED, over loopback RawSocket.
+func BenchmarkPublishAcknowledged(b *testing.B) {
+	srv := routertest.Start(b)
+	sub := rawJoin(b, srv, codec.JSON)
+	if _, ok := rawRPC(b, context.Background(), sub, &wamp.Subscribe{Request: 1, Options: wamp.Dict{}, Topic: "com.bench.topic"}).(*wamp.Subscribed); !ok {
+		b.Fatal("subscribe failed")
+	}
+	go func() { // drain the events
+		for {
+			if _, err := sub.Read(context.Background()); err != nil {
+				return
+			}
+		}
+	}()
+	pub := rawJoin(b, srv, codec.JSON)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		r := rawRPC(b, context.Background(), pub, &wamp.Publish{Request: wamp.ID(i + 1), Options: wamp.Dict{"acknowledge": true}, Topic: "com.bench.topic", Payload: wamp.Payload{Args: wamp.List{"tick", int64(i)}}})
+		if _, ok := r.(*wamp.Published); !ok {
+			b.Fatalf("got %v", r.MessageType())
+		}
+	}
+}

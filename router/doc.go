@@ -8,5 +8,7 @@
 //
 // Each connection has two goroutines: a reader that decodes and routes
 // messages inline, and a writer that owns the socket and drains the
-// session's bounded outbound queue. See LOCKING.md for the lock order.
+// session's bounded outbound queue. docs/architecture.md shows which file
+// holds what and the path of a CALL and a PUBLISH; LOCKING.md is the lock
+// order.
 package router

@@ -11,7 +11,6 @@ import (
 
 	"github.com/tollgate-wamp/tollgate/auth"
 	"github.com/tollgate-wamp/tollgate/authz"
-	"github.com/tollgate-wamp/tollgate/internal/dealer"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
@@ -64,7 +63,7 @@ func (s *session) handshake(ctx context.Context) bool {
 		return false
 	}
 
-	id, ok := s.authenticate(hctx, hello, methods)
+	id, promised, ok := s.authenticate(hctx, hello, methods)
 	if !ok {
 		return false
 	}
@@ -89,32 +88,7 @@ func (s *session) handshake(ctx context.Context) bool {
 		return false // timed out while authenticating; ABORT already sent
 	}
 
-	s.realm = rm
-	s.authid = id.AuthID
-	s.authrole = id.AuthRole
-	s.authmethod = id.AuthMethod
-	s.authprovider = id.AuthProvider
-	s.authextra = id.AuthExtra
-	s.peer = dealer.NewPeer(s)
-	s.peer.CalleeCanceling = feature(roles, "callee", "call_canceling")
-	s.peer.CalleeProgress = feature(roles, "callee", "progressive_call_results")
-	s.peer.CalleeProgressiveInvocations = feature(roles, "callee", "progressive_call_invocations")
-	s.peer.CallerPPT = feature(roles, "caller", "payload_passthru_mode")
-	s.peer.CalleePPT = feature(roles, "callee", "payload_passthru_mode")
-	s.callerInvocations = feature(roles, "caller", "progressive_call_invocations")
-	s.publisherPPT = feature(roles, "publisher", "payload_passthru_mode")
-	rm.join(s)
-	s.az = &authz.Session{
-		ID: s.id, Realm: rm.name, AuthID: s.authid, AuthRole: s.authrole, AuthMethod: s.authmethod,
-		AuthProvider: s.authprovider, AuthExtra: s.authextra, Transport: auth.TransportDetails(s.tc.Info()),
-	}
-	s.log = s.conn.log.With("session", s.id, "realm", rm.name, "authid", s.authid)
-	s.send(&wamp.Welcome{Session: s.id, Details: s.r.welcomeDetails(s)})
-	// Current from now on, so a kill or shutdown sends GOODBYE after the
-	// WELCOME; a kill that came earlier is replayed by sessionJoined.
-	s.conn.current.Store(s)
-	rm.sessionJoined(s, roles) // on_join after WELCOME (meta.go)
-	s.log.Debug("session joined", "authrole", s.authrole, "authmethod", s.authmethod, "authprovider", s.authprovider)
+	rm.join(s, id, promised, roles) // lifecycle.go
 	return true
 }
 
@@ -142,19 +116,20 @@ func helloAuthMethods(d wamp.Dict) ([]string, error) {
 }
 
 // authenticate runs the first configured method the client offers, in the
-// client's order. ok=false means an ABORT was sent.
-func (s *session) authenticate(ctx context.Context, hello *wamp.Hello, methods []string) (*auth.Identity, bool) {
+// client's order. promised is the session id the authenticator was told
+// (0 for anonymous-only transports). ok=false means an ABORT was sent.
+func (s *session) authenticate(ctx context.Context, hello *wamp.Hello, methods []string) (id *auth.Identity, promised wamp.ID, ok bool) {
 	authid, _ := wamp.OptString(hello.Details, "authid")
 	if len(s.auth) == 0 {
 		// No auth section: anonymous only (Crossbar's rule).
 		for _, m := range methods {
 			if m == auth.MethodAnonymous {
 				return &auth.Identity{Realm: hello.Realm, AuthID: auth.RandomAuthID(), AuthRole: "anonymous",
-					AuthMethod: auth.MethodAnonymous, AuthProvider: auth.ProviderStatic}, true
+					AuthMethod: auth.MethodAnonymous, AuthProvider: auth.ProviderStatic}, 0, true
 			}
 		}
 		s.authFailed(wamp.ErrNoAuthMethod, fmt.Sprintf("offered auth methods %v; this transport admits anonymous only", methods), authid)
-		return nil, false
+		return nil, 0, false
 	}
 	var a auth.Authenticator
 	for _, m := range methods {
@@ -169,7 +144,7 @@ func (s *session) authenticate(ctx context.Context, hello *wamp.Hello, methods [
 		}
 		sort.Strings(configured)
 		s.authFailed(wamp.ErrNoAuthMethod, fmt.Sprintf("none of the offered auth methods %v is configured on this transport (configured: %s)", methods, strings.Join(configured, ", ")), authid)
-		return nil, false
+		return nil, 0, false
 	}
 
 	authrole, _ := wamp.OptString(hello.Details, "authrole")
@@ -189,18 +164,18 @@ func (s *session) authenticate(ctx context.Context, hello *wamp.Hello, methods [
 		// would close the connection before the timer's ABORT gets out.
 		m, ok := s.read(s.conn.ctx)
 		if !ok {
-			return nil, false
+			return nil, 0, false
 		}
 		switch m := m.(type) {
 		case *wamp.Authenticate:
 			id, err = pending.Authenticate(ctx, m)
 		case *wamp.Abort:
 			s.log.Debug("client aborted during authentication", "reason", m.Reason)
-			return nil, false
+			return nil, 0, false
 		default:
 			s.r.stats.protocolViolations.Add(1)
 			s.abort(wamp.ErrProtocolViolation, fmt.Sprintf("expected AUTHENTICATE, got %v", m.MessageType()))
-			return nil, false
+			return nil, 0, false
 		}
 	}
 	if err != nil {
@@ -210,11 +185,11 @@ func (s *session) authenticate(ctx context.Context, hello *wamp.Hello, methods [
 		} else {
 			s.authFailed(wamp.ErrAuthenticationFailed, err.Error(), authid)
 		}
-		return nil, false
+		return nil, 0, false
 	}
 	if id == nil {
 		s.authFailed(wamp.ErrAuthenticationFailed, "authenticator admitted no identity", authid)
-		return nil, false
+		return nil, 0, false
 	}
 	if id.Realm == "" {
 		id.Realm = hello.Realm
@@ -222,8 +197,7 @@ func (s *session) authenticate(ctx context.Context, hello *wamp.Hello, methods [
 	if id.AuthMethod == "" {
 		id.AuthMethod = a.Method()
 	}
-	s.pendingID = req.Session
-	return id, true
+	return id, req.Session, true
 }
 
 // authFailed logs a refused join with the peer address and sends ABORT.

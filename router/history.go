@@ -21,6 +21,60 @@ const defaultRetainedEvents = 10000
 // store limit).
 const defaultHistoryLimit = 100
 
+// HistoryError is a problem with one entry of RealmOptions.EventHistory.
+// New and ValidateEventHistory report each as its own *HistoryError
+// (joined), so a caller can place it with errors.As instead of reading
+// the text.
+type HistoryError struct {
+	Index int      // in RealmOptions.EventHistory
+	Topic wamp.URI // the entry's URI
+	// Field is the entry's field at fault: "uri", "match" or "limit"; ""
+	// for a second entry with the same URI and match (see First).
+	Field string
+	// First is, for such a duplicate, the index of the first entry with
+	// the same URI and match; -1 otherwise.
+	First int
+	Msg   string // what is wrong, e.g. `invalid topic URI "x" for match "exact"`
+}
+
+func (e *HistoryError) Error() string { return fmt.Sprintf("event history %d: %s", e.Index, e.Msg) }
+
+// ValidateEventHistory checks o.EventHistory (against o.URICheck) exactly
+// as New does, without building a router: nil, or the *HistoryError of
+// every bad entry joined with errors.Join.
+func ValidateEventHistory(o RealmOptions) error {
+	strict := o.URICheck != "loose"
+	var errs []error
+	seen := map[HistoryConfig]int{} // by URI and match, limit zeroed
+	for i, h := range o.EventHistory {
+		bad := func(field string, format string, a ...any) {
+			errs = append(errs, &HistoryError{Index: i, Topic: h.URI, Field: field, First: -1, Msg: fmt.Sprintf(format, a...)})
+		}
+		m := h.Match
+		if m == "" {
+			m = wamp.MatchExact
+		}
+		switch {
+		case m != wamp.MatchExact && m != wamp.MatchPrefix && m != wamp.MatchWildcard:
+			bad("match", "match must be exact, prefix or wildcard, got %q", h.Match)
+			continue
+		case !wamp.ValidURI(h.URI, strict, m):
+			bad("uri", "invalid topic URI %q for match %q", h.URI, m)
+		}
+		if h.Limit < 0 {
+			bad("limit", "limit must be positive, got %d", h.Limit)
+			continue
+		}
+		key := HistoryConfig{URI: h.URI, Match: m}
+		if j, dup := seen[key]; dup {
+			errs = append(errs, &HistoryError{Index: i, Topic: h.URI, First: j, Msg: fmt.Sprintf("%s (match %s) configured twice", h.URI, m)})
+			continue
+		}
+		seen[key] = i
+	}
+	return errors.Join(errs...)
+}
+
 // setupEvents configures the realm's event retention and event history,
 // and registers wamp.subscription.get_events.
 func (rm *realm) setupEvents(o RealmOptions) error {
@@ -30,15 +84,14 @@ func (rm *realm) setupEvents(o RealmOptions) error {
 	case o.RetainedEvents > 0:
 		rm.broker.SetRetention(o.RetainedEvents)
 	}
+	if err := ValidateEventHistory(o); err != nil {
+		return err
+	}
 	cfgs := make([]broker.HistoryConfig, len(o.EventHistory))
-	var errs []error
 	for i, h := range o.EventHistory {
 		m := h.Match
 		if m == "" {
 			m = wamp.MatchExact
-		}
-		if (m == wamp.MatchExact || m == wamp.MatchPrefix || m == wamp.MatchWildcard) && !rm.validURI(h.URI, m) {
-			errs = append(errs, fmt.Errorf("event history %d: invalid topic URI %q for match %q", i, h.URI, m))
 		}
 		limit := h.Limit
 		if limit == 0 {
@@ -47,10 +100,7 @@ func (rm *realm) setupEvents(o RealmOptions) error {
 		cfgs[i] = broker.HistoryConfig{Topic: h.URI, Match: m, Limit: limit}
 	}
 	if err := rm.broker.SetHistory(cfgs); err != nil {
-		errs = append(errs, err)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return err
+		return err // not reached: ValidateEventHistory checks what SetHistory does
 	}
 	rm.internal.register(procGetEvents, rm.getEvents)
 	return nil
@@ -93,9 +143,7 @@ func (rm *realm) getEvents(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wa
 		q.reverse = true // Crossbar returns newest first
 	}
 
-	rm.mu.RLock()
-	s := rm.sessions[caller]
-	rm.mu.RUnlock()
+	s := rm.session(caller)
 	if s == nil {
 		return nil, nil, &wamp.CallError{URI: wamp.ErrNoSuchSession, Args: wamp.List{"the caller is not a session of this realm"}}
 	}

@@ -1,6 +1,7 @@
 package router_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -180,19 +181,40 @@ func equalIDs(a, b []wamp.ID) bool {
 
 func TestEventHistoryConfigErrors(t *testing.T) {
 	t.Parallel()
-	for name, h := range map[string][]router.HistoryConfig{
-		"negative limit": {{URI: "com.a", Limit: -1}},
-		"bad match":      {{URI: "com.a", Match: "regex", Limit: 1}},
-		"bad URI":        {{URI: "com..a", Limit: 1}},
-		"duplicate":      {{URI: "com.a", Limit: 1}, {URI: "com.a", Match: "exact", Limit: 5}},
-		"prefix empty":   {{URI: "com.a.b..", Match: "prefix", Limit: 1}},
+	for name, tt := range map[string]struct {
+		h []router.HistoryConfig
+		// want is the one error ValidateEventHistory reports.
+		want router.HistoryError
+	}{
+		"negative limit": {[]router.HistoryConfig{{URI: "com.a", Limit: -1}}, router.HistoryError{Index: 0, Topic: "com.a", Field: "limit", First: -1}},
+		"bad match":      {[]router.HistoryConfig{{URI: "com.a", Match: "regex", Limit: 1}}, router.HistoryError{Index: 0, Topic: "com.a", Field: "match", First: -1}},
+		"bad URI":        {[]router.HistoryConfig{{URI: "com..a", Limit: 1}}, router.HistoryError{Index: 0, Topic: "com..a", Field: "uri", First: -1}},
+		"duplicate":      {[]router.HistoryConfig{{URI: "com.a", Limit: 1}, {URI: "com.a", Match: "exact", Limit: 5}}, router.HistoryError{Index: 1, Topic: "com.a", First: 0}},
+		"prefix empty":   {[]router.HistoryConfig{{URI: "com.a.b..", Match: "prefix", Limit: 1}}, router.HistoryError{Index: 0, Topic: "com.a.b..", Field: "uri", First: -1}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			_, err := router.New(router.Options{Realms: []router.RealmOptions{{Name: "realm1", EventHistory: h}}})
+			ro := router.RealmOptions{Name: "realm1", EventHistory: tt.h}
+			_, err := router.New(router.Options{Realms: []router.RealmOptions{ro}})
 			if err == nil {
-				t.Fatalf("router.New accepted event history %+v", h)
+				t.Fatalf("router.New accepted event history %+v", tt.h)
+			}
+			var he *router.HistoryError
+			if !errors.As(err, &he) {
+				t.Fatalf("router.New: %v is not a *router.HistoryError", err)
+			}
+			err = router.ValidateEventHistory(ro)
+			if !errors.As(err, &he) {
+				t.Fatalf("ValidateEventHistory: %v is not a *router.HistoryError", err)
+			}
+			got := *he
+			got.Msg = ""
+			if got != tt.want || he.Msg == "" {
+				t.Errorf("ValidateEventHistory = %+v, want %+v and a message", *he, tt.want)
 			}
 		})
+	}
+	if err := router.ValidateEventHistory(router.RealmOptions{Name: "realm1", EventHistory: []router.HistoryConfig{{URI: "com.a"}, {URI: "com", Match: "prefix"}}}); err != nil {
+		t.Errorf("ValidateEventHistory refused a good history: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tollgate-wamp/tollgate/internal/dealer"
 	"github.com/tollgate-wamp/tollgate/wamp"
+	"github.com/tollgate-wamp/tollgate/wamp/codec"
 )
 
 // internalSession is the router's own trusted session on a realm. It calls
@@ -40,6 +41,11 @@ func newInternalSession(rm *realm) *internalSession {
 func (s *internalSession) ID() wamp.ID      { return s.id }
 func (s *internalSession) AuthID() string   { return "tollgate-" + string(s.realm.name) }
 func (s *internalSession) AuthRole() string { return "trusted" }
+
+// The internal session publishes meta events through the broker; it never
+// subscribes, so it receives no events.
+func (s *internalSession) Codec() codec.Codec { return codec.JSON }
+func (s *internalSession) SendEvent([]byte)   {}
 
 // Send receives the dealer's answers to this session's calls. It never
 // blocks: each call has a one-slot channel and only its final answer is
@@ -114,7 +120,7 @@ func (s *internalSession) call(ctx context.Context, procedure wamp.URI, args wam
 	s.mu.Unlock()
 	c := &wamp.Call{Request: req, Options: wamp.Dict{}, Procedure: procedure, Payload: wamp.Payload{Args: args, Kwargs: kwargs}}
 	o := dealer.CallOptions{Disclose: true}
-	if errURI := s.realm.dealer.Call(s.peer, c, o); errURI != "" {
+	if errURI := s.realm.call(s.peer, c, o); errURI != "" {
 		s.mu.Lock()
 		delete(s.pending, req)
 		s.mu.Unlock()
@@ -158,7 +164,3 @@ func (r *Router) Call(ctx context.Context, realm, procedure wamp.URI, args wamp.
 	}
 	return rm.internal.call(ctx, procedure, args, kwargs)
 }
-
-// routerURIPrefix starts the URIs of Tollgate's own procedures (beside the
-// spec's wamp.*), e.g. tollgate.authorizer.flush.
-const routerURIPrefix = "tollgate."

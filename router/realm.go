@@ -8,6 +8,7 @@ import (
 	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/internal/broker"
 	"github.com/tollgate-wamp/tollgate/internal/dealer"
+	"github.com/tollgate-wamp/tollgate/internal/meta"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
@@ -23,18 +24,27 @@ type realm struct {
 
 	// internal is the router's own trusted session on this realm.
 	internal *internalSession
+	// meta serves the meta API and publishes the meta events.
+	meta *meta.Meta
+	// wg tracks goroutines Shutdown waits for (the router's).
+	wg *sync.WaitGroup
 
 	mu       sync.RWMutex
 	sessions map[wamp.ID]*session
+	// joining holds the ids of sessions between reserve and add
+	// (lifecycle.go).
+	joining map[wamp.ID]bool
 }
 
-func newRealm(o RealmOptions, ids *wamp.Sequence, caller authz.Caller, log *slog.Logger) (*realm, error) {
+func newRealm(o RealmOptions, ids *wamp.Sequence, wg *sync.WaitGroup, caller authz.Caller, log *slog.Logger) (*realm, error) {
 	rm := &realm{
+		wg:       wg,
 		name:     o.Name,
 		strict:   o.URICheck != "loose",
 		broker:   broker.New(ids),
 		dealer:   dealer.New(ids),
 		sessions: map[wamp.ID]*session{},
+		joining:  map[wamp.ID]bool{},
 	}
 	if o.Roles != nil {
 		az, err := authz.NewRealm(o.Name, o.Roles, authz.Options{
@@ -49,11 +59,13 @@ func newRealm(o RealmOptions, ids *wamp.Sequence, caller authz.Caller, log *slog
 		rm.authz = az
 	}
 	rm.internal = newInternalSession(rm)
-	rm.registerMeta() // meta.go
-	// Pattern subscriptions and registrations are re-checked against the
-	// concrete URI (advanced.go).
+	rm.meta = meta.New(meta.Config{Name: rm.name, Realm: metaRealm{rm}, Broker: rm.broker, Dealer: rm.dealer, Self: rm.internal})
+	for uri, fn := range rm.meta.Procedures() {
+		rm.internal.register(uri, internalProc(fn))
+	}
+	// Events of pattern subscriptions are re-checked against the concrete
+	// topic (policy.go).
 	rm.broker.MayReceive = rm.mayReceive
-	rm.dealer.MayServe = rm.mayServe
 	if err := rm.setupEvents(o); err != nil { // retention, history (history.go)
 		return nil, err
 	}
@@ -109,32 +121,6 @@ func (rm *realm) hasRole(role string) bool {
 	return rm.authz == nil || rm.authz.HasRole(role)
 }
 
-// join adds s with the id promised during authentication, or a fresh one
-// if there was none (or it is taken, which at 2^53 ids means never).
-func (rm *realm) join(s *session) {
-	rm.mu.Lock()
-	defer rm.mu.Unlock()
-	if _, taken := rm.sessions[s.pendingID]; s.pendingID != 0 && !taken {
-		s.id = s.pendingID
-		rm.sessions[s.id] = s
-		return
-	}
-	for {
-		id := wamp.GlobalID()
-		if _, taken := rm.sessions[id]; !taken {
-			s.id = id
-			rm.sessions[id] = s
-			return
-		}
-	}
-}
-
-func (rm *realm) leave(s *session) {
-	rm.mu.Lock()
-	delete(rm.sessions, s.id)
-	rm.mu.Unlock()
-}
-
 func (rm *realm) count() int {
 	rm.mu.RLock()
 	defer rm.mu.RUnlock()
@@ -144,4 +130,50 @@ func (rm *realm) count() int {
 // validURI applies the realm's URI check.
 func (rm *realm) validURI(u wamp.URI, match string) bool {
 	return wamp.ValidURI(u, rm.strict, match)
+}
+
+// session returns the session with id on this realm, or nil.
+func (rm *realm) session(id wamp.ID) *session {
+	rm.mu.RLock()
+	defer rm.mu.RUnlock()
+	return rm.sessions[id]
+}
+
+// metaRealm is the realm as the meta API sees it (meta.Realm).
+type metaRealm struct{ rm *realm }
+
+func (m metaRealm) Session(id wamp.ID) (meta.Session, bool) {
+	if s := m.rm.session(id); s != nil {
+		return s, true
+	}
+	return nil, false
+}
+
+func (m metaRealm) Sessions() []meta.Session {
+	m.rm.mu.RLock()
+	defer m.rm.mu.RUnlock()
+	out := make([]meta.Session, 0, len(m.rm.sessions))
+	for _, s := range m.rm.sessions {
+		out = append(out, s)
+	}
+	return out
+}
+
+func (m metaRealm) ValidURI(u wamp.URI, match string) bool { return m.rm.validURI(u, match) }
+func (m metaRealm) Reserved(u wamp.URI) bool               { return reservedURI(u) }
+
+func (m metaRealm) Forget(id wamp.ID) {
+	if m.rm.authz != nil {
+		m.rm.authz.SessionLeft(id)
+	}
+}
+
+// Go runs f on a goroutine Shutdown waits for. It is called while a
+// connection's own count is still held, so Add cannot race Wait.
+func (m metaRealm) Go(f func()) {
+	m.rm.wg.Add(1)
+	go func() {
+		defer m.rm.wg.Done()
+		f()
+	}()
 }

@@ -113,7 +113,7 @@ func New(opts Options) (*Router, error) {
 		case ro.URICheck != "" && ro.URICheck != "strict" && ro.URICheck != "loose":
 			errs = append(errs, fmt.Errorf("router: realms[%d]: uri_check must be strict or loose, got %q", i, ro.URICheck))
 		default:
-			rm, err := newRealm(ro, &r.ids, r, log)
+			rm, err := newRealm(ro, &r.ids, &r.wg, r, log)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("router: realms[%d] (%s): %w", i, ro.Name, err))
 				continue
@@ -172,20 +172,11 @@ func (r *Router) warnLimited(msg string, args ...any) {
 
 // welcomeDetails are the WELCOME.Details for s.
 func (r *Router) welcomeDetails(s *session) wamp.Dict {
-	d := wamp.Dict{
-		"realm":        string(s.realm.name),
-		"authid":       s.authid,
-		"authrole":     s.authrole,
-		"authmethod":   s.authmethod,
-		"authprovider": s.authprovider,
-		"agent":        "tollgate-" + Version,
-		"roles": wamp.Dict{
-			"broker": wamp.Dict{"features": featureDict(broker.Features)},
-			"dealer": wamp.Dict{"features": featureDict(dealer.Features)},
-		},
-	}
-	if s.authextra != nil {
-		d["authextra"] = s.authextra
+	d := s.Details(welcomeView)
+	d["agent"] = "tollgate-" + Version
+	d["roles"] = wamp.Dict{
+		"broker": wamp.Dict{"features": featureDict(broker.Features)},
+		"dealer": wamp.Dict{"features": featureDict(dealer.Features)},
 	}
 	return d
 }

@@ -7,15 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/tollgate-wamp/tollgate/auth"
 	"github.com/tollgate-wamp/tollgate/router"
 	"github.com/tollgate-wamp/tollgate/routertest"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 var serializers = []string{"json", "msgpack", "cbor"}
 

@@ -206,12 +206,13 @@ func TestTestamentDynamicAuthorization(t *testing.T) {
 			switch c {
 			case "authorizer gone":
 				authorizer.tc.Close()
-				// Wait until the router has seen it go.
-				for obs.callOK("wamp.registration.match", wamp.List{"com.example.authorize"}, nil)[0] != nil {
-					time.Sleep(5 * time.Millisecond)
-				}
+				// The router has seen it go once on_leave is out: a
+				// session's registrations go before its on_leave (lifecycle.go).
 				if l := obs.event(onLeave); asID(t, l[0]) != authorizer.id {
 					t.Fatalf("on_leave %v, want the authorizer's", l)
+				}
+				if r := obs.callOK("wamp.registration.match", wamp.List{"com.example.authorize"}, nil); r[0] != nil {
+					t.Fatalf("the authorizer's registration outlived its on_leave: %v", r)
 				}
 			}
 			joe.tc.Close()

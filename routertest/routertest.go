@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -92,21 +93,25 @@ func (s *Server) listen(t testing.TB, network string, tr router.Transport) net.L
 }
 
 // Serve serves one more transport on the router, on a new listener of
-// network "tcp" (127.0.0.1:0) or "unix", and returns its URL: ws://…/ws
-// when t has WebSocket endpoints (the path of its first one), tcp://… or
-// unix://… for RawSocket. Use it for transports with their own auth (a
-// backdoor for backend components, say). Stopped with the router.
+// network "tcp" (127.0.0.1:0) or "unix", and returns its URL: ws://… when
+// t has WebSocket endpoints, with the alphabetically first non-empty path
+// (/ws when t only has the any-path endpoint ""), tcp://… or unix://… for
+// RawSocket. Use it for transports with their own auth (a backdoor for
+// backend components, say). Stopped with the router.
 func (s *Server) Serve(t testing.TB, network string, tr router.Transport) string {
 	t.Helper()
 	ln := s.listen(t, network, tr)
 	switch {
 	case len(tr.WebSocket) > 0:
-		path := "/ws"
+		var paths []string
 		for p := range tr.WebSocket {
 			if p != "" {
-				path = "/" + strings.TrimPrefix(p, "/")
+				paths = append(paths, "/"+strings.TrimPrefix(p, "/"))
 			}
-			break
+		}
+		path := "/ws" // any path is served
+		if len(paths) > 0 {
+			path = slices.Min(paths)
 		}
 		return "ws://" + ln.Addr().String() + path
 	case network == "unix":

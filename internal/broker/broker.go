@@ -37,7 +37,7 @@ var Features = []string{
 	"event_retention",       // store.go
 	"event_history",         // store.go
 	"payload_passthru_mode", // Publication.Extra
-	// router/meta.go (with introspect.go here)
+	// internal/meta (with introspect.go and membership.go here)
 	"session_meta_api",
 	"subscription_meta_api",
 	"subscription_revocation",
@@ -76,16 +76,11 @@ func New(ids *wamp.Sequence) *Broker {
 	return &Broker{index: match.New[*subscription](), byID: map[wamp.ID]*subscription{}, ids: ids}
 }
 
-// Subscribe adds s to the subscription for (topic, policy), creating it if
-// needed, and returns its id. Subscribing twice returns the same id.
-func (b *Broker) Subscribe(s Session, topic wamp.URI, policy string) wamp.ID {
-	id, _, _ := b.Attach(s, topic, policy)
-	return id
-}
-
-// Attach is Subscribe that also reports whether the subscription was
-// created by this call and whether s was added to it (false when s was
-// already subscribed), which the meta events need.
+// Attach adds s to the subscription for (topic, policy), creating it if
+// needed, and returns its id (the same one when s subscribes twice). It
+// reports whether the subscription was created by this call and whether s
+// was added to it (false when s was already subscribed), which the meta
+// events need.
 func (b *Broker) Attach(s Session, topic wamp.URI, policy string) (id wamp.ID, created, added bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -103,14 +98,8 @@ func (b *Broker) Attach(s Session, topic wamp.URI, policy string) (id wamp.ID, c
 	return sub.id, created, added
 }
 
-// Unsubscribe removes s from subscription id. It reports false if s was not
-// subscribed to it.
-func (b *Broker) Unsubscribe(s Session, id wamp.ID) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.unsubscribeLocked(s, id)
-}
-
+// unsubscribeLocked removes s from subscription id, reporting false if s
+// was not subscribed to it. Called with b.mu held.
 func (b *Broker) unsubscribeLocked(s Session, id wamp.ID) bool {
 	sub, ok := b.byID[id]
 	if !ok {

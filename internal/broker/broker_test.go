@@ -37,7 +37,7 @@ func TestEncodeOncePerSerializer(t *testing.T) {
 	for i, c := range []codec.Codec{codec.JSON, codec.JSON, codec.MsgPack, codec.MsgPack, codec.CBOR} {
 		s := &testSession{id: wamp.ID(i + 1), c: c, keep: true}
 		subs = append(subs, s)
-		b.Subscribe(s, "a.b", wamp.MatchExact)
+		subscribe(b, s, "a.b", wamp.MatchExact)
 	}
 	pub := &testSession{id: 100, c: codec.JSON}
 	n := b.Publish(&Publication{ID: 7, Publisher: pub, Topic: "a.b", ExcludeMe: true, Payload: wamp.Payload{Args: wamp.List{"x"}}})
@@ -69,18 +69,18 @@ func TestUnsubscribeAndRemoveSession(t *testing.T) {
 	b := New(&ids)
 	s1 := &testSession{id: 1, c: codec.JSON}
 	s2 := &testSession{id: 2, c: codec.JSON}
-	id := b.Subscribe(s1, "a", wamp.MatchExact)
-	if b.Subscribe(s2, "a", wamp.MatchExact) != id {
+	id := subscribe(b, s1, "a", wamp.MatchExact)
+	if subscribe(b, s2, "a", wamp.MatchExact) != id {
 		t.Fatal("second subscriber got another id")
 	}
-	pid := b.Subscribe(s2, "a", wamp.MatchPrefix)
+	pid := subscribe(b, s2, "a", wamp.MatchPrefix)
 	if pid == id {
 		t.Fatal("prefix subscription shares the exact one's id")
 	}
-	if b.Unsubscribe(s1, pid) {
+	if unsubscribe(b, s1, pid) {
 		t.Error("unsubscribed a session from a subscription it does not hold")
 	}
-	if !b.Unsubscribe(s1, id) || b.Unsubscribe(s1, id) {
+	if !unsubscribe(b, s1, id) || unsubscribe(b, s1, id) {
 		t.Error("unsubscribe should succeed once")
 	}
 	b.DetachAll(s2, []wamp.ID{id, pid})
@@ -98,7 +98,7 @@ func BenchmarkPublishFanout(b *testing.B) {
 				var ids wamp.Sequence
 				br := New(&ids)
 				for i := range n {
-					br.Subscribe(&testSession{id: wamp.ID(i + 1), c: c}, "com.example.topic", wamp.MatchExact)
+					subscribe(br, &testSession{id: wamp.ID(i + 1), c: c}, "com.example.topic", wamp.MatchExact)
 				}
 				pub := &testSession{id: wamp.ID(n + 1), c: c}
 				raw, _ := c.Encode(nil, &wamp.Publish{Request: 1, Options: wamp.Dict{}, Topic: "com.example.topic", Payload: wamp.Payload{Args: wamp.List{"hello", int64(42)}, Kwargs: wamp.Dict{"k": "v"}}})
@@ -113,4 +113,16 @@ func BenchmarkPublishFanout(b *testing.B) {
 			})
 		}
 	}
+}
+
+// subscribe attaches s to (topic, policy) and returns the subscription id.
+func subscribe(b *Broker, s Session, topic wamp.URI, policy string) wamp.ID {
+	id, _, _ := b.Attach(s, topic, policy)
+	return id
+}
+
+// unsubscribe detaches s from id, reporting whether s was subscribed.
+func unsubscribe(b *Broker, s Session, id wamp.ID) bool {
+	_, ok := b.Detach(s, id)
+	return ok
 }

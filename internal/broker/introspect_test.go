@@ -36,8 +36,8 @@ func TestIntrospection(t *testing.T) {
 	if id2, created, added := b.Attach(s2, "a.b", wamp.MatchExact); id2 != id || created || !added {
 		t.Fatalf("second subscriber Attach = %d %v %v", id2, created, added)
 	}
-	pre := b.Subscribe(s2, "a", wamp.MatchPrefix)
-	wild := b.Subscribe(s2, "a.", wamp.MatchWildcard)
+	pre := subscribe(b, s2, "a", wamp.MatchPrefix)
+	wild := subscribe(b, s2, "a.", wamp.MatchWildcard)
 
 	if !b.Matches("a.b.c") || !b.Matches("a.b") || b.Matches("b") {
 		t.Error("Matches disagrees with the subscriptions")
@@ -115,7 +115,7 @@ func TestIntrospectionConcurrent(t *testing.T) {
 			defer wg.Done()
 			s := &testSession{id: wamp.ID(i + 1), c: codec.JSON}
 			for range 200 {
-				id := b.Subscribe(s, "a.b", wamp.MatchExact)
+				id := subscribe(b, s, "a.b", wamp.MatchExact)
 				b.Publish(&Publication{ID: 1, Publisher: s, Topic: "a.b"})
 				b.RemoveSubscriber(id, s.id)
 			}

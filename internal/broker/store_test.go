@@ -43,7 +43,7 @@ func TestRetentionLRUAndPatterns(t *testing.T) {
 	}
 
 	s := &testSession{id: 1, authid: "sub", c: codec.MsgPack, keep: true}
-	exact := b.Subscribe(s, "a.y", wamp.MatchExact)
+	exact := subscribe(b, s, "a.y", wamp.MatchExact)
 	if n := b.SendRetained(s, exact); n != 1 {
 		t.Fatalf("SendRetained(exact) = %d, want 1", n)
 	}
@@ -52,7 +52,7 @@ func TestRetentionLRUAndPatterns(t *testing.T) {
 	if ev.Subscription != exact || ev.Details["retained"] != true || args[0] != "y1" || ev.Details["topic"] != nil {
 		t.Errorf("retained event %+v args %v", ev, args)
 	}
-	prefix := b.Subscribe(s, "a", wamp.MatchPrefix)
+	prefix := subscribe(b, s, "a", wamp.MatchPrefix)
 	if n := b.SendRetained(s, prefix); n != 2 {
 		t.Fatalf("SendRetained(prefix) = %d, want 2 (a.x was evicted)", n)
 	}
@@ -70,7 +70,7 @@ func TestRetentionLRUAndPatterns(t *testing.T) {
 	}
 	decodeEvents(t, s)
 	// The publisher excluded itself when it published.
-	pid := b.Subscribe(pub, "a.y", wamp.MatchExact)
+	pid := subscribe(b, pub, "a.y", wamp.MatchExact)
 	if n := b.SendRetained(pub, pid); n != 0 {
 		t.Errorf("publisher got its own retained event (exclude_me)")
 	}
@@ -111,7 +111,7 @@ func TestHistory(t *testing.T) {
 	publish(&Publication{Topic: "com.chat", Disclose: true, Extra: wamp.Dict{"ppt_scheme": "x_test"}})
 
 	reader := &testSession{id: 1, authid: "r", c: codec.JSON}
-	pre := b.Subscribe(reader, "com.news", wamp.MatchPrefix)
+	pre := subscribe(b, reader, "com.news", wamp.MatchPrefix)
 	_, evs, err := b.History(pre, reader)
 	if err != nil {
 		t.Fatal(err)
@@ -124,15 +124,15 @@ func TestHistory(t *testing.T) {
 		t.Errorf("event details %v time %v", evs[0].Details, evs[0].Time)
 	}
 	// An exact subscription without its own store reads the prefix store, filtered.
-	ex := b.Subscribe(reader, "com.news.t0", wamp.MatchExact)
+	ex := subscribe(b, reader, "com.news.t0", wamp.MatchExact)
 	if _, evs, err = b.History(ex, reader); err != nil || len(evs) != 1 || evs[0].Publication != pubIDs[4] {
 		t.Errorf("exact history via prefix store = %+v, %v; want publication 4 only", evs, err)
 	}
-	chat := b.Subscribe(reader, "com.chat", wamp.MatchExact)
+	chat := subscribe(b, reader, "com.chat", wamp.MatchExact)
 	if _, evs, err = b.History(chat, reader); err != nil || len(evs) != 1 || evs[0].Details["publisher"] != pub.id || evs[0].Details["ppt_scheme"] != "x_test" {
 		t.Errorf("chat history = %+v, %v", evs, err)
 	}
-	other := b.Subscribe(reader, "org", wamp.MatchPrefix)
+	other := subscribe(b, reader, "org", wamp.MatchPrefix)
 	if _, _, err = b.History(other, reader); !errors.Is(err, ErrNoHistory) {
 		t.Errorf("History without a store: %v, want ErrNoHistory", err)
 	}

@@ -39,7 +39,7 @@ var Features = []string{
 	"call_timeout",
 	"progressive_call_invocations", // progressive.go
 	"payload_passthru_mode",        // CallOptions.PPT, Yield
-	// router/meta.go and router/testament.go (with introspect.go here)
+	// internal/meta (with introspect.go and membership.go here)
 	"session_meta_api",
 	"registration_meta_api",
 	"registration_revocation",
@@ -69,12 +69,6 @@ type Dealer struct {
 	index *match.Index[*registration]
 	byID  map[wamp.ID]*registration
 	ids   *wamp.Sequence
-
-	// MayServe, if set, is asked before a call is routed to a prefix or
-	// wildcard registration: may this callee serve the concrete procedure?
-	// A refusal answers the call wamp.error.no_such_procedure. It must be
-	// quick and must not block (set once, before the dealer is used).
-	MayServe func(callee Session, procedure wamp.URI) bool
 }
 
 type registration struct {
@@ -220,22 +214,39 @@ type CallOptions struct {
 	PPT wamp.Dict
 }
 
-// Call routes c from caller. It returns "" when the call was routed (the
-// answer will come later), or the error URI to answer with now.
-func (d *Dealer) Call(caller *Peer, c *wamp.Call, o CallOptions) wamp.URI {
+// Target is the callee a CALL goes to, chosen by Pick.
+type Target struct {
+	reg    *registration
+	callee *Peer
+}
+
+// Callee is the session the call would be invoked on.
+func (t Target) Callee() Session { return t.callee.s }
+
+// Pattern reports whether the target was found through a prefix or
+// wildcard registration (the router then checks that the callee may serve
+// the concrete procedure).
+func (t Target) Pattern() bool { return t.reg.policy != wamp.MatchExact }
+
+// Pick chooses the callee for a CALL to procedure by the best matching
+// registration and its invocation policy (a round-robin turn is used up).
+// ok is false when nothing is registered for it.
+func (d *Dealer) Pick(procedure wamp.URI) (t Target, ok bool) {
 	d.mu.RLock()
-	reg, ok := d.index.Best(c.Procedure)
-	var callee *Peer
-	if ok {
-		callee = pick(reg)
+	defer d.mu.RUnlock()
+	reg, ok := d.index.Best(procedure)
+	if !ok {
+		return Target{}, false
 	}
-	d.mu.RUnlock()
-	if callee == nil {
-		return wamp.ErrNoSuchProcedure
-	}
-	if reg.policy != wamp.MatchExact && d.MayServe != nil && !d.MayServe(callee.s, c.Procedure) {
-		return wamp.ErrNoSuchProcedure
-	}
+	callee := pick(reg)
+	return Target{reg: reg, callee: callee}, callee != nil
+}
+
+// Call invokes c from caller on t (from Pick). It returns "" when the call
+// was routed (the answer will come later), or the error URI to answer with
+// now.
+func (d *Dealer) Call(caller *Peer, c *wamp.Call, t Target, o CallOptions) wamp.URI {
+	reg, callee := t.reg, t.callee
 	if o.ProgressiveInput && !(callee.CalleeProgressiveInvocations && callee.CalleeCanceling) ||
 		o.PPT != nil && !callee.CalleePPT {
 		return wamp.ErrFeatureNotSupported

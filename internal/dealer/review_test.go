@@ -49,7 +49,7 @@ func TestCallerLeaveForgetsCalleeSide(t *testing.T) {
 		if _, errURI := d.Register(callee, "p", RegisterOptions{}); errURI != "" {
 			t.Fatal(errURI)
 		}
-		if errURI := d.Call(caller, &wamp.Call{Request: 1, Procedure: "p", Options: wamp.Dict{}}, CallOptions{}); errURI != "" {
+		if errURI := call(d, caller, &wamp.Call{Request: 1, Procedure: "p", Options: wamp.Dict{}}, CallOptions{}); errURI != "" {
 			t.Fatal(errURI)
 		}
 		inv := (<-cs.ch).(*wamp.Invocation)
@@ -123,7 +123,7 @@ func TestStressExactlyOneAnswer(t *testing.T) {
 				if rand.IntN(3) == 0 {
 					o.Timeout = time.Millisecond
 				}
-				if errURI := d.Call(p, &wamp.Call{Request: req, Procedure: "p", Options: wamp.Dict{}}, o); errURI != "" {
+				if errURI := call(d, p, &wamp.Call{Request: req, Procedure: "p", Options: wamp.Dict{}}, o); errURI != "" {
 					t.Errorf("call %d: %s", req, errURI)
 					return
 				}
@@ -192,4 +192,13 @@ func TestStressExactlyOneAnswer(t *testing.T) {
 	}
 	close(stop)
 	calleeWG.Wait()
+}
+
+// call routes c the way the router does: Pick, then Call.
+func call(d *Dealer, caller *Peer, c *wamp.Call, o CallOptions) wamp.URI {
+	t, ok := d.Pick(c.Procedure)
+	if !ok {
+		return wamp.ErrNoSuchProcedure
+	}
+	return d.Call(caller, c, t, o)
 }

@@ -1,7 +1,8 @@
-package router
+package meta
 
 import (
 	"context"
+	"sync"
 
 	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/internal/broker"
@@ -16,6 +17,13 @@ import (
 // them: authorized as that session (its role, its authorizer) and
 // disclosed as it would be. A testament the authorizer denies, or cannot
 // answer (error, timeout, not registered any more) is dropped and logged.
+
+// Testaments is one session's testament store (meta.Session.Testaments).
+// The zero value is ready; it is a leaf lock (LOCKING.md).
+type Testaments struct {
+	mu      sync.Mutex
+	byScope [2][]testament // detached, destroyed
+}
 
 // Testament scopes.
 const (
@@ -51,16 +59,16 @@ func scopeIndex(proc string, v any) (int, error) {
 
 // testamentOwner returns the caller's session; the internal session has no
 // testaments.
-func (rm *realm) testamentOwner(proc string, caller wamp.ID) (*session, error) {
-	s := rm.session(caller)
-	if s == nil {
+func (m *Meta) testamentOwner(proc string, caller wamp.ID) (Session, error) {
+	s, ok := m.realm.Session(caller)
+	if !ok {
 		return nil, invalidArg("%s: only a client session can have testaments", proc)
 	}
 	return s, nil
 }
 
 // addTestament: [topic, args, kwargs], {publish_options?, scope?} → null.
-func (rm *realm) addTestament(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+func (m *Meta) addTestament(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
 	const proc = "wamp.session.add_testament"
 	if err := wantArgs(proc, args, 1, 3); err != nil {
 		return nil, nil, err
@@ -68,7 +76,7 @@ func (rm *realm) addTestament(caller wamp.ID, args wamp.List, kwargs wamp.Dict) 
 	if err := noKwargs(proc, kwargs, "publish_options", "scope"); err != nil {
 		return nil, nil, err
 	}
-	s, err := rm.testamentOwner(proc, caller)
+	s, err := m.testamentOwner(proc, caller)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -76,10 +84,10 @@ func (rm *realm) addTestament(caller wamp.ID, args wamp.List, kwargs wamp.Dict) 
 	if err != nil {
 		return nil, nil, err
 	}
-	if !rm.validURI(topic, wamp.MatchExact) {
+	if !m.realm.ValidURI(topic, wamp.MatchExact) {
 		return nil, nil, metaError(wamp.ErrInvalidURI, "%s: invalid topic URI %q", proc, topic)
 	}
-	if reservedURI(topic) && s.authrole != authz.RoleTrusted {
+	if m.realm.Reserved(topic) && s.AuthRole() != authz.RoleTrusted {
 		return nil, nil, metaError(wamp.ErrInvalidURI, "%s: publishing to wamp.* and tollgate.* topics is reserved to the router", proc)
 	}
 	t := testament{topic: topic, options: wamp.Dict{}}
@@ -108,30 +116,26 @@ func (rm *realm) addTestament(caller wamp.ID, args wamp.List, kwargs wamp.Dict) 
 			}
 		}
 	}
-	if msg := parsePublishOptions(t.options, &t.pub); msg != "" {
+	if msg := t.pub.SetOptions(t.options); msg != "" {
 		return nil, nil, invalidArg("%s: publish_options: %s", proc, msg)
-	}
-	if _, ok := t.options["disclose_me"]; ok {
-		if _, ok := wamp.OptBool(t.options, "disclose_me"); !ok {
-			return nil, nil, invalidArg("%s: publish_options: option disclose_me must be a bool", proc)
-		}
 	}
 	t.pub.ExcludeMe = false // the session is gone when it is published
 	scope, err := scopeIndex(proc, kwargs["scope"])
 	if err != nil {
 		return nil, nil, err
 	}
-	s.meta.mu.Lock()
-	defer s.meta.mu.Unlock()
-	if len(s.meta.testaments[scope]) >= maxTestaments {
+	ts := s.Testaments()
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if len(ts.byScope[scope]) >= maxTestaments {
 		return nil, nil, invalidArg("%s: a session may leave at most %d testaments per scope", proc, maxTestaments)
 	}
-	s.meta.testaments[scope] = append(s.meta.testaments[scope], t)
+	ts.byScope[scope] = append(ts.byScope[scope], t)
 	return nil, nil, nil
 }
 
 // flushTestaments: {scope?} → [count removed].
-func (rm *realm) flushTestaments(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+func (m *Meta) flushTestaments(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
 	const proc = "wamp.session.flush_testaments"
 	if err := wantArgs(proc, args, 0, 0); err != nil {
 		return nil, nil, err
@@ -139,7 +143,7 @@ func (rm *realm) flushTestaments(caller wamp.ID, args wamp.List, kwargs wamp.Dic
 	if err := noKwargs(proc, kwargs, "scope"); err != nil {
 		return nil, nil, err
 	}
-	s, err := rm.testamentOwner(proc, caller)
+	s, err := m.testamentOwner(proc, caller)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -147,44 +151,38 @@ func (rm *realm) flushTestaments(caller wamp.ID, args wamp.List, kwargs wamp.Dic
 	if err != nil {
 		return nil, nil, err
 	}
-	s.meta.mu.Lock()
-	n := len(s.meta.testaments[scope])
-	s.meta.testaments[scope] = nil
-	s.meta.mu.Unlock()
+	ts := s.Testaments()
+	ts.mu.Lock()
+	n := len(ts.byScope[scope])
+	ts.byScope[scope] = nil
+	ts.mu.Unlock()
 	return wamp.List{int64(n)}, nil, nil
 }
 
-// takeTestaments removes and returns the session's testaments in
-// publishing order: detached, then destroyed.
-func (m *sessionMeta) takeTestaments() []testament {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	ts := append(m.testaments[0], m.testaments[1]...)
-	m.testaments = [2][]testament{}
-	return ts
+// take removes and returns the testaments in publishing order: detached,
+// then destroyed.
+func (ts *Testaments) take() []testament {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	all := append(ts.byScope[0], ts.byScope[1]...)
+	ts.byScope = [2][]testament{}
+	return all
 }
 
 // publishTestaments publishes ts as the (departed) session s, each
 // authorized as s. It may wait on a dynamic authorizer, bounded by the
 // role's timeout, so it runs off the read loop.
-func (rm *realm) publishTestaments(s *session, ts []testament) {
+func (m *Meta) publishTestaments(s Session, ts []testament) {
 	for i := range ts {
 		t := &ts[i]
-		var d authz.Decision
-		if rm.authz == nil {
-			disclose, _ := wamp.OptBool(t.options, "disclose_me")
-			d = authz.Decision{Allow: true, Disclose: disclose || s.authrole == authz.RoleTrusted}
-		} else {
-			// The connection's context may be gone; the authorizer call is
-			// bounded by the role's timeout.
-			d = rm.authz.Authorize(context.Background(), s.az, t.topic, authz.ActionPublish, t.options)
-		}
+		// The connection's context may be gone; a dynamic authorizer's
+		// call is bounded by the role's timeout.
+		d := s.Authorize(context.Background(), authz.ActionPublish, t.topic, t.options)
 		if !d.Allow {
 			if d.Failed {
-				s.r.stats.authzFailures.Add(1)
-				s.log.Warn("testament dropped: authorization failed", "topic", t.topic, "reason", d.Message)
+				s.Logger().Warn("testament dropped: authorization failed", "topic", t.topic, "reason", d.Message)
 			} else {
-				s.log.Info("testament dropped: not authorized", "topic", t.topic)
+				s.Logger().Info("testament dropped: not authorized", "topic", t.topic)
 			}
 			continue
 		}
@@ -193,10 +191,8 @@ func (rm *realm) publishTestaments(s *session, ts []testament) {
 		p.Publisher = s
 		p.Topic = t.topic
 		p.Disclose = d.Disclose
-		rm.broker.Publish(&p)
+		m.broker.Publish(&p)
 	}
-	if rm.authz != nil {
-		// Drop what the testament questions cached for the departed session.
-		rm.authz.SessionLeft(s.id)
-	}
+	// Drop what the testament questions cached for the departed session.
+	m.realm.Forget(s.ID())
 }

@@ -1,0 +1,194 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tollgate-wamp/tollgate/auth"
+	"github.com/tollgate-wamp/tollgate/transport"
+	"github.com/tollgate-wamp/tollgate/wamp"
+	"github.com/tollgate-wamp/tollgate/wamp/codec"
+)
+
+// conn is one client connection. Its read loop (serve) runs the WAMP
+// sessions on it one after the other (a new HELLO may follow a GOODBYE).
+type conn struct {
+	r     *Router
+	tc    transport.Conn
+	codec codec.Codec
+	q     *transport.Queue
+	log   *slog.Logger
+	auth  map[string]auth.Authenticator // by method; nil: anonymous only
+	// ctx lives until the connection closes; its read loop, writer and
+	// authorizer calls use it. cancel ends it (close calls it).
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// closing is set when the router started a close (shutdown, kill): the
+	// read loop then only waits for the peer's GOODBYE.
+	closing   atomic.Bool
+	current   atomic.Pointer[session]
+	closeOnce sync.Once
+	done      chan struct{} // closed when the connection is finished
+}
+
+func (c *conn) send(m wamp.Message) bool {
+	f, err := c.codec.Encode(nil, m)
+	if err != nil {
+		c.log.Warn("cannot encode message", "type", m.MessageType(), "err", err)
+		return false
+	}
+	if !c.enqueue(f, false) {
+		return false
+	}
+	c.r.stats.count(&c.r.stats.sent, m.MessageType())
+	return true
+}
+
+// enqueue queues a frame and applies the slow-consumer policy.
+func (c *conn) enqueue(f []byte, event bool) bool {
+	if max := c.tc.MaxSendSize(); max > 0 && len(f) > max {
+		c.r.stats.oversize.Add(1)
+		c.log.Debug("message larger than the peer accepts, not sent", "bytes", len(f), "max", max)
+		return false
+	}
+	err := c.q.Send(f)
+	if err == nil {
+		return true
+	}
+	if errors.Is(err, transport.ErrQueueFull) {
+		if event && c.r.opts.SlowConsumer == SlowConsumerDropEvents {
+			c.r.stats.droppedEvents.Add(1)
+			return false
+		}
+		c.r.stats.slowConsumers.Add(1)
+		c.r.warnLimited("slow consumer: outbound queue full, closing connection", "remote", c.tc.Info().RemoteAddr)
+		c.close()
+	}
+	return false
+}
+
+// close ends the connection at once (writer stops, reader unblocks).
+func (c *conn) close() {
+	c.closeOnce.Do(func() {
+		c.cancel()
+		c.q.Close()
+		c.tc.Close()
+	})
+}
+
+// closeAfterDrain closes the connection once its queue is written (or
+// after GoodbyeTimeout), without blocking the caller.
+func (c *conn) closeAfterDrain() {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), c.r.opts.GoodbyeTimeout)
+		defer cancel()
+		c.q.Drain(ctx)
+		c.close()
+	}()
+}
+
+// serve runs the connection's read loop until it ends. It owns the
+// connection: it starts the writer and closes everything on return.
+func (c *conn) serve() {
+	ctx, cancel := c.ctx, c.cancel
+	var writer sync.WaitGroup
+	writer.Add(1)
+	go func() {
+		defer writer.Done()
+		if err := c.q.Run(ctx); err != nil && ctx.Err() == nil {
+			c.log.Debug("writer stopped", "err", err)
+			c.tc.Close() // unblock the reader
+		}
+	}()
+	defer func() {
+		if v := recover(); v != nil {
+			c.log.Error("panic in session; closing it", "panic", v, "stack", string(debug.Stack()))
+		}
+		if s := c.current.Swap(nil); s != nil {
+			s.leaveRealm()
+		}
+		// Give queued frames (ABORT, GOODBYE) a moment to reach the peer.
+		dctx, dcancel := context.WithTimeout(context.Background(), c.r.opts.GoodbyeTimeout)
+		c.q.Drain(dctx)
+		dcancel()
+		cancel()
+		c.close()
+		writer.Wait()
+		close(c.done)
+	}()
+
+	for {
+		s := &session{conn: c, log: c.log}
+		if !s.handshake(ctx) { // makes s current once it joined
+			return
+		}
+		more := s.established(ctx)
+		c.current.Store(nil)
+		s.leaveRealm()
+		if !more {
+			return
+		}
+		// GOODBYE exchanged: the transport stays open for a new HELLO.
+	}
+}
+
+// read reads and decodes one message. A decode failure is answered with
+// ABORT protocol_violation and reported as ok=false.
+func (c *conn) read(ctx context.Context) (wamp.Message, bool) {
+	data, err := c.tc.Read(ctx)
+	if err != nil {
+		if errors.Is(err, transport.ErrMessageTooBig) {
+			c.abort(wamp.ErrProtocolViolation, "message exceeds the maximum size")
+		} else if ctx.Err() == nil && !c.closing.Load() {
+			c.log.Debug("connection lost", "err", err)
+		}
+		return nil, false
+	}
+	m, err := c.codec.Decode(data)
+	if err != nil {
+		c.r.stats.protocolViolations.Add(1)
+		c.abort(wamp.ErrProtocolViolation, protocolMessage(err))
+		return nil, false
+	}
+	c.r.stats.count(&c.r.stats.received, m.MessageType())
+	return m, true
+}
+
+func protocolMessage(err error) string {
+	var pe *wamp.ProtocolError
+	if errors.As(err, &pe) {
+		return pe.Msg
+	}
+	return err.Error()
+}
+
+// abort sends ABORT; the caller then ends the connection.
+func (c *conn) abort(reason wamp.URI, msg string) {
+	c.log.Debug("abort", "reason", reason, "message", msg)
+	c.send(&wamp.Abort{Details: wamp.Dict{"message": msg}, Reason: reason})
+}
+
+// goodbye starts a router-side close of the connection: GOODBYE with
+// reason to an established session (the read loop then waits for the
+// reply, bounded by GoodbyeTimeout), or an immediate close otherwise.
+func (c *conn) goodbye(reason wamp.URI, msg string) {
+	if !c.closing.CompareAndSwap(false, true) {
+		return
+	}
+	if c.current.Load() == nil {
+		c.close()
+		return
+	}
+	details := wamp.Dict{}
+	if msg != "" {
+		details["message"] = msg
+	}
+	c.send(&wamp.Goodbye{Details: details, Reason: reason})
+	time.AfterFunc(c.r.opts.GoodbyeTimeout, c.close)
+}

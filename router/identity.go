@@ -1,0 +1,112 @@
+package router
+
+import (
+	"maps"
+
+	"github.com/tollgate-wamp/tollgate/authz"
+	"github.com/tollgate-wamp/tollgate/wamp"
+)
+
+// identity is who a session is: built once when it joins (lifecycle.go)
+// from what the authenticator admitted, read-only afterwards.
+type identity struct {
+	id           wamp.ID
+	realmURI     wamp.URI
+	authid       string
+	authrole     string
+	authmethod   string
+	authprovider string
+	authextra    wamp.Dict
+	// transport is auth.TransportDetails of the connection, HTTP headers
+	// included.
+	transport wamp.Dict
+}
+
+// detailsView says who a session's details are for; they differ only in
+// what is left out.
+type detailsView int
+
+const (
+	// welcomeView: WELCOME.Details (the caller adds agent and roles). No
+	// session id or transport; authextra only when the authenticator
+	// gave one.
+	welcomeView detailsView = iota
+	// metaView: SessionDetails for the meta API (on_join, session.get).
+	// The transport's HTTP headers are left out: other sessions may read
+	// these, and headers carry cookies and credentials.
+	metaView
+	// authorizerView: the session argument of a dynamic authorizer, HTTP
+	// headers included (it may decide on them).
+	authorizerView
+)
+
+// Details returns the session's details dict for v: realm, authid,
+// authrole, authmethod, authprovider, authextra, and except for WELCOME
+// session and transport (authextra and transport are {} when absent).
+func (id *identity) Details(v detailsView) wamp.Dict {
+	d := make(wamp.Dict, 8) // room for WELCOME's agent and roles, or session, authextra, transport
+	d["realm"] = string(id.realmURI)
+	d["authid"] = id.authid
+	d["authrole"] = id.authrole
+	d["authmethod"] = id.authmethod
+	d["authprovider"] = id.authprovider
+	if v == welcomeView {
+		if id.authextra != nil {
+			d["authextra"] = id.authextra
+		}
+		return d
+	}
+	extra, tr := id.authextra, id.transport
+	if extra == nil {
+		extra = wamp.Dict{}
+	}
+	if tr == nil {
+		tr = wamp.Dict{}
+	}
+	if v == metaView {
+		if _, ok := tr["http_headers_received"]; ok {
+			tr = maps.Clone(tr)
+			delete(tr, "http_headers_received")
+		}
+	}
+	d["session"] = id.id
+	d["authextra"] = extra
+	d["transport"] = tr
+	return d
+}
+
+// authzSession is the session as the authorizer sees it. Only a realm
+// with roles asks an authorizer, so only then are the details built.
+func (id *identity) authzSession(withDetails bool) *authz.Session {
+	az := &authz.Session{
+		ID: id.id, Realm: id.realmURI, AuthID: id.authid, AuthRole: id.authrole, AuthMethod: id.authmethod,
+		AuthProvider: id.authprovider, AuthExtra: id.authextra, Transport: id.transport,
+	}
+	if withDetails {
+		az.Details = id.Details(authorizerView)
+	}
+	return az
+}
+
+// features are what a client announced in HELLO.Details.roles, parsed
+// once when it joins.
+type features struct {
+	callerProgressiveInvocations, callerPPT                                  bool
+	calleeCanceling, calleeProgress, calleeProgressiveInvocations, calleePPT bool
+	publisherPPT                                                             bool
+	registrationRevocation, subscriptionRevocation                           bool
+}
+
+func parseFeatures(roles wamp.Dict) features {
+	return features{
+		callerProgressiveInvocations: feature(roles, "caller", "progressive_call_invocations"),
+		callerPPT:                    feature(roles, "caller", "payload_passthru_mode"),
+		calleeCanceling:              feature(roles, "callee", "call_canceling"),
+		calleeProgress:               feature(roles, "callee", "progressive_call_results"),
+		calleeProgressiveInvocations: feature(roles, "callee", "progressive_call_invocations"),
+		calleePPT:                    feature(roles, "callee", "payload_passthru_mode"),
+		publisherPPT:                 feature(roles, "publisher", "payload_passthru_mode"),
+		registrationRevocation:       feature(roles, "callee", "registration_revocation"),
+		subscriptionRevocation:       feature(roles, "subscriber", "subscription_revocation"),
+	}
+}

@@ -1,0 +1,109 @@
+package router
+
+import (
+	"github.com/tollgate-wamp/tollgate/auth"
+	"github.com/tollgate-wamp/tollgate/internal/dealer"
+	"github.com/tollgate-wamp/tollgate/wamp"
+)
+
+// A session's life in a realm has one way in (join) and one way out
+// (leave); everything that keeps per-session state hooks into these two,
+// in this order (docs/architecture.md):
+//
+// join, once the handshake has admitted the session:
+//  1. the session is built complete: identity (its id reserved in the
+//     realm), features, dealer peer, authorizer view;
+//  2. in one step under the realm's lock: it enters the realm's session
+//     table, WELCOME is queued, and it becomes the connection's current
+//     session. Whoever finds it in the table (meta API, kill) therefore
+//     acts after its WELCOME, a shutdown's GOODBYE follows the WELCOME,
+//     and a client that read its WELCOME is already counted and listed;
+//  3. meta event wamp.session.on_join.
+//
+// leave, however the session ended (GOODBYE, transport loss, kill,
+// shutdown):
+//  1. it leaves the realm's session table;
+//  2. broker: its subscriptions go (on_unsubscribe, on_delete);
+//  3. dealer: its registrations go (on_unregister, on_delete);
+//  4. its testaments are published, then on_leave (on a goroutine the
+//     router waits for when there are testaments: they may wait on a
+//     dynamic authorizer);
+//  5. dealer: its pending invocations are settled (Leave);
+//  6. the authorizer forgets its cached decisions.
+
+// join makes s a member of rm as who (see the order above). promised is
+// the id the authenticator was told (details.session), or 0.
+func (rm *realm) join(s *session, who *auth.Identity, promised wamp.ID, roles wamp.Dict) {
+	s.realm = rm
+	s.features = parseFeatures(roles)
+	s.peer = dealer.NewPeer(s)
+	s.peer.CalleeCanceling = s.features.calleeCanceling
+	s.peer.CalleeProgress = s.features.calleeProgress
+	s.peer.CalleeProgressiveInvocations = s.features.calleeProgressiveInvocations
+	s.peer.CallerPPT = s.features.callerPPT
+	s.peer.CalleePPT = s.features.calleePPT
+	s.identity = identity{
+		id:           rm.reserve(promised),
+		realmURI:     rm.name,
+		authid:       who.AuthID,
+		authrole:     who.AuthRole,
+		authmethod:   who.AuthMethod,
+		authprovider: who.AuthProvider,
+		authextra:    who.AuthExtra,
+		transport:    auth.TransportDetails(s.tc.Info()),
+	}
+	s.az = s.authzSession(rm.authz != nil)
+	s.log = s.conn.log.With("session", s.id, "realm", rm.name, "authid", s.authid)
+
+	rm.add(s, &wamp.Welcome{Session: s.id, Details: s.r.welcomeDetails(s)})
+	rm.meta.Joined(s) // on_join
+	s.log.Debug("session joined", "authrole", s.authrole, "authmethod", s.authmethod, "authprovider", s.authprovider)
+}
+
+// leave ends s's membership of rm (see the order above).
+func (rm *realm) leave(s *session) {
+	rm.remove(s)
+	for _, d := range rm.broker.DetachAll(s, s.subs) {
+		rm.meta.Unsubscribed(s, d)
+	}
+	for _, d := range rm.dealer.DetachAll(s.peer) {
+		rm.meta.Unregistered(s, d)
+	}
+	rm.meta.Left(s) // testaments, on_leave
+	rm.dealer.Leave(s.peer)
+	if rm.authz != nil {
+		rm.authz.SessionLeft(s.id)
+	}
+}
+
+// reserve returns promised, or a fresh id when there is none or it is
+// taken (which at 2^53 ids means never), and holds it for a joining
+// session until add.
+func (rm *realm) reserve(promised wamp.ID) wamp.ID {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	id := promised
+	for id == 0 || rm.sessions[id] != nil || rm.joining[id] {
+		id = wamp.GlobalID()
+	}
+	rm.joining[id] = true
+	return id
+}
+
+// add makes the complete session s visible in the realm, queues its
+// WELCOME and makes it its connection's current session, all under the
+// realm's lock (join's step 2). Queueing never blocks.
+func (rm *realm) add(s *session, welcome *wamp.Welcome) {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	delete(rm.joining, s.id)
+	rm.sessions[s.id] = s
+	s.send(welcome)
+	s.conn.current.Store(s)
+}
+
+func (rm *realm) remove(s *session) {
+	rm.mu.Lock()
+	delete(rm.sessions, s.id)
+	rm.mu.Unlock()
+}
