@@ -73,6 +73,10 @@ type Options struct {
 	// Logger receives debug logs. nil discards them. Failed decisions are
 	// not logged here: the router logs Decision.Message.
 	Logger *slog.Logger
+
+	// now is the cache clock (monotonic nanoseconds); nil: the real one.
+	// Tests set it to drive expiry without sleeping.
+	now func() int64
 }
 
 // DefaultTimeout is the authorizer call timeout when RoleConfig.Timeout is 0.

@@ -35,8 +35,6 @@ func SessionDict(s *Session) wamp.Dict {
 
 // call asks ro's authorizer once, bounded by ro.timeout and ctx.
 func (r *Realm) call(ctx context.Context, ro *role, s *Session, uri wamp.URI, action Action, ai int, options wamp.Dict) result {
-	c := r.cache
-	c.calls.Add(1)
 	if options == nil {
 		options = wamp.Dict{}
 	}
@@ -45,12 +43,10 @@ func (r *Realm) call(ctx context.Context, ro *role, s *Session, uri wamp.URI, ac
 	args, kwargs, err := r.caller.Call(cctx, ro.authRealm, ro.authorizer,
 		wamp.List{SessionDict(s), string(uri), string(action), options}, nil)
 	if err != nil {
-		c.failures.Add(1)
 		return result{d: Decision{Failed: true, Message: r.callFailure(ctx, cctx, ro, uri, action, err)}, canceled: ctx.Err() != nil}
 	}
 	ans, bad := parseAnswer(args, kwargs)
 	if bad != "" {
-		c.failures.Add(1)
 		return result{d: Decision{Failed: true, Message: fmt.Sprintf("authorizer %s returned %s", ro.authorizer, bad)}}
 	}
 	d := Decision{Allow: ans.allow}
