@@ -500,3 +500,76 @@ func TestCachedAnswerNotReusedForPattern(t *testing.T) {
 		}
 	}
 }
+
+// TestCachedAnswerNeverOutlivesItsTTL: a ttl <= 0 means "do not cache", a
+// tiny positive ttl expires after one clock tick instead of never, and the
+// role's cache-ttl (else the realm default) caps every answer's own ttl,
+// in every scope.
+func TestCachedAnswerNeverOutlivesItsTTL(t *testing.T) {
+	t.Parallel()
+	cacheIn := func(scope string, kv ...any) wamp.Dict {
+		d := wamp.Dict{"allow": true, "cache": wamp.Dict{"scope": scope}}
+		for i := 0; i < len(kv); i += 2 {
+			d[kv[i].(string)] = kv[i+1]
+		}
+		return d
+	}
+	for _, scope := range []string{"session", "authid", "authrole"} {
+		for _, c := range []struct {
+			name        string
+			answer      wamp.Dict
+			role, realm time.Duration
+			lives       time.Duration // 0: not cached at all
+		}{
+			{"ttl 0", cacheIn(scope, "ttl", 0.0), 0, 0, 0},
+			{"integer ttl 0", cacheIn(scope, "ttl", int64(0)), time.Hour, 0, 0},
+			{"cache.ttl 0", wamp.Dict{"allow": true, "cache": wamp.Dict{"scope": scope, "ttl": 0}}, 0, time.Hour, 0},
+			{"cache.ttl 0 wins over ttl", wamp.Dict{"allow": true, "ttl": 5, "cache": wamp.Dict{"scope": scope, "ttl": 0}}, 0, 0, 0},
+			{"negative ttl", cacheIn(scope, "ttl", -1.0), 0, 0, 0},
+			{"tiny ttl", cacheIn(scope, "ttl", 1e-10), 0, 0, clockResolution},
+			{"role cache-ttl caps", cacheIn(scope, "ttl", 3600), 10 * time.Second, time.Hour, 10 * time.Second},
+			{"realm default caps", cacheIn(scope, "ttl", 3600.0), 0, 10 * time.Second, 10 * time.Second},
+			{"shorter ttl kept", cacheIn(scope, "ttl", 2), 10 * time.Second, 0, 2 * time.Second},
+			{"no ttl takes the cap", cacheIn(scope), 10 * time.Second, 0, 10 * time.Second},
+		} {
+			t.Run(scope+" "+c.name, func(t *testing.T) {
+				t.Parallel()
+				a := &authorizer{answer: answerWith(c.answer)}
+				clock := newFakeClock()
+				r := dynRealm(t, a, Options{DefaultTTL: c.realm, now: clock.now},
+					RoleConfig{Name: "user", Authorizer: "com.auth", CacheTTL: c.role})
+				ctx := context.Background()
+				// The second session shares the answer in the wider scopes.
+				first, second := sess(1, "alice", "user"), sess(1, "alice", "user")
+				if scope == "authid" {
+					second = sess(2, "alice", "user")
+				} else if scope == "authrole" {
+					second = sess(3, "bob", "user")
+				}
+				if d := r.Authorize(ctx, first, "com.app.x", ActionCall, nil); !d.Allow || d.Failed {
+					t.Fatalf("first answer = %+v, want allowed", d)
+				}
+				if c.lives == 0 {
+					r.Authorize(ctx, second, "com.app.x", ActionCall, nil)
+					if n := a.calls.Load(); n != 2 {
+						t.Fatalf("calls = %d, want 2: the answer must not be cached", n)
+					}
+					if st := r.CacheStats(); st.Entries != 0 {
+						t.Errorf("entries = %d, want 0", st.Entries)
+					}
+					return
+				}
+				clock.advance(c.lives - time.Nanosecond)
+				r.Authorize(ctx, second, "com.app.x", ActionCall, nil)
+				if n := a.calls.Load(); n != 1 {
+					t.Fatalf("calls = %d just before %v, want 1 (cached)", n, c.lives)
+				}
+				clock.advance(time.Nanosecond)
+				r.Authorize(ctx, second, "com.app.x", ActionCall, nil)
+				if n := a.calls.Load(); n != 2 {
+					t.Fatalf("calls = %d after %v, want 2 (expired)", n, c.lives)
+				}
+			})
+		}
+	}
+}

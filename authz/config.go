@@ -51,8 +51,9 @@ type RoleConfig struct {
 	// Timeout bounds one authorizer call; on expiry the action fails with
 	// wamp.error.authorization_failed. Default 5s.
 	Timeout time.Duration
-	// CacheTTL bounds cached answers of this role's authorizer that carry
-	// no ttl of their own. Default Options.DefaultTTL.
+	// CacheTTL is the upper bound on how long an answer of this role's
+	// authorizer stays cached, whatever ttl it carries (an answer without
+	// one lives this long). Default Options.DefaultTTL.
 	CacheTTL time.Duration
 }
 
@@ -66,9 +67,9 @@ type Options struct {
 	// together); when full, a CLOCK (approximate LRU) sweep evicts one.
 	// Default 100000; negative disables caching (every question is asked).
 	CacheSize int
-	// DefaultTTL bounds cached answers that carry no ttl when their role
-	// has no CacheTTL. Default 0: session-scoped answers live until the
-	// session leaves, wider scopes until flushed or evicted.
+	// DefaultTTL is the CacheTTL of roles that have none. Default 0: no
+	// bound; answers without a ttl of their own then live (session scope)
+	// until the session leaves, (wider scopes) until flushed or evicted.
 	DefaultTTL time.Duration
 	// Logger receives debug logs. nil discards them. Failed decisions are
 	// not logged here: the router logs Decision.Message.

@@ -53,6 +53,9 @@ func (r *Realm) call(ctx context.Context, ro *role, s *Session, uri wamp.URI, ac
 	if ans.allow && (ai == aCall || ai == aPublish) {
 		d.Disclose = ans.disclose
 	}
+	if ans.ttlSet && ans.ttl <= 0 {
+		ans.scope = scopeNone // ttl <= 0: "do not cache"
+	}
 	return result{d: d, scope: ans.scope, ttl: ans.ttl}
 }
 
@@ -79,6 +82,7 @@ type answer struct {
 	allow, disclose bool
 	scope           scope // scopeNone: do not cache
 	ttl             time.Duration
+	ttlSet          bool // the answer carries a ttl (<= 0: do not cache)
 }
 
 // parseAnswer reads an authorizer's result: one bool, or one dict
@@ -125,6 +129,7 @@ func parseAnswerDict(d wamp.Dict) (ans answer, bad string) {
 		if ans.ttl, bad = seconds(v); bad != "" {
 			return ans, "ttl " + bad
 		}
+		ans.ttlSet = true
 	}
 	switch v := d["cache"].(type) {
 	case nil:
@@ -150,6 +155,7 @@ func parseAnswerDict(d wamp.Dict) (ans answer, bad string) {
 			if ans.ttl, bad = seconds(tv); bad != "" {
 				return ans, "cache.ttl " + bad
 			}
+			ans.ttlSet = true
 		}
 	default:
 		return ans, "cache of type " + describe(v) + ", want a bool or a dict"
@@ -157,7 +163,9 @@ func parseAnswerDict(d wamp.Dict) (ans answer, bad string) {
 	return ans, ""
 }
 
-// seconds reads a non-negative number of seconds (integer or fractional).
+// seconds reads a number of seconds (integer or fractional). A positive
+// value below the cache clock's resolution is rounded up to it, so that
+// it expires rather than reading as 0; a negative one stays negative.
 func seconds(v any) (time.Duration, string) {
 	var f float64
 	switch n := v.(type) {
@@ -172,13 +180,15 @@ func seconds(v any) (time.Duration, string) {
 		}
 		f = float64(i)
 	}
-	if math.IsNaN(f) || f < 0 {
-		return 0, fmt.Sprintf("%v, want a non-negative number of seconds", f)
-	}
-	if f >= float64(math.MaxInt64)/float64(time.Second) {
+	switch {
+	case math.IsNaN(f):
+		return 0, "NaN, want a number of seconds"
+	case f >= float64(math.MaxInt64)/float64(time.Second):
 		return time.Duration(math.MaxInt64), ""
+	case f <= 0:
+		return -1, "" // do not cache (also for -Inf)
 	}
-	return time.Duration(f * float64(time.Second)), ""
+	return max(time.Duration(f*float64(time.Second)), clockResolution), ""
 }
 
 // describe names a decoded value's type in WAMP terms for error messages.

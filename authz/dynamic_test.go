@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -167,7 +168,8 @@ func TestDynamicAnswers(t *testing.T) {
 		{"nothing", res{}, ActionCall, false, false, "no result"},
 		{"bad cache", one(wamp.Dict{"allow": true, "cache": "x"}), ActionCall, false, false, "cache of type a string"},
 		{"bad scope", one(wamp.Dict{"allow": true, "cache": wamp.Dict{"scope": "world"}}), ActionCall, false, false, `cache.scope a string "world"`},
-		{"negative ttl", one(wamp.Dict{"allow": true, "ttl": -1.0}), ActionCall, false, false, "ttl -1, want a non-negative"},
+		{"negative ttl (not cached)", one(wamp.Dict{"allow": true, "ttl": -1.0}), ActionCall, true, false, ""},
+		{"NaN ttl", one(wamp.Dict{"allow": true, "ttl": math.NaN()}), ActionCall, false, false, "ttl NaN, want a number of seconds"},
 		{"string ttl", one(wamp.Dict{"allow": true, "ttl": "5"}), ActionCall, false, false, "ttl of type a string"},
 		{"bad cache ttl", one(wamp.Dict{"allow": true, "cache": wamp.Dict{"ttl": false}}), ActionCall, false, false, "cache.ttl of type a bool"},
 	} {

@@ -214,13 +214,15 @@ func (r *Realm) ask(ctx context.Context, ro *role, s *Session, uri wamp.URI, act
 }
 
 // ttl is how long a cacheable answer lives (0: no expiry): its own ttl,
-// else the role's cache-ttl, else the realm default.
+// capped by the role's cache-ttl, else by the realm default; with no ttl
+// of its own, that cap.
 func (r *Realm) ttl(ro *role, res result) time.Duration {
-	switch {
-	case res.ttl != 0:
-		return res.ttl
-	case ro.ttl != 0:
-		return ro.ttl
+	limit := ro.ttl
+	if limit == 0 {
+		limit = r.defaultTTL
 	}
-	return r.defaultTTL
+	if res.ttl > 0 && (limit == 0 || res.ttl < limit) {
+		return res.ttl
+	}
+	return limit
 }
