@@ -71,8 +71,9 @@ type Options struct {
 	// bound; answers without a ttl of their own then live (session scope)
 	// until the session leaves, (wider scopes) until flushed or evicted.
 	DefaultTTL time.Duration
-	// Logger receives debug logs. nil discards them. Failed decisions are
-	// not logged here: the router logs Decision.Message.
+	// Logger receives debug logs and, at warn level, the detail of every
+	// failed authorizer call (Decision.Message stays generic). nil
+	// discards them.
 	Logger *slog.Logger
 
 	// now is the cache clock (monotonic nanoseconds); nil: the real one.

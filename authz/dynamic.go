@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"time"
 
@@ -33,6 +34,17 @@ func SessionDict(s *Session) wamp.Dict {
 	}
 }
 
+// Messages of failed decisions: what a client may read. They name the
+// kind of failure only; the detail (procedure, realm, the backend's own
+// error text, which can hold hostnames or credentials) goes to the log.
+const (
+	msgNotRegistered = "authorization failed: the authorizer is not registered"
+	msgTimeout       = "authorization failed: the authorizer did not answer in time"
+	msgError         = "authorization failed: the authorizer failed"
+	msgMalformed     = "authorization failed: the authorizer's answer is malformed"
+	msgCanceled      = "authorization canceled: the request ended first"
+)
+
 // call asks ro's authorizer once, bounded by ro.timeout and ctx.
 func (r *Realm) call(ctx context.Context, ro *role, s *Session, uri wamp.URI, action Action, ai int, options wamp.Dict) result {
 	if options == nil {
@@ -43,11 +55,12 @@ func (r *Realm) call(ctx context.Context, ro *role, s *Session, uri wamp.URI, ac
 	args, kwargs, err := r.caller.Call(cctx, ro.authRealm, ro.authorizer,
 		wamp.List{SessionDict(s), string(uri), string(action), options}, nil)
 	if err != nil {
-		return result{d: Decision{Failed: true, Message: r.callFailure(ctx, cctx, ro, uri, action, err)}, canceled: ctx.Err() != nil}
+		msg, detail := r.callFailure(ctx, cctx, ro, err)
+		return r.fail(s, uri, action, msg, detail, ctx.Err() != nil)
 	}
 	ans, bad := parseAnswer(args, kwargs)
 	if bad != "" {
-		return result{d: Decision{Failed: true, Message: fmt.Sprintf("authorizer %s returned %s", ro.authorizer, bad)}}
+		return r.fail(s, uri, action, msgMalformed, fmt.Sprintf("authorizer %s returned %s", ro.authorizer, bad), false)
 	}
 	d := Decision{Allow: ans.allow}
 	if ans.allow && (ai == aCall || ai == aPublish) {
@@ -59,22 +72,36 @@ func (r *Realm) call(ctx context.Context, ro *role, s *Session, uri wamp.URI, ac
 	return result{d: d, scope: ans.scope, ttl: ans.ttl}
 }
 
-func (r *Realm) callFailure(ctx, cctx context.Context, ro *role, uri wamp.URI, action Action, err error) string {
+// fail is a failed call's result: msg for the client, detail to the log
+// (at debug level when the asker went away, else warn).
+func (r *Realm) fail(s *Session, uri wamp.URI, action Action, msg, detail string, canceled bool) result {
+	level := slog.LevelWarn
+	if canceled {
+		level = slog.LevelDebug
+	}
+	r.log.Log(context.Background(), level, "authorization failed; denying", "session", uint64(s.ID), "authid", s.AuthID,
+		"authrole", s.AuthRole, "action", string(action), "uri", string(uri), "detail", detail)
+	return result{d: Decision{Failed: true, Message: msg}, canceled: canceled}
+}
+
+// callFailure classifies a failed authorizer call: the message a client
+// may see and the detail for the log.
+func (r *Realm) callFailure(ctx, cctx context.Context, ro *role, err error) (msg, detail string) {
 	var ce *wamp.CallError
 	switch {
 	case ctx.Err() != nil:
-		return fmt.Sprintf("authorization of %s %s canceled: %v", action, uri, ctx.Err())
+		return msgCanceled, fmt.Sprintf("authorizer %s: canceled: %v", ro.authorizer, ctx.Err())
 	case errors.Is(cctx.Err(), context.DeadlineExceeded):
-		return fmt.Sprintf("authorizer %s timed out after %v", ro.authorizer, ro.timeout)
+		return msgTimeout, fmt.Sprintf("authorizer %s timed out after %v", ro.authorizer, ro.timeout)
 	case errors.As(err, &ce) && ce.URI == wamp.ErrNoSuchProcedure:
 		if ro.authRealm != r.name {
-			return fmt.Sprintf("authorizer %s is not registered on realm %s", ro.authorizer, ro.authRealm)
+			return msgNotRegistered, fmt.Sprintf("authorizer %s is not registered on realm %s", ro.authorizer, ro.authRealm)
 		}
-		return fmt.Sprintf("authorizer %s is not registered", ro.authorizer)
+		return msgNotRegistered, fmt.Sprintf("authorizer %s is not registered", ro.authorizer)
 	case ce != nil:
-		return fmt.Sprintf("authorizer %s failed: %s", ro.authorizer, ce.Error())
+		return msgError, fmt.Sprintf("authorizer %s failed: %s", ro.authorizer, ce.Error())
 	}
-	return fmt.Sprintf("authorizer %s failed: %v", ro.authorizer, err)
+	return msgError, fmt.Sprintf("authorizer %s failed: %v", ro.authorizer, err)
 }
 
 // answer is a parsed authorizer answer.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 	"sync"
@@ -65,6 +66,37 @@ func (a *authorizer) Call(ctx context.Context, realm, procedure wamp.URI, args w
 
 func answerWith(v any) func(wamp.Dict, string, string) (wamp.List, wamp.Dict, error) {
 	return func(wamp.Dict, string, string) (wamp.List, wamp.Dict, error) { return wamp.List{v}, nil, nil }
+}
+
+// details is a slog.Handler that keeps the "detail" attribute of every
+// record at warn level or above.
+type details struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (h *details) Enabled(context.Context, slog.Level) bool { return true }
+func (h *details) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *details) WithGroup(string) slog.Handler            { return h }
+func (h *details) Handle(_ context.Context, r slog.Record) error {
+	if r.Level < slog.LevelWarn {
+		return nil
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "detail" {
+			h.mu.Lock()
+			h.list = append(h.list, a.Value.String())
+			h.mu.Unlock()
+		}
+		return true
+	})
+	return nil
+}
+
+func (h *details) String() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return strings.Join(h.list, "\n")
 }
 
 func dynRealm(t testing.TB, a *authorizer, o Options, roles ...RoleConfig) *Realm {
@@ -178,12 +210,15 @@ func TestDynamicAnswers(t *testing.T) {
 			a := &authorizer{answer: func(wamp.Dict, string, string) (wamp.List, wamp.Dict, error) {
 				return c.answer.args, c.answer.kwargs, nil
 			}}
-			r := dynRealm(t, a, Options{})
+			log := &details{}
+			r := dynRealm(t, a, Options{Logger: slog.New(log)})
 			d := r.Authorize(context.Background(), sess(1, "alice", "user"), "com.app.x", c.action, nil)
 			if c.failed != "" {
-				want := "authorizer com.auth returned " + c.failed
-				if d.Allow || !d.Failed || !strings.Contains(d.Message, want) {
-					t.Fatalf("got %+v, want failure %q", d, want)
+				if d.Allow || !d.Failed || d.Message != msgMalformed {
+					t.Fatalf("got %+v, want failure %q", d, msgMalformed)
+				}
+				if want := "authorizer com.auth returned " + c.failed; !strings.Contains(log.String(), want) {
+					t.Fatalf("log details %q lack %q", log.String(), want)
 				}
 				return
 			}
@@ -212,13 +247,14 @@ func TestDynamicErrors(t *testing.T) {
 		err     error
 		timeout time.Duration
 		realm   wamp.URI
-		want    string
+		msg     string // what the client may read
+		detail  string // what the log says
 	}{
-		{"not registered", &wamp.CallError{URI: wamp.ErrNoSuchProcedure}, 0, "", "authorizer com.auth is not registered"},
-		{"not registered elsewhere", &wamp.CallError{URI: wamp.ErrNoSuchProcedure}, 0, "authrealm", "authorizer com.auth is not registered on realm authrealm"},
-		{"application error", &wamp.CallError{URI: "com.app.boom", Args: wamp.List{"bad day"}}, 0, "", "authorizer com.auth failed: com.app.boom: bad day"},
-		{"go error", errors.New("connection lost"), 0, "", "authorizer com.auth failed: connection lost"},
-		{"timeout", nil, 50 * time.Millisecond, "", "authorizer com.auth timed out after 50ms"},
+		{"not registered", &wamp.CallError{URI: wamp.ErrNoSuchProcedure}, 0, "", msgNotRegistered, "authorizer com.auth is not registered"},
+		{"not registered elsewhere", &wamp.CallError{URI: wamp.ErrNoSuchProcedure}, 0, "authrealm", msgNotRegistered, "authorizer com.auth is not registered on realm authrealm"},
+		{"application error", &wamp.CallError{URI: "com.app.boom", Args: wamp.List{"bad day"}}, 0, "", msgError, "authorizer com.auth failed: com.app.boom: bad day"},
+		{"go error", errors.New("connection lost"), 0, "", msgError, "authorizer com.auth failed: connection lost"},
+		{"timeout", nil, 50 * time.Millisecond, "", msgTimeout, "authorizer com.auth timed out after 50ms"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -226,10 +262,14 @@ func TestDynamicErrors(t *testing.T) {
 			if c.err == nil {
 				a.hold() // never released: the call times out
 			}
-			r := dynRealm(t, a, Options{}, RoleConfig{Name: "user", Authorizer: "com.auth", AuthorizerRealm: c.realm, Timeout: c.timeout})
+			log := &details{}
+			r := dynRealm(t, a, Options{Logger: slog.New(log)}, RoleConfig{Name: "user", Authorizer: "com.auth", AuthorizerRealm: c.realm, Timeout: c.timeout})
 			d := r.Authorize(context.Background(), sess(1, "alice", "user"), "com.app.x", ActionCall, nil)
-			if d.Allow || !d.Failed || d.Message != c.want {
-				t.Fatalf("got %+v, want failure %q", d, c.want)
+			if d.Allow || !d.Failed || d.Message != c.msg {
+				t.Fatalf("got %+v, want failure %q", d, c.msg)
+			}
+			if !strings.Contains(log.String(), c.detail) {
+				t.Errorf("log details %q lack %q", log.String(), c.detail)
 			}
 			// Failures are never cached.
 			r.Authorize(context.Background(), sess(1, "alice", "user"), "com.app.x", ActionCall, nil)

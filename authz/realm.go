@@ -196,7 +196,7 @@ func (r *Realm) ask(ctx context.Context, ro *role, s *Session, uri wamp.URI, act
 		case !leader:
 			res, ok := c.wait(ctx, f)
 			if !ok {
-				return Decision{Failed: true, Message: fmt.Sprintf("authorization of %s %s canceled: %v", action, uri, ctx.Err())}
+				return Decision{Failed: true, Message: msgCanceled}
 			}
 			if f.applies(s) {
 				c.shared.Add(1)
