@@ -52,8 +52,16 @@ func (r *Realm) call(ctx context.Context, ro *role, s *Session, uri wamp.URI, ac
 	}
 	cctx, cancel := context.WithTimeout(ctx, ro.timeout)
 	defer cancel()
-	args, kwargs, err := r.caller.Call(cctx, ro.authRealm, ro.authorizer,
-		wamp.List{SessionDict(s), string(uri), string(action), options}, nil)
+	all := wamp.List{SessionDict(s), string(uri), string(action), options}
+	n := ro.arity.n()
+	args, kwargs, err := r.caller.Call(cctx, ro.authRealm, ro.authorizer, all[:n], nil)
+	if m := ro.arity.retry(n, err); m != 0 {
+		// Same deadline: the retry is part of this one question.
+		if args, kwargs, err = r.caller.Call(cctx, ro.authRealm, ro.authorizer, all[:m], nil); err == nil {
+			ro.arity.learn(m)
+			r.log.Info("authorizer signature learned", "authorizer", string(ro.authorizer), "realm", string(ro.authRealm), "args", m)
+		}
+	}
 	if err != nil {
 		msg, detail := r.callFailure(ctx, cctx, ro, err)
 		return r.fail(s, uri, action, msg, detail, ctx.Err() != nil)

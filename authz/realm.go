@@ -18,6 +18,7 @@ type role struct {
 	authRealm  wamp.URI
 	timeout    time.Duration
 	ttl        time.Duration
+	arity      *arity // dynamic roles: how many arguments the authorizer takes
 }
 
 // Realm authorizes the sessions of one realm. Its roles are fixed at

@@ -252,6 +252,9 @@ func TestNewRealmErrors(t *testing.T) {
 		{"all at once", []RoleConfig{{Name: "a", Permissions: []Permission{{URI: "x", Match: "bad"}, {URI: "y.z*"}}}, {Name: ""}}, Options{},
 			[]string{"permissions[0].match", "permissions[1].uri", "roles[1].name: empty"}},
 		{"default ttl", nil, Options{DefaultTTL: -1}, []string{"default ttl negative"}},
+		{"authorizer args", []RoleConfig{{Name: "a", Authorizer: "com.auth", AuthorizerArgs: 5}}, Options{Caller: noop},
+			[]string{`roles[0] ("a").authorizer-args: 5, want 3 or 4`}},
+		{"authorizer args without authorizer", []RoleConfig{{Name: "a", AuthorizerArgs: 3}}, Options{}, []string{"authorizer-args: set without authorizer"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

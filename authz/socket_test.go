@@ -39,6 +39,36 @@ func (l *logBuffer) String() string {
 // secret is what a failing backend puts in its error text.
 const secret = "postgres://authz:hunter2@db.internal:5432/acl"
 
+// authzRouter starts a router whose realm1 has role backend (everything,
+// through a backdoor) and role anonymous, decided by com.example.authorize
+// (role options from ro). It returns the backend and a front session
+// (anonymous) and the router's log.
+func authzRouter(t *testing.T, ctx context.Context, ro authz.RoleConfig) (backend, front *client.Session, log *logBuffer) {
+	t.Helper()
+	log = &logBuffer{}
+	ro.Name, ro.Authorizer = "anonymous", "com.example.authorize"
+	srv := routertest.Start(t, func(o *router.Options) {
+		o.Logger = slog.New(slog.NewTextHandler(log, nil))
+		o.Realms = []router.RealmOptions{{Name: "realm1", Roles: []authz.RoleConfig{
+			{Name: "backend", Permissions: []authz.Permission{{URI: "*", Allow: authz.Actions{Call: true, Register: true, Publish: true, Subscribe: true}}}},
+			ro,
+		}}}
+	})
+	backdoor := srv.Serve(t, "unix", router.Transport{RawSocket: &router.RawSocketOptions{Auth: []auth.MethodConfig{
+		{Method: "anonymous", Type: "static", Anonymous: auth.AnonymousConfig{Role: "backend"}}}}})
+	backend, err := client.Dial(ctx, backdoor, client.Config{Realm: "realm1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { backend.Close(context.Background()) })
+	front, err = client.Dial(ctx, srv.URL("tcp"), client.Config{Realm: "realm1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { front.Close(context.Background()) })
+	return backend, front, log
+}
+
 // TestAuthorizerFailureDetailStaysInTheLog attacks over real sockets: a
 // client whose actions a failing authorizer decides gets
 // wamp.error.authorization_failed with a generic message that carries
@@ -46,23 +76,9 @@ const secret = "postgres://authz:hunter2@db.internal:5432/acl"
 // has the detail.
 func TestAuthorizerFailureDetailStaysInTheLog(t *testing.T) {
 	t.Parallel()
-	var log logBuffer
-	srv := routertest.Start(t, func(o *router.Options) {
-		o.Logger = slog.New(slog.NewTextHandler(&log, nil))
-		o.Realms = []router.RealmOptions{{Name: "realm1", Roles: []authz.RoleConfig{
-			{Name: "backend", Permissions: []authz.Permission{{URI: "*", Allow: authz.Actions{Call: true, Register: true, Publish: true, Subscribe: true}}}},
-			{Name: "anonymous", Authorizer: "com.example.authorize", Timeout: 200 * time.Millisecond},
-		}}}
-	})
-	backdoor := srv.Serve(t, "unix", router.Transport{RawSocket: &router.RawSocketOptions{Auth: []auth.MethodConfig{
-		{Method: "anonymous", Type: "static", Anonymous: auth.AnonymousConfig{Role: "backend"}}}}})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	backend, err := client.Dial(ctx, backdoor, client.Config{Realm: "realm1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer backend.Close(context.Background())
+	backend, front, log := authzRouter(t, ctx, authz.RoleConfig{Timeout: 200 * time.Millisecond})
 	reg, err := backend.Register(ctx, "com.example.authorize", func(ctx context.Context, inv *client.Invocation) (client.Result, error) {
 		switch uri, _ := inv.Args[1].(string); uri {
 		case "com.app.wamp_error":
@@ -80,12 +96,6 @@ func TestAuthorizerFailureDetailStaysInTheLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	front, err := client.Dial(ctx, srv.URL("tcp"), client.Config{Realm: "realm1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer front.Close(context.Background())
-
 	leaks := []string{"hunter2", "db.internal", "postgres", "com.internal", "com.example.authorize", "realm1", "runtime_error"}
 	check := func(uri wamp.URI, wantMsg string, logged ...string) {
 		t.Helper()
@@ -117,4 +127,58 @@ func TestAuthorizerFailureDetailStaysInTheLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("com.app.ok", "authorization failed: the authorizer is not registered", "authorizer com.example.authorize is not registered")
+}
+
+// TestThreeArgumentAuthorizer: the Crossbar guide's authorize(session,
+// uri, action), here a Go callee answering four arguments with the exact
+// error Autobahn|Python sends for it, decides every action; after the
+// first decision each one costs one call. authorizer-args: 3 skips the
+// probe.
+func TestThreeArgumentAuthorizer(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name   string
+		forced int
+		counts string // argument counts of the calls for three decisions
+	}{
+		{"learned", 0, "[4 3 3 3]"},
+		{"authorizer-args 3", 3, "[3 3 3]"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			backend, front, _ := authzRouter(t, ctx, authz.RoleConfig{AuthorizerArgs: c.forced})
+			var mu sync.Mutex
+			var counts []int
+			_, err := backend.Register(ctx, "com.example.authorize", func(ctx context.Context, inv *client.Invocation) (client.Result, error) {
+				mu.Lock()
+				counts = append(counts, len(inv.Args))
+				mu.Unlock()
+				if len(inv.Args) != 3 {
+					return client.Result{}, client.NewError(wamp.ErrRuntimeError, "authorize() takes 3 positional arguments but 4 were given")
+				}
+				return client.Result{Args: wamp.List{true}}, nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := backend.Register(ctx, "com.app.echo", func(s string) string { return s }); err != nil {
+				t.Fatal(err)
+			}
+			for _, topic := range []wamp.URI{"com.app.news", "com.app.weather"} {
+				if _, err := front.Subscribe(ctx, topic, func(context.Context, *client.Event) {}); err != nil {
+					t.Fatalf("subscribe %s: %v", topic, err)
+				}
+			}
+			if r, err := front.Call(ctx, "com.app.echo", wamp.List{"hi"}, nil); err != nil || r.Arg(0) != "hi" {
+				t.Fatalf("call com.app.echo = %v, %v", r, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if got := fmt.Sprint(counts); got != c.counts {
+				t.Errorf("authorizer argument counts %s, want %s", got, c.counts)
+			}
+		})
+	}
 }
