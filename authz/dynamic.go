@@ -87,7 +87,7 @@ func (r *Realm) fail(s *Session, uri wamp.URI, action Action, msg, detail string
 	if canceled {
 		level = slog.LevelDebug
 	}
-	r.log.Log(context.Background(), level, "authorization failed; denying", "session", uint64(s.ID), "authid", s.AuthID,
+	r.log.Log(context.Background(), level, "authorizer call failed", "session", uint64(s.ID), "authid", s.AuthID,
 		"authrole", s.AuthRole, "action", string(action), "uri", string(uri), "detail", detail)
 	return result{d: Decision{Failed: true, Message: msg}, canceled: canceled}
 }

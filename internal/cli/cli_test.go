@@ -189,18 +189,7 @@ func TestVersionFromLdflags(t *testing.T) {
 		t.Fatalf("tollgate version = %q, %v; want %q", out, err, "tollgate "+want+"\n")
 	}
 
-	cfg := writeFile(t, "c.yaml", `version: 2
-workers:
-  - type: router
-    realms:
-      - name: realm1
-        roles:
-          - name: anonymous
-            permissions: [{uri: "", match: prefix, allow: {call: true}}]
-    transports:
-      - type: rawsocket
-        endpoint: {type: tcp, interface: 127.0.0.1, port: 0}
-`)
+	cfg := writeFile(t, "c.yaml", goodConfig)
 	var stderr syncBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -218,8 +207,8 @@ workers:
 		start.Process.Signal(os.Interrupt)
 		<-exited
 	}()
-	addr := waitListening(t, &stderr, 1, exited)[0]
-	s, err := client.Dial(ctx, "tcp://"+addr, client.Config{Realm: "realm1"})
+	addrs := waitListening(t, &stderr, 2, exited) // in config order: web, rawsocket
+	s, err := client.Dial(ctx, "tcp://"+addrs[1], client.Config{Realm: "realm1"})
 	if err != nil {
 		t.Fatalf("join: %v; log:\n%s", err, stderr.String())
 	}
