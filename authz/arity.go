@@ -60,8 +60,11 @@ func (a *arity) learn(n int) { a.learned.Store(int32(n)) }
 // failed with err: 3 or 4 when err is Python's complaint about the count,
 // else 0 (also when the count is forced).
 func (a *arity) retry(n int, err error) int {
+	if err == nil || a.forced != 0 {
+		return 0
+	}
 	var ce *wamp.CallError
-	if a.forced != 0 || !errors.As(err, &ce) {
+	if !errors.As(err, &ce) {
 		return 0
 	}
 	if ce.URI == wamp.ErrNoSuchProcedure {
