@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -180,7 +179,11 @@ func TestVersionFromLdflags(t *testing.T) {
 	t.Parallel()
 	const want = "v9.8.7-test"
 	bin := filepath.Join(t.TempDir(), "tollgate")
-	build := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin,
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to build the binary: %v", err)
+	}
+	build := exec.Command(goBin, "build", "-o", bin,
 		"-ldflags", "-X github.com/tollgate-wamp/tollgate/router.Version="+want, "../../cmd/tollgate")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
