@@ -55,8 +55,10 @@ type Decision struct {
 	// wamp.error.authorization_failed with Message instead of
 	// wamp.error.not_authorized.
 	Failed bool
-	// Message says why a Failed decision failed (for the log and the
-	// ERROR). A plain deny usually has none; for a session whose role is
+	// Message says why a decision was refused, in words a client may
+	// read: for a Failed one the kind of failure only (the detail, which
+	// may hold the backend's error text, is logged by the Realm, never put
+	// here). A plain deny usually has none; for a session whose role is
 	// not defined it names the role.
 	Message string
 }

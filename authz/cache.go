@@ -1,6 +1,8 @@
 package authz
 
 import (
+	"context"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,16 +95,33 @@ func (f *flight) applies(s *Session) bool {
 	return false
 }
 
+// clockResolution is the cache clock's tick: a positive ttl shorter than
+// this is rounded up to it, so it expires instead of reading as "no ttl".
+const clockResolution = time.Nanosecond
+
+// monotonic returns the default cache clock: nanoseconds since it was made,
+// read from the monotonic clock.
+func monotonic() func() int64 {
+	base := time.Now()
+	return func() int64 { return int64(time.Since(base)) }
+}
+
 // cache holds authorizer answers of one realm, bounded by a CLOCK sweep
 // (an approximate LRU: a hit sets a reference bit under the read lock, so
 // hits from many sessions do not serialize).
+//
+// Its API is the life of one question: get (the hit path), lead (on a
+// miss: join the call in flight for it or become its leader), land (the
+// leader's answer: cache it and release the waiters), and flush and
+// sessionLeft, which drop entries and taint calls in flight. Callers never
+// see its lock, maps or flight table.
 //
 // Lock: mu. Hits take it for reading; inserts, removals, flight
 // bookkeeping take it for writing. It is never held across an authorizer
 // call.
 type cache struct {
-	size int // <= 0: caching disabled
-	base time.Time
+	size int          // <= 0: caching disabled
+	now  func() int64 // the clock: monotonic nanoseconds (injected by tests)
 
 	mu       sync.RWMutex
 	m        map[cacheKey]*entry
@@ -117,13 +136,18 @@ type cache struct {
 
 	hits, misses, evictions            atomic.Uint64
 	calls, failures, shared, discarded atomic.Uint64
-	waiting                            atomic.Int64 // questions waiting on another's call (tests)
+	onWait                             func() // tests: called when a question starts waiting on another's call
 }
 
-func newCache(size int) *cache {
+// newCache makes a cache of size entries reading the clock now (nil: the
+// monotonic clock).
+func newCache(size int, now func() int64) *cache {
+	if now == nil {
+		now = monotonic()
+	}
 	return &cache{
 		size:     size,
-		base:     time.Now(),
+		now:      now,
 		m:        map[cacheKey]*entry{},
 		sessions: map[wamp.ID]*entry{},
 		flights:  map[cacheKey]*flight{},
@@ -131,8 +155,117 @@ func newCache(size int) *cache {
 	}
 }
 
-// now is the cache clock: monotonic nanoseconds since the cache was made.
-func (c *cache) now() int64 { return int64(time.Since(c.base)) }
+// get answers question (s, uri, slot) from the cache. count says whether
+// the lookup counts as a hit or miss (Peek's do not).
+func (c *cache) get(s *Session, uri wamp.URI, slot int, count bool) (d Decision, ok bool) {
+	c.mu.RLock()
+	e, _ := c.lookupLocked(s, uri, slot)
+	if e != nil {
+		e.ref.Store(true)
+		d = Decision{Allow: e.allow, Disclose: e.disclose}
+	}
+	c.mu.RUnlock()
+	if count {
+		if e != nil {
+			c.hits.Add(1)
+		} else {
+			c.misses.Add(1)
+		}
+	}
+	return d, e != nil
+}
+
+// lead follows a miss of get. It looks again under the write lock (an
+// answer may have landed since); if there is none, it returns the flight
+// asking this question, with leader false when another question leads it
+// (wait for it) and true when the caller must ask the authorizer and land
+// the answer. f is nil on a hit.
+//
+// Questions are merged under the asking session's key, or, when wide is
+// set and an expired authid/authrole-scoped answer exists, under that
+// wider key: the backend answered it for many sessions before.
+func (c *cache) lead(s *Session, uri wamp.URI, slot int, wide bool) (d Decision, f *flight, leader bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, hint := c.lookupLocked(s, uri, slot)
+	if e != nil {
+		e.ref.Store(true)
+		return Decision{Allow: e.allow, Disclose: e.disclose}, nil, false
+	}
+	key := sessionKey(s, uri, slot)
+	if wide && hint.scope != scopeNone {
+		key = hint
+	}
+	if f := c.flights[key]; f != nil {
+		return Decision{}, f, false
+	}
+	f = &flight{key: key, session: s.ID, authID: s.AuthID, done: make(chan struct{})}
+	c.flights[key] = f
+	c.flying[s.ID]++
+	c.calls.Add(1)
+	return Decision{}, f, true
+}
+
+// wait blocks until f lands or ctx ends (ok false). The result applies to
+// s only if f.applies(s).
+func (c *cache) wait(ctx context.Context, f *flight) (res result, ok bool) {
+	if c.onWait != nil {
+		c.onWait()
+	}
+	select {
+	case <-f.done:
+		return f.res, true
+	case <-ctx.Done():
+		return result{}, false
+	}
+}
+
+// land ends the flight f its caller leads with the authorizer's answer:
+// it caches a cacheable answer for ttl (0: no expiry) unless a flush or
+// leave overtook the call (then discarded is true), and releases the
+// waiters.
+func (c *cache) land(f *flight, res result, ttl time.Duration) (discarded bool) {
+	if res.d.Failed {
+		c.failures.Add(1)
+	}
+	c.mu.Lock()
+	delete(c.flights, f.key)
+	if c.flying[f.session]--; c.flying[f.session] == 0 {
+		delete(c.flying, f.session)
+	}
+	if res.scope != scopeNone && c.size > 0 {
+		if f.tainted {
+			discarded = true
+			c.discarded.Add(1)
+		} else {
+			var expires int64
+			if now := c.now(); ttl > 0 && int64(ttl) < math.MaxInt64-now {
+				expires = now + int64(ttl)
+			}
+			c.insertLocked(f.answerKey(res.scope), f.authID, res.d, expires)
+		}
+	}
+	f.res = res
+	c.mu.Unlock()
+	close(f.done)
+	return discarded
+}
+
+// answerKey is the key an answer of scope sc to f's question is cached
+// under.
+func (f *flight) answerKey(sc scope) cacheKey {
+	k := cacheKey{scope: sc, action: f.key.action, role: f.key.role, uri: f.key.uri}
+	switch {
+	case sc == scopeAuthRole:
+	case sc == scopeAuthID && f.authID != "":
+		k.authID = f.authID
+	default:
+		// Session scope, or authid scope with no authid to share by: keep
+		// it to this session.
+		k.scope, k.session = scopeSession, f.session
+	}
+	return k
+}
 
 // lookupLocked returns the valid entry answering (s, uri, ai): session
 // scope first, then authid, then authrole. hint is the key of an expired
@@ -272,94 +405,6 @@ func (c *cache) sessionLeft(id wamp.ID) int {
 			if f.session == id {
 				f.tainted = true
 			}
-		}
-	}
-	return n
-}
-
-// FlushFilter selects cached authorizer answers to drop. Set fields are
-// ANDed; the zero filter (or All) selects everything.
-type FlushFilter struct {
-	// Session selects the session-scoped answers of that session.
-	Session wamp.ID
-	// AuthID selects answers given for sessions with that authid:
-	// session-scoped ones and authid-scoped ones (not authrole-scoped).
-	AuthID string
-	// AuthRole selects every answer for sessions of that role.
-	AuthRole string
-	// URIPrefix selects answers whose URI starts with these whole
-	// components ("com.example" and "com.example." both select
-	// "com.example" and "com.example.x", not "com.examplexyz").
-	URIPrefix wamp.URI
-	// All selects everything, whatever the other fields say.
-	All bool
-}
-
-func (f *FlushFilter) all() bool {
-	return f.All || (f.Session == 0 && f.AuthID == "" && f.AuthRole == "" && f.URIPrefix == "")
-}
-
-// matches reports whether an answer to a question with these attributes
-// is selected. sc is scopeNone for a question in flight (scope unknown:
-// selected whenever any scope could be).
-func (f *FlushFilter) matches(sc scope, session wamp.ID, authID, role string, uri wamp.URI) bool {
-	if f.Session != 0 && (session != f.Session || (sc != scopeSession && sc != scopeNone)) {
-		return false
-	}
-	if f.AuthID != "" && (authID != f.AuthID || sc == scopeAuthRole) {
-		return false
-	}
-	if f.AuthRole != "" && role != f.AuthRole {
-		return false
-	}
-	return f.URIPrefix == "" || componentPrefix(f.URIPrefix, uri)
-}
-
-// componentPrefix reports whether uri is p or starts with p's components.
-func componentPrefix(p, uri wamp.URI) bool {
-	if n := len(p); n > 0 && p[n-1] == '.' {
-		p = p[:n-1]
-	}
-	if p == "" || uri == p {
-		return true
-	}
-	return len(uri) > len(p) && uri[:len(p)] == p && uri[len(p)] == '.'
-}
-
-// flush drops the selected entries and taints selected calls in flight.
-func (c *cache) flush(f FlushFilter) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	all := f.all()
-	for _, fl := range c.flights {
-		if all || f.matches(scopeNone, fl.session, fl.authID, fl.key.role, fl.key.uri) {
-			fl.tainted = true
-		}
-	}
-	if all {
-		n := len(c.m)
-		clear(c.m)
-		clear(c.sessions)
-		clear(c.ring)
-		c.ring, c.free, c.hand, c.nAuthID, c.nRole = c.ring[:0], c.free[:0], 0, 0, 0
-		return n
-	}
-	n := 0
-	if f.Session != 0 {
-		for e := c.sessions[f.Session]; e != nil; {
-			next := e.next
-			if f.matches(e.key.scope, e.key.session, e.authID, e.key.role, e.key.uri) {
-				c.removeLocked(e)
-				n++
-			}
-			e = next
-		}
-		return n
-	}
-	for _, e := range c.ring {
-		if e != nil && f.matches(e.key.scope, e.key.session, e.authID, e.key.role, e.key.uri) {
-			c.removeLocked(e)
-			n++
 		}
 	}
 	return n

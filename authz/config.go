@@ -51,8 +51,16 @@ type RoleConfig struct {
 	// Timeout bounds one authorizer call; on expiry the action fails with
 	// wamp.error.authorization_failed. Default 5s.
 	Timeout time.Duration
-	// CacheTTL bounds cached answers of this role's authorizer that carry
-	// no ttl of their own. Default Options.DefaultTTL.
+	// AuthorizerArgs forces how many arguments the authorizer is called
+	// with: 4 (session, uri, action, options) or 3 (session, uri, action:
+	// the Crossbar guide's signature). 0 (default) learns it: calls pass
+	// 4, and when a Python authorizer answers with the TypeError of a
+	// function that takes one argument less, the call is repeated with 3
+	// and later calls pass 3 (see arity).
+	AuthorizerArgs int
+	// CacheTTL is the upper bound on how long an answer of this role's
+	// authorizer stays cached, whatever ttl it carries (an answer without
+	// one lives this long). Default Options.DefaultTTL.
 	CacheTTL time.Duration
 }
 
@@ -66,13 +74,18 @@ type Options struct {
 	// together); when full, a CLOCK (approximate LRU) sweep evicts one.
 	// Default 100000; negative disables caching (every question is asked).
 	CacheSize int
-	// DefaultTTL bounds cached answers that carry no ttl when their role
-	// has no CacheTTL. Default 0: session-scoped answers live until the
-	// session leaves, wider scopes until flushed or evicted.
+	// DefaultTTL is the CacheTTL of roles that have none. Default 0: no
+	// bound; answers without a ttl of their own then live (session scope)
+	// until the session leaves, (wider scopes) until flushed or evicted.
 	DefaultTTL time.Duration
-	// Logger receives debug logs. nil discards them. Failed decisions are
-	// not logged here: the router logs Decision.Message.
+	// Logger receives debug logs and, at warn level, the detail of every
+	// failed authorizer call (Decision.Message stays generic). nil
+	// discards them.
 	Logger *slog.Logger
+
+	// now is the cache clock (monotonic nanoseconds); nil: the real one.
+	// Tests set it to drive expiry without sleeping.
+	now func() int64
 }
 
 // DefaultTimeout is the authorizer call timeout when RoleConfig.Timeout is 0.
@@ -98,6 +111,7 @@ func (c *configErrors) add(format string, args ...any) {
 func compileRoles(realm wamp.URI, roles []RoleConfig, o *Options) (map[string]*role, error) {
 	ce := &configErrors{realm: realm}
 	out := make(map[string]*role, len(roles))
+	arities := arityTable{}
 	seen := map[string]int{}
 	for i := range roles {
 		rc := &roles[i]
@@ -146,9 +160,18 @@ func compileRoles(realm wamp.URI, roles []RoleConfig, o *Options) (map[string]*r
 			if o.Caller == nil {
 				ce.add("%s.authorizer: Options.Caller is nil, cannot call %q", where, rc.Authorizer)
 			}
+			switch rc.AuthorizerArgs {
+			case 0, 3, 4:
+				ro.arity = arities.of(ro.authRealm, ro.authorizer, rc.AuthorizerArgs)
+			default:
+				ce.add("%s.authorizer-args: %d, want 3 or 4", where, rc.AuthorizerArgs)
+			}
 		default:
 			if rc.AuthorizerRealm != "" {
 				ce.add("%s.authorizer-realm: set without authorizer", where)
+			}
+			if rc.AuthorizerArgs != 0 {
+				ce.add("%s.authorizer-args: set without authorizer", where)
 			}
 			ro.m = compilePermissions(rc.Permissions, where, ce)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"time"
 
@@ -36,49 +37,82 @@ func SessionDict(s *Session) wamp.Dict {
 	}
 }
 
+// Messages of failed decisions: what a client may read. They name the
+// kind of failure only; the detail (procedure, realm, the backend's own
+// error text, which can hold hostnames or credentials) goes to the log.
+const (
+	msgNotRegistered = "authorization failed: the authorizer is not registered"
+	msgTimeout       = "authorization failed: the authorizer did not answer in time"
+	msgError         = "authorization failed: the authorizer failed"
+	msgMalformed     = "authorization failed: the authorizer's answer is malformed"
+	msgCanceled      = "authorization canceled: the request ended first"
+)
+
 // call asks ro's authorizer once, bounded by ro.timeout and ctx.
 func (r *Realm) call(ctx context.Context, ro *role, s *Session, uri wamp.URI, action Action, ai int, options wamp.Dict) result {
-	c := r.cache
-	c.calls.Add(1)
 	if options == nil {
 		options = wamp.Dict{}
 	}
 	cctx, cancel := context.WithTimeout(ctx, ro.timeout)
 	defer cancel()
-	args, kwargs, err := r.caller.Call(cctx, ro.authRealm, ro.authorizer,
-		wamp.List{SessionDict(s), string(uri), string(action), options}, nil)
+	all := wamp.List{SessionDict(s), string(uri), string(action), options}
+	n := ro.arity.n()
+	args, kwargs, err := r.caller.Call(cctx, ro.authRealm, ro.authorizer, all[:n], nil)
+	if m := ro.arity.retry(n, err); m != 0 {
+		// Same deadline: the retry is part of this one question.
+		if args, kwargs, err = r.caller.Call(cctx, ro.authRealm, ro.authorizer, all[:m], nil); err == nil {
+			ro.arity.learn(m)
+			r.log.Info("authorizer signature learned", "authorizer", string(ro.authorizer), "realm", string(ro.authRealm), "args", m)
+		}
+	}
 	if err != nil {
-		c.failures.Add(1)
-		return result{d: Decision{Failed: true, Message: r.callFailure(ctx, cctx, ro, uri, action, err)}, canceled: ctx.Err() != nil}
+		msg, detail := r.callFailure(ctx, cctx, ro, err)
+		return r.fail(s, uri, action, msg, detail, ctx.Err() != nil)
 	}
 	ans, bad := parseAnswer(args, kwargs)
 	if bad != "" {
-		c.failures.Add(1)
-		return result{d: Decision{Failed: true, Message: fmt.Sprintf("authorizer %s returned %s", ro.authorizer, bad)}}
+		return r.fail(s, uri, action, msgMalformed, fmt.Sprintf("authorizer %s returned %s", ro.authorizer, bad), false)
 	}
 	d := Decision{Allow: ans.allow}
 	if ans.allow && (ai == aCall || ai == aPublish) {
 		d.Disclose = ans.disclose
 	}
+	if ans.ttlSet && ans.ttl <= 0 {
+		ans.scope = scopeNone // ttl <= 0: "do not cache"
+	}
 	return result{d: d, scope: ans.scope, ttl: ans.ttl}
 }
 
-func (r *Realm) callFailure(ctx, cctx context.Context, ro *role, uri wamp.URI, action Action, err error) string {
+// fail is a failed call's result: msg for the client, detail to the log
+// (at debug level when the asker went away, else warn).
+func (r *Realm) fail(s *Session, uri wamp.URI, action Action, msg, detail string, canceled bool) result {
+	level := slog.LevelWarn
+	if canceled {
+		level = slog.LevelDebug
+	}
+	r.log.Log(context.Background(), level, "authorizer call failed", "session", uint64(s.ID), "authid", s.AuthID,
+		"authrole", s.AuthRole, "action", string(action), "uri", string(uri), "detail", detail)
+	return result{d: Decision{Failed: true, Message: msg}, canceled: canceled}
+}
+
+// callFailure classifies a failed authorizer call: the message a client
+// may see and the detail for the log.
+func (r *Realm) callFailure(ctx, cctx context.Context, ro *role, err error) (msg, detail string) {
 	var ce *wamp.CallError
 	switch {
 	case ctx.Err() != nil:
-		return fmt.Sprintf("authorization of %s %s canceled: %v", action, uri, ctx.Err())
+		return msgCanceled, fmt.Sprintf("authorizer %s: canceled: %v", ro.authorizer, ctx.Err())
 	case errors.Is(cctx.Err(), context.DeadlineExceeded):
-		return fmt.Sprintf("authorizer %s timed out after %v", ro.authorizer, ro.timeout)
+		return msgTimeout, fmt.Sprintf("authorizer %s timed out after %v", ro.authorizer, ro.timeout)
 	case errors.As(err, &ce) && ce.URI == wamp.ErrNoSuchProcedure:
 		if ro.authRealm != r.name {
-			return fmt.Sprintf("authorizer %s is not registered on realm %s", ro.authorizer, ro.authRealm)
+			return msgNotRegistered, fmt.Sprintf("authorizer %s is not registered on realm %s", ro.authorizer, ro.authRealm)
 		}
-		return fmt.Sprintf("authorizer %s is not registered", ro.authorizer)
+		return msgNotRegistered, fmt.Sprintf("authorizer %s is not registered", ro.authorizer)
 	case ce != nil:
-		return fmt.Sprintf("authorizer %s failed: %s", ro.authorizer, ce.Error())
+		return msgError, fmt.Sprintf("authorizer %s failed: %s", ro.authorizer, ce.Error())
 	}
-	return fmt.Sprintf("authorizer %s failed: %v", ro.authorizer, err)
+	return msgError, fmt.Sprintf("authorizer %s failed: %v", ro.authorizer, err)
 }
 
 // answer is a parsed authorizer answer.
@@ -86,6 +120,7 @@ type answer struct {
 	allow, disclose bool
 	scope           scope // scopeNone: do not cache
 	ttl             time.Duration
+	ttlSet          bool // the answer carries a ttl (<= 0: do not cache)
 }
 
 // parseAnswer reads an authorizer's result: one bool, or one dict
@@ -132,6 +167,7 @@ func parseAnswerDict(d wamp.Dict) (ans answer, bad string) {
 		if ans.ttl, bad = seconds(v); bad != "" {
 			return ans, "ttl " + bad
 		}
+		ans.ttlSet = true
 	}
 	switch v := d["cache"].(type) {
 	case nil:
@@ -157,6 +193,7 @@ func parseAnswerDict(d wamp.Dict) (ans answer, bad string) {
 			if ans.ttl, bad = seconds(tv); bad != "" {
 				return ans, "cache.ttl " + bad
 			}
+			ans.ttlSet = true
 		}
 	default:
 		return ans, "cache of type " + describe(v) + ", want a bool or a dict"
@@ -164,7 +201,9 @@ func parseAnswerDict(d wamp.Dict) (ans answer, bad string) {
 	return ans, ""
 }
 
-// seconds reads a non-negative number of seconds (integer or fractional).
+// seconds reads a number of seconds (integer or fractional). A positive
+// value below the cache clock's resolution is rounded up to it, so that
+// it expires rather than reading as 0; a negative one stays negative.
 func seconds(v any) (time.Duration, string) {
 	var f float64
 	switch n := v.(type) {
@@ -179,13 +218,15 @@ func seconds(v any) (time.Duration, string) {
 		}
 		f = float64(i)
 	}
-	if math.IsNaN(f) || f < 0 {
-		return 0, fmt.Sprintf("%v, want a non-negative number of seconds", f)
-	}
-	if f >= float64(math.MaxInt64)/float64(time.Second) {
+	switch {
+	case math.IsNaN(f):
+		return 0, "NaN, want a number of seconds"
+	case f >= float64(math.MaxInt64)/float64(time.Second):
 		return time.Duration(math.MaxInt64), ""
+	case f <= 0:
+		return -1, "" // do not cache (also for -Inf)
 	}
-	return time.Duration(f * float64(time.Second)), ""
+	return max(time.Duration(f*float64(time.Second)), clockResolution), ""
 }
 
 // describe names a decoded value's type in WAMP terms for error messages.

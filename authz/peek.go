@@ -15,28 +15,13 @@ import "github.com/tollgate-wamp/tollgate/wamp"
 // cache hit or miss in CacheStats (it does mark a hit entry as recently
 // used).
 func (r *Realm) Peek(s *Session, uri wamp.URI, action Action) (allowed, known bool) {
-	ai := actionIndex(action)
-	if ai < 0 || s == nil {
-		return false, true
+	ai, ro, d, done := r.prelude(s, action)
+	switch {
+	case done:
+		return d.Allow, true
+	case !ro.dynamic:
+		return ro.static(uri, ai, nil).Allow, true
 	}
-	if s.AuthRole == RoleTrusted {
-		return true, true
-	}
-	ro := r.roles[s.AuthRole]
-	if ro == nil {
-		return false, true
-	}
-	if !ro.dynamic {
-		ru := ro.m.lookup(string(uri))
-		return ru != nil && ru.allow[ai], true
-	}
-	c := r.cache
-	c.mu.RLock()
-	e, _ := c.lookupLocked(s, uri, ai)
-	if e != nil {
-		e.ref.Store(true)
-		allowed = e.allow
-	}
-	c.mu.RUnlock()
-	return allowed, e != nil
+	d, known = r.cache.get(s, uri, ai, false)
+	return d.Allow, known
 }

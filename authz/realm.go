@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math"
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/wamp"
@@ -19,6 +18,7 @@ type role struct {
 	authRealm  wamp.URI
 	timeout    time.Duration
 	ttl        time.Duration
+	arity      *arity // dynamic roles: how many arguments the authorizer takes
 }
 
 // Realm authorizes the sessions of one realm. Its roles are fixed at
@@ -61,7 +61,7 @@ func NewRealm(name wamp.URI, roles []RoleConfig, o Options) (*Realm, error) {
 		name:       name,
 		roles:      rs,
 		caller:     o.Caller,
-		cache:      newCache(o.CacheSize),
+		cache:      newCache(o.CacheSize, o.now),
 		defaultTTL: o.DefaultTTL,
 		log:        log.With("component", "authz", "realm", string(name)),
 	}, nil
@@ -87,52 +87,56 @@ func (r *Realm) HasRole(name string) bool {
 // session whose role is not defined is denied. Every failure of the
 // authorizer is a deny with Failed set and Message saying why.
 func (r *Realm) Authorize(ctx context.Context, s *Session, uri wamp.URI, action Action, options wamp.Dict) Decision {
-	ai := actionIndex(action)
-	if ai < 0 {
-		return Decision{Message: "authz: unknown action " + string(action)}
-	}
-	if s == nil {
-		return Decision{Message: "authz: no session"}
-	}
-	if s.AuthRole == RoleTrusted {
-		return Decision{Allow: true, Disclose: ai == aCall || ai == aPublish}
-	}
-	ro := r.roles[s.AuthRole]
-	if ro == nil {
-		return Decision{Message: "role " + s.AuthRole + " is not defined on realm " + string(r.name)}
+	ai, ro, d, done := r.prelude(s, action)
+	if done {
+		return d
 	}
 	if !ro.dynamic {
-		ru := ro.m.lookup(string(uri))
-		if ru == nil || !ru.allow[ai] {
+		return ro.static(uri, ai, options)
+	}
+	ck := cacheSlot(ai, options)
+	d, ok := r.cache.get(s, uri, ck, true)
+	if !ok {
+		d = r.ask(ctx, ro, s, uri, action, ai, ck, options)
+	}
+	return finish(d, uri)
+}
+
+// prelude is what every question (Authorize and Peek) starts with: the
+// action's index and the session's role, or the final decision when
+// neither is needed (bad action, no session, trusted, undefined role).
+func (r *Realm) prelude(s *Session, action Action) (ai int, ro *role, d Decision, done bool) {
+	ai = actionIndex(action)
+	switch {
+	case ai < 0:
+		return ai, nil, Decision{Message: "authz: unknown action " + string(action)}, true
+	case s == nil:
+		return ai, nil, Decision{Message: "authz: no session"}, true
+	case s.AuthRole == RoleTrusted:
+		return ai, nil, Decision{Allow: true, Disclose: ai == aCall || ai == aPublish}, true
+	}
+	if ro = r.roles[s.AuthRole]; ro == nil {
+		return ai, nil, Decision{Message: "role " + s.AuthRole + " is not defined on realm " + string(r.name)}, true
+	}
+	return ai, ro, Decision{}, false
+}
+
+// static decides a question for a static role.
+func (ro *role) static(uri wamp.URI, ai int, options wamp.Dict) Decision {
+	ru := ro.m.lookup(string(uri))
+	if ru == nil || !ru.allow[ai] {
+		return Decision{}
+	}
+	if ai == aRegister && !ru.prefix {
+		// A prefix registration serves every procedure under it; an
+		// exact or wildcard permission only covers what it names.
+		// (Pattern subscriptions need no such rule: their events are
+		// re-checked per topic, see Peek.)
+		if m, _ := wamp.OptString(options, "match"); m == wamp.MatchPrefix {
 			return Decision{}
 		}
-		if ai == aRegister && !ru.prefix {
-			// A prefix registration serves every procedure under it; an
-			// exact or wildcard permission only covers what it names.
-			// (Pattern subscriptions need no such rule: their events are
-			// re-checked per topic, see Peek.)
-			if m, _ := wamp.OptString(options, "match"); m == wamp.MatchPrefix {
-				return Decision{}
-			}
-		}
-		return Decision{Allow: true, Disclose: ru.disclose[ai] || uri.Reserved()}
 	}
-	c := r.cache
-	ck := cacheSlot(ai, options)
-	c.mu.RLock()
-	e, hint := c.lookupLocked(s, uri, ck)
-	var d Decision
-	if e != nil {
-		e.ref.Store(true)
-		d = Decision{Allow: e.allow, Disclose: e.disclose}
-	}
-	c.mu.RUnlock()
-	if e != nil {
-		c.hits.Add(1)
-		return finish(d, uri)
-	}
-	c.misses.Add(1)
-	return finish(r.ask(ctx, ro, s, uri, action, ai, ck, options, hint), uri)
+	return Decision{Allow: true, Disclose: ru.disclose[ai] || uri.Reserved()}
 }
 
 // cacheSlot is the action part of a cache key: the action index for an
@@ -181,98 +185,45 @@ func (r *Realm) Flush(f FlushFilter) int {
 func (r *Realm) CacheStats() CacheStats { return r.cache.stats() }
 
 // ask answers a cache miss: it joins an identical question in flight or
-// calls the authorizer itself, then caches a cacheable answer unless a
-// flush or leave overtook it.
-//
-// Questions are merged under the asking session's key, or, when an expired
-// authid/authrole-scoped answer exists (hint), under that wider key; a
-// waiter whose leader's answer turns out not to apply to it asks again on
-// its own.
-func (r *Realm) ask(ctx context.Context, ro *role, s *Session, uri wamp.URI, action Action, ai, ck int, options wamp.Dict, hint cacheKey) Decision {
+// calls the authorizer itself and lands the answer in the cache. A waiter
+// whose leader's answer turns out not to apply to it asks again on its own.
+func (r *Realm) ask(ctx context.Context, ro *role, s *Session, uri wamp.URI, action Action, ai, ck int, options wamp.Dict) Decision {
 	c := r.cache
-	for {
-		key := sessionKey(s, uri, ck)
-		if hint.scope != scopeNone {
-			key = hint
-		}
-		c.mu.Lock()
-		if e, _ := c.lookupLocked(s, uri, ck); e != nil {
-			e.ref.Store(true)
-			d := Decision{Allow: e.allow, Disclose: e.disclose}
-			c.mu.Unlock()
+	for wide := true; ; wide = false {
+		d, f, leader := c.lead(s, uri, ck, wide)
+		switch {
+		case f == nil:
 			return d
-		}
-		if f := c.flights[key]; f != nil {
-			c.mu.Unlock()
-			c.waiting.Add(1)
-			select {
-			case <-f.done:
-				c.waiting.Add(-1)
-			case <-ctx.Done():
-				c.waiting.Add(-1)
-				return Decision{Failed: true, Message: fmt.Sprintf("authorization of %s %s canceled: %v", action, uri, ctx.Err())}
+		case !leader:
+			res, ok := c.wait(ctx, f)
+			if !ok {
+				return Decision{Failed: true, Message: msgCanceled}
 			}
 			if f.applies(s) {
 				c.shared.Add(1)
-				return f.res.d
+				return res.d
 			}
-			hint = cacheKey{}
 			continue
 		}
-		f := &flight{key: key, session: s.ID, authID: s.AuthID, done: make(chan struct{})}
-		c.flights[key] = f
-		c.flying[s.ID]++
-		c.mu.Unlock()
-
 		res := r.call(ctx, ro, s, uri, action, ai, options)
-
-		c.mu.Lock()
-		delete(c.flights, key)
-		if c.flying[s.ID]--; c.flying[s.ID] == 0 {
-			delete(c.flying, s.ID)
+		if c.land(f, res, r.ttl(ro, res)) {
+			r.log.Debug("authorizer answer not cached: flushed or session left during the call",
+				"session", uint64(s.ID), "uri", string(uri), "action", string(action))
 		}
-		if res.scope != scopeNone && c.size > 0 {
-			if f.tainted {
-				c.discarded.Add(1)
-				r.log.Debug("authorizer answer not cached: flushed or session left during the call",
-					"session", uint64(s.ID), "uri", string(uri), "action", string(action))
-			} else {
-				r.store(s, uri, ck, ro, res)
-			}
-		}
-		f.res = res
-		c.mu.Unlock()
-		close(f.done)
 		return res.d
 	}
 }
 
-// store caches res. Caller holds cache.mu for writing.
-func (r *Realm) store(s *Session, uri wamp.URI, ck int, ro *role, res result) {
-	var k cacheKey
-	switch res.scope {
-	case scopeAuthRole:
-		k = authRoleKey(s, uri, ck)
-	case scopeAuthID:
-		if s.AuthID != "" {
-			k = authIDKey(s, uri, ck)
-			break
-		}
-		// No authid to share by: keep it to this session.
-		k = sessionKey(s, uri, ck)
-	default:
-		k = sessionKey(s, uri, ck)
+// ttl is how long a cacheable answer lives (0: no expiry): its own ttl,
+// capped by the role's cache-ttl, else by the realm default; with no ttl
+// of its own, that cap.
+func (r *Realm) ttl(ro *role, res result) time.Duration {
+	limit := ro.ttl
+	if limit == 0 {
+		limit = r.defaultTTL
 	}
-	ttl := res.ttl
-	if ttl == 0 {
-		ttl = ro.ttl
+	if res.ttl > 0 && (limit == 0 || res.ttl < limit) {
+		return res.ttl
 	}
-	if ttl == 0 {
-		ttl = r.defaultTTL
-	}
-	var expires int64
-	if now := r.cache.now(); ttl > 0 && int64(ttl) < math.MaxInt64-now {
-		expires = now + int64(ttl)
-	}
-	r.cache.insertLocked(k, s.AuthID, res.d, expires)
+	return limit
 }

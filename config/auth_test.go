@@ -371,3 +371,49 @@ func TestMethodsSorted(t *testing.T) {
 		t.Errorf("authMethods %v is not sorted: configs would not come out sorted by method", authMethods)
 	}
 }
+
+// TestAuthorizerArgs: a role's authorizer-args (3 or 4) reaches
+// authz.RoleConfig; other values are errors; on a static role it is
+// ignored with a warning.
+func TestAuthorizerArgs(t *testing.T) {
+	t.Parallel()
+	c, warns := mustParse(t, "r.yaml", `version: 2
+workers:
+  - type: router
+    realms:
+      - name: realm1
+        roles:
+          - {name: seed, authorizer: com.example.authorize, authorizer-args: 3}
+          - {name: modern, authorizer: com.example.authorize, authorizer-args: 4}
+          - {name: auto, authorizer: com.example.authorize}
+          - {name: static, authorizer-args: 3, permissions: [{uri: "com.a", allow: {call: true}}]}
+    transports:
+      - {type: rawsocket, endpoint: {type: tcp, port: 0}}
+`)
+	roles := c.RouterOptions().Realms[0].Roles
+	if got := []int{roles[0].AuthorizerArgs, roles[1].AuthorizerArgs, roles[2].AuthorizerArgs, roles[3].AuthorizerArgs}; !slices.Equal(got, []int{3, 4, 0, 0}) {
+		t.Errorf("AuthorizerArgs = %v, want [3 4 0 0]", got)
+	}
+	wantWarns := []string{`r.yaml:10:28: workers[0].realms[0].roles[3].authorizer-args: ignored: authorizer-args only applies to a role with an authorizer`}
+	if got := warnStrings(warns); !slices.Equal(got, wantWarns) {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantWarns, "\n"))
+	}
+	_, _, err := Parse("r.yaml", []byte(`version: 2
+workers:
+  - type: router
+    realms:
+      - name: realm1
+        roles:
+          - {name: a, authorizer: com.example.authorize, authorizer-args: 5}
+          - {name: b, authorizer: com.example.authorize, authorizer-args: "3"}
+    transports:
+      - {type: rawsocket, endpoint: {type: tcp, port: 0}}
+`))
+	wantErrs := []string{
+		`r.yaml:7:75: workers[0].realms[0].roles[0].authorizer-args: must be an integer 3-4, got 5`,
+		`r.yaml:8:75: workers[0].realms[0].roles[1].authorizer-args: must be an integer 3-4, got string "3"`,
+	}
+	if got := errLines(t, err); !slices.Equal(got, wantErrs) {
+		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantErrs, "\n"))
+	}
+}

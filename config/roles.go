@@ -233,6 +233,16 @@ func (p *parser) role(n *yaml.Node, path string) (authz.RoleConfig, positions, [
 			p.realmRef(s, v, vp)
 		}
 	}
+	if v, vp := m.get("authorizer-args"); v != nil {
+		// Tollgate: how many arguments authorize() takes (authz.RoleConfig).
+		if n, good := p.integer(v, vp, 3, 4); good {
+			if hasAuthz {
+				role.AuthorizerArgs = n
+			} else {
+				p.warnf(m.keyNode("authorizer-args"), vp, "ignored: authorizer-args only applies to a role with an authorizer")
+			}
+		}
+	}
 	for _, d := range []struct {
 		key      string
 		dst      *time.Duration

@@ -115,8 +115,15 @@ func (r *routerProc) tlsURL(id string) string { return "tls://" + r.addr[id] }
 // the test if it does not exit cleanly or logged an error or a panic.
 func startRouter(t *testing.T) *routerProc {
 	t.Helper()
+	return startRouterWith(t, "interop.yaml", transportIDs)
+}
+
+// startRouterWith is startRouter for configs/<config> (beside configs/tls)
+// whose transports are ids.
+func startRouterWith(t *testing.T, config string, ids []string) *routerProc {
+	t.Helper()
 	dir := t.TempDir()
-	for _, f := range []string{"interop.yaml", "tls/cert.pem", "tls/key.pem"} {
+	for _, f := range []string{config, "tls/cert.pem", "tls/key.pem"} {
 		b, err := os.ReadFile(filepath.Join("configs", f))
 		if err != nil {
 			t.Fatal(err)
@@ -128,7 +135,7 @@ func startRouter(t *testing.T) *routerProc {
 			t.Fatal(err)
 		}
 	}
-	path := filepath.Join(dir, "interop.yaml")
+	path := filepath.Join(dir, config)
 	cmd := exec.Command(tollgateBin, "start", "--config", path, "--log-format", "json")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -139,7 +146,7 @@ func startRouter(t *testing.T) *routerProc {
 	}
 	r := &routerProc{addr: map[string]string{}}
 	type listening struct{ id, addr string }
-	ready := make(chan listening, len(transportIDs))
+	ready := make(chan listening, len(ids))
 	scanned := make(chan struct{})
 	go func() {
 		defer close(scanned)
@@ -184,7 +191,7 @@ func startRouter(t *testing.T) *routerProc {
 	})
 
 	deadline := time.After(60 * time.Second) // a -race binary starts slowly on a busy machine
-	for len(r.addr) < len(transportIDs) {
+	for len(r.addr) < len(ids) {
 		select {
 		case l := <-ready:
 			r.addr[l.id] = l.addr
@@ -192,7 +199,7 @@ func startRouter(t *testing.T) *routerProc {
 			stopped = true
 			t.Fatalf("tollgate exited before listening: %v; log:\n%s", err, r.logText())
 		case <-deadline:
-			t.Fatalf("tollgate not listening on %v within 60s; log:\n%s", transportIDs, r.logText())
+			t.Fatalf("tollgate not listening on %v within 60s; log:\n%s", ids, r.logText())
 		}
 	}
 	return r

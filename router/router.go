@@ -22,9 +22,6 @@ import (
 // ErrServerClosed is returned by the Serve methods after Shutdown.
 var ErrServerClosed = errors.New("router: server closed")
 
-// Version is reported in WELCOME.Details.agent; set by the CLI at build time.
-var Version = "dev"
-
 // Router is a WAMP router. It is safe for concurrent use.
 type Router struct {
 	opts  Options

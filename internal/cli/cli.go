@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -16,11 +15,6 @@ import (
 	"github.com/tollgate-wamp/tollgate/config"
 	"github.com/tollgate-wamp/tollgate/router"
 )
-
-// Version is the program version, set at build time with
-// -ldflags "-X github.com/tollgate-wamp/tollgate/internal/cli.Version=v1.2.3".
-// When empty, the module version from the build info is used, else "dev".
-var Version = ""
 
 // shutdownTimeout bounds the graceful shutdown after the context ends.
 const shutdownTimeout = 10 * time.Second
@@ -117,18 +111,9 @@ func runVersion(_ context.Context, args []string, s stdio) int {
 		fmt.Fprintln(s.errOut, "tollgate version: takes no arguments")
 		return exitUsage
 	}
-	fmt.Fprintf(s.out, "tollgate %s\n", version())
+	// The same value WELCOME's agent carries (router/version.go).
+	fmt.Fprintf(s.out, "tollgate %s\n", router.Version)
 	return exitOK
-}
-
-func version() string {
-	if Version != "" {
-		return Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
 }
 
 func runCheck(_ context.Context, args []string, s stdio) int {

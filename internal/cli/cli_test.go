@@ -6,12 +6,17 @@ import (
 	"encoding/json"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tollgate-wamp/tollgate/client"
+	"github.com/tollgate-wamp/tollgate/router"
+	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
 // syncBuffer is a bytes.Buffer safe for the logger and the test to share.
@@ -145,20 +150,74 @@ func containsInOrder(t *testing.T, what, text string, want []string) {
 	}
 }
 
+// TestVersion: `tollgate version` prints router.Version, the value
+// WELCOME's agent carries.
 func TestVersion(t *testing.T) {
 	// Not parallel: it sets the package variable.
 	code, stdout, _ := run(t, "version")
-	if code != 0 || !strings.HasPrefix(stdout, "tollgate ") || !strings.HasSuffix(stdout, "\n") {
-		t.Errorf("version: code %d, stdout %q", code, stdout)
+	if code != 0 || stdout != "tollgate "+router.Version+"\n" {
+		t.Errorf("version: code %d, stdout %q, want %q", code, stdout, "tollgate "+router.Version+"\n")
 	}
-	old := Version
-	Version = "v1.2.3"
-	defer func() { Version = old }()
+	old := router.Version
+	router.Version = "v1.2.3"
+	defer func() { router.Version = old }()
 	if code, stdout, _ := run(t, "--version"); code != 0 || stdout != "tollgate v1.2.3\n" {
 		t.Errorf("--version: code %d, stdout %q", code, stdout)
 	}
 	if code, _, stderr := run(t, "version", "x"); code != 2 || stderr == "" {
 		t.Errorf("version x: code %d, stderr %q", code, stderr)
+	}
+}
+
+// TestVersionFromLdflags builds the binary with -ldflags -X and checks
+// that `tollgate version` and a real session's WELCOME agent both report
+// the value set at link time.
+func TestVersionFromLdflags(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	t.Parallel()
+	const want = "v9.8.7-test"
+	bin := filepath.Join(t.TempDir(), "tollgate")
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to build the binary: %v", err)
+	}
+	build := exec.Command(goBin, "build", "-o", bin,
+		"-ldflags", "-X github.com/tollgate-wamp/tollgate/router.Version="+want, "../../cmd/tollgate")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(bin, "version").Output(); err != nil || string(out) != "tollgate "+want+"\n" {
+		t.Fatalf("tollgate version = %q, %v; want %q", out, err, "tollgate "+want+"\n")
+	}
+
+	cfg := writeFile(t, "c.yaml", goodConfig)
+	var stderr syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := exec.CommandContext(ctx, bin, "start", "--config", cfg, "--log-format", "json")
+	start.Stderr = &stderr
+	if err := start.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan int, 1)
+	go func() {
+		start.Wait()
+		exited <- start.ProcessState.ExitCode()
+	}()
+	defer func() {
+		start.Process.Signal(os.Interrupt)
+		<-exited
+	}()
+	addrs := waitListening(t, &stderr, 2, exited) // in config order: web, rawsocket
+	s, err := client.Dial(ctx, "tcp://"+addrs[1], client.Config{Realm: "realm1"})
+	if err != nil {
+		t.Fatalf("join: %v; log:\n%s", err, stderr.String())
+	}
+	defer s.Close(context.Background())
+	if agent, _ := wamp.OptString(s.Info().Details, "agent"); agent != "tollgate-"+want {
+		t.Errorf("WELCOME agent = %q, want %q", agent, "tollgate-"+want)
 	}
 }
 
