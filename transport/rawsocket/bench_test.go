@@ -85,3 +85,36 @@ func BenchmarkWriteOne(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkReadBatches is the read path: the peer writes batches of 16
+// 128-byte frames (2 KiB, one write each) and the server reads them.
+func BenchmarkReadBatches(b *testing.B) {
+	cc, sc := pair(b, ServerOptions{}, DialOptions{})
+	batch := make([][]byte, 16)
+	for i := range batch {
+		batch[i] = make([]byte, 128)
+	}
+	ctx := context.Background()
+	n := b.N
+	writeErr := make(chan error, 1)
+	go func() {
+		for i := 0; i < n; i += len(batch) {
+			if err := cc.Write(ctx, batch[:min(len(batch), n-i)]); err != nil {
+				writeErr <- err
+				return
+			}
+		}
+		writeErr <- nil
+	}()
+	b.SetBytes(128)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range n {
+		if _, err := sc.Read(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := <-writeErr; err != nil {
+		b.Fatal(err)
+	}
+}

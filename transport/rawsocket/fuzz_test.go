@@ -123,7 +123,7 @@ func FuzzReadFrames(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, l uint8) {
 		l %= 8 // up to 64 KiB keeps allocations for bogus lengths cheap
 		mc := &memConn{r: splitReader(data)}
-		c := newConn(mc, codec.JSON, limitOf(l), sendLimit(15))
+		c := newConn(mc, codec.JSON, limitOf(l), limitOf(l), sendLimit(15))
 		var got [][]byte
 		var err error
 		for {

@@ -56,6 +56,7 @@ func TestHandshakeMatrix(t *testing.T) {
 					t.Fatalf("Accept: %v", r.err)
 				}
 				sc := r.c
+				sc.(transport.Joiner).Joined() // exchange sends 70000 bytes, over the pre-join limit
 				for _, c := range []transport.Conn{cc, sc} {
 					if c.Codec() != cd {
 						t.Errorf("Codec = %s, want %s", c.Codec().Name(), cd.Name())
@@ -411,6 +412,7 @@ func TestReadViolations(t *testing.T) {
 func TestReadXBit(t *testing.T) {
 	t.Parallel()
 	sc, nc := rawPair(t, ServerOptions{}, 15)
+	sc.Joined()
 	payload := bytes.Repeat([]byte("0123456789abcdef"), 1<<20)
 	go func() {
 		nc.Write([]byte{0x08, 0, 0, 0})
@@ -511,6 +513,7 @@ func TestPingBetweenOurConns(t *testing.T) {
 func TestLargeMessage(t *testing.T) {
 	t.Parallel()
 	cc, sc := pair(t, ServerOptions{}, DialOptions{Serializer: codec.CBOR})
+	sc.Joined()
 	ctx := ctxT(t)
 	big := make([]byte, cc.MaxSendSize())
 	for i := range big {
