@@ -11,6 +11,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tollgate-wamp/tollgate/transport"
 	"github.com/tollgate-wamp/tollgate/wamp/codec"
@@ -206,6 +207,7 @@ func (c *Conn) readMessage() ([]byte, error) {
 			if pre {
 				what = "pre-join limit"
 			}
+			c.drainBeforeClose()
 			return nil, fmt.Errorf("%w: %d-byte frame over our %d-byte %s", transport.ErrMessageTooBig, n, limit, what)
 		}
 		buf, err := c.fr.readPayload(n)
@@ -221,6 +223,31 @@ func (c *Conn) readMessage() ([]byte, error) {
 			}
 		case framePong:
 			c.gotPong(buf)
+		}
+	}
+}
+
+// After a refused frame, a bounded drain of what the peer already sent.
+const (
+	drainLimit = 64 << 10
+	drainWait  = 20 * time.Millisecond
+)
+
+// drainBeforeClose reads and drops what the peer has already sent (at most
+// drainLimit bytes, waiting at most drainWait), so that the close after a
+// refused frame sends FIN rather than the RST that unread data causes,
+// which can destroy data the peer has not read yet (net/http lingers for
+// the same reason).
+func (c *Conn) drainBeforeClose() {
+	_ = c.nc.SetReadDeadline(time.Now().Add(drainWait))
+	c.fr.release()
+	p := readBufPool.Get().(*[]byte)
+	defer readBufPool.Put(p)
+	for total := 0; total < drainLimit; {
+		n, err := c.nc.Read(*p)
+		total += n
+		if err != nil {
+			return
 		}
 	}
 }
