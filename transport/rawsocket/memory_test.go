@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"os"
 	"runtime"
 	"sync"
 	"testing"
@@ -57,9 +59,20 @@ func liveHeap() (alloc, inuse uint64) {
 	return m.HeapAlloc, m.HeapInuse
 }
 
+// rss is the process's resident set in bytes (Linux; 0 elsewhere).
+func rss() float64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	var size, res float64
+	fmt.Sscan(string(b), &size, &res)
+	return res * float64(os.Getpagesize())
+}
+
 // heapPerConn runs hc and returns the live-heap growth per connection
-// (HeapAlloc, HeapInuse), connections of both ends included. Everything is
-// closed before it returns.
+// (HeapAlloc, HeapInuse), connections of both ends included, and logs the
+// RSS growth too. Everything is closed before it returns.
 func heapPerConn(tb testing.TB, hc heapCase) (alloc, inuse float64) {
 	tb.Helper()
 	waiting := make(chan struct{}, hc.n)
@@ -68,6 +81,7 @@ func heapPerConn(tb testing.TB, hc heapCase) (alloc, inuse float64) {
 		served <- hc.serve(&watchConn{Conn: nc, after: hc.after, waiting: waiting})
 	})
 	a0, i0 := liveHeap()
+	r0 := rss()
 	clients := make([]net.Conn, 0, hc.n)
 	defer func() {
 		for _, c := range clients {
@@ -110,6 +124,7 @@ func heapPerConn(tb testing.TB, hc heapCase) (alloc, inuse float64) {
 	}
 	a1, i1 := liveHeap()
 	n := float64(hc.n)
+	tb.Logf("%d connections: RSS %.0f -> %.0f KiB (%.0f B/conn)", hc.n, r0/1024, rss()/1024, (rss()-r0)/n)
 	return (float64(a1) - float64(a0)) / n, (float64(i1) - float64(i0)) / n
 }
 
