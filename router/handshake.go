@@ -12,6 +12,7 @@ import (
 	"github.com/tollgate-wamp/tollgate/auth"
 	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/internal/dealer"
+	"github.com/tollgate-wamp/tollgate/transport"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
@@ -110,6 +111,9 @@ func (s *session) handshake(ctx context.Context) bool {
 	}
 	s.log = s.conn.log.With("session", s.id, "realm", rm.name, "authid", s.authid)
 	s.send(&wamp.Welcome{Session: s.id, Details: s.r.welcomeDetails(s)})
+	if j, ok := s.tc.(transport.Joiner); ok {
+		j.Joined() // lift the pre-join receive limit
+	}
 	// Current from now on, so a kill or shutdown sends GOODBYE after the
 	// WELCOME; a kill that came earlier is replayed by sessionJoined.
 	s.conn.current.Store(s)
