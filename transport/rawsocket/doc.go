@@ -28,7 +28,8 @@
 // payload over 16 KiB is read into a buffer that doubles as bytes arrive.
 // An idle connection holds a 512-byte read array and no write buffer; the
 // 16 KiB read and 32 KiB write buffers come from pools and are held only
-// while data is flowing.
+// while data is flowing (a connection that went quiet right after a read
+// of over 512 bytes keeps its 16 KiB read buffer until its next read).
 //
 // # Concurrency
 //

@@ -19,18 +19,22 @@ import (
 // watchConn is a server-side net.Conn that reports, once, when its reader
 // asks for more bytes after at least `after` bytes have arrived: the
 // server has then taken whatever it allocates for those bytes and is
-// blocked waiting for the rest.
+// blocked waiting for the rest. With after2 > after it reports again once
+// after2 bytes have arrived.
 type watchConn struct {
 	net.Conn
-	after   int
-	got     int // owned by the one reading goroutine
-	once    sync.Once
-	waiting chan<- struct{}
+	after, after2 int
+	got           int // owned by the one reading goroutine
+	once, once2   sync.Once
+	waiting       chan<- struct{}
 }
 
 func (w *watchConn) Read(p []byte) (int, error) {
 	if w.got >= w.after {
 		w.once.Do(func() { w.waiting <- struct{}{} })
+	}
+	if w.after2 > w.after && w.got >= w.after2 {
+		w.once2.Do(func() { w.waiting <- struct{}{} })
 	}
 	n, err := w.Conn.Read(p)
 	w.got += n
@@ -44,7 +48,8 @@ func (w *watchConn) Read(p []byte) (int, error) {
 type heapCase struct {
 	n           int
 	clientSends []byte
-	after       int // bytes a server reads before it blocks (handshake included)
+	after       int    // bytes a server reads before it blocks (handshake included)
+	then        []byte // sent by each client once every server blocked (optional)
 	serve       func(wc *watchConn) error
 	wantServe   func(err error) bool // nil: servers stay blocked; else: servers end with such an error
 }
@@ -78,7 +83,7 @@ func heapPerConn(tb testing.TB, hc heapCase) (alloc, inuse float64) {
 	waiting := make(chan struct{}, hc.n)
 	served := make(chan error, hc.n)
 	l := listen(tb, "tcp", func(nc net.Conn) {
-		served <- hc.serve(&watchConn{Conn: nc, after: hc.after, waiting: waiting})
+		served <- hc.serve(&watchConn{Conn: nc, after: hc.after, after2: hc.after + len(hc.then), waiting: waiting})
 	})
 	a0, i0 := liveHeap()
 	r0 := rss()
@@ -106,6 +111,27 @@ func heapPerConn(tb testing.TB, hc heapCase) (alloc, inuse float64) {
 			tb.Fatal(err)
 		}
 	}
+	awaitServers(tb, hc, waiting, served)
+	if hc.then != nil {
+		for _, nc := range clients {
+			if _, err := nc.Write(hc.then); err != nil {
+				tb.Fatal(err)
+			}
+		}
+		awaitServers(tb, hc, waiting, served)
+	}
+	a1, i1 := liveHeap()
+	n := float64(hc.n)
+	if testing.Verbose() {
+		tb.Logf("%d connections: RSS %.0f -> %.0f KiB (%.0f B/conn)", hc.n, r0/1024, rss()/1024, (rss()-r0)/n)
+	}
+	return (float64(a1) - float64(a0)) / n, (float64(i1) - float64(i0)) / n
+}
+
+// awaitServers waits until each of hc.n servers reported on waiting (or,
+// with hc.wantServe, ended as expected).
+func awaitServers(tb testing.TB, hc heapCase, waiting <-chan struct{}, served <-chan error) {
+	tb.Helper()
 	deadline := time.After(20 * time.Second)
 	for i := 0; i < hc.n; {
 		select {
@@ -122,10 +148,6 @@ func heapPerConn(tb testing.TB, hc heapCase) (alloc, inuse float64) {
 			tb.Fatalf("%d of %d servers not blocked/done after 20 s", i, hc.n)
 		}
 	}
-	a1, i1 := liveHeap()
-	n := float64(hc.n)
-	tb.Logf("%d connections: RSS %.0f -> %.0f KiB (%.0f B/conn)", hc.n, r0/1024, rss()/1024, (rss()-r0)/n)
-	return (float64(a1) - float64(a0)) / n, (float64(i1) - float64(i0)) / n
 }
 
 // acceptThen serves a connection with Accept, then fn on the Conn; the
@@ -180,23 +202,36 @@ func TestAnnouncedFrameHeap(t *testing.T) {
 	})
 }
 
-// Issue 12 #3: an idle connection holds no big buffer, also when its last
-// message was big.
+// Issue 12 #3: an idle connection holds no big buffer: none when fresh or
+// when its last read was small, one pooled 16 KiB read buffer at most when
+// it went quiet right after a big read.
 func TestIdleConnHeap(t *testing.T) {
 	big := frame(0, make([]byte, 40<<10))
+	small := frame(0, []byte(`[1,"small"]`))
 	for _, hc := range []struct {
-		name string
-		hc   heapCase
+		name  string
+		hc    heapCase
+		bound float64
 	}{
-		{"fresh", heapCase{n: 200, after: 4, serve: acceptThen(readOnce)}},
-		{"after-40KiB", heapCase{n: 200, clientSends: big, after: 4 + len(big), serve: acceptThen(readTwice)}},
+		{"fresh", heapCase{n: 200, after: 4, serve: acceptThen(readOnce)}, 4 << 10},
+		{"after-40KiB-then-small", heapCase{n: 200, clientSends: big, after: 4 + len(big), then: small,
+			serve: acceptThen(readThrice)}, 4 << 10},
+		{"right-after-40KiB", heapCase{n: 200, clientSends: big, after: 4 + len(big), serve: acceptThen(readTwice)}, 4<<10 + pooledReadSize},
 	} {
 		alloc, inuse := heapPerConn(t, hc.hc)
 		t.Logf("idle %s: heap %.0f B/conn (HeapInuse %.0f), both ends", hc.name, alloc, inuse)
-		if alloc > 4<<10 {
-			t.Fatalf("an idle connection (%s) holds %.0f heap bytes", hc.name, alloc)
+		if alloc > hc.bound {
+			t.Fatalf("an idle connection (%s) holds %.0f heap bytes, want <= %.0f", hc.name, alloc, hc.bound)
 		}
 	}
+}
+
+// readThrice joins, reads two messages and blocks reading the next.
+func readThrice(c *Conn) error {
+	if err := readTwice(c); err != nil {
+		return err
+	}
+	return readOnce(c)
 }
 
 // readTwice joins, reads a message and blocks reading the next.
@@ -308,13 +343,15 @@ func BenchmarkConnHeap(b *testing.B) {
 		return err
 	}
 	big := frame(0, make([]byte, 40<<10))
+	small := frame(0, []byte(`[1,"small"]`))
 	cases := []struct {
 		name string
 		hc   heapCase
 	}{
 		{"idle/eager-baseline", heapCase{n: 256, after: 4, serve: acceptThen(eagerIdle)}},
 		{"idle/rawsocket", heapCase{n: 256, after: 4, serve: acceptThen(readOnce)}},
-		{"idle-after-40KiB/rawsocket", heapCase{n: 256, clientSends: big, after: 4 + len(big), serve: acceptThen(readTwice)}},
+		{"idle-right-after-40KiB/rawsocket", heapCase{n: 256, clientSends: big, after: 4 + len(big), serve: acceptThen(readTwice)}},
+		{"idle-after-40KiB-then-small/rawsocket", heapCase{n: 256, clientSends: big, after: 4 + len(big), then: small, serve: acceptThen(readThrice)}},
 		// 16 connections: the baseline really reserves 16 MiB each.
 		{"announce16MiB/eager-baseline", heapCase{n: 16, clientSends: announce16MiB, after: 8, serve: acceptThen(eagerFrame)}},
 		{"announce16MiB-joined/rawsocket", heapCase{n: 16, clientSends: announce16MiB, after: 8,

@@ -7,10 +7,13 @@ import (
 
 // Read-side buffering. An idle connection sits in Read, so whatever it
 // reads into is held for as long as the peer is silent: that is a small
-// array inside the Conn. A pooled buffer is used for big reads (a burst,
-// or the rest of a big frame) and given back as soon as it is empty,
-// unless its last read filled it (more bytes are surely waiting). So an
-// idle connection holds no pooled buffer.
+// array inside the Conn. A pooled buffer is used while reads are bigger
+// than the array (a burst, or the rest of a big frame) and given back at
+// the first empty buffer after a read that fitted the array. So an idle
+// connection holds no pooled buffer unless its last read before going
+// quiet was over 512 bytes; then it holds one 16 KiB buffer (the price of
+// one read per batch for peers that send batches of 0.5-16 KiB: releasing
+// after every batch doubled the reads, BenchmarkReadPaced).
 const (
 	inlineReadSize = 512
 	pooledReadSize = 16 << 10
@@ -33,7 +36,7 @@ type frameReader struct {
 	buf    []byte  // inline[:] or *pooled; buf[r:w] is unread
 	pooled *[]byte // non-nil while buf is a pooled buffer
 	r, w   int
-	hot    bool // the last read filled the buffer: more is probably waiting
+	hot    bool // the last read would not have fitted the inline array
 	inline [inlineReadSize]byte
 }
 
@@ -56,10 +59,10 @@ func (fr *frameReader) release() {
 }
 
 // fill reads at least one byte into the buffer, which must be empty;
-// need is how many bytes the caller wants. A small need reads into the
-// inline array, so a connection waiting for its next frame holds no
-// pooled buffer; a bigger need, or a last read that filled its buffer (a
-// burst), uses a pooled buffer so a burst costs one read per 16 KiB.
+// need is how many bytes the caller wants. A small need after small reads
+// reads into the inline array, so a quiet connection waiting for its next
+// frame holds no pooled buffer; a bigger need, or traffic that did not fit
+// the array last time (hot), uses a pooled buffer: one read per batch.
 func (fr *frameReader) fill(need int) error {
 	fr.r, fr.w = 0, 0
 	if fr.hot || need > inlineReadSize {
@@ -74,7 +77,7 @@ func (fr *frameReader) fill(need int) error {
 		n, err := fr.src.Read(fr.buf)
 		if n > 0 {
 			fr.w = n
-			fr.hot = n == len(fr.buf)
+			fr.hot = n == len(fr.buf) || n > inlineReadSize
 			return nil // an error comes back on the next read
 		}
 		if err != nil {
