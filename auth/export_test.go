@@ -12,4 +12,4 @@ func DefaultHashParams() (m, t uint32, p uint8) {
 }
 
 // FakeSalt exposes the unknown-user salt for tests.
-var FakeSalt = fakeSalt
+func (a *WAMPCRA) FakeSalt(authid string) string { return a.fakeSalt(authid) }

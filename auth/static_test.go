@@ -8,8 +8,11 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -263,16 +266,16 @@ func TestWAMPCRAStatic(t *testing.T) {
 		ch2, _ := challengeOf(t, a, &auth.Request{Realm: "r", AuthID: "ghost"})
 		other, _ := challengeOf(t, a, &auth.Request{Realm: "r", AuthID: "ghost2"})
 		salt, _ := wamp.OptString(ch1.Extra, "salt")
-		if salt == "" || salt != ch2.Extra["salt"] || salt != auth.FakeSalt("ghost") || salt == other.Extra["salt"] {
+		if salt == "" || salt != ch2.Extra["salt"] || salt != a.FakeSalt("ghost") || salt == other.Extra["salt"] {
 			t.Fatalf("fake salts %v, %v, %v: want deterministic per authid", ch1.Extra["salt"], ch2.Extra["salt"], other.Extra["salt"])
 		}
-		// Most users are salted with 100 iterations and 16 bytes; most have role "user".
+		// Most users are salted with 100 iterations and 16 bytes.
 		if ch1.Extra["iterations"] != int64(100) || ch1.Extra["keylen"] != int64(16) {
 			t.Fatalf("fake salting parameters %v", ch1.Extra)
 		}
 		text, _ := wamp.OptString(ch1.Extra, "challenge")
-		if f := craFields(t, text); f["authrole"] != "user" {
-			t.Fatalf("fake challenge role %v, want the most common role", f["authrole"])
+		if f := craFields(t, text); f["authrole"] != "" {
+			t.Fatalf("fake challenge role %v, want none", f["authrole"])
 		}
 		_, errUnknown := authenticate(p, "AAAA")
 		_, p2 := challengeOf(t, a, &auth.Request{Realm: "r", AuthID: "peter"})
@@ -288,10 +291,12 @@ func TestWAMPCRAStatic(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		known, _ := challengeOf(t, b, &auth.Request{Realm: "r", AuthID: "u"})
 		ch, _ := challengeOf(t, b, &auth.Request{Realm: "r", AuthID: "ghost"})
 		if _, salted := ch.Extra["salt"]; salted {
 			t.Fatalf("fake challenge %v is salted while no user is", ch.Extra)
 		}
+		sameCRAShape(t, known, ch)
 	})
 	t.Run("bad-signatures", func(t *testing.T) {
 		t.Parallel()
@@ -606,6 +611,133 @@ func TestTLSConfigErrors(t *testing.T) {
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %q", err, want)
+		}
+	}
+}
+
+// sameCRAShape fails unless two wampcra CHALLENGEs look alike: the same
+// extra keys, the same salting parameters, a salt of the same length and
+// alphabet, and challenge strings with the same fields and role.
+func sameCRAShape(t *testing.T, a, b *wamp.Challenge) {
+	t.Helper()
+	if !reflect.DeepEqual(slices.Sorted(maps.Keys(a.Extra)), slices.Sorted(maps.Keys(b.Extra))) {
+		t.Fatalf("extra keys differ: %v vs %v", a.Extra, b.Extra)
+	}
+	for _, k := range []string{"iterations", "keylen"} {
+		if a.Extra[k] != b.Extra[k] {
+			t.Fatalf("%s differs: %v vs %v", k, a.Extra[k], b.Extra[k])
+		}
+	}
+	sa, _ := wamp.OptString(a.Extra, "salt")
+	sb, _ := wamp.OptString(b.Extra, "salt")
+	if len(sa) != len(sb) || saltClass(sa) != saltClass(sb) {
+		t.Fatalf("salts look different: %q vs %q", sa, sb)
+	}
+	ta, _ := wamp.OptString(a.Extra, "challenge")
+	tb, _ := wamp.OptString(b.Extra, "challenge")
+	fa, fb := craFields(t, ta), craFields(t, tb)
+	if !reflect.DeepEqual(slices.Sorted(maps.Keys(fa)), slices.Sorted(maps.Keys(fb))) || fa["authrole"] != fb["authrole"] || fa["authprovider"] != fb["authprovider"] {
+		t.Fatalf("challenge strings differ in shape: %s vs %s", ta, tb)
+	}
+}
+
+// saltClass names the character classes a salt uses.
+func saltClass(s string) string {
+	var c []string
+	for _, cl := range []struct{ name, chars string }{
+		{"digit", "0123456789"}, {"lower", "abcdefghijklmnopqrstuvwxyz"}, {"upper", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"},
+	} {
+		if strings.ContainsAny(s, cl.chars) {
+			c = append(c, cl.name)
+		}
+	}
+	if strings.Trim(s, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
+		c = append(c, "other")
+	}
+	return strings.Join(c, "+")
+}
+
+// Issue 17 #8: a prober cannot tell a known authid from an unknown one by
+// its CHALLENGE, and the fake salt is stable across attempts and, with a
+// configured secret, across authenticator instances (restarts).
+func TestWAMPCRANoEnumeration(t *testing.T) {
+	t.Parallel()
+	hexSalt := func(s string) string { return fmt.Sprintf("%x", sha256.Sum256([]byte(s))) }
+	users := map[string]auth.WAMPCRAUser{
+		"alice": {Secret: auth.DeriveKey("pa", hexSalt("a"), 5000, 32), Salt: hexSalt("a"), Iterations: 5000, KeyLen: 32, Role: "admin"},
+		"bob":   {Secret: auth.DeriveKey("pb", hexSalt("b"), 5000, 32), Salt: hexSalt("b"), Iterations: 5000, KeyLen: 32, Role: "user"},
+		"carol": {Secret: auth.DeriveKey("pc", hexSalt("c"), 5000, 32), Salt: hexSalt("c"), Iterations: 5000, KeyLen: 32, Role: "user"},
+	}
+	cfg := auth.WAMPCRAConfig{Users: users, FakeSaltSecret: "cluster-wide secret"}
+	a, err := auth.NewWAMPCRA(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := a.Recognisable(); len(r) != 0 {
+		t.Fatalf("Recognisable = %v with uniform salting", r)
+	}
+	ghost, _ := challengeOf(t, a, &auth.Request{Realm: "r", AuthID: "mallory", Session: 7})
+	for id := range users {
+		known, _ := challengeOf(t, a, &auth.Request{Realm: "r", AuthID: id, Session: 7})
+		sameCRAShape(t, known, ghost)
+		text, _ := wamp.OptString(known.Extra, "challenge")
+		if f := craFields(t, text); f["authrole"] != "" {
+			t.Fatalf("challenge for %s shows role %v", id, f["authrole"])
+		}
+	}
+	// Stable across attempts and across instances with the same secret;
+	// another secret gives another salt.
+	again, _ := challengeOf(t, a, &auth.Request{Realm: "r", AuthID: "mallory"})
+	b, _ := auth.NewWAMPCRA(cfg)
+	fromB, _ := challengeOf(t, b, &auth.Request{Realm: "r", AuthID: "mallory"})
+	cfg.FakeSaltSecret = "other"
+	c, _ := auth.NewWAMPCRA(cfg)
+	fromC, _ := challengeOf(t, c, &auth.Request{Realm: "r", AuthID: "mallory"})
+	if ghost.Extra["salt"] != again.Extra["salt"] || ghost.Extra["salt"] != fromB.Extra["salt"] || ghost.Extra["salt"] == fromC.Extra["salt"] {
+		t.Fatalf("fake salts %v, %v, %v, %v: want stable per secret", ghost.Extra["salt"], again.Extra["salt"], fromB.Extra["salt"], fromC.Extra["salt"])
+	}
+	// Real users still log in.
+	for id, pw := range map[string]string{"alice": "pa", "bob": "pb"} {
+		ch, p := challengeOf(t, a, &auth.Request{Realm: "r", AuthID: id})
+		text, _ := wamp.OptString(ch.Extra, "challenge")
+		key := auth.DeriveKey(pw, ch.Extra["salt"].(string), 5000, 32)
+		got, err := authenticate(p, auth.SignWAMPCRA([]byte(key), text))
+		if err != nil || got.AuthRole != users[id].Role {
+			t.Fatalf("login %s: %+v, %v", id, got, err)
+		}
+	}
+}
+
+func TestWAMPCRARecognisable(t *testing.T) {
+	t.Parallel()
+	a := newCRA(t)
+	// peter is unsalted among salted users; deflt has the default 1000/32
+	// while most have 100/16; salty2's salt is shorter than the common one.
+	if got, want := a.Recognisable(), []string{"deflt", "peter", "salty2"}; !slices.Equal(got, want) {
+		t.Fatalf("Recognisable = %v, want %v", got, want)
+	}
+}
+
+func TestFakeSaltShape(t *testing.T) {
+	t.Parallel()
+	const alnum = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	tests := []struct{ real, chars string }{
+		{"9f86d081884c7d659a2feaa0c55ad015", "0123456789abcdef"},
+		{"9F86D081", "0123456789ABCDEF"},
+		{"salt123", alnum},
+		{"c2FsdA==", alnum + "+/="},
+		{"ab-_x", alnum + "-_"},
+		{"a+b/c", alnum + "+/"},
+		{"spa ce~", "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~" + alnum},
+	}
+	for _, tt := range tests {
+		a, err := auth.NewWAMPCRA(auth.WAMPCRAConfig{Users: map[string]auth.WAMPCRAUser{"u": {Secret: "k", Salt: tt.real, Role: "r"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fake := a.FakeSalt("nobody")
+		if len(fake) != len(tt.real) || strings.Trim(fake, tt.chars) != "" || strings.HasSuffix(tt.real, "==") != strings.HasSuffix(fake, "==") {
+			t.Errorf("fake salt %q for real %q: want the same length, alphabet %q and padding", fake, tt.real, tt.chars)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,19 +58,33 @@ type WAMPCRAUser struct {
 type WAMPCRAConfig struct {
 	// Users by authid (Crossbar key "users").
 	Users map[string]WAMPCRAUser
+	// FakeSaltSecret keys the HMAC that derives the salt an unknown
+	// authid gets when users are salted. Set it, the same on every router
+	// instance, so an unknown authid's salt stays the same across restarts
+	// and instances as a real user's does. Empty: a random per-process
+	// key, so a probe repeated across a restart can tell unknown authids
+	// (their salt changed) from real ones.
+	FakeSaltSecret string
 }
 
 // WAMPCRA is the static "wampcra" authenticator. It is safe for
 // concurrent use.
 //
-// An unknown authid still gets a CHALLENGE that looks like a real one: the
-// most common role, and when any user is salted a salt derived from the
-// authid with a per-process random key plus the most common iterations and
-// keylen, so repeating the probe gives the same answer. Its AUTHENTICATE
-// then fails with Denied, like a wrong signature.
+// A CHALLENGE does not tell whether the authid exists (issue 17 #8): its
+// challenge string names no role (authrole is "" for everyone: the role is
+// only disclosed in WELCOME), and when users are salted an unknown authid
+// gets the most common iterations and keylen and a salt of the most common
+// length and alphabet, derived from the authid with HMAC (see
+// FakeSaltSecret), so repeating the probe gives the same answer. Its
+// AUTHENTICATE fails with Denied, like a wrong signature. Users whose
+// salting differs from the most common (unsalted among salted users, other
+// iterations, keylen or salt shape) remain recognisable: Recognisable
+// lists them.
 type WAMPCRA struct {
-	users map[string]craUser
-	fake  craUser // template for unknown authids (Secret unused)
+	users   map[string]craUser
+	fake    craParams // salting for unknown authids (key unused); salt "" = unsalted
+	shape   saltShape // of fake salts
+	fakeKey []byte
 }
 
 type craUser struct {
@@ -89,11 +104,14 @@ type craParams struct {
 // NewWAMPCRA builds a static WAMP-CRA authenticator. Errors name the bad
 // field, e.g. `users["alice"].secret: empty`.
 func NewWAMPCRA(cfg WAMPCRAConfig) (*WAMPCRA, error) {
-	a := &WAMPCRA{users: make(map[string]craUser, len(cfg.Users))}
+	a := &WAMPCRA{users: make(map[string]craUser, len(cfg.Users)), fakeKey: []byte(cfg.FakeSaltSecret)}
+	if len(a.fakeKey) == 0 {
+		a.fakeKey = processFakeKey()
+	}
 	var errs []error
 	type costs struct{ it, kl int }
-	var roles []string
 	var salted []costs
+	var shapes []saltShape
 	for _, id := range sortedKeys(cfg.Users) {
 		u := cfg.Users[id]
 		path := fmt.Sprintf("users[%q]", id)
@@ -110,21 +128,38 @@ func NewWAMPCRA(cfg WAMPCRAConfig) (*WAMPCRA, error) {
 			continue
 		}
 		a.users[id] = craUser{role: u.Role, craParams: p}
-		roles = append(roles, u.Role)
 		if p.salt != "" {
 			salted = append(salted, costs{p.iterations, p.keylen})
+			shapes = append(shapes, shapeOf(p.salt))
 		}
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("auth: wampcra: %w", errors.Join(errs...))
 	}
-	a.fake.role = mostCommon(roles)
 	if len(salted) > 0 {
 		c := mostCommon(salted)
-		a.fake.salt = "x" // marks the fake user salted; the real salt depends on the authid
+		a.fake.salt = "x" // marks unknown authids salted; their salt depends on the authid
 		a.fake.iterations, a.fake.keylen = c.it, c.kl
+		a.shape = mostCommon(shapes)
 	}
 	return a, nil
+}
+
+// Recognisable returns the authids, sorted, whose CHALLENGE an unknown
+// authid's does not imitate, so a prober can tell they exist: unsalted
+// users when some are salted, and salted users whose iterations, keylen or
+// salt length and alphabet are not the most common. Give all users the same
+// salting to make it empty; the config loader may warn about the rest.
+func (a *WAMPCRA) Recognisable() []string {
+	var out []string
+	for _, id := range sortedKeys(a.users) {
+		u := a.users[id]
+		if (u.salt == "") != (a.fake.salt == "") ||
+			u.salt != "" && (u.iterations != a.fake.iterations || u.keylen != a.fake.keylen || shapeOf(u.salt) != a.shape) {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // newCRAParams validates salting parameters and applies defaults. The
@@ -175,13 +210,14 @@ func (a *WAMPCRA) Hello(_ context.Context, req *Request) (*Identity, *wamp.Chall
 	if req.AuthID == "" {
 		return nil, nil, nil, &Error{Reason: wamp.ErrAuthenticationFailed, Message: "wampcra authentication needs an authid in HELLO"}
 	}
+	var fake string
+	if a.fake.salt != "" {
+		fake = a.fakeSalt(req.AuthID) // for every authid: the same work whether known or not
+	}
 	u, known := a.users[req.AuthID]
 	if !known {
-		u = a.fake
-		u.key = nil
-		if u.salt != "" {
-			u.salt = fakeSalt(req.AuthID)
-		}
+		u = craUser{craParams: a.fake}
+		u.salt = fake
 	}
 	id := Identity{Realm: req.Realm, AuthID: req.AuthID, AuthRole: u.role, AuthMethod: MethodWAMPCRA, AuthProvider: ProviderStatic}
 	ch, p, err := newCRAPending(id, req.Session, u.craParams, known)
@@ -191,24 +227,76 @@ func (a *WAMPCRA) Hello(_ context.Context, req *Request) (*Identity, *wamp.Chall
 	return nil, ch, p, nil
 }
 
-// fakeKey is the per-process key for fake salts; it is random and never
-// changes after it is made.
-var fakeKey = sync.OnceValue(func() []byte {
+// processFakeKey is the per-process key for fake salts when none is
+// configured; it is random and never changes after it is made, so a
+// rebuilt authenticator (config reload) keeps giving the same salts.
+var processFakeKey = sync.OnceValue(func() []byte {
 	k := make([]byte, 32)
 	rand.Read(k)
 	return k
 })
 
-// fakeSalt is a deterministic, unpredictable salt for an unknown authid.
-func fakeSalt(authid string) string {
-	m := hmac.New(sha256.New, fakeKey())
+// fakeSalt is a deterministic, unpredictable salt for an unknown authid,
+// shaped like the most common real salt.
+func (a *WAMPCRA) fakeSalt(authid string) string {
+	m := hmac.New(sha256.New, a.fakeKey)
 	m.Write([]byte("tollgate wampcra fake salt\x00"))
 	m.Write([]byte(authid))
-	return base64.RawStdEncoding.EncodeToString(m.Sum(nil)[:12])
+	return a.shape.generate(m.Sum(nil))
+}
+
+// Salt alphabets a fake salt may copy, narrowest first.
+var saltAlphabets = []string{
+	"0123456789abcdef",
+	"0123456789ABCDEF",
+	"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+	"!\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~",
+}
+
+// saltShape is what a fake salt copies from the real ones: the length,
+// the narrowest alphabet that holds the characters, and Base64 padding.
+type saltShape struct {
+	n, pad   int
+	alphabet string
+}
+
+func shapeOf(salt string) saltShape {
+	body := strings.TrimRight(salt, "=")
+	sh := saltShape{n: len(body), pad: len(salt) - len(body)}
+	sh.alphabet = saltAlphabets[len(saltAlphabets)-1]
+	for _, al := range saltAlphabets {
+		if strings.Trim(body, al) == "" {
+			sh.alphabet = al
+			break
+		}
+	}
+	return sh
+}
+
+// generate expands seed (HMAC-SHA256 in counter mode) into a salt of this
+// shape, drawing characters without bias by rejection.
+func (sh saltShape) generate(seed []byte) string {
+	out := make([]byte, 0, sh.n+sh.pad)
+	limit := 256 - 256%len(sh.alphabet)
+	for ctr := 0; len(out) < sh.n; ctr++ {
+		m := hmac.New(sha256.New, seed)
+		m.Write([]byte{byte(ctr >> 8), byte(ctr)})
+		for _, b := range m.Sum(nil) {
+			if int(b) < limit && len(out) < sh.n {
+				out = append(out, sh.alphabet[int(b)%len(sh.alphabet)])
+			}
+		}
+	}
+	return string(out) + strings.Repeat("=", sh.pad)
 }
 
 // craChallengeText is the signed challenge object; field order as in the
-// spec (wamp-spec.md §15.4).
+// spec (wamp-spec.md §15.4). AuthRole is always "": a role in the challenge
+// would tell a prober which authids exist and what they may do (issue 17
+// #8); clients sign the string without reading it, and the role is in
+// WELCOME.
 type craChallengeText struct {
 	AuthID       string  `json:"authid"`
 	AuthRole     string  `json:"authrole"`
@@ -228,7 +316,7 @@ func newCRAPending(id Identity, session wamp.ID, p craParams, known bool) (*wamp
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	err := enc.Encode(craChallengeText{
-		AuthID: id.AuthID, AuthRole: id.AuthRole, AuthMethod: MethodWAMPCRA, AuthProvider: id.AuthProvider,
+		AuthID: id.AuthID, AuthMethod: MethodWAMPCRA, AuthProvider: id.AuthProvider,
 		Nonce:     base64.RawStdEncoding.EncodeToString(nonce[:]),
 		Timestamp: time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
 		Session:   session,

@@ -3,6 +3,7 @@ package router
 import (
 	"github.com/tollgate-wamp/tollgate/auth"
 	"github.com/tollgate-wamp/tollgate/internal/dealer"
+	"github.com/tollgate-wamp/tollgate/transport"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
@@ -56,6 +57,9 @@ func (rm *realm) join(s *session, who *auth.Identity, promised wamp.ID, roles wa
 	s.log = s.conn.log.With("session", s.id, "realm", rm.name, "authid", s.authid)
 
 	rm.add(s, &wamp.Welcome{Session: s.id, Details: s.r.welcomeDetails(s)})
+	if j, ok := s.tc.(transport.Joiner); ok {
+		j.Joined() // lift the pre-join receive limit
+	}
 	rm.meta.Joined(s) // on_join
 	s.log.Debug("session joined", "authrole", s.authrole, "authmethod", s.authmethod, "authprovider", s.authprovider)
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tollgate-wamp/tollgate/transport"
 	"github.com/tollgate-wamp/tollgate/wamp/codec"
@@ -23,10 +24,11 @@ const (
 	framePong    byte = 2
 )
 
-const (
-	readBufferSize  = 16 << 10
-	writeBufferSize = 32 << 10
-)
+// writeBufferSize is the size of the pooled write buffers. A buffer is
+// held only during a Write, so an idle connection holds none.
+const writeBufferSize = 32 << 10
+
+var writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBufferSize) }}
 
 // Conn is an established RawSocket connection. It implements
 // transport.Conn; see the package doc for its concurrency contract.
@@ -34,17 +36,18 @@ type Conn struct {
 	nc      net.Conn
 	codec   codec.Codec
 	maxRecv int // we announced it; bigger frames fail the connection
+	preJoin int // receive limit until Joined (<= maxRecv)
+	joined  atomic.Bool
 	maxSend int // peer's announced limit, capped at 2^24-1
 	info    transport.Info
 
 	// read side, owned by the single reader
-	br    *bufio.Reader
+	fr    frameReader
 	hdr   [4]byte
 	rwait ctxWatch
 
 	// write side, shared by Write, PONG replies and Ping
 	wmu   sync.Mutex
-	bw    *bufio.Writer
 	whdr  [4]byte
 	werr  error // sticky: after a failed write the stream is corrupt
 	wwait ctxWatch
@@ -57,7 +60,9 @@ type Conn struct {
 	pings   map[uint64]chan struct{}
 }
 
-func newConn(nc net.Conn, c codec.Codec, maxRecv, maxSend int) *Conn {
+// newConn wraps nc after the handshake. Frames over preJoin are refused
+// until Joined; preJoin >= maxRecv means no separate pre-join limit.
+func newConn(nc net.Conn, c codec.Codec, maxRecv, preJoin, maxSend int) *Conn {
 	info := transport.Info{
 		Kind:       transport.KindRawSocket,
 		Serializer: c.Name(),
@@ -73,18 +78,19 @@ func newConn(nc net.Conn, c codec.Codec, maxRecv, maxSend int) *Conn {
 		st := tc.ConnectionState()
 		info.TLS = &st
 	}
-	return &Conn{
+	conn := &Conn{
 		nc:      nc,
 		codec:   c,
 		maxRecv: maxRecv,
+		preJoin: min(preJoin, maxRecv),
 		maxSend: maxSend,
 		info:    info,
-		br:      bufio.NewReaderSize(nc, readBufferSize),
-		bw:      bufio.NewWriterSize(nc, writeBufferSize),
 		rwait:   ctxWatch{set: setReadDeadline},
 		wwait:   ctxWatch{set: setWriteDeadline},
 		done:    make(chan struct{}),
 	}
+	conn.fr.init(nc)
+	return conn
 }
 
 // findTLS finds the *tls.Conn under nc, looking through wrappers that
@@ -111,8 +117,22 @@ func (c *Conn) Codec() codec.Codec { return c.codec }
 // announced, capped at 2^24-1 bytes.
 func (c *Conn) MaxSendSize() int { return c.maxSend }
 
-// MaxReceiveSize is the limit we announced and enforce on Read.
+// MaxReceiveSize is the limit we announced and enforce on Read once
+// Joined was called (before that, the lower pre-join limit applies).
 func (c *Conn) MaxReceiveSize() int { return c.maxRecv }
+
+// Joined raises the receive limit from the pre-join limit to
+// MaxReceiveSize; the router calls it once the session has joined. It is
+// safe from any goroutine and idempotent. It implements transport.Joiner.
+func (c *Conn) Joined() { c.joined.Store(true) }
+
+// recvLimit is the receive limit now, and whether it is the pre-join one.
+func (c *Conn) recvLimit() (int, bool) {
+	if c.preJoin < c.maxRecv && !c.joined.Load() {
+		return c.preJoin, true
+	}
+	return c.maxRecv, false
+}
 
 // Info describes the connection.
 func (c *Conn) Info() transport.Info { return c.info }
@@ -167,6 +187,7 @@ func (c *Conn) Read(ctx context.Context) ([]byte, error) {
 	}
 	msg, err := c.readMessage()
 	if err = call.end(err); err != nil {
+		c.fr.release()
 		return nil, c.fail("read", err)
 	}
 	return msg, nil
@@ -174,21 +195,23 @@ func (c *Conn) Read(ctx context.Context) ([]byte, error) {
 
 func (c *Conn) readMessage() ([]byte, error) {
 	for {
-		if _, err := io.ReadFull(c.br, c.hdr[:]); err != nil {
+		if err := c.fr.readFull(c.hdr[:]); err != nil {
 			return nil, err
 		}
 		typ, n, err := parseFrameHeader(c.hdr)
 		if err != nil {
 			return nil, err
 		}
-		if n > c.maxRecv {
-			return nil, fmt.Errorf("%w: %d-byte frame over our %d-byte limit", transport.ErrMessageTooBig, n, c.maxRecv)
-		}
-		buf := make([]byte, n)
-		if _, err := io.ReadFull(c.br, buf); err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
+		if limit, pre := c.recvLimit(); n > limit {
+			what := "limit"
+			if pre {
+				what = "pre-join limit"
 			}
+			c.drainBeforeClose()
+			return nil, fmt.Errorf("%w: %d-byte frame over our %d-byte %s", transport.ErrMessageTooBig, n, limit, what)
+		}
+		buf, err := c.fr.readPayload(n)
+		if err != nil {
 			return nil, err
 		}
 		switch typ {
@@ -200,6 +223,31 @@ func (c *Conn) readMessage() ([]byte, error) {
 			}
 		case framePong:
 			c.gotPong(buf)
+		}
+	}
+}
+
+// After a refused frame, a bounded drain of what the peer already sent.
+const (
+	drainLimit = 64 << 10
+	drainWait  = 20 * time.Millisecond
+)
+
+// drainBeforeClose reads and drops what the peer has already sent (at most
+// drainLimit bytes, waiting at most drainWait), so that the close after a
+// refused frame sends FIN rather than the RST that unread data causes,
+// which can destroy data the peer has not read yet (net/http lingers for
+// the same reason).
+func (c *Conn) drainBeforeClose() {
+	_ = c.nc.SetReadDeadline(time.Now().Add(drainWait))
+	c.fr.release()
+	p := readBufPool.Get().(*[]byte)
+	defer readBufPool.Put(p)
+	for total := 0; total < drainLimit; {
+		n, err := c.nc.Read(*p)
+		total += n
+		if err != nil {
+			return
 		}
 	}
 }
@@ -250,21 +298,25 @@ func (c *Conn) writeFrames(ctx context.Context, typ byte, frames [][]byte) error
 		c.werr = c.fail("write", err)
 		return c.werr
 	}
+	bw := writerPool.Get().(*bufio.Writer)
+	bw.Reset(c.nc)
 	for _, f := range frames {
 		c.whdr[0] = typ
 		c.whdr[1] = byte(len(f) >> 16)
 		c.whdr[2] = byte(len(f) >> 8)
 		c.whdr[3] = byte(len(f))
-		if _, err = c.bw.Write(c.whdr[:]); err != nil {
+		if _, err = bw.Write(c.whdr[:]); err != nil {
 			break
 		}
-		if _, err = c.bw.Write(f); err != nil {
+		if _, err = bw.Write(f); err != nil {
 			break
 		}
 	}
 	if err == nil {
-		err = c.bw.Flush()
+		err = bw.Flush()
 	}
+	bw.Reset(nil) // drops unflushed bytes after an error: the stream is dead anyway
+	writerPool.Put(bw)
 	if err = call.end(err); err != nil {
 		c.werr = c.fail("write", err)
 		return c.werr
@@ -320,4 +372,7 @@ func (c *Conn) gotPong(p []byte) {
 	}
 }
 
-var _ transport.Conn = (*Conn)(nil)
+var (
+	_ transport.Conn   = (*Conn)(nil)
+	_ transport.Joiner = (*Conn)(nil)
+)

@@ -96,5 +96,7 @@ func Client(ctx context.Context, c net.Conn, o DialOptions) (_ transport.Conn, e
 	if err != nil {
 		return nil, err
 	}
-	return newConn(c, cd, limitOf(ourL), sendLimit(peerL)), nil
+	// A client trusts its router: no pre-join limit, Joined is a no-op.
+	limit := limitOf(ourL)
+	return newConn(c, cd, limit, limit, sendLimit(peerL)), nil
 }

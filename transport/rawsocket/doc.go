@@ -17,6 +17,20 @@
 // several implementations mishandle that bit, so our send limit is the
 // peer's announced limit capped at 2^24-1 bytes (see Conn.MaxSendSize).
 //
+// Before the session joins, the router side enforces a lower receive limit,
+// ServerOptions.PreJoinMaxMessageSize (default 64 KiB), and lifts it when
+// the router calls Conn.Joined (transport.Joiner). It is never announced:
+// the handshake tells the peer the full limit, which it may use once joined.
+//
+// # Memory
+//
+// Memory follows the bytes that arrived, not the lengths announced: a
+// payload over 16 KiB is read into a buffer that doubles as bytes arrive.
+// An idle connection holds a 512-byte read array and no write buffer; the
+// 16 KiB read and 32 KiB write buffers come from pools and are held only
+// while data is flowing (a connection that went quiet right after a read
+// of over 512 bytes keeps its 16 KiB read buffer until its next read).
+//
 // # Concurrency
 //
 // A Conn follows transport.Conn: one goroutine may Read while another

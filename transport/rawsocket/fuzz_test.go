@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"testing"
 
 	"github.com/tollgate-wamp/tollgate/transport"
@@ -20,7 +21,7 @@ func FuzzAcceptHandshake(f *testing.F) {
 	f.Add([]byte{0x7F})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		mc := &memConn{r: splitReader(data)}
-		c, err := Accept(context.Background(), mc, ServerOptions{MaxMessageSize: 4096})
+		c, err := Accept(context.Background(), mc, ServerOptions{MaxMessageSize: 4096, PreJoinMaxMessageSize: 1000})
 		reply := mc.out.Bytes()
 		if err != nil {
 			if c != nil {
@@ -80,8 +81,10 @@ func FuzzClientHandshake(f *testing.F) {
 }
 
 // refFrames is a straightforward model of the frame reader: the messages
-// it yields, the PONG bytes it writes, and whether it ends on a too-big frame.
-func refFrames(data []byte, limit int) (msgs [][]byte, pongs []byte, tooBig bool) {
+// it yields, the PONG bytes it writes, and whether it ends on a too-big
+// frame. The limit is preJoin until joinAfter messages were returned
+// (Joined is then called), full afterwards.
+func refFrames(data []byte, full, preJoin, joinAfter int) (msgs [][]byte, pongs []byte, tooBig bool) {
 	p := data
 	for len(p) >= 4 {
 		h0 := p[0]
@@ -94,6 +97,10 @@ func refFrames(data []byte, limit int) (msgs [][]byte, pongs []byte, tooBig bool
 				return
 			}
 			n = 1 << 24
+		}
+		limit := full
+		if len(msgs) < joinAfter {
+			limit = min(preJoin, full)
 		}
 		if n > limit {
 			return msgs, pongs, true
@@ -113,27 +120,59 @@ func refFrames(data []byte, limit int) (msgs [][]byte, pongs []byte, tooBig bool
 	return
 }
 
+// chunkReader returns data in reads of at most chunk bytes, so the
+// fuzzer drives the reader's buffer switches (inline array, pooled
+// buffer, direct reads, payload growth).
+type chunkReader struct {
+	data  []byte
+	chunk int
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), r.chunk)], r.data)
+	r.data = r.data[n:]
+	return n, nil
+}
+
 func FuzzReadFrames(f *testing.F) {
-	f.Add([]byte{0, 0, 0, 3, '[', '1', ']'}, uint8(0))
-	f.Add(append(frame(1, []byte("ping")), frame(0, []byte("msg"))...), uint8(3))
-	f.Add(append(frame(2, []byte("pong")), frame(0, nil)...), uint8(0))
-	f.Add([]byte{0x08, 0, 0, 0}, uint8(7))
-	f.Add([]byte{0x13, 0, 0, 0}, uint8(7))
-	f.Add(frame(0, make([]byte, 600)), uint8(0))
-	f.Fuzz(func(t *testing.T, data []byte, l uint8) {
+	f.Add([]byte{0, 0, 0, 3, '[', '1', ']'}, uint8(0), uint16(0), uint8(0), uint16(0))
+	f.Add(append(frame(1, []byte("ping")), frame(0, []byte("msg"))...), uint8(3), uint16(0), uint8(0), uint16(1))
+	f.Add(append(frame(2, []byte("pong")), frame(0, nil)...), uint8(0), uint16(0), uint8(0), uint16(2))
+	f.Add([]byte{0x08, 0, 0, 0}, uint8(7), uint16(0), uint8(0), uint16(0))
+	f.Add([]byte{0x13, 0, 0, 0}, uint8(7), uint16(0), uint8(0), uint16(0))
+	f.Add(frame(0, make([]byte, 600)), uint8(0), uint16(0), uint8(0), uint16(511))
+	// Over the pre-join limit, then the same size after joining.
+	f.Add(append(frame(0, make([]byte, 100)), frame(0, make([]byte, 2000))...), uint8(4), uint16(1000), uint8(1), uint16(700))
+	f.Add(append(frame(0, make([]byte, 2000)), frame(0, make([]byte, 100))...), uint8(4), uint16(1000), uint8(1), uint16(0))
+	// Payloads that grow past the first chunk, read in odd pieces.
+	f.Add(append(frame(0, make([]byte, 40<<10)), frame(0, []byte("x"))...), uint8(7), uint16(0), uint8(0), uint16(1000))
+	f.Add(append(frame(0, make([]byte, 20<<10)), frame(1, make([]byte, 17<<10))...), uint8(7), uint16(0), uint8(0), uint16(0xFFFF))
+	f.Fuzz(func(t *testing.T, data []byte, l uint8, pre uint16, joinAfter uint8, chunk uint16) {
 		l %= 8 // up to 64 KiB keeps allocations for bogus lengths cheap
-		mc := &memConn{r: splitReader(data)}
-		c := newConn(mc, codec.JSON, limitOf(l), sendLimit(15))
+		full := limitOf(l)
+		preJoin := full // pre == 0: no separate pre-join limit
+		if pre > 0 {
+			preJoin = int(pre)
+		}
+		ja := int(joinAfter % 8)
+		mc := &memConn{r: &chunkReader{data: data, chunk: int(chunk) + 1}}
+		c := newConn(mc, codec.JSON, full, preJoin, sendLimit(15))
 		var got [][]byte
 		var err error
 		for {
+			if len(got) >= ja {
+				c.Joined()
+			}
 			var b []byte
 			if b, err = c.Read(context.Background()); err != nil {
 				break
 			}
 			got = append(got, b)
 		}
-		msgs, pongs, tooBig := refFrames(data, limitOf(l))
+		msgs, pongs, tooBig := refFrames(data, full, preJoin, ja)
 		if len(got) != len(msgs) {
 			t.Fatalf("read %d messages, model %d (err %v)", len(got), len(msgs), err)
 		}

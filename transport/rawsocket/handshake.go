@@ -94,8 +94,31 @@ type ServerOptions struct {
 	Serializers []string
 	// MaxMessageSize bounds a received message in bytes. It is rounded
 	// down to a power of two and clamped to 512 B..16 MiB, and that value
-	// is both announced in the handshake and enforced. Default 16 MiB.
+	// is both announced in the handshake and enforced once the session
+	// has joined. Default 16 MiB.
 	MaxMessageSize int
+	// PreJoinMaxMessageSize bounds a received message until the router
+	// calls Conn.Joined (after WELCOME): a HELLO or AUTHENTICATE needs a
+	// few KiB, and an anonymous peer must not make the router hold
+	// MaxMessageSize before login. It is enforced on received frames only,
+	// never announced (the peer is told MaxMessageSize, which it may use
+	// after joining); a bigger frame fails the connection with
+	// transport.ErrMessageTooBig. 0 means
+	// transport.DefaultPreJoinMaxMessageSize (64 KiB); it is capped at
+	// MaxMessageSize; negative means no separate pre-join limit.
+	PreJoinMaxMessageSize int
+}
+
+// preJoinLimit is the pre-join receive limit for an announced limit.
+func (o ServerOptions) preJoinLimit(limit int) int {
+	switch {
+	case o.PreJoinMaxMessageSize < 0:
+		return limit
+	case o.PreJoinMaxMessageSize == 0:
+		return min(limit, transport.DefaultPreJoinMaxMessageSize)
+	default:
+		return min(limit, o.PreJoinMaxMessageSize)
+	}
 }
 
 // Validate reports an unknown serializer name. Accept checks this too;
@@ -251,7 +274,8 @@ func Accept(ctx context.Context, c net.Conn, o ServerOptions) (_ transport.Conn,
 	case werr != nil:
 		return nil, fmt.Errorf("rawsocket: writing handshake reply: %w", werr)
 	}
-	return newConn(c, hello.codec, limitOf(ourL), sendLimit(hello.l)), nil
+	limit := limitOf(ourL)
+	return newConn(c, hello.codec, limit, o.preJoinLimit(limit), sendLimit(hello.l)), nil
 }
 
 // Refuse turns a RawSocket client away with error reply code (typically

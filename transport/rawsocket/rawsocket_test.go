@@ -56,6 +56,7 @@ func TestHandshakeMatrix(t *testing.T) {
 					t.Fatalf("Accept: %v", r.err)
 				}
 				sc := r.c
+				sc.(transport.Joiner).Joined() // exchange sends 70000 bytes, over the pre-join limit
 				for _, c := range []transport.Conn{cc, sc} {
 					if c.Codec() != cd {
 						t.Errorf("Codec = %s, want %s", c.Codec().Name(), cd.Name())
@@ -411,6 +412,7 @@ func TestReadViolations(t *testing.T) {
 func TestReadXBit(t *testing.T) {
 	t.Parallel()
 	sc, nc := rawPair(t, ServerOptions{}, 15)
+	sc.Joined()
 	payload := bytes.Repeat([]byte("0123456789abcdef"), 1<<20)
 	go func() {
 		nc.Write([]byte{0x08, 0, 0, 0})
@@ -511,6 +513,7 @@ func TestPingBetweenOurConns(t *testing.T) {
 func TestLargeMessage(t *testing.T) {
 	t.Parallel()
 	cc, sc := pair(t, ServerOptions{}, DialOptions{Serializer: codec.CBOR})
+	sc.Joined()
 	ctx := ctxT(t)
 	big := make([]byte, cc.MaxSendSize())
 	for i := range big {
@@ -618,19 +621,67 @@ func TestCloseAndCtx(t *testing.T) {
 		}
 	}
 
-	// Cancel unblocks a Read.
-	cc2, sc2 := pair(t, ServerOptions{}, DialOptions{})
-	defer cc2.Close()
-	ctx, cancel2 := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() {
-		_, err := sc2.Read(ctx)
-		errc <- err
-	}()
-	time.Sleep(10 * time.Millisecond)
-	cancel2()
-	if err := <-errc; !errors.Is(err, context.Canceled) {
-		t.Errorf("Read after cancel = %v, want Canceled", err)
+}
+
+// blockedReadPair returns a client and a server Conn whose reader reports
+// on the returned channel when a Read is blocked in the socket, waiting for
+// a frame: cancellation tests then act on a Read that really waits.
+func blockedReadPair(t *testing.T) (client transport.Conn, server *Conn, blocked <-chan struct{}) {
+	t.Helper()
+	waiting := make(chan struct{}, 1)
+	res := make(chan acceptResult, 1)
+	l := listen(t, "tcp", func(nc net.Conn) {
+		c, err := Accept(ctxT(t), &watchConn{Conn: nc, after: 4, waiting: waiting}, ServerOptions{})
+		res <- acceptResult{c, err}
+	})
+	cc, err := Dial(ctxT(t), "tcp", l.addr, DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	r := recv(t, res)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	t.Cleanup(func() { r.c.Close() })
+	return cc, r.c.(*Conn), waiting
+}
+
+// Cancelling the ctx, or closing, unblocks a Read blocked in the socket.
+func TestBlockedReadUnblocks(t *testing.T) {
+	t.Parallel()
+	for _, how := range []string{"cancel", "close"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			_, sc, blocked := blockedReadPair(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			errc := make(chan error, 1)
+			go func() {
+				_, err := sc.Read(ctx)
+				errc <- err
+			}()
+			select {
+			case <-blocked:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Read never reached the socket")
+			}
+			want := context.Canceled
+			if how == "cancel" {
+				cancel()
+			} else {
+				sc.Close()
+				want = transport.ErrClosed
+			}
+			select {
+			case err := <-errc:
+				if !errors.Is(err, want) {
+					t.Fatalf("Read after %s = %v, want %v", how, err, want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s did not unblock a blocked Read", how)
+			}
+		})
 	}
 }
 
@@ -638,18 +689,23 @@ func TestCloseAndCtx(t *testing.T) {
 func TestCtxNoLeftoverDeadline(t *testing.T) {
 	t.Parallel()
 	cc, sc := pair(t, ServerOptions{}, DialOptions{})
+	var last context.Context
 	for i := range 2 {
 		// The message is in the socket buffer before Read starts.
 		if err := cc.Write(context.Background(), [][]byte{[]byte("x")}); err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
 		if _, err := sc.Read(ctx); err != nil {
 			t.Fatalf("Read %d: %v", i, err)
 		}
-		cancel()
+		last = ctx
 	}
-	time.Sleep(60 * time.Millisecond) // the old ctxs' deadlines have passed
+	<-last.Done() // both old deadlines have passed
+	if !errors.Is(last.Err(), context.DeadlineExceeded) {
+		t.Fatalf("ctx ended with %v, want its deadline", last.Err())
+	}
 	go cc.Write(context.Background(), [][]byte{[]byte("y")})
 	if b, err := sc.Read(context.Background()); err != nil || string(b) != "y" {
 		t.Fatalf("Read after expired ctxs = %q, %v", b, err)

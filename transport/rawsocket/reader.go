@@ -1,0 +1,166 @@
+package rawsocket
+
+import (
+	"io"
+	"sync"
+)
+
+// Read-side buffering. An idle connection sits in Read, so whatever it
+// reads into is held for as long as the peer is silent: that is a small
+// array inside the Conn. A pooled buffer is used while reads are bigger
+// than the array (a burst, or the rest of a big frame) and given back at
+// the first empty buffer after a read that fitted the array. So an idle
+// connection holds no pooled buffer unless its last read before going
+// quiet was over 512 bytes; then it holds one 16 KiB buffer (the price of
+// one read per batch for peers that send batches of 0.5-16 KiB: releasing
+// after every batch doubled the reads, BenchmarkReadPaced).
+const (
+	inlineReadSize = 512
+	pooledReadSize = 16 << 10
+	// payloadChunk is the first allocation for a payload bigger than it
+	// whose bytes have not arrived yet. The buffer doubles as bytes
+	// arrive, so a peer that announces 16 MiB and sends nothing costs
+	// payloadChunk, not 16 MiB.
+	payloadChunk = 16 << 10
+)
+
+var readBufPool = sync.Pool{New: func() any {
+	b := make([]byte, pooledReadSize)
+	return &b
+}}
+
+// frameReader is a bufio.Reader that holds its big buffer only while
+// there is unread data in it. It is owned by the single reader.
+type frameReader struct {
+	src    io.Reader
+	buf    []byte  // inline[:] or *pooled; buf[r:w] is unread
+	pooled *[]byte // non-nil while buf is a pooled buffer
+	r, w   int
+	hot    bool // the last read would not have fitted the inline array
+	inline [inlineReadSize]byte
+}
+
+func (fr *frameReader) init(src io.Reader) {
+	fr.src = src
+	fr.buf = fr.inline[:]
+}
+
+func (fr *frameReader) buffered() int { return fr.w - fr.r }
+
+// release gives the pooled buffer back, dropping any unread bytes; the
+// reader calls it after a terminal error.
+func (fr *frameReader) release() {
+	if fr.pooled != nil {
+		readBufPool.Put(fr.pooled)
+		fr.pooled = nil
+	}
+	fr.buf = fr.inline[:]
+	fr.r, fr.w = 0, 0
+}
+
+// fill reads at least one byte into the buffer, which must be empty;
+// need is how many bytes the caller wants. A small need after small reads
+// reads into the inline array, so a quiet connection waiting for its next
+// frame holds no pooled buffer; a bigger need, or traffic that did not fit
+// the array last time (hot), uses a pooled buffer: one read per batch.
+func (fr *frameReader) fill(need int) error {
+	fr.r, fr.w = 0, 0
+	if fr.hot || need > inlineReadSize {
+		if fr.pooled == nil {
+			p := readBufPool.Get().(*[]byte)
+			fr.buf, fr.pooled = *p, p
+		}
+	} else {
+		fr.release()
+	}
+	for range 100 {
+		n, err := fr.src.Read(fr.buf)
+		if n > 0 {
+			fr.w = n
+			fr.hot = n == len(fr.buf) || n > inlineReadSize
+			return nil // an error comes back on the next read
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return io.ErrNoProgress
+}
+
+// readSome copies at least one byte into p (len(p) > 0). With nothing
+// buffered, a big p is read into directly, as bufio does.
+func (fr *frameReader) readSome(p []byte) (int, error) {
+	if fr.r == fr.w {
+		if len(p) >= pooledReadSize {
+			fr.release()
+			for range 100 {
+				n, err := fr.src.Read(p)
+				if n > 0 {
+					return n, nil
+				}
+				if err != nil {
+					return 0, err
+				}
+			}
+			return 0, io.ErrNoProgress
+		}
+		if err := fr.fill(len(p)); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, fr.buf[fr.r:fr.w])
+	fr.r += n
+	return n, nil
+}
+
+// readFull reads exactly len(p) bytes with io.ReadFull's errors: io.EOF
+// if none arrived, io.ErrUnexpectedEOF if some did.
+func (fr *frameReader) readFull(p []byte) error {
+	for n := 0; n < len(p); {
+		m, err := fr.readSome(p[n:])
+		n += m
+		if err != nil {
+			if err == io.EOF && n > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// readPayload reads an n-byte payload into a new slice the caller owns.
+// Unless the bytes are already here, a big payload is read into a buffer
+// that starts at payloadChunk and doubles as bytes arrive: memory follows
+// what the peer sent, not what its header announced.
+func (fr *frameReader) readPayload(n int) ([]byte, error) {
+	var buf []byte
+	if n <= payloadChunk || fr.buffered() >= n {
+		buf = make([]byte, n)
+		if err := fr.readFull(buf); err != nil {
+			return nil, eofIsUnexpected(err)
+		}
+		return buf, nil
+	}
+	buf = make([]byte, 0, max(payloadChunk, fr.buffered()))
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(2*cap(buf), n))
+			copy(grown, buf)
+			buf = grown
+		}
+		m, err := fr.readSome(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if err != nil {
+			return nil, eofIsUnexpected(err)
+		}
+	}
+	return buf, nil
+}
+
+func eofIsUnexpected(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
