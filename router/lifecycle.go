@@ -19,7 +19,8 @@ import (
 //     session. Whoever finds it in the table (meta API, kill) therefore
 //     acts after its WELCOME, a shutdown's GOODBYE follows the WELCOME,
 //     and a client that read its WELCOME is already counted and listed;
-//  3. meta event wamp.session.on_join.
+//  3. the transport's pre-join receive limit is lifted (transport.Joiner);
+//  4. meta event wamp.session.on_join.
 //
 // leave, however the session ended (GOODBYE, transport loss, kill,
 // shutdown):
