@@ -3,6 +3,7 @@ package codec
 import (
 	"math"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
@@ -12,8 +13,11 @@ import (
 // and owning it lets one pass validate a whole message (nesting at most
 // maxDepth, string map keys only, no ext types) without reflection. Ext
 // types, including the timestamp extension, have no WAMP meaning and are
-// rejected. Integers of any width decode to int64 (uint64 above
-// MaxInt64), float32/float64 to float64, str to string, bin to []byte.
+// rejected. A str must be valid UTF-8 (MessagePack says str is UTF-8; JSON
+// and CBOR are held to it too), wherever it appears: URIs, dict keys,
+// envelope and payload values. Integers of any width decode to int64
+// (uint64 above MaxInt64), float32/float64 to float64, str to string, bin
+// to []byte.
 type msgpackCodec struct{}
 
 func (msgpackCodec) Name() string        { return "msgpack" }
@@ -186,7 +190,7 @@ func (mpWire) str(raw []byte) (string, bool) {
 		return "", false
 	}
 	b, err := p.take(n)
-	if err != nil {
+	if err != nil || !utf8.Valid(b) {
 		return "", false
 	}
 	return string(b), true
@@ -377,8 +381,15 @@ func (p *mpParser) number(c byte, build bool) (any, error) {
 
 func (p *mpParser) strBody(n uint64, build bool) (any, error) {
 	b, err := p.take(n)
-	if err != nil || !build {
+	if err != nil {
 		return nil, err
+	}
+	if !utf8.Valid(b) {
+		p.i -= len(b)
+		return nil, p.errAt("invalid UTF-8 in string")
+	}
+	if !build {
+		return nil, nil
 	}
 	return string(b), nil
 }

@@ -3,6 +3,8 @@ package codec
 import (
 	"encoding/binary"
 	"math"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
@@ -65,7 +67,12 @@ func mpAppendInt(dst []byte, v int64) []byte {
 	return binary.BigEndian.AppendUint64(append(dst, 0xd3), uint64(v))
 }
 
+// mpAppendStr writes s as a str; invalid UTF-8 (possible in a Go string)
+// becomes U+FFFD, as the decoders accept only UTF-8.
 func mpAppendStr(dst []byte, s string) []byte {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
 	n := len(s)
 	switch {
 	case n <= 31:
