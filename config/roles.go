@@ -319,6 +319,10 @@ func (p *parser) permission(n *yaml.Node, path string) (authz.Permission, positi
 			ok = false
 		}
 	}
+	if u, up := m.get("uri"); perm.Match == wamp.MatchPrefix && perm.URI != "" && !strings.HasSuffix(perm.URI, ".") {
+		// Crossbar's permission prefixes match characters, ours components.
+		p.warnf(u, up, "prefix %q matches whole components here but characters in Crossbar, which would also allow %q; end it with \".\" to mean the same in both", perm.URI, perm.URI+"-x")
+	}
 	if v, vp := m.get("allow"); v != nil {
 		if am := p.mapping(v, vp); am != nil {
 			perm.Allow.Call = p.optBool(am, "call")

@@ -79,6 +79,11 @@ func casesFor(v variant) []string {
 		// Only Autobahn|Python does channel binding (tls-unique).
 		cases = append(cases, "auth_cryptosign_tls")
 	}
+	if v.client != "wampy" {
+		// The spec's prefix examples: wampy checks URIs strictly itself
+		// and refuses "emergency-low".
+		cases = append(cases, "spec_pubsub", "spec_rpc")
+	}
 	if v.client != "python" && (v.serializer == "msgpack" || v.serializer == "cbor") {
 		cases = append(cases, "stock_uint8array")
 		if v.client == "wampy" {
@@ -213,6 +218,12 @@ func expectations(client string, data map[string]any) map[string]any {
 		"auth_cryptosign_tls": js(`{"authid": "cs_user", "authrole": "user", "authmethod": "cryptosign",
 			"challenge_channel_binding": "tls-unique", "unbound_signature": "wamp.error.authentication_failed",
 			"tls13": "wamp.error.authentication_failed"}`),
+		// The spec's examples: byte-string prefixes, not components.
+		"spec_pubsub": js(`{"topics": ["com.myapp.topic.emergency.11", "com.myapp.topic.emergency-low",
+			"com.myapp.topic.emergency.category.severe", "com.myapp.topic.emergency"]}`),
+		"spec_rpc": js(`{"calls": ["com.myapp.myobject1.myprocedure1", "com.myapp.myobject1-mysubobject1",
+			"com.myapp.myobject1.mysubobject1.myprocedure1", "com.myapp.myobject1"],
+			"errors": ["wamp.error.no_such_procedure", "wamp.error.no_such_procedure"]}`),
 		"stock_subscribe":  js(`{"event": "x"}`),
 		"stock_uint8array": js(`{"args": [{"$bytes": "010203"}]}`),
 	}

@@ -57,8 +57,9 @@ func reservedURI(u wamp.URI) bool {
 // could match a reserved procedure: such a pattern would receive calls to
 // wamp.* and tollgate.* procedures the router does not serve itself (with
 // the caller disclosed), so only trusted sessions may register it.
-// Prefixes match whole components ("" matches everything, "tollgate"
-// matches "tollgate.x"); a wildcard's empty first component matches any.
+// Prefixes match bytes, so any prefix of "wamp." or "tollgate." ("",
+// "wam", "tollgate") reaches them; a wildcard's empty first component
+// matches any.
 func reservedPattern(u wamp.URI, policy string) bool {
 	if reservedURI(u) {
 		return true
@@ -66,7 +67,7 @@ func reservedPattern(u wamp.URI, policy string) bool {
 	s := string(u)
 	switch policy {
 	case wamp.MatchPrefix:
-		return s == "" || s == strings.TrimSuffix(routerURIPrefix, ".")
+		return strings.HasPrefix("wamp.", s) || strings.HasPrefix(routerURIPrefix, s)
 	case wamp.MatchWildcard:
 		first, _, _ := strings.Cut(s, ".")
 		return first == "" || first == "wamp" || first+"." == routerURIPrefix

@@ -145,8 +145,11 @@ func TestPatternSubscriptions(t *testing.T) {
 		got[ev.Subscription], _ = wamp.OptString(ev.Details, "topic")
 	}
 	deepEqual(t, "events", got, map[wamp.ID]string{prefix: "com.example.update", wild: "com.example.update"})
-	// Prefixes match whole components.
+	// Prefixes match byte strings, not whole components (spec §12.5).
 	pub.send(&wamp.Publish{Request: pub.next(), Options: wamp.Dict{}, Topic: "com.examples"})
+	ev := expect[*wamp.Event](sub)
+	deepEqual(t, "byte-prefix event", ev.Subscription, prefix)
+	pub.send(&wamp.Publish{Request: pub.next(), Options: wamp.Dict{}, Topic: "com.exampl"})
 	sub.expectNothing(100 * time.Millisecond)
 }
 

@@ -1,10 +1,13 @@
 // Package match indexes URIs registered with a match policy (exact, prefix,
 // wildcard) and finds the entries that match a concrete URI.
 //
-// Exact entries sit in a map. Prefix and wildcard entries sit in two
-// component tries, so a lookup costs O(components of the URI) map probes
-// for prefixes and visits only the trie branches that can still match for
-// wildcards, whatever the number of patterns. Lookups do not allocate.
+// Exact entries sit in a map. Prefix entries sit in a byte-wise radix trie:
+// a prefix matches as a plain byte-string prefix of the URI, as the WAMP
+// spec says (§11.7, §12.5: "com.a.obj1" matches "com.a.obj1-x" and
+// "com.a.obj1.y"), so a lookup walks the URI's bytes once. Wildcard entries
+// sit in a component trie; a lookup visits only the branches that can still
+// match. Lookups cost O(len(URI)) whatever the number of patterns and do
+// not allocate.
 //
 // An Index is not safe for concurrent use; its owner guards it (the broker
 // and dealer read it under an RWMutex).
@@ -19,29 +22,46 @@ import (
 // Index maps (URI, policy) to values of type V.
 type Index[V any] struct {
 	exact    map[wamp.URI]V
-	prefix   *node[V] // components of prefix patterns
+	prefix   pnode[V] // radix trie of prefix patterns; the root holds ""
 	wildcard *node[V] // components of wildcard patterns; "" edges are wildcards
 	nPrefix  int
 	nWild    int
 }
 
-// node is one component of a trie. For the prefix trie, val is the prefix
-// "a.b" ending here (matches "a.b" and "a.b.…") and dot the prefix "a.b."
-// (matches "a.b.…" only). For the wildcard trie, val is the pattern ending
-// here; the "" child is the wildcard component.
+// pnode is a node of the prefix radix trie. The path from the root to a
+// node spells a byte string; val is the prefix pattern equal to it. Every
+// edge label is non-empty and a node's children start with distinct bytes
+// (first[i] is kids[i].label[0]), so at most one child can continue a URI.
+type pnode[V any] struct {
+	label string
+	first []byte
+	kids  []*pnode[V]
+	val   V
+	has   bool
+}
+
+// child returns the child whose label starts with b. Fan-out is small
+// (bytes that follow a common prefix), so a scan beats a map.
+func (n *pnode[V]) child(b byte) (int, *pnode[V]) {
+	for i, c := range n.first {
+		if c == b {
+			return i, n.kids[i]
+		}
+	}
+	return -1, nil
+}
+
+// node is one component of the wildcard trie; val is the pattern ending
+// here and the "" child is the wildcard component.
 type node[V any] struct {
 	children map[string]*node[V]
 	val      V
 	has      bool
-	dot      V
-	hasDot   bool
 }
-
-func (n *node[V]) empty() bool { return !n.has && !n.hasDot && len(n.children) == 0 }
 
 // New returns an empty index.
 func New[V any]() *Index[V] {
-	return &Index[V]{exact: map[wamp.URI]V{}, prefix: &node[V]{}, wildcard: &node[V]{}}
+	return &Index[V]{exact: map[wamp.URI]V{}, wildcard: &node[V]{}}
 }
 
 // Get returns the value stored for (uri, policy).
@@ -49,12 +69,9 @@ func (ix *Index[V]) Get(uri wamp.URI, policy string) (V, bool) {
 	var zero V
 	switch policy {
 	case wamp.MatchPrefix:
-		n, dot := ix.prefixNode(string(uri), false)
+		n := ix.findPrefix(string(uri))
 		if n == nil {
 			return zero, false
-		}
-		if dot {
-			return n.dot, n.hasDot
 		}
 		return n.val, n.has
 	case wamp.MatchWildcard:
@@ -72,14 +89,7 @@ func (ix *Index[V]) Get(uri wamp.URI, policy string) (V, bool) {
 func (ix *Index[V]) Put(uri wamp.URI, policy string, v V) {
 	switch policy {
 	case wamp.MatchPrefix:
-		n, dot := ix.prefixNode(string(uri), true)
-		if dot {
-			if !n.hasDot {
-				ix.nPrefix++
-			}
-			n.dot, n.hasDot = v, true
-			return
-		}
+		n := ix.insertPrefix(string(uri))
 		if !n.has {
 			ix.nPrefix++
 		}
@@ -99,25 +109,11 @@ func (ix *Index[V]) Put(uri wamp.URI, policy string, v V) {
 func (ix *Index[V]) Delete(uri wamp.URI, policy string) {
 	switch policy {
 	case wamp.MatchPrefix:
-		s, dot := splitDot(string(uri))
-		if s == "" {
-			// "" and "." live on the root itself.
-			var zero V
-			r := ix.prefix
-			if dot && r.hasDot {
-				r.dot, r.hasDot = zero, false
-				ix.nPrefix--
-			} else if !dot && r.has {
-				r.val, r.has = zero, false
-				ix.nPrefix--
-			}
-			return
-		}
-		if remove(ix.prefix, s, dot) {
+		if removePrefix(&ix.prefix, string(uri)) {
 			ix.nPrefix--
 		}
 	case wamp.MatchWildcard:
-		if remove(ix.wildcard, string(uri), false) {
+		if remove(ix.wildcard, string(uri)) {
 			ix.nWild--
 		}
 	default:
@@ -128,24 +124,81 @@ func (ix *Index[V]) Delete(uri wamp.URI, policy string) {
 // Len is the number of entries.
 func (ix *Index[V]) Len() int { return len(ix.exact) + ix.nPrefix + ix.nWild }
 
-// prefixNode finds (or creates) the node of prefix pattern p; dot reports
-// a trailing '.' ("a.b." is the dot value of node a→b). The root holds ""
-// (and ".", which no valid URI check admits).
-func (ix *Index[V]) prefixNode(p string, create bool) (n *node[V], dot bool) {
-	p, dot = splitDot(p)
-	if p == "" {
-		return ix.prefix, dot
+// findPrefix returns the node spelling exactly p, or nil.
+func (ix *Index[V]) findPrefix(p string) *pnode[V] {
+	n := &ix.prefix
+	for p != "" {
+		_, c := n.child(p[0])
+		if c == nil || !strings.HasPrefix(p, c.label) {
+			return nil
+		}
+		p, n = p[len(c.label):], c
 	}
-	n, _ = walk(ix.prefix, p, create)
-	return n, dot
+	return n
 }
 
-// splitDot removes one trailing '.' from a prefix pattern.
-func splitDot(p string) (string, bool) {
-	if strings.HasSuffix(p, ".") {
-		return p[:len(p)-1], true
+// insertPrefix returns the node spelling p, splitting an edge or adding a
+// leaf as needed.
+func (ix *Index[V]) insertPrefix(p string) *pnode[V] {
+	n := &ix.prefix
+	for p != "" {
+		i, c := n.child(p[0])
+		if c == nil {
+			c = &pnode[V]{label: p}
+			n.first = append(n.first, p[0])
+			n.kids = append(n.kids, c)
+			return c
+		}
+		l := commonLen(p, c.label)
+		if l < len(c.label) {
+			// p leaves c's label after l bytes: put a node there.
+			mid := &pnode[V]{label: c.label[:l], first: []byte{c.label[l]}, kids: []*pnode[V]{c}}
+			c.label = c.label[l:]
+			n.kids[i] = mid
+			c = mid
+		}
+		p, n = p[l:], c
 	}
-	return p, false
+	return n
+}
+
+func commonLen(a, b string) int {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	return i
+}
+
+// removePrefix clears the value spelled by p below n and keeps the trie
+// compact: an emptied leaf is dropped and a valueless node with one child
+// merges into it. It reports whether a value was removed.
+func removePrefix[V any](n *pnode[V], p string) bool {
+	var zero V
+	if p == "" {
+		if !n.has {
+			return false
+		}
+		n.val, n.has = zero, false
+		return true
+	}
+	i, c := n.child(p[0])
+	if c == nil || !strings.HasPrefix(p, c.label) || !removePrefix(c, p[len(c.label):]) {
+		return false
+	}
+	switch {
+	case c.has:
+	case len(c.kids) == 0:
+		last := len(n.kids) - 1
+		n.first[i], n.kids[i] = n.first[last], n.kids[last]
+		n.kids[last] = nil
+		n.first, n.kids = n.first[:last], n.kids[:last]
+	case len(c.kids) == 1:
+		g := c.kids[0]
+		g.label = c.label + g.label
+		n.kids[i] = g
+	}
+	return true
 }
 
 // walk follows the components of s from root (one edge per component; an
@@ -173,9 +226,9 @@ func walk[V any](root *node[V], s string, create bool) (*node[V], bool) {
 	}
 }
 
-// remove clears the value (dot: the dot value) at path s below n and prunes
-// emptied nodes. It reports whether a value was removed.
-func remove[V any](n *node[V], s string, dot bool) bool {
+// remove clears the value at path s below n and prunes emptied nodes. It
+// reports whether a value was removed.
+func remove[V any](n *node[V], s string) bool {
 	c, rest, more := strings.Cut(s, ".")
 	child := n.children[c]
 	if child == nil {
@@ -183,16 +236,12 @@ func remove[V any](n *node[V], s string, dot bool) bool {
 	}
 	var removed bool
 	if more {
-		removed = remove(child, rest, dot)
-	} else {
+		removed = remove(child, rest)
+	} else if child.has {
 		var zero V
-		if dot && child.hasDot {
-			child.dot, child.hasDot, removed = zero, false, true
-		} else if !dot && child.has {
-			child.val, child.has, removed = zero, false, true
-		}
+		child.val, child.has, removed = zero, false, true
 	}
-	if child.empty() {
+	if !child.has && len(child.children) == 0 {
 		delete(n.children, c)
 	}
 	return removed
@@ -205,7 +254,7 @@ func (ix *Index[V]) All(uri wamp.URI, fn func(V) bool) {
 	if v, ok := ix.exact[uri]; ok && !fn(v) {
 		return
 	}
-	if ix.nPrefix > 0 && !ix.prefixes(string(uri), fn) {
+	if ix.nPrefix > 0 && !prefixes(&ix.prefix, string(uri), fn) {
 		return
 	}
 	if ix.nWild > 0 {
@@ -219,61 +268,53 @@ func (ix *Index[V]) Best(uri wamp.URI) (V, bool) {
 	if v, ok := ix.exact[uri]; ok {
 		return v, true
 	}
+	if ix.nPrefix > 0 {
+		if n := ix.longestPrefix(string(uri)); n != nil {
+			return n.val, true
+		}
+	}
 	var (
 		best  V
 		found bool
 	)
-	first := func(v V) bool { best, found = v, true; return false }
-	if ix.nPrefix > 0 {
-		if ix.prefixes(string(uri), first); found {
-			return best, true
-		}
-	}
 	if ix.nWild > 0 {
-		wildcards(ix.wildcard, string(uri), first)
+		wildcards(ix.wildcard, string(uri), func(v V) bool { best, found = v, true; return false })
 	}
 	return best, found
 }
 
-// prefixes calls fn for every prefix entry matching uri, longest first,
-// until fn returns false (then it returns false). Prefixes match whole
-// components: "a.b" and "a.b." match "a.b.c" but not "a.bc" (the spec's
-// resolution example; Crossbar matches characters, see docs/features.md).
-// The empty prefix matches every non-empty URI.
-func (ix *Index[V]) prefixes(uri string, fn func(V) bool) bool {
-	if uri == "" {
-		return true
+// longestPrefix returns the deepest node on uri's path that holds a
+// prefix pattern, or nil.
+func (ix *Index[V]) longestPrefix(s string) *pnode[V] {
+	var best *pnode[V]
+	n := &ix.prefix
+	for {
+		if n.has {
+			best = n
+		}
+		if s == "" {
+			return best
+		}
+		_, c := n.child(s[0])
+		if c == nil || !strings.HasPrefix(s, c.label) {
+			return best
+		}
+		s, n = s[len(c.label):], c
 	}
-	if !prefixesBelow(ix.prefix, uri, fn) {
-		return false
-	}
-	if r := ix.prefix; r.has && !fn(r.val) {
-		return false
-	}
-	return true
 }
 
-// prefixesBelow walks the components of uri below n, deepest match first.
-// The recursion depth is the number of components of uri.
-func prefixesBelow[V any](n *node[V], uri string, fn func(V) bool) bool {
-	c, rest, more := strings.Cut(uri, ".")
-	child := n.children[c]
-	if child == nil {
-		return true
-	}
-	if more {
-		if !prefixesBelow(child, rest, fn) {
-			return false
-		}
-		// The dot form "…c." needs at least one more component.
-		if child.hasDot && !fn(child.dot) {
-			return false
+// prefixes calls fn for every prefix pattern that is a byte prefix of s
+// below n, longest first, until fn returns false (then it returns false).
+// The recursion depth is at most the number of trie nodes on s's path.
+func prefixes[V any](n *pnode[V], s string, fn func(V) bool) bool {
+	if s != "" {
+		if _, c := n.child(s[0]); c != nil && strings.HasPrefix(s, c.label) {
+			if !prefixes(c, s[len(c.label):], fn) {
+				return false
+			}
 		}
 	}
-	if child.has && !fn(child.val) {
-		return false
-	}
-	return true
+	return !n.has || fn(n.val)
 }
 
 // wildcards calls fn for every wildcard pattern below n matching the

@@ -18,18 +18,8 @@ type ref struct {
 
 func newRef() *ref { return &ref{entries: map[[2]string]int{}} }
 
-// refPrefixMatch: whole-component prefixes; "" matches every non-empty URI.
-func refPrefixMatch(p, uri string) bool {
-	switch {
-	case uri == "":
-		return false
-	case p == "":
-		return true
-	case strings.HasSuffix(p, "."):
-		return strings.HasPrefix(uri, p) && len(uri) > len(p)
-	}
-	return uri == p || strings.HasPrefix(uri, p+".")
-}
+// refPrefixMatch: a plain byte-string prefix (spec §11.7, §12.5).
+func refPrefixMatch(p, uri string) bool { return strings.HasPrefix(uri, p) }
 
 // refMoreSpecific: wildcard a beats b when its runs of literal components,
 // compared left to right, are longer (spec §11.7).
@@ -111,6 +101,10 @@ func randomURI(rng *rand.Rand, policy string) string {
 			s += "."
 		case 1:
 			s = ""
+		case 2, 3:
+			// End inside a component ("a.d" of "a.dd", "a.e_" of
+			// "a.e_1"): byte prefixes must match there too.
+			s = s[:rng.IntN(len(s)+1)]
 		}
 	}
 	return s
@@ -144,6 +138,7 @@ func crossCheck(t testing.TB, seed uint64, ops int) {
 		} else if got, gok := ix.Get(wamp.URI(u), policy); gok {
 			t.Fatalf("seed %d op %d: Get(%q, %s) = %d after delete", seed, i, u, policy, got)
 		}
+		checkTrie(t, &ix.prefix, true)
 		if ix.Len() != len(r.entries) {
 			t.Fatalf("seed %d op %d: Len = %d, want %d", seed, i, ix.Len(), len(r.entries))
 		}
@@ -166,6 +161,27 @@ func crossCheck(t testing.TB, seed uint64, ops int) {
 				t.Fatalf("All kept calling after false: %d calls", n)
 			}
 		}
+	}
+}
+
+// checkTrie fails unless the radix trie below n is well-formed and
+// compact: non-empty labels, first[i] = kids[i].label[0] with no repeats,
+// and every node but the root holds a value or branches.
+func checkTrie[V any](t testing.TB, n *pnode[V], root bool) {
+	t.Helper()
+	if !root && (n.label == "" || !n.has && len(n.kids) < 2) {
+		t.Fatalf("trie node %q: has %v, %d children (empty label or not compact)", n.label, n.has, len(n.kids))
+	}
+	if len(n.first) != len(n.kids) {
+		t.Fatalf("trie node %q: %d first bytes, %d children", n.label, len(n.first), len(n.kids))
+	}
+	seen := map[byte]bool{}
+	for i, c := range n.kids {
+		if seen[n.first[i]] || c.label == "" || c.label[0] != n.first[i] {
+			t.Fatalf("trie node %q: child %d label %q, first byte %q (repeated: %v)", n.label, i, c.label, n.first[i], seen[n.first[i]])
+		}
+		seen[n.first[i]] = true
+		checkTrie(t, c, false)
 	}
 }
 
@@ -200,13 +216,13 @@ func TestDeletePrunes(t *testing.T) {
 	ix.Delete("", wamp.MatchPrefix)
 	ix.Delete("a..c", wamp.MatchWildcard)
 	ix.Delete("x.y", wamp.MatchWildcard) // absent: no effect
-	if ix.Len() != 0 || len(ix.prefix.children) != 0 || len(ix.wildcard.children) != 0 || ix.prefix.has {
-		t.Fatalf("index not empty after deleting everything: len %d, prefix %v, wildcard %v", ix.Len(), ix.prefix.children, ix.wildcard.children)
+	if ix.Len() != 0 || len(ix.prefix.kids) != 0 || len(ix.wildcard.children) != 0 || ix.prefix.has {
+		t.Fatalf("index not empty after deleting everything: len %d, prefix %v, wildcard %v", ix.Len(), ix.prefix.kids, ix.wildcard.children)
 	}
 }
 
 // BenchmarkMatch looks up realistic URIs among 10k patterns of one policy
-// (and all three together). ns/op is the time per looked-up URI; a
+// (and all three together, and 10k nesting byte prefixes). ns/op is the time per looked-up URI; a
 // quarter of the URIs match nothing.
 func BenchmarkMatch(b *testing.B) {
 	const n = 10000
@@ -244,6 +260,12 @@ func BenchmarkMatch(b *testing.B) {
 		{"wildcard", []string{wamp.MatchWildcard}},
 		{"mixed", []string{wamp.MatchExact, wamp.MatchPrefix, wamp.MatchWildcard}},
 	}
+	// Byte prefixes nest: "com.app.1", "com.app.12", … all match
+	// "com.app.1234.…", so All reports up to five prefixes per lookup.
+	nested := New[int]()
+	for i := range n {
+		nested.Put(wamp.URI(fmt.Sprintf("com.app.%d", i)), wamp.MatchPrefix, i)
+	}
 	for _, c := range cases {
 		ix := build(c.policies...)
 		lookups := uris
@@ -278,6 +300,23 @@ func BenchmarkMatch(b *testing.B) {
 			}
 		})
 	}
+	b.Run("prefix-nested/Best", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			nested.Best(uris[i%len(uris)])
+		}
+	})
+	b.Run("prefix-nested/All", func(b *testing.B) {
+		b.ReportAllocs()
+		found := 0
+		count := func(int) bool { found++; return true }
+		for i := 0; b.Loop(); i++ {
+			nested.All(uris[i%len(uris)], count)
+		}
+		if found <= b.N {
+			b.Fatalf("%d matches for %d lookups: prefixes do not nest", found, b.N)
+		}
+	})
 	// The linear scan this package used to do for wildcards, for scale.
 	pats := make([]wamp.URI, n)
 	for i := range pats {

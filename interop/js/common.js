@@ -15,6 +15,9 @@ const crypto = require('crypto');
 
 const CASE_TIMEOUT_MS = 15000;
 
+const SPEC_TOPICS = ['com.myapp.topic.emergency.11', 'com.myapp.topic.emergency-low',
+  'com.myapp.topic.emergency.category.severe', 'com.myapp.topic.emergency'];
+
 // WampError is an application error in either direction.
 class WampError extends Error {
   constructor(uri, args, kwargs) {
@@ -318,6 +321,36 @@ const CASES = {
     out.prefix_event = events.prefix;
     out.wildcard_event = events.wildcard;
     return out;
+  },
+
+  // The spec's prefix-matching examples (pattern-based subscription and
+  // registration), on realm "spec" (loose URIs: "emergency-low").
+  async spec_pubsub(h) {
+    const sub = await h.connect({ realm: 'spec' });
+    const pub = await h.connect({ realm: 'spec' });
+    const topics = [];
+    let done = false;
+    await sub.subscribe('com.myapp.topic.emergency', (ev) => topics.push(ev.details.topic), { match: 'prefix' });
+    await sub.subscribe('com.myapp.done', () => { done = true; });
+    // Events of one publisher arrive in order: a wrong match for "emerge"
+    // would show up before "done".
+    for (const t of ['com.myapp.topic.emerge', ...SPEC_TOPICS, 'com.myapp.done']) await pub.publish(t, [], null);
+    await waitUntil(() => done);
+    return { topics };
+  },
+
+  async spec_rpc(h) {
+    const callee = await h.connect({ realm: 'spec' });
+    const caller = await h.connect({ realm: 'spec' });
+    await callee.register('com.myapp.myobject1', (inv) => ({ args: [inv.details.procedure] }), { match: 'prefix' });
+    const calls = [];
+    for (const p of ['com.myapp.myobject1.myprocedure1', 'com.myapp.myobject1-mysubobject1',
+      'com.myapp.myobject1.mysubobject1.myprocedure1', 'com.myapp.myobject1']) {
+      calls.push((await caller.call(p)).args[0]);
+    }
+    const errors = [];
+    for (const p of ['com.myapp.myobject2', 'com.myapp.myobject']) errors.push(await errURI(caller.call(p)));
+    return { calls, errors };
   },
 
   async shared(h) {

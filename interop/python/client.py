@@ -477,6 +477,45 @@ async def case_pattern(h):
     return out
 
 
+# The spec's prefix-matching examples (pattern-based subscription and
+# registration), on realm "spec" (loose URIs: "emergency-low").
+SPEC_TOPICS = ["com.myapp.topic.emergency.11", "com.myapp.topic.emergency-low",
+               "com.myapp.topic.emergency.category.severe", "com.myapp.topic.emergency"]
+
+
+async def case_spec_pubsub(h):
+    sub = await h.connect(realm="spec")
+    pub = await h.connect(realm="spec")
+    topics, done = [], []
+    await sub.subscribe(lambda details=None: topics.append(details.topic), "com.myapp.topic.emergency",
+                        options=SubscribeOptions(match="prefix", details_arg="details"))
+    await sub.subscribe(lambda: done.append(True), "com.myapp.done")
+    # Events of one publisher arrive in order: a wrong match for
+    # "emerge" would show up before "done".
+    for topic in ["com.myapp.topic.emerge"] + SPEC_TOPICS + ["com.myapp.done"]:
+        await pub.publish(topic, options=PublishOptions(acknowledge=True))
+    await wait_until(lambda: done)
+    return {"topics": topics}
+
+
+async def case_spec_rpc(h):
+    callee = await h.connect(realm="spec")
+    caller = await h.connect(realm="spec")
+    await callee.register(lambda details=None: details.procedure, "com.myapp.myobject1",
+                          options=RegisterOptions(match="prefix", details_arg="details"))
+    calls = [await caller.call(p) for p in [
+        "com.myapp.myobject1.myprocedure1", "com.myapp.myobject1-mysubobject1",
+        "com.myapp.myobject1.mysubobject1.myprocedure1", "com.myapp.myobject1"]]
+    errors = []
+    for p in ["com.myapp.myobject2", "com.myapp.myobject"]:
+        try:
+            await caller.call(p)
+            errors.append("no error")
+        except ApplicationError as e:
+            errors.append(e.error)
+    return {"calls": calls, "errors": errors}
+
+
 async def case_shared(h):
     c1 = await h.connect()
     c2 = await h.connect()
