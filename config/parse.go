@@ -82,8 +82,11 @@ func (p *parser) top(n *yaml.Node, c *Config) {
 		if !ok {
 			continue
 		}
+		if p.workerDisabled(wm, wp) {
+			continue
+		}
 		if typ != "router" {
-			p.errorf(tv, tp, "worker type %q is not supported by Tollgate (only \"router\")", typ)
+			p.worker(wm, typ, tv, tp, wp, i, c)
 			continue
 		}
 		routers++
@@ -93,8 +96,8 @@ func (p *parser) top(n *yaml.Node, c *Config) {
 		}
 		p.routerWorker(wm, c, r)
 	}
-	if len(items) == 0 {
-		p.errorf(v, path, "no router worker: at least one worker must have type \"router\"")
+	if routers == 0 {
+		p.warnf(v, path, "no router worker: nothing is routed (Tollgate runs only the guest workers)")
 	}
 	p.crossChecks(r)
 }
@@ -121,11 +124,8 @@ func (p *parser) routerWorker(m *mapping, c *Config, r *refs) {
 	m.ignore("manhole", "Tollgate has no manhole")
 	m.ignore("connections", "database connections are not supported")
 
-	if v, path := m.need("realms"); v != nil {
+	if v, path := m.get("realms"); v != nil {
 		if items, ok := p.seq(v, path); ok {
-			if len(items) == 0 {
-				p.errorf(v, path, "at least one realm is required")
-			}
 			for i, it := range items {
 				if realm, ok := p.realm(it, index(path, i), r); ok {
 					c.Realms = append(c.Realms, realm)
@@ -133,11 +133,8 @@ func (p *parser) routerWorker(m *mapping, c *Config, r *refs) {
 			}
 		}
 	}
-	if v, path := m.need("transports"); v != nil {
+	if v, path := m.get("transports"); v != nil {
 		if items, ok := p.seq(v, path); ok {
-			if len(items) == 0 {
-				p.errorf(v, path, "at least one transport is required")
-			}
 			names := map[string]bool{}
 			for i, it := range items {
 				t, ok := p.transport(it, index(path, i), i, r)
@@ -160,7 +157,23 @@ func (p *parser) routerWorker(m *mapping, c *Config, r *refs) {
 		}
 	}
 	m.done()
+	if len(c.Realms) == 0 && len(p.errs) == 0 && servesWAMP(c) {
+		p.warnf(m.n, m.path, "no realms: every WAMP session will be refused (Crossbar makes realms optional for routers that only serve web content)")
+	}
+	if len(c.Transports) == 0 && len(p.errs) == 0 {
+		p.warnf(m.n, m.path, "no transports: the router listens nowhere")
+	}
 	p.checkAuthTimeouts(c.Limits.HelloTimeout)
+}
+
+// servesWAMP reports whether any transport accepts WAMP connections.
+func servesWAMP(c *Config) bool {
+	for _, t := range c.Transports {
+		if len(t.WebSocket) > 0 || t.RawSocket != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // component validates an embedded (Python) component and warns that it
@@ -298,13 +311,19 @@ func (p *parser) transport(n *yaml.Node, path string, i int, r *refs) (Transport
 			}
 		}
 		m.unsupported("mqtt", "MQTT is not implemented")
-		if t.RawSocket == nil && len(t.WebSocket) == 0 && len(t.Metrics) == 0 {
+		if t.RawSocket == nil && len(t.WebSocket) == 0 && len(t.Metrics) == 0 && len(t.Web) == 0 {
 			p.errorf(m.n, path, "universal transport serves nothing: add rawsocket, websocket or web")
 		}
 	}
 	p.checkTLSAuth(p.tlsAuth[tlsAuth:], &t.Endpoint)
 	m.done()
 	return t, len(p.errs) == before
+}
+
+// serves reports whether t already serves the HTTP path pk.
+func (t *Transport) serves(pk string) bool {
+	_, ws := t.WebSocket[pk]
+	return ws || slices.Contains(t.Metrics, pk) || slices.ContainsFunc(t.Web, func(w WebService) bool { return w.Path == pk })
 }
 
 // pathKey maps a web path to the router.Transport WebSocket key.
@@ -364,14 +383,14 @@ func (p *parser) webPaths(m *mapping, path string, t *Transport) {
 		if !ok {
 			return
 		}
-		if typ != "websocket" && typ != "metrics" {
-			p.errorf(tv, tp, "path service type %q not supported: Tollgate serves only \"websocket\" and \"metrics\" path services", typ)
-			return
-		}
 		p.id(sm)
 		pk := pathKey(key)
-		if _, dup := t.WebSocket[pk]; dup || slices.Contains(t.Metrics, pk) {
+		if t.serves(pk) {
 			p.errorf(kn, kp, "path %q is already served by this transport", key)
+			return
+		}
+		if typ != "websocket" && typ != "metrics" {
+			p.webService(sm, typ, tv, tp, pk, kn, kp, t)
 			return
 		}
 		if typ == "metrics" {
@@ -383,8 +402,8 @@ func (p *parser) webPaths(m *mapping, path string, t *Transport) {
 		}
 		t.WebSocket[pk] = p.webSocket(sm, kp)
 	})
-	if len(t.WebSocket) == 0 && len(t.Metrics) == 0 && len(pm.fields) == 0 {
-		p.errorf(v, vp, "no paths: add at least one websocket path service")
+	if len(pm.fields) == 0 {
+		p.errorf(v, vp, "no paths: add at least one path service")
 	}
 }
 
@@ -474,6 +493,7 @@ func (p *parser) serializers(m *mapping, ws bool) []string {
 // Crossbar WebSocket options Tollgate accepts without honouring them, and why.
 var ignoredWebSocketOptions = []struct{ key, why string }{
 	{"max_frame_size", "frames are limited only through max_message_size"},
+	{"auto_ping_restart_on_any_traffic", "pings are sent every auto_ping_interval whatever other traffic flows"},
 	{"auto_fragment_size", "outgoing messages are not fragmented"},
 	{"auto_ping_timeout", "a ping not answered before the next one closes the connection"},
 	{"auto_ping_size", "pings carry no payload"},
