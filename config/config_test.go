@@ -139,11 +139,11 @@ func TestBadConfigs(t *testing.T) {
 		{"json syntax", "c.json", "{\"version\": 2,\n  \"workers\": [}\n", []string{`c.json:2:15: JSON syntax error: invalid character '}' looking for beginning of value`}},
 		{"extension", "c.toml", "version = 2", []string{`c.toml: unknown config file extension ".toml": use .yaml, .yml or .json`}},
 		{"two documents", "c.yaml", minimalHead + "      - {type: websocket, endpoint: {type: tcp, port: 0}}\n---\nversion: 2\n", []string{`c.yaml:12:1: more than one YAML document in the file`}},
-		{"version missing and old", "c.yaml", "workers: []\n", []string{
-			`c.yaml:1:1: missing required key "version" (Tollgate reads Crossbar node config version 2)`,
+		{"version 0", "c.yaml", "version: 0\nworkers: []\n", []string{
+			"c.yaml:1:10: version: config version 0 is not a Crossbar config version (1 or 2)",
 		}},
-		{"version 1", "c.yaml", "version: 1\nworkers: []\n", []string{
-			"c.yaml:1:10: version: config version 1 is too old: only version 2 is supported (`crossbar upgrade` converts it)",
+		{"version 3", "c.yaml", "version: 3\nworkers: []\n", []string{
+			"c.yaml:1:10: version: config version 3 is not supported: only versions 1 and 2 are",
 		}},
 		{"unknown top-level key and workers missing", "c.yaml", "version: 2\nworker: []\n", []string{
 			`c.yaml:1:1: missing required key "workers"`,
@@ -239,7 +239,6 @@ workers:
 			`c.yaml:11:15: workers[0].transports[0].type: transport type "mqtt" is not supported by Tollgate (supported: websocket, rawsocket, web, universal)`,
 			`c.yaml:14:37: workers[0].transports[1].endpoint.port: must be an integer 0-65535, got string "80a"`,
 			`c.yaml:14:44: workers[0].transports[1].endpoint: unknown key "portt"`,
-			`c.yaml:15:29: workers[0].transports[1].serializers[1]: serializer "ubjson" is not supported by Tollgate (supported: json, msgpack, cbor)`,
 			`c.yaml:15:37: workers[0].transports[1].serializers[2]: unknown serializer "xml" (supported: json, msgpack, cbor)`,
 			`c.yaml:15:42: workers[0].transports[1].serializers[3]: serializer "json" listed twice`,
 			`c.yaml:17:37: workers[0].transports[2].endpoint.port: must be an integer 0-65535, got 70000`,

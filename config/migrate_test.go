@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -388,12 +389,60 @@ func TestStaticDirectoryMissing(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "c.yaml")
 	os.WriteFile(cfg, []byte(minimalHead+"      - {type: web, endpoint: {type: tcp, port: 0}, paths: {\"/\": {type: static, directory: nope}}}\n"), 0o644)
-	c, _, err := Load(cfg)
+	c, ws, err := Load(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.Listeners()
-	if got := errLines(t, err); len(got) != 1 || !strings.HasPrefix(got[0], cfg+":11:61: workers[0].transports[0].paths[\"/\"]: static service at /:") {
-		t.Errorf("errors = %q", got)
+	if !hasWarning(ws, cfg+":11:92:", "nope does not exist", "404") {
+		t.Errorf("warnings:\n%s", strings.Join(warnStrings(ws), "\n"))
+	}
+	ls, err := c.Listeners()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	ls[0].Transport.HTTP["/"].ServeHTTP(rec, httptest.NewRequest("GET", "/index.html", nil))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("GET on a missing directory: %d, want 404", rec.Code)
+	}
+}
+
+// TestVersion1: a file without version (or version 1) is read as Crossbar
+// version 1, its permissions' action keys converted; in version 2 those
+// keys stay errors.
+func TestVersion1(t *testing.T) {
+	t.Parallel()
+	v1 := `workers:
+  - type: router
+    realms:
+      - name: realm1
+        roles:
+          - name: anonymous
+            permissions:
+              - {uri: "*", publish: true, subscribe: true, call: false, register: true}
+    transports:
+      - {type: rawsocket, endpoint: {type: tcp, port: 0}, serializer: msgpack, max_message_size: 1048576}
+      - {type: websocket, endpoint: {type: tcp, port: 0}, serializers: [json, ubjson]}
+`
+	for _, head := range []string{"", "version: 1\n"} {
+		c, ws := mustParse(t, "v1.yaml", head+v1)
+		if !hasWarning(ws, "read as Crossbar version 1") {
+			t.Errorf("%q: warnings:\n%s", head, strings.Join(warnStrings(ws), "\n"))
+		}
+		got := c.Realms[0].Roles[0].Permissions[0]
+		if want := (authz.Actions{Publish: true, Subscribe: true, Register: true}); got.URI != "*" || got.Allow != want {
+			t.Errorf("%q: permission = %+v", head, got)
+		}
+		rs := c.Transports[0].RawSocket
+		if !slices.Equal(rs.Serializers, []string{"msgpack"}) || rs.MaxMessageSize != 1<<20 {
+			t.Errorf("%q: rawsocket = %+v", head, rs)
+		}
+		if !hasWarning(ws, `serializer "ubjson" is not supported`, "cannot connect") {
+			t.Errorf("%q: no ubjson warning", head)
+		}
+	}
+	_, _, err := Parse("v2.yaml", []byte("version: 2\n"+v1))
+	if got := errLines(t, err); len(got) != 4 || !strings.Contains(got[0], `unknown key "publish"`) {
+		t.Errorf("version 2 with version 1 permissions: %q", got)
 	}
 }

@@ -24,6 +24,7 @@ const maxErrors = 200
 type parser struct {
 	file      string
 	dir       string // directory relative paths in the config are resolved against
+	v1        bool   // a version 1 file (read with its permissions converted)
 	lookupEnv func(string) (string, bool)
 	errs      []Error
 	warns     []Warning

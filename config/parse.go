@@ -47,13 +47,19 @@ func (p *parser) top(n *yaml.Node, c *Config) {
 		return
 	}
 	m.get("$schema") // documentation only
+	const v1Note = "read as Crossbar version 1, with its permissions converted as `crossbar upgrade` converts them ({uri, publish, subscribe, call, register} → {uri, allow}); run `crossbar upgrade` to write the file as version 2"
 	if v, path := m.get("version"); v == nil {
-		p.errorf(m.n, "", `missing required key "version" (Tollgate reads Crossbar node config version 2)`)
+		p.v1 = true
+		p.warnf(m.n, "", "no version key: "+v1Note)
 	} else if ver, ok := p.integer(v, path, 0, math.MaxInt32); ok && ver != 2 {
-		if ver < 2 {
-			p.errorf(v, path, "config version %d is too old: only version 2 is supported (`crossbar upgrade` converts it)", ver)
-		} else {
-			p.errorf(v, path, "config version %d is not supported: only version 2 is", ver)
+		switch {
+		case ver == 1:
+			p.v1 = true
+			p.warnf(v, path, "version 1: "+v1Note)
+		case ver < 1:
+			p.errorf(v, path, "config version %d is not a Crossbar config version (1 or 2)", ver)
+		default:
+			p.errorf(v, path, "config version %d is not supported: only versions 1 and 2 are", ver)
 		}
 	}
 	m.ignore("controller", "Tollgate has no node controller")
@@ -435,12 +441,28 @@ func (p *parser) rawSocket(m *mapping, path string) *router.RawSocketOptions {
 	rs := &router.RawSocketOptions{}
 	m.ignore("debug", "use --log-level debug")
 	rs.Serializers = p.serializers(m, false)
+	if v, vp := m.get("serializer"); v != nil {
+		// Crossbar's older form: one serializer, as a string.
+		if s, ok := p.str(v, vp); ok {
+			if rs.Serializers != nil {
+				p.errorf(v, vp, "give serializers or serializer, not both")
+			} else if p.serializerKnown(v, vp, s) {
+				rs.Serializers = []string{s}
+			}
+		}
+	}
+	maxSize := func(sv *yaml.Node, sp string) {
+		if size, ok := p.integer(sv, sp, 512, maxRawMessage); ok {
+			rs.MaxMessageSize = size
+		}
+	}
+	if sv, sp := m.get("max_message_size"); sv != nil {
+		maxSize(sv, sp) // Crossbar accepts it on the transport itself too
+	}
 	if v, vp := m.get("options"); v != nil {
 		if om := p.mapping(v, vp); om != nil {
 			if sv, sp := om.get("max_message_size"); sv != nil {
-				if size, ok := p.integer(sv, sp, 512, maxRawMessage); ok {
-					rs.MaxMessageSize = size
-				}
+				maxSize(sv, sp)
 			}
 			om.done()
 		}
@@ -465,7 +487,10 @@ func (p *parser) serializers(m *mapping, ws bool) []string {
 		p.errorf(v, path, "empty serializer list: leave it out to allow json, msgpack and cbor")
 		return nil
 	}
-	var out []string
+	var (
+		out         []string
+		unsupported []at
+	)
 	seen := map[string]bool{}
 	for i, it := range items {
 		ip := index(path, i)
@@ -482,18 +507,40 @@ func (p *parser) serializers(m *mapping, ws bool) []string {
 			seen[s] = true
 			out = append(out, s)
 		case "ubjson", "flatbuffers":
-			p.errorf(it, ip, "serializer %q is not supported by Tollgate (supported: json, msgpack, cbor)", s)
+			unsupported = append(unsupported, at{it, ip})
 		default:
 			p.errorf(it, ip, "unknown serializer %q (supported: json, msgpack, cbor)", s)
 		}
 	}
+	for _, u := range unsupported {
+		if len(out) == 0 {
+			p.errorf(u.n, u.path, "serializer %q is not supported by Tollgate (supported: json, msgpack, cbor)", u.n.Value)
+		} else {
+			p.warnf(u.n, u.path, "skipped: serializer %q is not supported by Tollgate: clients that speak only %s cannot connect (the others are served)", u.n.Value, u.n.Value)
+		}
+	}
 	return out
+}
+
+// serializerKnown reports whether s names a serializer Tollgate speaks,
+// reporting it otherwise.
+func (p *parser) serializerKnown(n *yaml.Node, path, s string) bool {
+	switch s {
+	case "json", "msgpack", "cbor":
+		return true
+	case "ubjson", "flatbuffers":
+		p.errorf(n, path, "serializer %q is not supported by Tollgate (supported: json, msgpack, cbor)", s)
+	default:
+		p.errorf(n, path, "unknown serializer %q (supported: json, msgpack, cbor)", s)
+	}
+	return false
 }
 
 // Crossbar WebSocket options Tollgate accepts without honouring them, and why.
 var ignoredWebSocketOptions = []struct{ key, why string }{
 	{"max_frame_size", "frames are limited only through max_message_size"},
 	{"auto_ping_restart_on_any_traffic", "pings are sent every auto_ping_interval whatever other traffic flows"},
+	{"enable_hixie76", "only RFC 6455 is spoken"},
 	{"auto_fragment_size", "outgoing messages are not fragmented"},
 	{"auto_ping_timeout", "a ping not answered before the next one closes the connection"},
 	{"auto_ping_size", "pings carry no payload"},

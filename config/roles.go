@@ -347,6 +347,17 @@ func (p *parser) permission(n *yaml.Node, path string) (authz.Permission, positi
 		uv, up := m.get("uri")
 		p.warnf(uv, up, "%q without match is an exact URI (as in Crossbar), which no URI equals: this permission grants nothing; for every URI under it write match: prefix or %q", perm.URI, perm.URI+"*")
 	}
+	if p.v1 {
+		// Version 1: the four actions are keys of the permission itself.
+		for _, a := range []struct {
+			key string
+			dst *bool
+		}{{"call", &perm.Allow.Call}, {"register", &perm.Allow.Register}, {"publish", &perm.Allow.Publish}, {"subscribe", &perm.Allow.Subscribe}} {
+			if m.has(a.key) {
+				*a.dst = p.optBool(m, a.key)
+			}
+		}
+	}
 	if v, vp := m.get("allow"); v != nil {
 		if am := p.mapping(v, vp); am != nil {
 			perm.Allow.Call = p.optBool(am, "call")

@@ -2,7 +2,10 @@ package config
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"math"
+	"os"
 	"strings"
 	"time"
 
@@ -59,6 +62,7 @@ var skippedWebServices = map[string]string{
 	"fileupload":   "the file upload service is not served; accept uploads in your own web service",
 	"wap":          "WAMP application pages are not rendered; serve them from your own web server",
 	"rest_caller":  "is not served",
+	"catalog":      "XBR catalogs are not served",
 }
 
 // refusedWebServices are Crossbar path services that would let HTTP
@@ -187,6 +191,9 @@ func (p *parser) staticService(sm *mapping, kp string, ws *WebService) {
 		}
 	}
 	ws.Directory = p.abs(s)
+	if _, err := os.Stat(ws.Directory); errors.Is(err, fs.ErrNotExist) {
+		p.warnf(dv, dp, "directory %s does not exist: every request under this path gets 404 until it exists and the router restarts", ws.Directory)
+	}
 }
 
 func (p *parser) mimeTypes(n *yaml.Node, path string) map[string]string {
@@ -196,8 +203,11 @@ func (p *parser) mimeTypes(n *yaml.Node, path string) map[string]string {
 	}
 	out := map[string]string{}
 	m.each(func(ext string, kn, val *yaml.Node, kp string) {
-		if !strings.HasPrefix(ext, ".") || len(ext) < 2 {
-			p.errorf(kn, kp, "MIME type key %q must be a file extension with its dot (\".svg\")", ext)
+		if !strings.HasPrefix(ext, ".") {
+			ext = "." + ext // Crossbar's examples write both "png" and ".png"
+		}
+		if len(ext) < 2 {
+			p.errorf(kn, kp, "empty MIME type extension")
 			return
 		}
 		if s, ok := p.str(val, kp); ok {

@@ -28,6 +28,9 @@ func (ws WebService) Handler(version string) (http.Handler, error) {
 	switch ws.Type {
 	case "static":
 		root, err := os.OpenRoot(ws.Directory)
+		if errors.Is(err, fs.ErrNotExist) {
+			return http.NotFoundHandler(), nil // Parse warned about it
+		}
 		if err != nil {
 			return nil, fmt.Errorf("static service at %s: %w", ws.Path, err)
 		}

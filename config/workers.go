@@ -34,9 +34,11 @@ type Guest struct {
 // skippedWorkers are Crossbar worker types that Tollgate accepts but does
 // not run, and what to do instead.
 var skippedWorkers = map[string]string{
-	"container": "Tollgate does not host Python components; run each component as an ordinary WAMP client (or as a guest worker) on a transport that gives it its role",
-	"proxy":     "Tollgate has no proxy workers; one Tollgate process serves every transport itself (put a TCP or HTTP load balancer in front for more)",
-	"xbrmm":     "XBR market makers are not supported",
+	"container":        "Tollgate does not host Python components; run each component as an ordinary WAMP client (or as a guest worker) on a transport that gives it its role",
+	"proxy":            "Tollgate has no proxy workers; one Tollgate process serves every transport itself (put a TCP or HTTP load balancer in front for more)",
+	"xbrmm":            "XBR market makers are not supported",
+	"websocket-testee": "the WebSocket conformance-test worker is not run",
+	"hostmonitor":      "host monitoring is not run; use the node exporter or the metrics endpoint",
 }
 
 // worker reads one item of workers other than the router worker.
