@@ -446,3 +446,28 @@ func TestVersion1(t *testing.T) {
 		t.Errorf("version 2 with version 1 permissions: %q", got)
 	}
 }
+
+func TestStoreCallQueueAndLabelIDs(t *testing.T) {
+	t.Parallel()
+	_, ws := mustParse(t, "q.yaml", `version: 2
+workers:
+  - type: router
+    realms:
+      - name: realm1
+        id: io.crossbar.demo
+        store: {type: memory, call-queue: [{uri: com.example.x}]}
+        roles:
+          - {name: anonymous, id: "Not An Id", permissions: []}
+    transports:
+      - {type: rawsocket, endpoint: {type: tcp, port: 0}}
+`)
+	for _, w := range [][]string{
+		{"q.yaml:6:13:", `id "io.crossbar.demo" does not match`},
+		{"q.yaml:7:31:", "calls are not queued", "no_such_procedure"},
+		{"q.yaml:9:35:", `id "Not An Id" does not match`},
+	} {
+		if !hasWarning(ws, w...) {
+			t.Errorf("no warning %q in:\n%s", w, strings.Join(warnStrings(ws), "\n"))
+		}
+	}
+}

@@ -124,6 +124,19 @@ func (p *parser) id(m *mapping) (string, bool) {
 	return s, true
 }
 
+// labelID reads the id of a realm or role, which only labels it (the name
+// is what routes): a malformed one is warned about, as Crossbar's older
+// releases accepted any string there.
+func (p *parser) labelID(m *mapping) {
+	v, path := m.get("id")
+	if v == nil {
+		return
+	}
+	if s, ok := p.str(v, path); ok && !idPattern.MatchString(s) {
+		p.warnf(v, path, "ignored: id %q does not match %s (ids only label a realm or role)", s, idPattern)
+	}
+}
+
 func (p *parser) routerWorker(m *mapping, c *Config, r *refs) {
 	p.id(m)
 	p.workerOptions(m, &c.Limits)

@@ -21,7 +21,7 @@ func (p *parser) realm(n *yaml.Node, path string, r *refs) (router.RealmOptions,
 	if m == nil {
 		return realm, false
 	}
-	p.id(m)
+	p.labelID(m)
 	ok := true
 	if v, vp := m.need("name"); v != nil {
 		if s, good := p.str(v, vp); good {
@@ -189,7 +189,7 @@ func (p *parser) role(n *yaml.Node, path string) (authz.RoleConfig, positions, [
 	for _, f := range m.fields {
 		ps.set(f.name, f.val, join(path, f.name))
 	}
-	p.id(m)
+	p.labelID(m)
 	ok := true
 	if v, vp := m.need("name"); v != nil {
 		if s, good := p.str(v, vp); good {

@@ -63,12 +63,13 @@ var skippedWebServices = map[string]string{
 	"wap":          "WAMP application pages are not rendered; serve them from your own web server",
 	"rest_caller":  "is not served",
 	"catalog":      "XBR catalogs are not served",
+	"registerme":   "the Crossbar master node's registration page is not served",
 }
 
 // refusedWebServices are Crossbar path services that would let HTTP
 // clients act in a realm; they are refused until Tollgate implements them,
 // since skipping them silently would change what gets routed.
-var refusedWebServices = map[string]bool{"publisher": true, "caller": true, "webhook": true}
+var refusedWebServices = map[string]bool{"publisher": true, "caller": true, "webhook": true, "pusher": true}
 
 // webService reads a non-WAMP path service mounted at pk into t.Web. Its
 // type typ was read from tv (at tp); kn is the path's key node.

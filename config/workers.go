@@ -117,6 +117,10 @@ func (p *parser) guest(m *mapping, path string, i int) (Guest, bool) {
 		}
 	}
 	g.Env = env
+	if v, vp := m.get("stdin"); v != nil {
+		// Crossbar's older releases took stdin beside executable.
+		p.guestStdin(v, vp)
+	}
 	m.done()
 	return g, len(p.errs) == before
 }
@@ -140,9 +144,7 @@ func (p *parser) guestOptions(om *mapping, g *Guest, env []string) []string {
 		}
 	}
 	if v, vp := om.get("stdin"); v != nil {
-		if n := p.resolve(v); n != nil && !(n.Kind == yaml.ScalarNode && n.Value == "close") {
-			p.warnf(v, vp, "ignored: the guest's stdin is always closed")
-		}
+		p.guestStdin(v, vp)
 	}
 	if v, vp := om.get("restart"); v != nil {
 		g.Restart, _ = p.oneOf(v, vp, "never", "on-failure", "always")
@@ -153,6 +155,13 @@ func (p *parser) guestOptions(om *mapping, g *Guest, env []string) []string {
 	om.get("disabled") // read by workerDisabled
 	om.done()
 	return env
+}
+
+// guestStdin warns about a stdin other than "close": it is always closed.
+func (p *parser) guestStdin(v *yaml.Node, vp string) {
+	if n := p.resolve(v); n != nil && !(n.Kind == yaml.ScalarNode && n.Value == "close") {
+		p.warnf(v, vp, "ignored: the guest's stdin is always closed")
+	}
 }
 
 // guestEnv reads Crossbar's env: {inherit: bool | [names], vars: {k: v}}.
