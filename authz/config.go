@@ -14,7 +14,8 @@ import (
 // (mirrors router.Permission).
 //
 // When Match is empty, URI is a "starred" URI converted as Crossbar does:
-// no '*' → exact (but a URI ending in '.' → prefix), "*" → prefix "" (every
+// no '*' → exact (a URI ending in '.' too, which therefore matches nothing,
+// exactly as in Crossbar), "*" → prefix "" (every
 // URI), "com.example.*" → prefix "com.example.", any other '*' (each one a
 // whole component) → wildcard with the stars emptied ("com.*.x" →
 // "com..x"). With Match given, URI must not contain '*'.
@@ -192,9 +193,6 @@ func convertStarred(u string) (string, string, string) {
 		if u == "" {
 			return "", "", `empty (use "*" for every URI)`
 		}
-		if strings.HasSuffix(u, ".") {
-			return u, wamp.MatchPrefix, ""
-		}
 		return u, wamp.MatchExact, ""
 	}
 	comps := strings.Split(u, ".")
@@ -210,6 +208,23 @@ func convertStarred(u string) (string, string, string) {
 		return strings.TrimSuffix(u, "*"), wamp.MatchPrefix, ""
 	}
 	return strings.ReplaceAll(u, "*", ""), wamp.MatchWildcard, ""
+}
+
+// PermissionKey returns the (match, URI) rule a permission compiles to, as
+// one comparable string: two permissions of a role with the same key are
+// duplicates. ok is false for a permission that does not compile.
+func PermissionKey(p Permission) (key string, ok bool) {
+	uri, match := p.URI, p.Match
+	if match == "" {
+		var why string
+		if uri, match, why = convertStarred(p.URI); why != "" {
+			return "", false
+		}
+	}
+	if match == wamp.MatchPrefix {
+		uri = strings.TrimSuffix(uri, ".")
+	}
+	return match + " " + uri, true
 }
 
 func compilePermissions(perms []Permission, where string, ce *configErrors) *matcher {
@@ -237,7 +252,13 @@ func compilePermissions(perms []Permission, where string, ce *configErrors) *mat
 			ce.add("%s.match: %q is not exact, prefix or wildcard", pw, match)
 			continue
 		}
-		if !wamp.ValidURI(wamp.URI(uri), false, match) {
+		checked := uri
+		if p.Match == "" && match == wamp.MatchExact {
+			// Crossbar's "com.example." without match: an exact rule no
+			// valid URI equals. Kept (it grants nothing) rather than refused.
+			checked = strings.TrimSuffix(uri, ".")
+		}
+		if !wamp.ValidURI(wamp.URI(checked), false, match) {
 			why := "invalid URI"
 			if match == wamp.MatchExact && strings.Contains(uri, "..") {
 				why = "empty component in an exact URI (use match wildcard)"

@@ -127,7 +127,8 @@ func TestStarredURIs(t *testing.T) {
 		{"com.x.update", ActionSubscribe, false, false}, // wildcard beats the * prefix
 		{"com.exact", ActionRegister, true, false},
 		{"com.exact.sub", ActionRegister, false, false},
-		{"com.trail.sub", ActionRegister, true, false}, // trailing '.' = prefix
+		{"com.trail.sub", ActionRegister, false, false}, // trailing '.' is exact (Crossbar): matches nothing
+		{"com.trail", ActionRegister, false, false},
 		{"x.a.b", ActionCall, true, false},             // two stars: wildcard x..
 		{"x.a", ActionCall, false, false},
 	})
@@ -142,7 +143,7 @@ func TestConvertStarred(t *testing.T) {
 		{"*.x", ".x", "wildcard", ""},
 		{"com.*.*", "com..", "wildcard", ""},
 		{"com.x", "com.x", "exact", ""},
-		{"com.x.", "com.x.", "prefix", ""},
+		{"com.x.", "com.x.", "exact", ""},
 		{"", "", "", "empty"},
 		{"com.ex*", "", "", "whole component"},
 		{"com.*x.y", "", "", "whole component"},

@@ -298,34 +298,36 @@ func (p *parser) realmRef(name string, n *yaml.Node, path string) {
 }
 
 // secret reads a ticket or WAMP-CRA secret, which may be "${NAME}" to take
-// it from the environment.
-func (p *parser) secret(m *mapping, key string) string {
+// it from the environment. unset is true when NAME is not set: as Crossbar
+// does, that is a warning, and the caller leaves the principal out (nobody
+// can log in as it) rather than use the literal text as the secret.
+func (p *parser) secret(m *mapping, key string) (secret string, unset bool) {
 	v, vp := m.need(key)
 	if v == nil {
-		return ""
+		return "", false
 	}
 	if n := p.resolve(v); n != nil && n.Kind == yaml.ScalarNode && n.ShortTag() != "!!str" && n.ShortTag() != "!!null" {
 		// Not through p.str: its message quotes the value, and this is a
 		// secret (an unquoted PIN is a YAML integer).
 		p.errorf(n, vp, "must be a string, got a YAML %s (quote it; the value is not shown because it is a secret)", strings.TrimPrefix(n.ShortTag(), "!!"))
-		return ""
+		return "", false
 	}
 	s, ok := p.str(v, vp)
 	if !ok {
-		return ""
+		return "", false
 	}
 	if mm := envSecretRef.FindStringSubmatch(s); mm != nil {
 		val, set := p.lookupEnv(mm[1])
 		if !set {
-			p.errorf(v, vp, "environment variable %s is not set", mm[1])
-			return ""
+			p.warnf(v, vp, "environment variable %s is not set: this principal is left out, so nobody can log in as it until the variable is set", mm[1])
+			return "", true
 		}
 		s = val
 	}
 	if s == "" {
 		p.errorf(v, vp, "empty %s", key)
 	}
-	return s
+	return s, false
 }
 
 // principals walks a map of authid → principal. fn gets the principal's
@@ -385,7 +387,11 @@ func (p *parser) principalRealm(m *mapping) wamp.URI {
 func (p *parser) ticketPrincipals(m *mapping, ps positions) map[string]auth.TicketPrincipal {
 	out := map[string]auth.TicketPrincipal{}
 	p.principals(m, "principals", ps, func(authid string, um *mapping, _, _ string) {
-		tp := auth.TicketPrincipal{Ticket: p.secret(um, "ticket"), Role: p.principalRole(um), Realm: p.principalRealm(um)}
+		ticket, unset := p.secret(um, "ticket")
+		tp := auth.TicketPrincipal{Ticket: ticket, Role: p.principalRole(um), Realm: p.principalRealm(um)}
+		if unset {
+			return
+		}
 		if tp.Ticket != "" {
 			if err := auth.ValidateHash(tp.Ticket); err != nil {
 				v, vp := um.get("ticket")
@@ -400,7 +406,8 @@ func (p *parser) ticketPrincipals(m *mapping, ps positions) map[string]auth.Tick
 func (p *parser) wampcraUsers(m *mapping, ps positions) map[string]auth.WAMPCRAUser {
 	out := map[string]auth.WAMPCRAUser{}
 	p.principals(m, "users", ps, func(authid string, um *mapping, up, _ string) {
-		u := auth.WAMPCRAUser{Secret: p.secret(um, "secret"), Role: p.principalRole(um)}
+		secret, unset := p.secret(um, "secret")
+		u := auth.WAMPCRAUser{Secret: secret, Role: p.principalRole(um)}
 		u.Salt = p.optStr(um, "salt")
 		if v, vp := um.get("iterations"); v != nil {
 			u.Iterations, _ = p.integer(v, vp, 1, math.MaxInt32)
@@ -411,7 +418,9 @@ func (p *parser) wampcraUsers(m *mapping, ps positions) map[string]auth.WAMPCRAU
 		if u.Salt == "" && (u.Iterations != 0 || u.KeyLen != 0) {
 			p.errorf(um.n, up, "iterations and keylen need a salt")
 		}
-		out[authid] = u
+		if !unset {
+			out[authid] = u
+		}
 	})
 	return out
 }

@@ -39,6 +39,8 @@ type Config struct {
 	// Limits are the router worker's connection limits (Tollgate's keys
 	// in its options); zero fields mean the router's defaults.
 	Limits Limits
+	// Guests are the guest workers to run next to the router, in file order.
+	Guests []Guest
 }
 
 // Transport is one listening transport.
@@ -57,6 +59,9 @@ type Transport struct {
 	// Metrics are the HTTP paths ("/metrics") of metrics path services
 	// (web and universal transports), in file order.
 	Metrics []string
+	// Web are the transport's other HTTP path services (static files,
+	// redirects, JSON values, node info), in file order.
+	Web []WebService
 }
 
 // WebSocket is one WebSocket endpoint of a transport.

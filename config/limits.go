@@ -82,6 +82,8 @@ func (p *parser) workerOptions(m *mapping, l *Limits) {
 			l.SlowConsumer = router.SlowConsumerDropEvents
 		}
 	}
+	om.get("extra")    // the worker's own data: nothing for Tollgate to do
+	om.get("disabled") // read by workerDisabled
 	for _, o := range crossbarWorkerOptions {
 		om.ignore(o.key, "native worker option: "+o.why)
 	}

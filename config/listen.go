@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"time"
@@ -45,6 +46,17 @@ func (c *Config) Listeners() ([]Listener, error) {
 			Network:   t.Endpoint.Network(),
 			Address:   t.Endpoint.Address(),
 			Transport: t.RouterTransport(),
+		}
+		for _, ws := range t.Web {
+			h, err := ws.Handler(router.Version)
+			if err != nil {
+				errs = append(errs, Error{File: c.File, Line: ws.at.line, Col: ws.at.col, Path: ws.at.path, Msg: err.Error()})
+				continue
+			}
+			if l.Transport.HTTP == nil {
+				l.Transport.HTTP = map[string]http.Handler{}
+			}
+			l.Transport.HTTP[ws.Path] = h
 		}
 		if t.Endpoint.TLS != nil {
 			cfg, tlsErrs := t.Endpoint.TLS.config(c.File)

@@ -24,6 +24,7 @@ const maxErrors = 200
 type parser struct {
 	file      string
 	dir       string // directory relative paths in the config are resolved against
+	v1        bool   // a version 1 file (read with its permissions converted)
 	lookupEnv func(string) (string, bool)
 	errs      []Error
 	warns     []Warning
@@ -281,11 +282,26 @@ func (m *mapping) unsupported(key, why string) {
 	}
 }
 
-// done reports every key that was not consumed.
+// done reports every key that was not consumed, once: a mapping read by
+// two functions (a websocket transport is also its own websocket item)
+// reports each unknown key once.
 func (m *mapping) done() {
 	for _, f := range m.fields {
 		if !f.used {
+			f.used = true
 			m.p.errorf(f.key, m.path, "unknown key %q", f.name)
+		}
+	}
+}
+
+// doneLenient is done for the mappings where Crossbar ignores unknown keys
+// (realms and roles): they are warned about, not refused. what names the
+// mapping in the message.
+func (m *mapping) doneLenient(what string) {
+	for _, f := range m.fields {
+		if !f.used {
+			f.used = true
+			m.p.warnf(f.key, m.path, "ignored: unknown key %q on a %s (Crossbar ignores it too; check the spelling)", f.name, what)
 		}
 	}
 }

@@ -47,13 +47,19 @@ func (p *parser) top(n *yaml.Node, c *Config) {
 		return
 	}
 	m.get("$schema") // documentation only
+	const v1Note = "read as Crossbar version 1, with its permissions converted as `crossbar upgrade` converts them ({uri, publish, subscribe, call, register} → {uri, allow}); run `crossbar upgrade` to write the file as version 2"
 	if v, path := m.get("version"); v == nil {
-		p.errorf(m.n, "", `missing required key "version" (Tollgate reads Crossbar node config version 2)`)
+		p.v1 = true
+		p.warnf(m.n, "", "no version key: "+v1Note)
 	} else if ver, ok := p.integer(v, path, 0, math.MaxInt32); ok && ver != 2 {
-		if ver < 2 {
-			p.errorf(v, path, "config version %d is too old: only version 2 is supported (`crossbar upgrade` converts it)", ver)
-		} else {
-			p.errorf(v, path, "config version %d is not supported: only version 2 is", ver)
+		switch {
+		case ver == 1:
+			p.v1 = true
+			p.warnf(v, path, "version 1: "+v1Note)
+		case ver < 1:
+			p.errorf(v, path, "config version %d is not a Crossbar config version (1 or 2)", ver)
+		default:
+			p.errorf(v, path, "config version %d is not supported: only versions 1 and 2 are", ver)
 		}
 	}
 	m.ignore("controller", "Tollgate has no node controller")
@@ -82,8 +88,11 @@ func (p *parser) top(n *yaml.Node, c *Config) {
 		if !ok {
 			continue
 		}
+		if p.workerDisabled(wm, wp) {
+			continue
+		}
 		if typ != "router" {
-			p.errorf(tv, tp, "worker type %q is not supported by Tollgate (only \"router\")", typ)
+			p.worker(wm, typ, tv, tp, wp, i, c)
 			continue
 		}
 		routers++
@@ -93,8 +102,8 @@ func (p *parser) top(n *yaml.Node, c *Config) {
 		}
 		p.routerWorker(wm, c, r)
 	}
-	if len(items) == 0 {
-		p.errorf(v, path, "no router worker: at least one worker must have type \"router\"")
+	if routers == 0 {
+		p.warnf(v, path, "no router worker: nothing is routed (Tollgate runs only the guest workers)")
 	}
 	p.crossChecks(r)
 }
@@ -115,17 +124,27 @@ func (p *parser) id(m *mapping) (string, bool) {
 	return s, true
 }
 
+// labelID reads the id of a realm or role, which only labels it (the name
+// is what routes): a malformed one is warned about, as Crossbar's older
+// releases accepted any string there.
+func (p *parser) labelID(m *mapping) {
+	v, path := m.get("id")
+	if v == nil {
+		return
+	}
+	if s, ok := p.str(v, path); ok && !idPattern.MatchString(s) {
+		p.warnf(v, path, "ignored: id %q does not match %s (ids only label a realm or role)", s, idPattern)
+	}
+}
+
 func (p *parser) routerWorker(m *mapping, c *Config, r *refs) {
 	p.id(m)
 	p.workerOptions(m, &c.Limits)
 	m.ignore("manhole", "Tollgate has no manhole")
 	m.ignore("connections", "database connections are not supported")
 
-	if v, path := m.need("realms"); v != nil {
+	if v, path := m.get("realms"); v != nil {
 		if items, ok := p.seq(v, path); ok {
-			if len(items) == 0 {
-				p.errorf(v, path, "at least one realm is required")
-			}
 			for i, it := range items {
 				if realm, ok := p.realm(it, index(path, i), r); ok {
 					c.Realms = append(c.Realms, realm)
@@ -133,11 +152,8 @@ func (p *parser) routerWorker(m *mapping, c *Config, r *refs) {
 			}
 		}
 	}
-	if v, path := m.need("transports"); v != nil {
+	if v, path := m.get("transports"); v != nil {
 		if items, ok := p.seq(v, path); ok {
-			if len(items) == 0 {
-				p.errorf(v, path, "at least one transport is required")
-			}
 			names := map[string]bool{}
 			for i, it := range items {
 				t, ok := p.transport(it, index(path, i), i, r)
@@ -160,7 +176,23 @@ func (p *parser) routerWorker(m *mapping, c *Config, r *refs) {
 		}
 	}
 	m.done()
+	if len(c.Realms) == 0 && len(p.errs) == 0 && servesWAMP(c) {
+		p.warnf(m.n, m.path, "no realms: every WAMP session will be refused (Crossbar makes realms optional for routers that only serve web content)")
+	}
+	if len(c.Transports) == 0 && len(p.errs) == 0 {
+		p.warnf(m.n, m.path, "no transports: the router listens nowhere")
+	}
 	p.checkAuthTimeouts(c.Limits.HelloTimeout)
+}
+
+// servesWAMP reports whether any transport accepts WAMP connections.
+func servesWAMP(c *Config) bool {
+	for _, t := range c.Transports {
+		if len(t.WebSocket) > 0 || t.RawSocket != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // component validates an embedded (Python) component and warns that it
@@ -298,13 +330,19 @@ func (p *parser) transport(n *yaml.Node, path string, i int, r *refs) (Transport
 			}
 		}
 		m.unsupported("mqtt", "MQTT is not implemented")
-		if t.RawSocket == nil && len(t.WebSocket) == 0 && len(t.Metrics) == 0 {
+		if t.RawSocket == nil && len(t.WebSocket) == 0 && len(t.Metrics) == 0 && len(t.Web) == 0 {
 			p.errorf(m.n, path, "universal transport serves nothing: add rawsocket, websocket or web")
 		}
 	}
 	p.checkTLSAuth(p.tlsAuth[tlsAuth:], &t.Endpoint)
 	m.done()
 	return t, len(p.errs) == before
+}
+
+// serves reports whether t already serves the HTTP path pk.
+func (t *Transport) serves(pk string) bool {
+	_, ws := t.WebSocket[pk]
+	return ws || slices.Contains(t.Metrics, pk) || slices.ContainsFunc(t.Web, func(w WebService) bool { return w.Path == pk })
 }
 
 // pathKey maps a web path to the router.Transport WebSocket key.
@@ -364,14 +402,14 @@ func (p *parser) webPaths(m *mapping, path string, t *Transport) {
 		if !ok {
 			return
 		}
-		if typ != "websocket" && typ != "metrics" {
-			p.errorf(tv, tp, "path service type %q not supported: Tollgate serves only \"websocket\" and \"metrics\" path services", typ)
-			return
-		}
 		p.id(sm)
 		pk := pathKey(key)
-		if _, dup := t.WebSocket[pk]; dup || slices.Contains(t.Metrics, pk) {
+		if t.serves(pk) {
 			p.errorf(kn, kp, "path %q is already served by this transport", key)
+			return
+		}
+		if typ != "websocket" && typ != "metrics" {
+			p.webService(sm, typ, tv, tp, pk, kn, kp, t)
 			return
 		}
 		if typ == "metrics" {
@@ -383,8 +421,8 @@ func (p *parser) webPaths(m *mapping, path string, t *Transport) {
 		}
 		t.WebSocket[pk] = p.webSocket(sm, kp)
 	})
-	if len(t.WebSocket) == 0 && len(t.Metrics) == 0 && len(pm.fields) == 0 {
-		p.errorf(v, vp, "no paths: add at least one websocket path service")
+	if len(pm.fields) == 0 {
+		p.errorf(v, vp, "no paths: add at least one path service")
 	}
 }
 
@@ -416,12 +454,28 @@ func (p *parser) rawSocket(m *mapping, path string) *router.RawSocketOptions {
 	rs := &router.RawSocketOptions{}
 	m.ignore("debug", "use --log-level debug")
 	rs.Serializers = p.serializers(m, false)
+	if v, vp := m.get("serializer"); v != nil {
+		// Crossbar's older form: one serializer, as a string.
+		if s, ok := p.str(v, vp); ok {
+			if rs.Serializers != nil {
+				p.errorf(v, vp, "give serializers or serializer, not both")
+			} else if p.serializerKnown(v, vp, s) {
+				rs.Serializers = []string{s}
+			}
+		}
+	}
+	maxSize := func(sv *yaml.Node, sp string) {
+		if size, ok := p.integer(sv, sp, 512, maxRawMessage); ok {
+			rs.MaxMessageSize = size
+		}
+	}
+	if sv, sp := m.get("max_message_size"); sv != nil {
+		maxSize(sv, sp) // Crossbar accepts it on the transport itself too
+	}
 	if v, vp := m.get("options"); v != nil {
 		if om := p.mapping(v, vp); om != nil {
 			if sv, sp := om.get("max_message_size"); sv != nil {
-				if size, ok := p.integer(sv, sp, 512, maxRawMessage); ok {
-					rs.MaxMessageSize = size
-				}
+				maxSize(sv, sp)
 			}
 			om.done()
 		}
@@ -446,7 +500,10 @@ func (p *parser) serializers(m *mapping, ws bool) []string {
 		p.errorf(v, path, "empty serializer list: leave it out to allow json, msgpack and cbor")
 		return nil
 	}
-	var out []string
+	var (
+		out         []string
+		unsupported []at
+	)
 	seen := map[string]bool{}
 	for i, it := range items {
 		ip := index(path, i)
@@ -463,17 +520,40 @@ func (p *parser) serializers(m *mapping, ws bool) []string {
 			seen[s] = true
 			out = append(out, s)
 		case "ubjson", "flatbuffers":
-			p.errorf(it, ip, "serializer %q is not supported by Tollgate (supported: json, msgpack, cbor)", s)
+			unsupported = append(unsupported, at{it, ip})
 		default:
 			p.errorf(it, ip, "unknown serializer %q (supported: json, msgpack, cbor)", s)
+		}
+	}
+	for _, u := range unsupported {
+		if len(out) == 0 {
+			p.errorf(u.n, u.path, "serializer %q is not supported by Tollgate (supported: json, msgpack, cbor)", u.n.Value)
+		} else {
+			p.warnf(u.n, u.path, "skipped: serializer %q is not supported by Tollgate: clients that speak only %s cannot connect (the others are served)", u.n.Value, u.n.Value)
 		}
 	}
 	return out
 }
 
+// serializerKnown reports whether s names a serializer Tollgate speaks,
+// reporting it otherwise.
+func (p *parser) serializerKnown(n *yaml.Node, path, s string) bool {
+	switch s {
+	case "json", "msgpack", "cbor":
+		return true
+	case "ubjson", "flatbuffers":
+		p.errorf(n, path, "serializer %q is not supported by Tollgate (supported: json, msgpack, cbor)", s)
+	default:
+		p.errorf(n, path, "unknown serializer %q (supported: json, msgpack, cbor)", s)
+	}
+	return false
+}
+
 // Crossbar WebSocket options Tollgate accepts without honouring them, and why.
 var ignoredWebSocketOptions = []struct{ key, why string }{
 	{"max_frame_size", "frames are limited only through max_message_size"},
+	{"auto_ping_restart_on_any_traffic", "pings are sent every auto_ping_interval whatever other traffic flows"},
+	{"enable_hixie76", "only RFC 6455 is spoken"},
 	{"auto_fragment_size", "outgoing messages are not fragmented"},
 	{"auto_ping_timeout", "a ping not answered before the next one closes the connection"},
 	{"auto_ping_size", "pings carry no payload"},

@@ -21,7 +21,7 @@ func (p *parser) realm(n *yaml.Node, path string, r *refs) (router.RealmOptions,
 	if m == nil {
 		return realm, false
 	}
-	p.id(m)
+	p.labelID(m)
 	ok := true
 	if v, vp := m.need("name"); v != nil {
 		if s, good := p.str(v, vp); good {
@@ -96,7 +96,7 @@ func (p *parser) realm(n *yaml.Node, path string, r *refs) (router.RealmOptions,
 	if ok {
 		p.validateHistory(realm, history, at{m.keyNode("store"), join(path, "store")})
 	}
-	m.done()
+	m.doneLenient("realm")
 	return realm, ok
 }
 
@@ -189,7 +189,7 @@ func (p *parser) role(n *yaml.Node, path string) (authz.RoleConfig, positions, [
 	for _, f := range m.fields {
 		ps.set(f.name, f.val, join(path, f.name))
 	}
-	p.id(m)
+	p.labelID(m)
 	ok := true
 	if v, vp := m.need("name"); v != nil {
 		if s, good := p.str(v, vp); good {
@@ -263,15 +263,19 @@ func (p *parser) role(n *yaml.Node, path string) (authz.RoleConfig, positions, [
 	if v, vp := m.get("permissions"); v != nil {
 		if items, good := p.seq(v, vp); good {
 			role.Permissions = []authz.Permission{}
+			var kept []keptPermission
 			for i, it := range items {
 				ip := index(vp, i)
 				perm, pps, good := p.permission(it, ip)
 				if !good {
 					continue
 				}
-				ps.nest(fmt.Sprintf("permissions[%d]", len(role.Permissions)), it, ip, pps)
-				role.Permissions = append(role.Permissions, perm)
-				permIndex = append(permIndex, i)
+				kept = append(kept, keptPermission{perm, pps, it, ip, i})
+			}
+			for _, k := range p.dropShadowed(kept) {
+				ps.nest(fmt.Sprintf("permissions[%d]", len(role.Permissions)), k.n, k.path, k.ps)
+				role.Permissions = append(role.Permissions, k.perm)
+				permIndex = append(permIndex, k.file)
 			}
 		}
 	}
@@ -289,8 +293,39 @@ func (p *parser) role(n *yaml.Node, path string) (authz.RoleConfig, positions, [
 			}
 		}
 	}
-	m.done()
+	m.doneLenient("role")
 	return role, ps, permIndex, ok
+}
+
+// keptPermission is one parsed permission of a role and where it is.
+type keptPermission struct {
+	perm authz.Permission
+	ps   positions
+	n    *yaml.Node
+	path string
+	file int // index in the file's permission list
+}
+
+// dropShadowed removes every permission that a later one of the same role
+// replaces (same match and URI): Crossbar keeps the last, and so does
+// Tollgate, with a warning at the one that no longer counts.
+func (p *parser) dropShadowed(perms []keptPermission) []keptPermission {
+	last := map[string]int{}
+	for i, k := range perms {
+		if key, ok := authz.PermissionKey(k.perm); ok {
+			last[key] = i
+		}
+	}
+	var out []keptPermission
+	for i, k := range perms {
+		if key, ok := authz.PermissionKey(k.perm); ok && last[key] != i {
+			later := perms[last[key]]
+			p.warnf(k.n, k.path, "ignored: permission for %q is given again at %s, which replaces it (Crossbar keeps the last one too)", k.perm.URI, later.path)
+			continue
+		}
+		out = append(out, k)
+	}
+	return out
 }
 
 // permission reads one static permission. The URI and match are kept as
@@ -317,6 +352,20 @@ func (p *parser) permission(n *yaml.Node, path string) (authz.Permission, positi
 			perm.Match = s
 		} else {
 			ok = false
+		}
+	} else if ok && strings.HasSuffix(perm.URI, ".") && !strings.Contains(perm.URI, "*") {
+		uv, up := m.get("uri")
+		p.warnf(uv, up, "%q without match is an exact URI (as in Crossbar), which no URI equals: this permission grants nothing; for every URI under it write match: prefix or %q", perm.URI, perm.URI+"*")
+	}
+	if p.v1 {
+		// Version 1: the four actions are keys of the permission itself.
+		for _, a := range []struct {
+			key string
+			dst *bool
+		}{{"call", &perm.Allow.Call}, {"register", &perm.Allow.Register}, {"publish", &perm.Allow.Publish}, {"subscribe", &perm.Allow.Subscribe}} {
+			if m.has(a.key) {
+				*a.dst = p.optBool(m, a.key)
+			}
 		}
 	}
 	if u, up := m.get("uri"); perm.Match == wamp.MatchPrefix && perm.URI != "" && !strings.HasSuffix(perm.URI, ".") {

@@ -42,10 +42,10 @@ func (p *parser) store(n *yaml.Node, path string, realm *router.RealmOptions) []
 	if !ok {
 		// The rest is meaningless without a usable type: consume it
 		// unchecked rather than report it as unknown.
-		m.get("limit")
-		m.get("event-history")
+		consumeAll(m)
 		return nil
 	}
+	m.ignore("call-queue", "calls are not queued: a call to a procedure nobody registered fails at once with wamp.error.no_such_procedure")
 	limit := defaultStoreLimit
 	if v, vp := m.get("limit"); v != nil {
 		if l, good := p.integer(v, vp, 1, math.MaxInt32); good {

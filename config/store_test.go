@@ -131,8 +131,8 @@ func TestStoreErrors(t *testing.T) {
 		{"store not a mapping", "store: memory", []string{
 			`c.yaml:8:16: ` + at + `store: must be a mapping, got string "memory"`,
 		}},
-		{"unknown store key", "store: {type: memory, call-queue: []}", []string{
-			`c.yaml:8:31: ` + at + `store: unknown key "call-queue"`,
+		{"unknown store key", "store: {type: memory, calls-queue: []}", []string{
+			`c.yaml:8:31: ` + at + `store: unknown key "calls-queue"`,
 		}},
 		{"store limit zero", "store: {type: memory, limit: 0}", []string{
 			`c.yaml:8:38: ` + at + `store.limit: must be an integer >= 1, got 0`,

@@ -2,6 +2,7 @@ package router
 
 import (
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/auth"
@@ -104,6 +105,11 @@ type Transport struct {
 	// transport's HTTP side. A path must not also be a WebSocket key; the
 	// WebSocket key "" still accepts every other path.
 	Metrics []string
+	// HTTP are other HTTP services (static files, redirects) by mount
+	// path: "/static" serves /static and every path below it, "/" every
+	// path no other key serves. Exact WebSocket and metrics paths win; the
+	// longest mount path matching on a '/' boundary serves the rest.
+	HTTP map[string]http.Handler
 }
 
 // WebSocketOptions configures a WebSocket endpoint.

@@ -90,9 +90,6 @@ func New(opts Options) (*Router, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if len(o.Realms) == 0 {
-		return nil, errors.New("router: no realms configured")
-	}
 	r := &Router{
 		opts:      o,
 		log:       log,

@@ -78,7 +78,7 @@ func (r *Router) authenticators(ms []auth.MethodConfig) (map[string]auth.Authent
 // fails or Shutdown is called; then it returns ErrServerClosed. TLS is the
 // listener's business (wrap ln with tls.NewListener).
 func (r *Router) ServeTransport(ln net.Listener, t Transport) error {
-	serveHTTP := len(t.WebSocket) > 0 || len(t.Metrics) > 0
+	serveHTTP := len(t.WebSocket) > 0 || len(t.Metrics) > 0 || len(t.HTTP) > 0
 	if !serveHTTP && t.RawSocket == nil {
 		return errors.New("router: transport " + t.Name + " serves neither WebSocket, RawSocket nor metrics")
 	}
@@ -228,7 +228,17 @@ func (r *Router) httpMux(t Transport) (http.Handler, error) {
 		handlers[p] = r.MetricsHandler()
 		keys = append(keys, p)
 	}
-	if h, ok := handlers[""]; ok && len(handlers) == 1 {
+	mounts := make([]string, 0, len(t.HTTP))
+	for p := range t.HTTP {
+		if !strings.HasPrefix(p, "/") {
+			return nil, fmt.Errorf("router: HTTP mount path %q must start with /", p)
+		}
+		mounts = append(mounts, p)
+		keys = append(keys, p)
+	}
+	// Longest first, so the first mount that matches is the most specific.
+	sort.Slice(mounts, func(i, j int) bool { return len(mounts[i]) > len(mounts[j]) })
+	if h, ok := handlers[""]; ok && len(handlers) == 1 && len(mounts) == 0 {
 		return h, nil
 	}
 	sort.Strings(keys)
@@ -237,12 +247,27 @@ func (r *Router) httpMux(t Transport) (http.Handler, error) {
 			h.ServeHTTP(w, req)
 			return
 		}
+		for _, m := range mounts {
+			if mounted(req.URL.Path, m) {
+				t.HTTP[m].ServeHTTP(w, req)
+				return
+			}
+		}
 		if h, ok := handlers[""]; ok {
 			h.ServeHTTP(w, req)
 			return
 		}
 		http.Error(w, "nothing served at "+req.URL.Path+" (try "+strings.Join(keys, ", ")+")", http.StatusNotFound)
 	}), nil
+}
+
+// mounted reports whether path is mount or below it ("/static" holds
+// "/static" and "/static/x", not "/staticx"; "/" holds every path).
+func mounted(path, mount string) bool {
+	if mount == "/" {
+		return true
+	}
+	return path == mount || strings.HasPrefix(path, mount) && path[len(mount)] == '/'
 }
 
 // peekedConn is a net.Conn whose first bytes were read into r.

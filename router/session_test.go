@@ -220,7 +220,6 @@ func TestNewValidatesOptions(t *testing.T) {
 		o    router.Options
 		want string
 	}{
-		{router.Options{}, "no realms"},
 		{router.Options{Realms: []router.RealmOptions{{Name: "a b"}}}, "invalid realm name"},
 		{router.Options{Realms: []router.RealmOptions{{Name: "r1"}, {Name: "r1"}}}, "duplicate realm"},
 		{router.Options{Realms: []router.RealmOptions{{Name: "r1", URICheck: "lax"}}}, "uri_check"},

@@ -44,8 +44,8 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"start", "[--config FILE] [--log-level LEVEL] [--log-format FORMAT]", "run the router", runStart},
-		{"check", "FILE", "validate a config file and print every problem", runCheck},
+		{"start", "[--config FILE] [--strict] [--log-level LEVEL] [--log-format FORMAT]", "run the router", runStart},
+		{"check", "[--strict] FILE", "validate a config file and print every problem", runCheck},
 		{"passwd", "[--password-stdin]", "hash a ticket (password) for a static ticket principal", runPasswd},
 		{"keygen", "[--out FILE]", "make an Ed25519 key pair for cryptosign", runKeygen},
 		{"version", "", "print the version", runVersion},
@@ -118,14 +118,22 @@ func runVersion(_ context.Context, args []string, s stdio) int {
 
 func runCheck(_ context.Context, args []string, s stdio) int {
 	stdout, stderr := s.out, s.errOut
+	strict := len(args) > 0 && args[0] == "--strict"
+	if strict {
+		args = args[1:]
+	}
 	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintln(stderr, "usage: tollgate check FILE")
+		fmt.Fprintln(stderr, "usage: tollgate check [--strict] FILE")
 		return exitUsage
 	}
 	cfg, warns, err := config.Load(args[0])
 	if err == nil {
 		// Opening nothing, but reading the TLS files catches missing ones.
 		_, err = cfg.Listeners()
+	}
+	if err == nil && strict && len(warns) > 0 {
+		err = strictError(warns)
+		warns = nil
 	}
 	if err != nil {
 		for _, w := range warns {
@@ -148,6 +156,7 @@ func runStart(ctx context.Context, args []string, s stdio) int {
 	cfgFile := fs.String("config", "", "config `FILE` (.yaml, .yml or .json); default: the embedded development config")
 	level := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error")
 	format := fs.String("log-format", "text", "log `FORMAT`: text or json")
+	strict := fs.Bool("strict", false, "refuse a config that has warnings (for CI: every skipped or ignored key is an error)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -164,7 +173,7 @@ func runStart(ctx context.Context, args []string, s stdio) int {
 		return exitUsage
 	}
 
-	cfg, code := loadConfig(*cfgFile, log, stderr)
+	cfg, code := loadConfig(*cfgFile, *strict, log, stderr)
 	if cfg == nil {
 		return code
 	}
@@ -181,17 +190,20 @@ func runStart(ctx context.Context, args []string, s stdio) int {
 		log.Error("cannot create router", "err", err)
 		return exitFail
 	}
-	return serve(ctx, log, r, listeners)
+	return serve(ctx, log, r, listeners, cfg.Guests)
 }
 
 // loadConfig loads file, or the embedded default when file is "". On
 // failure it prints why and returns a nil config and the exit code.
-func loadConfig(file string, log *slog.Logger, stderr io.Writer) (*config.Config, int) {
+func loadConfig(file string, strict bool, log *slog.Logger, stderr io.Writer) (*config.Config, int) {
 	if file == "" {
 		log.Info("no --config given: running the embedded development default (anonymous access, everything allowed); pass --config FILE for a real deployment (`tollgate check FILE` validates it)")
 		return config.Default(), exitOK
 	}
 	cfg, warns, err := config.Load(file)
+	if err == nil && strict && len(warns) > 0 {
+		err, warns = strictError(warns), nil
+	}
 	for _, w := range warns {
 		log.Warn("config: " + w.String())
 	}
@@ -207,9 +219,18 @@ func loadConfig(file string, log *slog.Logger, stderr io.Writer) (*config.Config
 	return cfg, exitOK
 }
 
+// strictError turns warnings into the errors --strict reports.
+func strictError(warns []config.Warning) error {
+	errs := make(config.Errors, len(warns))
+	for i, w := range warns {
+		errs[i] = config.Error{File: w.File, Line: w.Line, Col: w.Col, Path: w.Path, Msg: w.Msg + " (--strict)"}
+	}
+	return errs
+}
+
 // serve opens every listener, serves them until ctx ends or one fails,
 // then shuts the router down.
-func serve(ctx context.Context, log *slog.Logger, r *router.Router, listeners []config.Listener) int {
+func serve(ctx context.Context, log *slog.Logger, r *router.Router, listeners []config.Listener, guests []config.Guest) int {
 	lns := make([]net.Listener, 0, len(listeners))
 	closeAll := func() {
 		for _, ln := range lns {
@@ -256,7 +277,14 @@ func serve(ctx context.Context, log *slog.Logger, r *router.Router, listeners []
 		})
 	}
 
+	// Guests start once every transport listens (they are usually the
+	// router's own backend) and stop before the router does.
+	guestCtx, stopGuests := context.WithCancel(ctx)
+	waitGuests := startGuests(guestCtx, log, guests)
+
 	<-ctx.Done()
+	stopGuests()
+	waitGuests()
 	mu.Lock()
 	failed := serveErr
 	mu.Unlock()

@@ -355,7 +355,7 @@ func TestStartDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, code := loadConfig("", log, &stderr)
+	cfg, code := loadConfig("", false, log, &stderr)
 	if cfg == nil || code != 0 {
 		t.Fatalf("loadConfig(\"\") = %v, %d; stderr %s", cfg, code, stderr.String())
 	}
