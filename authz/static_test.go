@@ -129,7 +129,7 @@ func TestStarredURIs(t *testing.T) {
 		{"com.exact.sub", ActionRegister, false, false},
 		{"com.trail.sub", ActionRegister, false, false}, // trailing '.' is exact (Crossbar): matches nothing
 		{"com.trail", ActionRegister, false, false},
-		{"x.a.b", ActionCall, true, false},             // two stars: wildcard x..
+		{"x.a.b", ActionCall, true, false}, // two stars: wildcard x..
 		{"x.a", ActionCall, false, false},
 	})
 }

@@ -182,6 +182,10 @@ func runStart(ctx context.Context, args []string, s stdio) int {
 		fmt.Fprintf(stderr, "tollgate start: invalid config:\n%v\n", err)
 		return exitFail
 	}
+	if len(listeners) == 0 && len(cfg.Guests) == 0 {
+		fmt.Fprintf(stderr, "tollgate start: nothing to run: %s has no transports and no guest workers\n", cfg.File)
+		return exitFail
+	}
 
 	opts := cfg.RouterOptions()
 	opts.Logger = log

@@ -112,8 +112,8 @@ workers:
 			}, true, false},
 		{"missing file", []string{"check", filepath.Join(t.TempDir(), "nope.yaml")}, 1, nil,
 			[]string{"no such file or directory"}, true, false},
-		{"no file", []string{"check"}, 2, nil, []string{"usage: tollgate check FILE"}, true, false},
-		{"two files", []string{"check", good, good}, 2, nil, []string{"usage: tollgate check FILE"}, true, false},
+		{"no file", []string{"check"}, 2, nil, []string{"usage: tollgate check [--strict] FILE"}, true, false},
+		{"two files", []string{"check", good, good}, 2, nil, []string{"usage: tollgate check [--strict] FILE"}, true, false},
 		{"example dev", []string{"check", "../../examples/configs/dev.yaml"}, 0, []string{"config OK: 1 realm (realm1)"}, nil, false, true},
 		{"example auth", []string{"check", "../../examples/configs/auth.yaml"}, 0,
 			[]string{"config OK: 2 realms (com.example.app, com.example.auth), 3 transports (web on :8080, universal on :8443 (tls), rawsocket on unix:"}, nil, false, true},
@@ -260,7 +260,7 @@ func TestUsage(t *testing.T) {
 				}
 				return
 			}
-			if !strings.Contains(out, "Usage:") || !strings.Contains(out, "tollgate start") || !strings.Contains(out, "tollgate check FILE") ||
+			if !strings.Contains(out, "Usage:") || !strings.Contains(out, "tollgate start") || !strings.Contains(out, "tollgate check [--strict] FILE") ||
 				!strings.Contains(out, "tollgate passwd [--password-stdin]") || !strings.Contains(out, "tollgate keygen [--out FILE]") {
 				t.Errorf("usage text missing:\n%s", out)
 			}
@@ -273,9 +273,15 @@ func TestUsage(t *testing.T) {
 
 func TestStartBadConfig(t *testing.T) {
 	t.Parallel()
-	bad := writeFile(t, "bad.yaml", "version: 2\nworkers: []\n")
+	bad := writeFile(t, "bad.yaml", "version: 2\nworkers: [{type: hub}]\n")
 	code, _, stderr := run(t, "start", "--config", bad)
-	if code != 1 || !strings.Contains(stderr, "invalid config:\n"+bad+`:2:10: workers: no router worker`) {
+	if code != 1 || !strings.Contains(stderr, "invalid config:\n"+bad+`:2:18: workers[0].type: unknown worker type "hub"`) {
+		t.Errorf("code %d, stderr:\n%s", code, stderr)
+	}
+	// Valid, but nothing to run: start says so instead of idling forever.
+	empty := writeFile(t, "empty.yaml", "version: 2\nworkers: []\n")
+	code, _, stderr = run(t, "start", "--config", empty)
+	if code != 1 || !strings.Contains(stderr, "nothing to run") {
 		t.Errorf("code %d, stderr:\n%s", code, stderr)
 	}
 	code, _, stderr = run(t, "start", "--config", filepath.Join(t.TempDir(), "missing.yaml"))
