@@ -560,10 +560,10 @@ func TestCloseWithStatus(t *testing.T) {
 		_, err := cc.Read(ctx)
 		errc <- err
 	}()
-	if err := sc.CloseWithStatus(cws.StatusGoingAway, "shutdown"); err != nil {
+	if err := sc.CloseWithStatus(StatusGoingAway, "shutdown"); err != nil {
 		t.Errorf("CloseWithStatus: %v", err)
 	}
-	if got := cws.CloseStatus(<-errc); got != cws.StatusGoingAway {
+	if got := CloseStatus(<-errc); got != StatusGoingAway {
 		t.Errorf("peer close status %v", got)
 	}
 }
