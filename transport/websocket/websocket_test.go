@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,6 +56,7 @@ func startServer(t *testing.T, o ServerOptions, useTLS bool) *server {
 		s.results <- acceptResult{c, err}
 	}))
 	s.Config.ErrorLog = log.New(io.Discard, "", 0) // refused TLS handshakes are expected
+	s.Listener = signalListener{s.Listener}
 	if useTLS {
 		s.StartTLS()
 		s.tls = s.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
@@ -522,11 +525,13 @@ func TestCloseAndCtx(t *testing.T) {
 	cc, sc := dial(t, s, DialOptions{})
 	ctx := ctxT(t)
 	errc := make(chan error, 1)
+	sig := sc.nc.(*signalConn)
+	sig.arm()
 	go func() {
 		_, err := sc.Read(ctx)
 		errc <- err
 	}()
-	time.Sleep(10 * time.Millisecond)
+	sig.waitRead(t) // Read is in (or about to make) its blocking read(2)
 	for range 3 {
 		if err := sc.Close(); err != nil {
 			t.Errorf("Close: %v", err)
@@ -542,11 +547,64 @@ func TestCloseAndCtx(t *testing.T) {
 		t.Error("peer Read succeeded after close")
 	}
 
-	cc2, _ := dial(t, s, DialOptions{})
-	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-	defer cancel()
-	if _, err := cc2.Read(short); !errors.Is(err, context.DeadlineExceeded) {
+	// Cancelling the context of a blocked Read ends it with the context's error.
+	_, sc2 := dial(t, s, DialOptions{})
+	sig2 := sc2.nc.(*signalConn)
+	sig2.arm()
+	cctx, cancel := context.WithCancel(ctx)
+	go func() {
+		_, err := sc2.Read(cctx)
+		errc <- err
+	}()
+	sig2.waitRead(t)
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Errorf("Read with cancelled context = %v, want context.Canceled", err)
+	}
+
+	cc3, _ := dial(t, s, DialOptions{})
+	short, cancel3 := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel3()
+	if _, err := cc3.Read(short); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Read with deadline = %v", err)
+	}
+}
+
+// signalListener wraps accepted connections in signalConns, which the
+// hijacked connection of a plain (non-TLS) server then is.
+type signalListener struct{ net.Listener }
+
+func (l signalListener) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &signalConn{Conn: nc, entered: make(chan struct{}, 1)}, nil
+}
+
+// signalConn tells a test when a Read has reached the socket, so the test
+// can act on a Read in progress without sleeping.
+type signalConn struct {
+	net.Conn
+	armed   atomic.Bool
+	entered chan struct{}
+}
+
+func (c *signalConn) arm() { c.armed.Store(true) }
+
+func (c *signalConn) Read(p []byte) (int, error) {
+	if c.armed.CompareAndSwap(true, false) {
+		c.entered <- struct{}{}
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *signalConn) waitRead(t *testing.T) {
+	t.Helper()
+	select {
+	case <-c.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Read never reached the connection")
 	}
 }
 
