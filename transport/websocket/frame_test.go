@@ -168,7 +168,7 @@ func TestFragmentedWithControlFrames(t *testing.T) {
 	res := readAsync(t, sc)
 	p.send(
 		mkFrame(0x01, true, []byte("[\"caf\xC3")), // a rune split across fragments is fine
-		mkFrame(0x89, true, []byte("p1")),        // ping in the middle
+		mkFrame(0x89, true, []byte("p1")),         // ping in the middle
 		mkFrame(0x00, true, []byte("\xA9\",\"")),
 		mkFrame(0x8A, true, []byte("unsolicited")), // pong in the middle
 		mkFrame(0x00, true, []byte(big)),
