@@ -20,14 +20,26 @@ import (
 // rawPeer is a hand-written WebSocket client that sends frames as bytes,
 // including what a WebSocket library would refuse to send.
 type rawPeer struct {
-	t  *testing.T
+	t  testing.TB
 	nc net.Conn
 	br *bufio.Reader
 }
 
 // rawConnect upgrades a plain TCP connection to s with subprotocol proto
 // and returns the peer and the server's Conn.
-func rawConnect(t *testing.T, s *server, proto string) (*rawPeer, *Conn) {
+func rawConnect(t testing.TB, s *server, proto string) (*rawPeer, *Conn) {
+	t.Helper()
+	p := rawUpgrade(t, s.Server, proto)
+	r := s.accepted(t)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	return p, r.c.(*Conn)
+}
+
+// rawUpgrade sends the opening handshake on a new TCP connection to s and
+// checks the answer.
+func rawUpgrade(t testing.TB, s *httptest.Server, proto string) *rawPeer {
 	t.Helper()
 	nc, err := net.Dial("tcp", s.Listener.Addr().String())
 	if err != nil {
@@ -48,11 +60,7 @@ func rawConnect(t *testing.T, s *server, proto string) (*rawPeer, *Conn) {
 		resp.Header.Get("Sec-WebSocket-Protocol") != proto {
 		t.Fatalf("handshake response %d %v", resp.StatusCode, resp.Header)
 	}
-	r := s.accepted(t)
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	return p, r.c.(*Conn)
+	return p
 }
 
 // mkFrame encodes one frame; b0 is FIN|RSV|opcode. Masked frames use a
@@ -145,7 +153,7 @@ func (p *rawPeer) expectClose(want StatusCode) {
 }
 
 // readAsync runs sc.Read in a goroutine.
-func readAsync(t *testing.T, sc *Conn) <-chan readResult {
+func readAsync(t testing.TB, sc *Conn) <-chan readResult {
 	ch := make(chan readResult, 1)
 	go func() {
 		m, err := sc.Read(ctxT(t))

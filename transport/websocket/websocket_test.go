@@ -39,7 +39,7 @@ type server struct {
 }
 
 // startServer runs Accept(o) on 127.0.0.1:0, plain or TLS.
-func startServer(t *testing.T, o ServerOptions, useTLS bool) *server {
+func startServer(t testing.TB, o ServerOptions, useTLS bool) *server {
 	t.Helper()
 	s := &server{results: make(chan acceptResult, 16)}
 	var (
@@ -76,7 +76,7 @@ func startServer(t *testing.T, o ServerOptions, useTLS bool) *server {
 	return s
 }
 
-func (s *server) accepted(t *testing.T) acceptResult {
+func (s *server) accepted(t testing.TB) acceptResult {
 	t.Helper()
 	select {
 	case r := <-s.results:
@@ -87,7 +87,7 @@ func (s *server) accepted(t *testing.T) acceptResult {
 	}
 }
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
 	return ctx
@@ -588,6 +588,7 @@ type signalConn struct {
 	net.Conn
 	armed   atomic.Bool
 	entered chan struct{}
+	writes  atomic.Int64 // write(2) calls, for the benchmarks
 }
 
 func (c *signalConn) arm() { c.armed.Store(true) }
@@ -597,6 +598,11 @@ func (c *signalConn) Read(p []byte) (int, error) {
 		c.entered <- struct{}{}
 	}
 	return c.Conn.Read(p)
+}
+
+func (c *signalConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
 }
 
 func (c *signalConn) waitRead(t *testing.T) {
