@@ -5,7 +5,8 @@ import (
 )
 
 // Read buffer bounds: a connection starts small (an idle session should
-// cost little) and doubles while reads fill the buffer, up to the maximum.
+// cost little), doubles while reads fill the buffer, up to the maximum,
+// and halves again after a run of reads that used little of it.
 const (
 	minReadBuffer = 2 << 10
 	maxReadBuffer = 64 << 10
@@ -19,7 +20,11 @@ type frameReader struct {
 	buf        []byte
 	start, end int   // buffered bytes are buf[start:end]
 	err        error // sticky read error, reported once the buffer is drained
+	small      int   // consecutive reads that filled under a quarter of buf
 }
+
+// shrinkAfter is how many small reads in a row halve the buffer.
+const shrinkAfter = 16
 
 func newFrameReader(r io.Reader, buffered []byte) *frameReader {
 	fr := &frameReader{r: r}
@@ -42,6 +47,10 @@ func (fr *frameReader) fill() error {
 		fr.buf = make([]byte, minReadBuffer)
 	case fr.start == fr.end:
 		fr.start, fr.end = 0, 0
+		if fr.small >= shrinkAfter && len(fr.buf) > minReadBuffer {
+			fr.buf = make([]byte, len(fr.buf)/2)
+			fr.small = 0
+		}
 	case fr.end == len(fr.buf):
 		fr.end = copy(fr.buf, fr.buf[fr.start:fr.end])
 		fr.start = 0
@@ -60,8 +69,14 @@ func (fr *frameReader) fill() error {
 			fr.err = err
 		}
 		if n > 0 {
-			if n == free && len(fr.buf) < maxReadBuffer {
+			switch {
+			case n == free && len(fr.buf) < maxReadBuffer:
 				fr.grow() // the peer sends faster than we read: read more at once
+				fr.small = 0
+			case n < len(fr.buf)/4:
+				fr.small++
+			default:
+				fr.small = 0
 			}
 			return nil
 		}
