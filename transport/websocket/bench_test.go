@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"sync"
 	"testing"
 
 	cws "github.com/coder/websocket"
@@ -155,4 +157,58 @@ func BenchmarkRead(b *testing.B) {
 		}
 		ws.CloseNow()
 	})
+}
+
+// BenchmarkIdleConn reports the server-side memory of idle connections
+// (heap and goroutine stacks, each with a Read blocked on it, as in the
+// router), ours against coder/websocket.
+func BenchmarkIdleConn(b *testing.B) {
+	const n = 100
+	type idle struct {
+		read  func() // blocks until the connection closes
+		close func()
+	}
+	run := func(b *testing.B, open func() idle) {
+		var total float64
+		for b.Loop() {
+			conns := make([]idle, n)
+			var wg sync.WaitGroup
+			before := memInUse()
+			for i := range conns {
+				conns[i] = open()
+				wg.Go(conns[i].read)
+			}
+			total += float64(memInUse()-before) / n
+			for _, c := range conns {
+				c.close()
+			}
+			wg.Wait()
+		}
+		b.ReportMetric(total/float64(b.N), "B/conn")
+	}
+	b.Run("impl=tollgate", func(b *testing.B) {
+		s := startServer(b, ServerOptions{}, false)
+		run(b, func() idle {
+			p, sc := rawConnect(b, s, "wamp.2.json")
+			p.br = nil
+			return idle{read: func() { sc.Read(context.Background()) }, close: func() { p.nc.Close(); sc.Close() }}
+		})
+	})
+	b.Run("impl=coder", func(b *testing.B) {
+		s, ch := coderServer(b)
+		run(b, func() idle {
+			p := rawUpgrade(b, s, "wamp.2.json")
+			ws := (<-ch).ws
+			p.br = nil
+			return idle{read: func() { ws.Read(context.Background()) }, close: func() { p.nc.Close(); ws.CloseNow() }}
+		})
+	})
+}
+
+// memInUse is heap plus stack memory in use after a collection.
+func memInUse() int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapInuse + ms.StackInuse)
 }
