@@ -157,6 +157,7 @@ type dialedConn struct {
 
 func (d *dialedConn) Read(p []byte) (int, error)  { return d.rwc.Read(p) }
 func (d *dialedConn) Write(p []byte) (int, error) { return d.rwc.Write(p) }
+
 // Close closes the TCP connection first, so closing the stream on top
 // (a TLS close_notify) cannot block.
 func (d *dialedConn) Close() error {
