@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tollgate-wamp/tollgate/transport"
 )
 
 // keepAlive sends a ping every interval from a timer (no goroutine per
@@ -54,7 +56,7 @@ func (ka *keepAlive) tick() {
 		cancel()
 	}
 	if err != nil {
-		if !c.isClosed() {
+		if !c.isClosed() && !errors.Is(err, transport.ErrClosed) { // not after our close frame
 			err = fmt.Errorf("ping %d: %w", ka.sent.Load(), err)
 			c.kaErr.Store(&err)
 			c.shutdown()
