@@ -502,6 +502,9 @@ func TestPingKeepAlive(t *testing.T) {
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
+	if sc.ka.acked.Load() == 0 {
+		t.Error("no pong came back while messages flowed for three ping intervals")
+	}
 }
 
 // A peer that never reads never answers pings: the server drops it.
