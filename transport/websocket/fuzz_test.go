@@ -2,9 +2,13 @@ package websocket
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -78,5 +82,37 @@ func FuzzReadFrames(f *testing.F) {
 			}
 		}
 		t.Fatal("Read kept returning messages after the input ended")
+	})
+}
+
+// FuzzHandshake runs the upgrade checks on arbitrary header values: no
+// panic, and a request they accept has a 16-byte key and an allowed
+// subprotocol the client offered.
+func FuzzHandshake(f *testing.F) {
+	f.Add("Upgrade", "websocket", "13", "dGhlIHNhbXBsZSBub25jZQ==", "wamp.2.json, wamp.2.cbor.batched", "https://a.example.com", "a.example.com")
+	f.Add("keep-alive, Upgrade", "WebSocket", "8", "short", "WAMP.2.MSGPACK", "null", "")
+	f.Add("upgrade", "websocket", "13", " dGhlIHNhbXBsZSBub25jZQ== ", ",,", "http://[::1", "x")
+	f.Fuzz(func(t *testing.T, connection, upgrade, version, key, protocols, origin, host string) {
+		r := httptest.NewRequest(http.MethodGet, "/ws", nil)
+		r.Host = host
+		for k, v := range map[string]string{"Connection": connection, "Upgrade": upgrade, "Sec-WebSocket-Version": version,
+			"Sec-WebSocket-Key": key, "Sec-WebSocket-Protocol": protocols, "Origin": origin} {
+			r.Header.Set(k, v)
+		}
+		w := httptest.NewRecorder()
+		if status, err := checkUpgrade(w, r); err != nil {
+			if status < 400 || status > 499 {
+				t.Fatalf("refusal with status %d", status)
+			}
+			return
+		}
+		if k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(key)); err != nil || len(k) != 16 {
+			t.Fatalf("accepted key %q", key)
+		}
+		_ = checkOrigin(r, []string{"*.example.com", "https://b.example.org"})
+		token, cd, _, _ := selectSubprotocol(r, []codec.Codec{codec.JSON, codec.CBOR})
+		if cd != nil && (cd == codec.MsgPack || !strings.Contains(protocols, token)) {
+			t.Fatalf("selected %q (%s) from %q", token, cd.Name(), protocols)
+		}
 	})
 }
