@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"bufio"
+	"context"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -368,4 +369,30 @@ func startHijackServer(t *testing.T, serve func(nc net.Conn, key string)) string
 	}))
 	t.Cleanup(s.Close)
 	return "ws" + strings.TrimPrefix(s.URL, "http")
+}
+
+// Connections that announce a 16 MiB frame and send 100 bytes of it make
+// the server hold about what arrived, not what was announced (issue 17:
+// 300 such RawSocket connections once took 6.5 GiB).
+func TestHugeFrameHeadersReserveNothing(t *testing.T) {
+	const n = 50
+	s := startServer(t, ServerOptions{}, false) // 16 MiB limit after Joined
+	header := []byte{0x82, 0x7F, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0xF0, 1, 2, 3, 4}
+	before := memInUse()
+	for range n {
+		p, sc := rawConnect(t, s, "wamp.2.cbor")
+		sc.Joined()
+		sig := sc.nc.(*signalConn)
+		sig.arm()
+		go sc.Read(context.Background()) // ends when the cleanup closes sc
+		sig.waitRead(t)
+		sig.arm()
+		p.send(header, make([]byte, 100))
+		sig.waitRead(t) // a second Read: the header has been taken in
+	}
+	perConn := (memInUse() - before) / n
+	t.Logf("%d bytes in use per connection", perConn)
+	if perConn > 64<<10 {
+		t.Fatalf("%d bytes per connection holding a 16 MiB frame header", perConn)
+	}
 }

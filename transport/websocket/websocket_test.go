@@ -589,16 +589,20 @@ func (l signalListener) Accept() (net.Conn, error) {
 // can act on a Read in progress without sleeping.
 type signalConn struct {
 	net.Conn
-	armed   atomic.Bool
-	entered chan struct{}
-	writes  atomic.Int64 // write(2) calls, for the benchmarks
+	reads   atomic.Int64  // Read calls so far
+	target  atomic.Int64  // waitRead returns once reads reach it
+	entered chan struct{} // a token after each Read call past arm
+	writes  atomic.Int64  // write(2) calls, for the benchmarks
 }
 
-func (c *signalConn) arm() { c.armed.Store(true) }
+// arm makes waitRead wait for the next Read call.
+func (c *signalConn) arm() { c.target.Store(c.reads.Load() + 1) }
 
 func (c *signalConn) Read(p []byte) (int, error) {
-	if c.armed.CompareAndSwap(true, false) {
-		c.entered <- struct{}{}
+	c.reads.Add(1)
+	select {
+	case c.entered <- struct{}{}:
+	default: // a token is waiting already; waitRead rechecks the count
 	}
 	return c.Conn.Read(p)
 }
@@ -608,12 +612,15 @@ func (c *signalConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-func (c *signalConn) waitRead(t *testing.T) {
+func (c *signalConn) waitRead(t testing.TB) {
 	t.Helper()
-	select {
-	case <-c.entered:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Read never reached the connection")
+	deadline := time.After(10 * time.Second)
+	for c.reads.Load() < c.target.Load() {
+		select {
+		case <-c.entered:
+		case <-deadline:
+			t.Fatal("Read never reached the connection")
+		}
 	}
 }
 
