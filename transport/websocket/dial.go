@@ -121,6 +121,8 @@ func upgradeRequest(ctx context.Context, rawURL string, hdr http.Header, proto s
 	return req, nil
 }
 
+var errNotUpgraded = errors.New("server did not switch protocols")
+
 // checkUpgradeResponse checks the server switched to WebSocket with our
 // subprotocol and returns the upgraded stream.
 func checkUpgradeResponse(resp *http.Response, key, proto string) (io.ReadWriteCloser, error) {

@@ -3,7 +3,6 @@ package websocket
 import (
 	"crypto/sha1"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -86,5 +85,3 @@ func checkOrigin(r *http.Request, patterns []string) error {
 	}
 	return fmt.Errorf("websocket: request Origin %q is not authorized for Host %q", u.Host, r.Host)
 }
-
-var errNotUpgraded = errors.New("server did not switch protocols")
