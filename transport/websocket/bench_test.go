@@ -212,3 +212,26 @@ func memInUse() int64 {
 	runtime.ReadMemStats(&ms)
 	return int64(ms.HeapInuse + ms.StackInuse)
 }
+
+// BenchmarkAccept opens and closes one connection per op: TCP connect,
+// opening handshake, Accept, close (both sides in this process).
+func BenchmarkAccept(b *testing.B) {
+	b.Run("impl=tollgate", func(b *testing.B) {
+		s := startServer(b, ServerOptions{}, false)
+		b.ReportAllocs()
+		for b.Loop() {
+			p, sc := rawConnect(b, s, "wamp.2.json")
+			sc.Close()
+			p.nc.Close()
+		}
+	})
+	b.Run("impl=coder", func(b *testing.B) {
+		s, ch := coderServer(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			p := rawUpgrade(b, s, "wamp.2.json")
+			(<-ch).ws.CloseNow()
+			p.nc.Close()
+		}
+	})
+}
