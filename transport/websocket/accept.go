@@ -3,13 +3,12 @@ package websocket
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"path"
 	"strings"
 	"time"
-
-	cws "github.com/coder/websocket"
 
 	"github.com/tollgate-wamp/tollgate/transport"
 	"github.com/tollgate-wamp/tollgate/wamp/codec"
@@ -23,8 +22,12 @@ type ServerOptions struct {
 	// empty means all. Each allows wamp.2.<name> and wamp.2.<name>.batched.
 	Serializers []string
 	// MaxMessageSize bounds a received WebSocket message (a whole batch
-	// when batched) in bytes. Default 16 MiB.
+	// when batched) in bytes once the session has joined. Default 16 MiB.
 	MaxMessageSize int
+	// PreJoinMaxMessageSize bounds a received message until the router
+	// calls Conn.Joined (after WELCOME); the limit in force is the smaller
+	// of the two. Default transport.DefaultPreJoinMaxMessageSize (64 KiB).
+	PreJoinMaxMessageSize int
 	// AllowedOrigins are host patterns (path.Match syntax, matched case
 	// insensitively against the Origin header's host, or against
 	// "scheme://host" if the pattern contains "://"). Empty allows any
@@ -46,6 +49,9 @@ func (o ServerOptions) Validate() error {
 		if _, err := path.Match(p, ""); err != nil {
 			return fmt.Errorf("websocket: bad origin pattern %q: %w", p, err)
 		}
+	}
+	if o.MaxMessageSize < 0 || o.PreJoinMaxMessageSize < 0 {
+		return fmt.Errorf("websocket: negative message size limit (%d, pre-join %d)", o.MaxMessageSize, o.PreJoinMaxMessageSize)
 	}
 	if o.PingInterval < 0 {
 		return fmt.Errorf("websocket: negative ping interval %v", o.PingInterval)
@@ -96,35 +102,25 @@ func selectSubprotocol(r *http.Request, allowed []codec.Codec) (token string, cd
 	return token, cd, batched, offered
 }
 
-// isUpgrade reports whether r asks for a WebSocket upgrade at all.
-func isUpgrade(r *http.Request) bool {
-	for _, v := range r.Header.Values("Upgrade") {
-		for t := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), "websocket") {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // Accept upgrades r to a WAMP WebSocket connection. It picks the first
 // subprotocol in the client's list that names an allowed codec; without
 // one it answers HTTP 400 and returns an error, as it does (403) for a
-// refused origin. On every error a response has been written to w. The
-// result is a *Conn.
+// refused origin and (426) for a request that is no WebSocket upgrade. On
+// every error a response has been written to w. The result is a *Conn.
 func Accept(w http.ResponseWriter, r *http.Request, o ServerOptions) (transport.Conn, error) {
 	if err := o.Validate(); err != nil {
 		http.Error(w, "server misconfigured", http.StatusInternalServerError)
 		return nil, err
 	}
-	if !isUpgrade(r) {
-		// Not a WebSocket request: let the library answer (426 etc.).
-		_, err := cws.Accept(w, r, nil)
-		if err == nil { // cannot happen without an Upgrade header
-			err = errors.New("unexpected upgrade")
+	if status, err := checkUpgrade(w, r); err != nil {
+		http.Error(w, err.Error(), status)
+		return nil, err
+	}
+	if len(o.AllowedOrigins) > 0 {
+		if err := checkOrigin(r, o.AllowedOrigins); err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return nil, err
 		}
-		return nil, fmt.Errorf("websocket: %w", err)
 	}
 	allowed, _ := allowedCodecs(o.Serializers)
 	token, cd, batched, offered := selectSubprotocol(r, allowed)
@@ -137,17 +133,24 @@ func Accept(w http.ResponseWriter, r *http.Request, o ServerOptions) (transport.
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return nil, err
 	}
-	ws, err := cws.Accept(w, r, &cws.AcceptOptions{
-		Subprotocols:       []string{token},
-		InsecureSkipVerify: len(o.AllowedOrigins) == 0,
-		OriginPatterns:     o.AllowedOrigins,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("websocket: %w", err)
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		http.Error(w, http.StatusText(http.StatusNotImplemented), http.StatusNotImplemented)
+		return nil, errors.New("websocket: http.ResponseWriter does not implement http.Hijacker")
 	}
-	if ws.Subprotocol() != token {
-		_ = ws.Close(cws.StatusPolicyViolation, "no WAMP subprotocol")
-		return nil, fmt.Errorf("websocket: upgrade without the WAMP subprotocol %q", token)
+	nc, brw, err := hj.Hijack()
+	if err != nil {
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return nil, fmt.Errorf("websocket: hijack: %w", err)
+	}
+	_ = nc.SetDeadline(time.Time{})
+	buffered, _ := brw.Reader.Peek(brw.Reader.Buffered()) // a client may send frames right after its request
+	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Accept: " + acceptKey(r.Header.Get("Sec-WebSocket-Key")) + "\r\n" +
+		"Sec-WebSocket-Protocol: " + token + "\r\n\r\n"
+	if _, err := io.WriteString(nc, resp); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("websocket: writing the upgrade response: %w", err)
 	}
 	info := transport.Info{
 		Network:     "tcp",
@@ -160,7 +163,14 @@ func Accept(w http.ResponseWriter, r *http.Request, o ServerOptions) (transport.
 		info.Network = a.Network()
 		info.LocalAddr = a.String()
 	}
-	c := newConn(ws, cd, batched, o.MaxMessageSize, info)
+	preJoin := o.PreJoinMaxMessageSize
+	if preJoin == 0 {
+		preJoin = transport.DefaultPreJoinMaxMessageSize
+	}
+	c := newConn(nc, connConfig{
+		codec: cd, batched: batched, maxSize: o.MaxMessageSize, preJoin: preJoin,
+		buffered: buffered, info: info,
+	})
 	if o.PingInterval > 0 {
 		c.startPing(o.PingInterval)
 	}

@@ -5,13 +5,15 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
 	"sync"
 	"sync/atomic"
-	"time"
-
-	cws "github.com/coder/websocket"
+	"unicode/utf8"
 
 	"github.com/tollgate-wamp/tollgate/transport"
+	"github.com/tollgate-wamp/tollgate/transport/internal/iowatch"
 	"github.com/tollgate-wamp/tollgate/wamp/codec"
 )
 
@@ -24,40 +26,86 @@ const (
 	batchSeparatorSpec byte = 0x1E
 )
 
-// wbufKeep caps the batch buffer kept between Writes.
-const wbufKeep = 1 << 20
-
-// Conn is an established WAMP WebSocket connection. It implements
-// transport.Conn; see the package doc for its concurrency contract.
+// Conn is an established WAMP WebSocket connection: RFC 6455 framing on
+// the upgraded connection. It implements transport.Conn and
+// transport.Joiner; see the package doc for its concurrency contract.
 type Conn struct {
-	ws      *cws.Conn
+	nc      net.Conn
+	client  bool // we dialed: we mask our frames and the peer must not
 	codec   codec.Codec
 	batched bool
-	typ     cws.MessageType
+	op      byte // opText or opBinary, by codec
 	info    transport.Info
 
-	pending []byte // read side: rest of the current batch
-	wbuf    []byte // write side: batch assembly buffer
+	// read side, owned by the single reader
+	fr      *frameReader
+	rwait   iowatch.Watch
+	maxRecv int // current receive limit
+	maxFull int // the limit after Joined
+	pending []byte
+	ctrl    [maxControlPayload]byte
+
+	// write side, shared by Write, pongs, pings and close frames
+	wmu       sync.Mutex
+	wwait     iowatch.Watch
+	fw        frameWriter   // in a field so a Write allocates nothing
+	werr      error         // sticky: after a failed write the stream is corrupt
+	closeSent bool          // no frames after our close frame
+	rng       *rand.ChaCha8 // client mask keys
 
 	done      chan struct{}
 	closeOnce sync.Once
-	pingDone  chan struct{} // closed when the keep-alive goroutine ends; nil without one
-	pingErr   atomic.Pointer[error]
+	ka        *keepAlive // nil without keep-alive pings
+	kaErr     atomic.Pointer[error]
 }
 
-func newConn(ws *cws.Conn, cd codec.Codec, batched bool, maxSize int, info transport.Info) *Conn {
-	if maxSize <= 0 {
-		maxSize = DefaultMaxMessageSize
+// connConfig holds what newConn needs besides the connection.
+type connConfig struct {
+	client   bool
+	codec    codec.Codec
+	batched  bool
+	maxSize  int    // full receive limit; 0 means DefaultMaxMessageSize
+	preJoin  int    // receive limit until Joined; 0 means no separate limit
+	buffered []byte // bytes read past the handshake
+	info     transport.Info
+}
+
+func newConn(nc net.Conn, cfg connConfig) *Conn {
+	if cfg.maxSize <= 0 {
+		cfg.maxSize = DefaultMaxMessageSize
 	}
-	ws.SetReadLimit(int64(maxSize))
-	typ := cws.MessageText
-	if cd.Binary() {
-		typ = cws.MessageBinary
+	maxRecv := cfg.maxSize
+	if cfg.preJoin > 0 {
+		maxRecv = min(maxRecv, cfg.preJoin)
 	}
+	op := opText
+	if cfg.codec.Binary() {
+		op = opBinary
+	}
+	info := cfg.info
 	info.Kind = transport.KindWebSocket
-	info.Serializer = cd.Name()
-	info.Protocol = codec.Subprotocol(cd, batched)
-	return &Conn{ws: ws, codec: cd, batched: batched, typ: typ, info: info, done: make(chan struct{})}
+	info.Serializer = cfg.codec.Name()
+	info.Protocol = codec.Subprotocol(cfg.codec, cfg.batched)
+	c := &Conn{
+		nc:      nc,
+		client:  cfg.client,
+		codec:   cfg.codec,
+		batched: cfg.batched,
+		op:      op,
+		info:    info,
+		fr:      newFrameReader(nc, cfg.buffered),
+		rwait:   iowatch.Watch{Set: iowatch.SetRead},
+		maxRecv: maxRecv,
+		maxFull: cfg.maxSize,
+		wwait:   iowatch.Watch{Set: iowatch.SetWrite},
+		done:    make(chan struct{}),
+	}
+	if cfg.client {
+		var seed [32]byte
+		fillRandom(seed[:])
+		c.rng = rand.NewChaCha8(seed)
+	}
+	return c
 }
 
 // Codec returns the negotiated serializer.
@@ -69,33 +117,16 @@ func (c *Conn) Batched() bool { return c.batched }
 // MaxSendSize is 0: WebSocket has no negotiated limit.
 func (c *Conn) MaxSendSize() int { return 0 }
 
+// MaxReceiveSize is the receive limit in force: the pre-join limit until
+// Joined, then the configured maximum.
+func (c *Conn) MaxReceiveSize() int { return c.maxRecv }
+
+// Joined raises the receive limit to the configured maximum; the router
+// calls it after WELCOME (transport.Joiner).
+func (c *Conn) Joined() { c.maxRecv = c.maxFull }
+
 // Info describes the connection.
 func (c *Conn) Info() transport.Info { return c.info }
-
-// Close closes the connection immediately, without a close handshake, and
-// stops the keep-alive goroutine. It is idempotent.
-func (c *Conn) Close() error {
-	c.shutdown()
-	if c.pingDone != nil {
-		<-c.pingDone
-	}
-	return nil
-}
-
-func (c *Conn) shutdown() {
-	c.closeOnce.Do(func() {
-		close(c.done)
-		_ = c.ws.CloseNow()
-	})
-}
-
-// CloseWithStatus closes with a close handshake (code and a short reason),
-// which can block for a few seconds if the peer does not answer.
-func (c *Conn) CloseWithStatus(code cws.StatusCode, reason string) error {
-	err := c.ws.Close(code, reason)
-	c.Close()
-	return err
-}
 
 func (c *Conn) isClosed() bool {
 	select {
@@ -106,37 +137,10 @@ func (c *Conn) isClosed() bool {
 	}
 }
 
-// fail closes the connection after a terminal error and returns what to
-// report: ErrClosed if Close came first, the keep-alive failure if that
-// closed it, otherwise err with transport sentinels attached.
-func (c *Conn) fail(op string, err error) error {
-	if p := c.pingErr.Load(); p != nil {
-		c.shutdown()
-		return fmt.Errorf("websocket: %s: keep-alive failed: %w", op, *p)
-	}
-	if c.isClosed() {
-		return transport.ErrClosed
-	}
-	c.shutdown()
-	if errors.Is(err, cws.ErrMessageTooBig) {
-		return fmt.Errorf("websocket: %s: %w: %w", op, transport.ErrMessageTooBig, err)
-	}
-	return fmt.Errorf("websocket: %s: %w", op, err)
-}
-
-// protocolFail closes with a close code after a WAMP framing violation.
-func (c *Conn) protocolFail(code cws.StatusCode, reason string, err error) error {
-	c.pending = nil
-	if c.isClosed() {
-		return transport.ErrClosed
-	}
-	_ = c.ws.Close(code, reason)
-	c.shutdown()
-	return err
-}
-
-// Read returns the next WAMP message. Errors are terminal; a message over
-// the receive limit fails with an error wrapping transport.ErrMessageTooBig.
+// Read returns the next WAMP message. Pings are answered and pongs
+// consumed on the way. Errors are terminal; a message over the receive
+// limit fails with an error wrapping transport.ErrMessageTooBig, after
+// closing with 1009, and a peer's close frame ends it with a *CloseError.
 func (c *Conn) Read(ctx context.Context) ([]byte, error) {
 	if len(c.pending) > 0 {
 		return c.nextFromBatch()
@@ -144,23 +148,171 @@ func (c *Conn) Read(ctx context.Context) ([]byte, error) {
 	if c.isClosed() {
 		return nil, transport.ErrClosed
 	}
-	typ, data, err := c.ws.Read(ctx)
+	call, err := c.rwait.Begin(ctx, c.nc)
 	if err != nil {
 		return nil, c.fail("read", err)
 	}
-	if typ != c.typ {
-		return nil, c.protocolFail(cws.StatusUnsupportedData, "wrong message type for subprotocol",
-			fmt.Errorf("websocket: read: got a %v message, %s uses %v messages", typ, c.info.Protocol, c.typ))
+	data, err := c.readMessage()
+	if err = call.End(err); err != nil {
+		return nil, c.readFailed(err)
 	}
 	if !c.batched {
 		return data, nil
 	}
 	if len(data) == 0 {
-		return nil, c.protocolFail(cws.StatusInvalidFramePayloadData, "empty batch",
-			errors.New("websocket: read: empty batch"))
+		return nil, c.readFailed(protoErr(StatusInvalidFramePayloadData, "empty batch", "empty batch"))
 	}
 	c.pending = data
 	return c.nextFromBatch()
+}
+
+// readMessage reads frames until a whole data message has arrived,
+// handling control frames in between.
+func (c *Conn) readMessage() ([]byte, error) {
+	var (
+		msg []byte
+		op  byte // opcode of the message being assembled; 0 before its first frame
+	)
+	for {
+		h, err := c.fr.header()
+		if err != nil {
+			return nil, err
+		}
+		if h.masked == c.client {
+			if c.client {
+				return nil, protoErr(StatusProtocolError, "masked frame", "server sent a masked frame")
+			}
+			return nil, protoErr(StatusProtocolError, "unmasked frame", "client sent an unmasked frame")
+		}
+		if h.op >= opClose {
+			if err := c.control(h); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		switch {
+		case h.op == opContinuation && op == 0:
+			return nil, protoErr(StatusProtocolError, "unexpected continuation", "continuation frame without a message to continue")
+		case h.op != opContinuation && op != 0:
+			return nil, protoErr(StatusProtocolError, "unfinished message", "new data frame inside a fragmented message")
+		case h.op != opContinuation:
+			op = h.op
+			if op != c.op {
+				return nil, protoErr(StatusUnsupportedData, "wrong message type for subprotocol",
+					"got a %s message, %s uses %s messages", msgType(op), c.info.Protocol, msgType(c.op))
+			}
+		}
+		if h.n > int64(c.maxRecv-len(msg)) {
+			return nil, &tooBigError{size: int64(len(msg)) + h.n, limit: c.maxRecv}
+		}
+		if msg, err = c.fr.payload(msg, h); err != nil {
+			return nil, err
+		}
+		if h.fin {
+			if op == opText && !utf8.Valid(msg) {
+				return nil, protoErr(StatusInvalidFramePayloadData, "invalid UTF-8", "text message is not valid UTF-8")
+			}
+			return msg, nil
+		}
+	}
+}
+
+func msgType(op byte) string {
+	if op == opText {
+		return "MessageText"
+	}
+	return "MessageBinary"
+}
+
+// tooBigError is a message over the receive limit, detected from the
+// frame header before its payload is read.
+type tooBigError struct {
+	size  int64
+	limit int
+}
+
+func (e *tooBigError) Error() string {
+	return fmt.Sprintf("%v: message of at least %d bytes over the %d-byte limit", transport.ErrMessageTooBig, e.size, e.limit)
+}
+func (e *tooBigError) Unwrap() error { return transport.ErrMessageTooBig }
+
+// control handles a ping, pong or close frame.
+func (c *Conn) control(h frameHeader) error {
+	p, err := c.fr.payload(c.ctrl[:0], h)
+	if err != nil {
+		return err
+	}
+	switch h.op {
+	case opPing:
+		if err := c.writeControl(opPong, p); err != nil {
+			return fmt.Errorf("answering ping: %w", err)
+		}
+	case opPong:
+		if c.ka != nil {
+			c.ka.pong(p)
+		}
+	case opClose:
+		ce, err := parseClose(p)
+		if err != nil {
+			return err
+		}
+		return &peerClose{ce}
+	}
+	return nil
+}
+
+// peerClose is a close frame from the peer.
+type peerClose struct{ ce *CloseError }
+
+func (e *peerClose) Error() string { return "closed by peer: " + e.ce.Error() }
+func (e *peerClose) Unwrap() error { return e.ce }
+
+// readFailed ends the connection after a read error, with the close
+// handshake that the error calls for, and returns what to report.
+func (c *Conn) readFailed(err error) error {
+	c.pending = nil
+	if c.isClosed() || c.kaErr.Load() != nil {
+		return c.fail("read", err)
+	}
+	var (
+		pe *protocolError
+		tb *tooBigError
+		pc *peerClose
+	)
+	switch {
+	case errors.As(err, &pe):
+		c.closeHandshake(pe.Code, pe.Reason)
+	case errors.As(err, &tb):
+		c.closeHandshake(StatusMessageTooBig, "message too big")
+	case errors.As(err, &pc):
+		code := pc.ce.Code
+		if code == StatusNoStatusRcvd {
+			code = StatusNormalClosure
+		}
+		c.closeHandshake(code, "")
+	default:
+		return c.fail("read", err)
+	}
+	c.shutdown()
+	return fmt.Errorf("websocket: read: %w", err)
+}
+
+// fail closes the connection after a terminal error and returns what to
+// report: ErrClosed if Close came first, the keep-alive failure if that
+// closed it, otherwise err.
+func (c *Conn) fail(op string, err error) error {
+	if p := c.kaErr.Load(); p != nil {
+		c.shutdown()
+		return fmt.Errorf("websocket: %s: keep-alive failed: %w", op, *p)
+	}
+	if c.isClosed() {
+		return transport.ErrClosed
+	}
+	c.shutdown()
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("websocket: %s: connection closed by peer without a close frame: %w", op, err)
+	}
+	return fmt.Errorf("websocket: %s: %w", op, err)
 }
 
 // nextFromBatch splits the next WAMP message off c.pending. The result has
@@ -171,8 +323,8 @@ func (c *Conn) nextFromBatch() ([]byte, error) {
 		for i, b := range p {
 			if b == batchSeparator || b == batchSeparatorSpec {
 				if i == 0 {
-					return nil, c.protocolFail(cws.StatusInvalidFramePayloadData, "empty message in batch",
-						errors.New("websocket: read: empty message in JSON batch"))
+					return nil, c.readFailed(protoErr(StatusInvalidFramePayloadData, "empty message in batch",
+						"empty message in JSON batch"))
 				}
 				c.pending = p[i+1:]
 				return p[:i:i], nil
@@ -182,17 +334,17 @@ func (c *Conn) nextFromBatch() ([]byte, error) {
 		return p, nil
 	}
 	if len(p) < 4 {
-		return nil, c.protocolFail(cws.StatusInvalidFramePayloadData, "truncated batch",
-			fmt.Errorf("websocket: read: batch has %d trailing bytes, too short for a length prefix", len(p)))
+		return nil, c.readFailed(protoErr(StatusInvalidFramePayloadData, "truncated batch",
+			"batch has %d trailing bytes, too short for a length prefix", len(p)))
 	}
 	n := binary.BigEndian.Uint32(p)
 	if n == 0 {
-		return nil, c.protocolFail(cws.StatusInvalidFramePayloadData, "empty message in batch",
-			errors.New("websocket: read: zero-length message in batch"))
+		return nil, c.readFailed(protoErr(StatusInvalidFramePayloadData, "empty message in batch",
+			"zero-length message in batch"))
 	}
 	if uint64(n) > uint64(len(p)-4) {
-		return nil, c.protocolFail(cws.StatusInvalidFramePayloadData, "truncated batch",
-			fmt.Errorf("websocket: read: batch message of %d bytes but only %d remain", n, len(p)-4))
+		return nil, c.readFailed(protoErr(StatusInvalidFramePayloadData, "truncated batch",
+			"batch message of %d bytes but only %d remain", n, len(p)-4))
 	}
 	end := 4 + int(n)
 	c.pending = p[end:]
@@ -202,71 +354,7 @@ func (c *Conn) nextFromBatch() ([]byte, error) {
 	return p[4:end:end], nil
 }
 
-// Write sends the frames: one WebSocket message per frame, or all of them
-// in one message when batched. Errors are terminal.
-func (c *Conn) Write(ctx context.Context, frames [][]byte) error {
-	if len(frames) == 0 {
-		return nil
-	}
-	if c.isClosed() {
-		return transport.ErrClosed
-	}
-	if !c.batched {
-		for _, f := range frames {
-			if err := c.ws.Write(ctx, c.typ, f); err != nil {
-				return c.fail("write", err)
-			}
-		}
-		return nil
-	}
-	b := c.wbuf[:0]
-	for _, f := range frames {
-		if c.codec.Binary() {
-			b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
-			b = append(b, f...)
-		} else {
-			b = append(b, f...)
-			b = append(b, batchSeparator)
-		}
-	}
-	err := c.ws.Write(ctx, c.typ, b)
-	if cap(b) <= wbufKeep {
-		c.wbuf = b[:0]
-	} else {
-		c.wbuf = nil
-	}
-	if err != nil {
-		return c.fail("write", err)
-	}
-	return nil
-}
-
-// startPing sends a WebSocket ping every interval; a pong missing for a
-// whole interval closes the connection (Read then reports why).
-func (c *Conn) startPing(interval time.Duration) {
-	c.pingDone = make(chan struct{})
-	go func() {
-		defer close(c.pingDone)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-c.done:
-				return
-			case <-t.C:
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), interval)
-			err := c.ws.Ping(ctx)
-			cancel()
-			if err != nil {
-				if !c.isClosed() {
-					c.pingErr.Store(&err)
-					c.shutdown()
-				}
-				return
-			}
-		}
-	}()
-}
-
-var _ transport.Conn = (*Conn)(nil)
+var (
+	_ transport.Conn   = (*Conn)(nil)
+	_ transport.Joiner = (*Conn)(nil)
+)

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,7 +39,7 @@ type server struct {
 }
 
 // startServer runs Accept(o) on 127.0.0.1:0, plain or TLS.
-func startServer(t *testing.T, o ServerOptions, useTLS bool) *server {
+func startServer(t testing.TB, o ServerOptions, useTLS bool) *server {
 	t.Helper()
 	s := &server{results: make(chan acceptResult, 16)}
 	var (
@@ -54,6 +56,7 @@ func startServer(t *testing.T, o ServerOptions, useTLS bool) *server {
 		s.results <- acceptResult{c, err}
 	}))
 	s.Config.ErrorLog = log.New(io.Discard, "", 0) // refused TLS handshakes are expected
+	s.Listener = signalListener{s.Listener}
 	if useTLS {
 		s.StartTLS()
 		s.tls = s.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
@@ -73,7 +76,7 @@ func startServer(t *testing.T, o ServerOptions, useTLS bool) *server {
 	return s
 }
 
-func (s *server) accepted(t *testing.T) acceptResult {
+func (s *server) accepted(t testing.TB) acceptResult {
 	t.Helper()
 	select {
 	case r := <-s.results:
@@ -84,7 +87,7 @@ func (s *server) accepted(t *testing.T) acceptResult {
 	}
 }
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
 	return ctx
@@ -499,6 +502,9 @@ func TestPingKeepAlive(t *testing.T) {
 	if err := <-errc; err != nil {
 		t.Fatal(err)
 	}
+	if sc.ka.acked.Load() == 0 {
+		t.Error("no pong came back while messages flowed for three ping intervals")
+	}
 }
 
 // A peer that never reads never answers pings: the server drops it.
@@ -522,11 +528,13 @@ func TestCloseAndCtx(t *testing.T) {
 	cc, sc := dial(t, s, DialOptions{})
 	ctx := ctxT(t)
 	errc := make(chan error, 1)
+	sig := sc.nc.(*signalConn)
+	sig.arm()
 	go func() {
 		_, err := sc.Read(ctx)
 		errc <- err
 	}()
-	time.Sleep(10 * time.Millisecond)
+	sig.waitRead(t) // Read is in (or about to make) its blocking read(2)
 	for range 3 {
 		if err := sc.Close(); err != nil {
 			t.Errorf("Close: %v", err)
@@ -542,11 +550,77 @@ func TestCloseAndCtx(t *testing.T) {
 		t.Error("peer Read succeeded after close")
 	}
 
-	cc2, _ := dial(t, s, DialOptions{})
-	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-	defer cancel()
-	if _, err := cc2.Read(short); !errors.Is(err, context.DeadlineExceeded) {
+	// Cancelling the context of a blocked Read ends it with the context's error.
+	_, sc2 := dial(t, s, DialOptions{})
+	sig2 := sc2.nc.(*signalConn)
+	sig2.arm()
+	cctx, cancel := context.WithCancel(ctx)
+	go func() {
+		_, err := sc2.Read(cctx)
+		errc <- err
+	}()
+	sig2.waitRead(t)
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Errorf("Read with cancelled context = %v, want context.Canceled", err)
+	}
+
+	cc3, _ := dial(t, s, DialOptions{})
+	short, cancel3 := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel3()
+	if _, err := cc3.Read(short); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Read with deadline = %v", err)
+	}
+}
+
+// signalListener wraps accepted connections in signalConns, which the
+// hijacked connection of a plain (non-TLS) server then is.
+type signalListener struct{ net.Listener }
+
+func (l signalListener) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &signalConn{Conn: nc, entered: make(chan struct{}, 1)}, nil
+}
+
+// signalConn tells a test when a Read has reached the socket, so the test
+// can act on a Read in progress without sleeping.
+type signalConn struct {
+	net.Conn
+	reads   atomic.Int64  // Read calls so far
+	target  atomic.Int64  // waitRead returns once reads reach it
+	entered chan struct{} // a token after each Read call past arm
+	writes  atomic.Int64  // write(2) calls, for the benchmarks
+}
+
+// arm makes waitRead wait for the next Read call.
+func (c *signalConn) arm() { c.target.Store(c.reads.Load() + 1) }
+
+func (c *signalConn) Read(p []byte) (int, error) {
+	c.reads.Add(1)
+	select {
+	case c.entered <- struct{}{}:
+	default: // a token is waiting already; waitRead rechecks the count
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *signalConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+func (c *signalConn) waitRead(t testing.TB) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for c.reads.Load() < c.target.Load() {
+		select {
+		case <-c.entered:
+		case <-deadline:
+			t.Fatal("Read never reached the connection")
+		}
 	}
 }
 
@@ -560,10 +634,10 @@ func TestCloseWithStatus(t *testing.T) {
 		_, err := cc.Read(ctx)
 		errc <- err
 	}()
-	if err := sc.CloseWithStatus(cws.StatusGoingAway, "shutdown"); err != nil {
+	if err := sc.CloseWithStatus(StatusGoingAway, "shutdown"); err != nil {
 		t.Errorf("CloseWithStatus: %v", err)
 	}
-	if got := cws.CloseStatus(<-errc); got != cws.StatusGoingAway {
+	if got := CloseStatus(<-errc); got != StatusGoingAway {
 		t.Errorf("peer close status %v", got)
 	}
 }

@@ -1,0 +1,87 @@
+package websocket
+
+import (
+	"crypto/sha1"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+)
+
+// keyGUID is the RFC 6455 constant appended to Sec-WebSocket-Key.
+const keyGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+// acceptKey computes Sec-WebSocket-Accept for a Sec-WebSocket-Key.
+func acceptKey(key string) string {
+	h := sha1.Sum([]byte(strings.TrimSpace(key) + keyGUID))
+	return base64.StdEncoding.EncodeToString(h[:])
+}
+
+// hasToken reports whether the comma-separated header h lists token.
+func hasToken(hdr http.Header, h, token string) bool {
+	for _, v := range hdr.Values(h) {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkUpgrade checks r is a version 13 WebSocket upgrade request and
+// returns the HTTP status to answer if not.
+func checkUpgrade(w http.ResponseWriter, r *http.Request) (int, error) {
+	if !r.ProtoAtLeast(1, 1) || !hasToken(r.Header, "Connection", "upgrade") || !hasToken(r.Header, "Upgrade", "websocket") {
+		w.Header().Set("Connection", "Upgrade")
+		w.Header().Set("Upgrade", "websocket")
+		return http.StatusUpgradeRequired, fmt.Errorf("websocket: not a WebSocket upgrade request (%s, Connection %q, Upgrade %q)",
+			r.Proto, r.Header.Get("Connection"), r.Header.Get("Upgrade"))
+	}
+	if r.Method != http.MethodGet {
+		return http.StatusMethodNotAllowed, fmt.Errorf("websocket: upgrade request method is %s, not GET", r.Method)
+	}
+	if v := r.Header.Get("Sec-WebSocket-Version"); v != "13" {
+		w.Header().Set("Sec-WebSocket-Version", "13")
+		return http.StatusBadRequest, fmt.Errorf("websocket: unsupported protocol version %q (only 13)", v)
+	}
+	keys := r.Header.Values("Sec-WebSocket-Key")
+	if len(keys) != 1 {
+		return http.StatusBadRequest, fmt.Errorf("websocket: %d Sec-WebSocket-Key headers, want 1", len(keys))
+	}
+	if k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(keys[0])); err != nil || len(k) != 16 {
+		return http.StatusBadRequest, fmt.Errorf("websocket: Sec-WebSocket-Key %q is not 16 bytes in base64", keys[0])
+	}
+	return 0, nil
+}
+
+// checkOrigin allows a request without Origin, from the same host, or from
+// an origin matching one of the patterns (see ServerOptions.AllowedOrigins).
+func checkOrigin(r *http.Request, patterns []string) error {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return nil
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return fmt.Errorf("websocket: bad Origin header %q: %w", origin, err)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("websocket: request Origin %q is not a URL with a host", origin)
+	}
+	if strings.EqualFold(r.Host, u.Host) {
+		return nil
+	}
+	for _, p := range patterns {
+		target := u.Host
+		if strings.Contains(p, "://") {
+			target = u.Scheme + "://" + u.Host
+		}
+		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(target)); ok { // patterns are validated
+			return nil
+		}
+	}
+	return fmt.Errorf("websocket: request Origin %q is not authorized for Host %q", u.Host, r.Host)
+}
