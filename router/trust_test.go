@@ -134,3 +134,16 @@ func TestPinnedAuthenticatorRealms(t *testing.T) {
 	p = ticketLogin(t, public, "myrealm", backend, wamp.Dict{"authrole": "anonymous", "realm": "open"})
 	expectAbort(p, wamp.ErrAuthenticationFailed)
 }
+
+// A HELLO with a null realm on a transport without authentication: nothing
+// can choose a realm, and the ABORT says so (issue 14 part 2).
+func TestNullRealmWithoutAuth(t *testing.T) {
+	t.Parallel()
+	srv := routertest.Start(t)
+	p := dialPeer(t, srv, "tcp", "json")
+	p.sendRaw([]byte(`[1,null,{"roles":{"caller":{}}}]`))
+	a := expectAbort(p, wamp.ErrNoSuchRealm)
+	if msg, _ := wamp.OptString(a.Details, "message"); msg != "HELLO names no realm, and this transport has no authentication that could choose one" {
+		t.Errorf("message %q", msg)
+	}
+}

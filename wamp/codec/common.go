@@ -151,6 +151,15 @@ func (d *decoder) str(i int) string {
 
 func (d *decoder) uri(i int) wamp.URI { return wamp.URI(d.str(i)) }
 
+// realm reads HELLO's realm; null (what Autobahn sends when the app names
+// none) is "", for the router to choose (docs/auth.md).
+func (d *decoder) realm(i int) wamp.URI {
+	if d.w.kind(d.el.raw[i]) == kindNull {
+		return ""
+	}
+	return d.uri(i)
+}
+
 func (d *decoder) dict(i int) wamp.Dict {
 	if d.err != nil {
 		return nil
@@ -319,7 +328,7 @@ func decodeMessage(w wire, vc wamp.ValueCodec, data []byte) (wamp.Message, error
 	var m wamp.Message
 	switch t {
 	case wamp.TypeHello:
-		m = &wamp.Hello{Realm: d.uri(1), Details: d.dict(2)}
+		m = &wamp.Hello{Realm: d.realm(1), Details: d.dict(2)}
 	case wamp.TypeWelcome:
 		m = &wamp.Welcome{Session: d.id(1), Details: d.dict(2)}
 	case wamp.TypeAbort:
@@ -419,6 +428,7 @@ const (
 	itDict
 	itList
 	itRaw
+	itNull
 )
 
 // valueEnc is what the shared message encoder needs from a serializer.
@@ -449,6 +459,7 @@ func (is *items) uri(u wamp.URI)     { is.str(string(u)) }
 func (is *items) dict(d wamp.Dict)   { is.it[is.n] = item{k: itDict, d: d}; is.n++ }
 func (is *items) list(l wamp.List)   { is.it[is.n] = item{k: itList, l: l}; is.n++ }
 func (is *items) rawItem(raw []byte) { is.it[is.n] = item{k: itRaw, raw: raw}; is.n++ }
+func (is *items) null()              { is.it[is.n] = item{k: itNull}; is.n++ }
 
 // payload appends Arguments and ArgumentsKw following spec §3.4.
 func (is *items) payload(e valueEnc, p *wamp.Payload) error {
@@ -506,7 +517,11 @@ func encodeMessage(e valueEnc, dst []byte, m wamp.Message) ([]byte, error) {
 		if m == nil {
 			return dst, errNilMessage
 		}
-		is.uri(m.Realm)
+		if m.Realm == "" {
+			is.null() // no realm: the router chooses (as Autobahn sends it)
+		} else {
+			is.uri(m.Realm)
+		}
 		is.dict(m.Details)
 	case *wamp.Welcome:
 		if m == nil {
@@ -682,6 +697,8 @@ func encodeMessage(e valueEnc, dst []byte, m wamp.Message) ([]byte, error) {
 			dst = e.appendUint(dst, it.u)
 		case itStr:
 			dst = e.appendStr(dst, it.s)
+		case itNull:
+			dst, err = e.appendValue(dst, nil, 1)
 		case itDict:
 			if it.d == nil {
 				dst, err = e.appendValue(dst, wamp.Dict{}, 1)
