@@ -1,6 +1,7 @@
 package router_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -145,5 +146,38 @@ func TestNullRealmWithoutAuth(t *testing.T) {
 	a := expectAbort(p, wamp.ErrNoSuchRealm)
 	if msg, _ := wamp.OptString(a.Details, "message"); msg != "HELLO names no realm, and this transport has no authentication that could choose one" {
 		t.Errorf("message %q", msg)
+	}
+}
+
+// An authenticator's failure text (here a DSN with a password, as an
+// exception would carry it) stays in the log; a deliberate refusal keeps
+// its URI and first line (brief item 5 of issue 17's trust work).
+func TestAuthenticatorErrorTextStaysInLog(t *testing.T) {
+	t.Parallel()
+	_, public, backdoor := trustRouter(t, auth.DynamicConfig{})
+	backend := dialURL(t, backdoor, "json")
+	backend.send(&wamp.Hello{Realm: "myrealm", Details: wamp.Dict{"roles": clientRoles}})
+	backend.welcomed()
+	backend.register("authenticate", wamp.Dict{})
+	for _, tt := range []struct {
+		uri     wamp.URI
+		arg     string
+		reason  wamp.URI
+		message string
+	}{
+		{wamp.ErrRuntimeError, "connect postgres://tollgate:hunter2@db:5432 refused", wamp.ErrAuthenticationFailed, "authentication failed: the authenticator failed"},
+		{"com.example.ticket_expired", "ticket expired\nTraceback: postgres://tollgate:hunter2@db", "com.example.ticket_expired", "ticket expired"},
+	} {
+		p := dialURL(t, public, "json")
+		p.send(&wamp.Hello{Realm: "myrealm", Details: wamp.Dict{"roles": clientRoles, "authmethods": wamp.List{"ticket"}, "authid": "joe"}})
+		expect[*wamp.Challenge](p)
+		p.send(&wamp.Authenticate{Signature: "pw", Extra: wamp.Dict{}})
+		inv := expect[*wamp.Invocation](backend)
+		backend.send(&wamp.Error{RequestType: wamp.TypeInvocation, Request: inv.Request, Details: wamp.Dict{}, Error: tt.uri,
+			Payload: wamp.Payload{Args: wamp.List{tt.arg}, Kwargs: wamp.Dict{"traceback": "hunter2"}}})
+		a := expectAbort(p, tt.reason)
+		if msg, _ := wamp.OptString(a.Details, "message"); msg != tt.message || strings.Contains(fmt.Sprint(a.Details, a.Payload), "hunter2") {
+			t.Errorf("%s: ABORT %v %v, want message %q and no secret", tt.uri, a.Details, a.Payload, tt.message)
+		}
 	}
 }
