@@ -151,6 +151,15 @@ func (d *decoder) str(i int) string {
 
 func (d *decoder) uri(i int) wamp.URI { return wamp.URI(d.str(i)) }
 
+// realm reads HELLO's realm; null (what Autobahn sends when the app names
+// none) is "", for the router to choose (docs/auth.md).
+func (d *decoder) realm(i int) wamp.URI {
+	if d.w.kind(d.el.raw[i]) == kindNull {
+		return ""
+	}
+	return d.uri(i)
+}
+
 func (d *decoder) dict(i int) wamp.Dict {
 	if d.err != nil {
 		return nil
@@ -319,7 +328,7 @@ func decodeMessage(w wire, vc wamp.ValueCodec, data []byte) (wamp.Message, error
 	var m wamp.Message
 	switch t {
 	case wamp.TypeHello:
-		m = &wamp.Hello{Realm: d.uri(1), Details: d.dict(2)}
+		m = &wamp.Hello{Realm: d.realm(1), Details: d.dict(2)}
 	case wamp.TypeWelcome:
 		m = &wamp.Welcome{Session: d.id(1), Details: d.dict(2)}
 	case wamp.TypeAbort:

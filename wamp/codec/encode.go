@@ -25,6 +25,7 @@ const (
 	itDict
 	itList
 	itRaw
+	itNull
 )
 
 // valueEnc is what the shared message encoder needs from a serializer.
@@ -55,6 +56,7 @@ func (is *items) uri(u wamp.URI)     { is.str(string(u)) }
 func (is *items) dict(d wamp.Dict)   { is.it[is.n] = item{k: itDict, d: d}; is.n++ }
 func (is *items) list(l wamp.List)   { is.it[is.n] = item{k: itList, l: l}; is.n++ }
 func (is *items) rawItem(raw []byte) { is.it[is.n] = item{k: itRaw, raw: raw}; is.n++ }
+func (is *items) null()              { is.it[is.n] = item{k: itNull}; is.n++ }
 
 // payload appends Arguments and ArgumentsKw following spec §3.4.
 func (is *items) payload(e valueEnc, p *wamp.Payload) error {
@@ -130,7 +132,11 @@ func (is *items) collectSession(e valueEnc, m wamp.Message) (handled bool, err e
 		if m == nil {
 			return true, errNilMessage
 		}
-		is.uri(m.Realm)
+		if m.Realm == "" {
+			is.null() // no realm: the router chooses (as Autobahn sends it)
+		} else {
+			is.uri(m.Realm)
+		}
 		is.dict(m.Details)
 	case *wamp.Welcome:
 		if m == nil {
@@ -329,6 +335,8 @@ func (is *items) write(e valueEnc, dst []byte) ([]byte, error) {
 			dst = e.appendUint(dst, it.u)
 		case itStr:
 			dst = e.appendStr(dst, it.s)
+		case itNull:
+			dst, err = e.appendValue(dst, nil, 1)
 		case itDict:
 			if it.d == nil {
 				dst, err = e.appendValue(dst, wamp.Dict{}, 1)
