@@ -18,12 +18,13 @@ import (
 // method needs it) and answers WELCOME or ABORT. It returns false when the
 // connection must end. The whole exchange is bounded by HelloTimeout.
 func (s *session) handshake(ctx context.Context) bool {
-	hctx, cancel := context.WithTimeout(ctx, s.r.opts.HelloTimeout)
+	wait := s.helloWait()
+	hctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	// A read with a deadline would close WebSocket connections before we
 	// could say why, so a timer aborts a handshake that takes too long.
 	var gotHello atomic.Bool
-	timer := time.AfterFunc(s.r.opts.HelloTimeout, func() {
+	timer := time.AfterFunc(wait, func() {
 		if gotHello.Load() {
 			// A slow authenticator or a client that does not answer the
 			// CHALLENGE: a failed authentication, not a protocol error.

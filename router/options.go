@@ -20,8 +20,10 @@ type Options struct {
 	// Logger receives the router's logs. nil discards them.
 	Logger *slog.Logger
 
-	// HelloTimeout bounds the time from transport up to WELCOME (including
-	// authentication). Default 10s.
+	// HelloTimeout bounds the time from accept() to WELCOME (transport and
+	// TLS handshakes, authentication): a connection that has no WAMP
+	// session by then is closed whatever it sends. It also bounds request
+	// headers and idle keep-alives on the HTTP side. Default 10s.
 	HelloTimeout time.Duration
 	// GoodbyeTimeout bounds the wait for the peer's GOODBYE reply (and the
 	// drain of its queue) when the router closes a session. Default 5s.
@@ -36,6 +38,11 @@ type Options struct {
 	// SlowConsumer is what happens when a session's outbound queue is full.
 	// Default SlowConsumerDisconnect.
 	SlowConsumer SlowConsumerPolicy
+
+	// MaxConnectionsPerIP bounds the open connections from one source IP
+	// address, over all listeners; the next is closed at accept (counted).
+	// Default 0: unlimited.
+	MaxConnectionsPerIP int
 }
 
 // SlowConsumerPolicy says what to do with a session whose outbound queue is
@@ -110,6 +117,9 @@ type Transport struct {
 	// path no other key serves. Exact WebSocket and metrics paths win; the
 	// longest mount path matching on a '/' boundary serves the rest.
 	HTTP map[string]http.Handler
+	// MaxConnections bounds this listener's open connections; the next is
+	// closed at accept (counted). Default 0: unlimited.
+	MaxConnections int
 }
 
 // WebSocketOptions configures a WebSocket endpoint.
@@ -124,6 +134,11 @@ type WebSocketOptions struct {
 	AllowedOrigins []string
 	// PingInterval sends WebSocket pings this often; 0 disables them.
 	PingInterval time.Duration
+	// PreJoinMaxMessageSize bounds a received message until the session
+	// is joined (HELLO, AUTHENTICATE). Default 0:
+	// transport.DefaultPreJoinMaxMessageSize (64 KiB), capped at
+	// MaxMessageSize.
+	PreJoinMaxMessageSize int
 	// Auth lists the authentication methods this endpoint accepts (static
 	// or dynamic; dynamic ones call through the router). Empty admits
 	// anonymous sessions only, with role "anonymous".
@@ -137,6 +152,11 @@ type RawSocketOptions struct {
 	// MaxMessageSize bounds a received message in bytes, rounded down to a
 	// power of two between 512 B and 16 MiB for the handshake. Default 16 MiB.
 	MaxMessageSize int
+	// PreJoinMaxMessageSize bounds a received message until the session
+	// is joined (HELLO, AUTHENTICATE). Default 0:
+	// transport.DefaultPreJoinMaxMessageSize (64 KiB), capped at
+	// MaxMessageSize.
+	PreJoinMaxMessageSize int
 	// Auth lists the authentication methods this endpoint accepts (static
 	// or dynamic; dynamic ones call through the router). Empty admits
 	// anonymous sessions only, with role "anonymous".

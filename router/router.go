@@ -38,6 +38,7 @@ type Router struct {
 	wg        sync.WaitGroup // connection goroutines
 
 	lastWarn atomic.Int64 // unix nanos of the last rate-limited warning
+	ipConns  ipConns      // open connections by source address (edge.go)
 }
 
 type stats struct {
@@ -49,6 +50,12 @@ type stats struct {
 	authFailures        atomic.Uint64
 	authzFailures       atomic.Uint64
 	withheldEvents      atomic.Uint64
+	// The connection edge (edge.go): accept() failures retried,
+	// connections refused by a connection limit, connections closed by the
+	// handshake deadline before a session claimed them.
+	acceptErrors      atomic.Uint64
+	refusedConns      atomic.Uint64
+	handshakeTimeouts atomic.Uint64
 	// Messages by type (index wamp.MessageType, all below msgTypes),
 	// received from and queued to peers; see metrics.go.
 	received, sent [msgTypes]atomic.Uint64
@@ -68,6 +75,11 @@ type Stats struct {
 	// delivered because the subscriber may not subscribe to the concrete
 	// topic (docs/authorization.md, "Pattern subscriptions").
 	WithheldEvents uint64
+	// The connection edge: accept() failures retried (EMFILE and the
+	// like), connections refused by MaxConnections/MaxConnectionsPerIP,
+	// and connections closed because they had no WAMP session by the
+	// handshake deadline.
+	AcceptErrors, RefusedConnections, HandshakeTimeouts uint64
 }
 
 // New validates opts and returns a router ready to serve. opts is copied.
@@ -140,6 +152,9 @@ func (r *Router) Stats() Stats {
 		AuthFailures:        r.stats.authFailures.Load(),
 		AuthzFailures:       r.stats.authzFailures.Load(),
 		WithheldEvents:      r.stats.withheldEvents.Load(),
+		AcceptErrors:        r.stats.acceptErrors.Load(),
+		RefusedConnections:  r.stats.refusedConns.Load(),
+		HandshakeTimeouts:   r.stats.handshakeTimeouts.Load(),
 	}
 }
 
@@ -190,6 +205,11 @@ func featureDict(keys []string) wamp.Dict {
 // serveConn runs an established transport connection until it ends.
 // It blocks; it returns at once if the router is shutting down.
 func (r *Router) serveConn(ctx context.Context, tc transport.Conn, authenticators map[string]auth.Authenticator) {
+	deadline, ok := claimEdge(ctx)
+	if !ok {
+		tc.Close() // the handshake deadline passed during the transport handshake
+		return
+	}
 	info := tc.Info()
 	// The connection's context ends when it closes (for any reason), which
 	// also abandons an authenticator or authorizer call its read loop waits on.
@@ -204,6 +224,8 @@ func (r *Router) serveConn(ctx context.Context, tc transport.Conn, authenticator
 		log:    r.log.With("remote", info.RemoteAddr, "transport", info.Kind, "serializer", info.Serializer),
 		auth:   authenticators,
 		done:   make(chan struct{}),
+
+		helloDeadline: deadline,
 	}
 	r.mu.Lock()
 	if r.closed {
