@@ -92,14 +92,16 @@ func sourceAddr(nc net.Conn) netip.Addr {
 // accepted connection. It returns the connection to serve, or nil after
 // closing a refused one (cheaply: no read, no write).
 func (r *Router) admitConn(nc net.Conn, t *Transport, open *atomic.Int64) *edgeConn {
-	if t.MaxConnections > 0 && open.Add(1) > int64(t.MaxConnections) {
+	maxConns := t.MaxConnections
+	if maxConns == 0 {
+		maxConns = r.opts.MaxConnectionsPerListener
+	}
+	if n := open.Add(1); maxConns > 0 && n > int64(maxConns) {
 		open.Add(-1)
 		r.stats.refusedConns.Add(1)
-		r.warnLimited("connection refused: listener at its connection limit", "transport", t.Name, "max", t.MaxConnections)
+		r.warnLimited("connection refused: listener at its connection limit", "transport", t.Name, "max", maxConns)
 		nc.Close()
 		return nil
-	} else if t.MaxConnections <= 0 {
-		open.Add(1)
 	}
 	src, perIP := sourceAddr(nc), r.opts.MaxConnectionsPerIP
 	if !r.ipConns.acquire(src, perIP) {

@@ -59,6 +59,9 @@ func (s *session) handshake(ctx context.Context) bool {
 		s.abort(wamp.ErrProtocolViolation, err.Error())
 		return false
 	}
+	if !s.admitHello(hello) {
+		return false
+	}
 	if s.r.realms[hello.Realm] == nil && len(s.auth) == 0 {
 		s.abort(wamp.ErrNoSuchRealm, fmt.Sprintf("no realm %q on this router", hello.Realm))
 		return false
@@ -71,6 +74,11 @@ func (s *session) handshake(ctx context.Context) bool {
 	rm := s.r.realms[id.Realm]
 	if rm == nil {
 		s.abort(wamp.ErrNoSuchRealm, fmt.Sprintf("no realm %q on this router", id.Realm))
+		return false
+	}
+	if rm.full() {
+		s.r.stats.realmFull.Add(1)
+		s.abort(ErrRealmFull, fmt.Sprintf("realm %q has its maximum of %d sessions, retry later", rm.name, rm.maxSessions))
 		return false
 	}
 	if id.AuthRole == authz.RoleTrusted && id.AuthProvider == auth.ProviderDynamic {
@@ -158,7 +166,11 @@ func (s *session) authenticate(ctx context.Context, hello *wamp.Hello, methods [
 		Session:   s.r.pendingSessionID(),
 		Transport: s.tc.Info(),
 	}
+	if !s.beginLogin() {
+		return nil, 0, false
+	}
 	id, ch, pending, err := a.Hello(ctx, req)
+	s.endLogin()
 	if err == nil && ch != nil {
 		s.send(ch)
 		// Read with the connection's context: a read ended by a deadline
@@ -169,7 +181,11 @@ func (s *session) authenticate(ctx context.Context, hello *wamp.Hello, methods [
 		}
 		switch m := m.(type) {
 		case *wamp.Authenticate:
+			if !s.beginLogin() {
+				return nil, 0, false
+			}
 			id, err = pending.Authenticate(ctx, m)
+			s.endLogin()
 		case *wamp.Abort:
 			s.log.Debug("client aborted during authentication", "reason", m.Reason)
 			return nil, 0, false

@@ -43,6 +43,21 @@ type Options struct {
 	// address, over all listeners; the next is closed at accept (counted).
 	// Default 0: unlimited.
 	MaxConnectionsPerIP int
+	// MaxConnectionsPerListener is Transport.MaxConnections for listeners
+	// that set none. Default 0: unlimited.
+	MaxConnectionsPerListener int
+
+	// HelloRatePerIP and HelloRatePerAuthID are token buckets every HELLO
+	// passes before an authenticator runs (per source IP; per realm and
+	// authid on transports with authentication). Defaults 50/s burst 100
+	// and 20/s burst 50; a negative PerSecond disables one. Refused:
+	// ABORT tollgate.error.login_throttled.
+	HelloRatePerIP, HelloRatePerAuthID Rate
+	// MaxPendingLogins bounds authenticator calls in progress (password
+	// hashes, dynamic authenticators); the next login is refused at once
+	// with ABORT tollgate.error.login_throttled instead of queueing.
+	// Default 64; negative: unlimited.
+	MaxPendingLogins int
 }
 
 // SlowConsumerPolicy says what to do with a session whose outbound queue is
@@ -86,6 +101,13 @@ type RealmOptions struct {
 	// EventHistory lists the topics whose recent events are kept in memory
 	// for wamp.subscription.get_events. Each (URI, Match) appears once.
 	EventHistory []HistoryConfig
+	// MaxSessions bounds the realm's established sessions; the next HELLO
+	// gets ABORT tollgate.error.realm_full. Default 0: unlimited.
+	MaxSessions int
+	// MessageRates limit each session's requests (default: none);
+	// RoleMessageRates replace them for the roles they name.
+	MessageRates     MessageRates
+	RoleMessageRates map[string]MessageRates
 }
 
 // HistoryConfig keeps the last Limit events published to the topics that

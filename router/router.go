@@ -37,8 +37,9 @@ type Router struct {
 	closed    bool
 	wg        sync.WaitGroup // connection goroutines
 
-	lastWarn atomic.Int64 // unix nanos of the last rate-limited warning
-	ipConns  ipConns      // open connections by source address (edge.go)
+	lastWarn  atomic.Int64 // unix nanos of the last rate-limited warning
+	ipConns   ipConns      // open connections by source address (edge.go)
+	admission *admission   // login admission (admission.go)
 }
 
 type stats struct {
@@ -53,7 +54,14 @@ type stats struct {
 	// The connection edge (edge.go): accept() failures retried,
 	// connections refused by a connection limit, connections closed by the
 	// handshake deadline before a session claimed them.
-	acceptErrors      atomic.Uint64
+	acceptErrors atomic.Uint64
+	// Admission and rate limits (admission.go, ratelimit.go): logins
+	// refused by admission control, HELLOs refused by a full realm,
+	// requests refused by a message rate limit, sessions closed for it.
+	throttledLogins   atomic.Uint64
+	realmFull         atomic.Uint64
+	rateLimited       atomic.Uint64
+	rateLimitCloses   atomic.Uint64
 	refusedConns      atomic.Uint64
 	handshakeTimeouts atomic.Uint64
 	// Messages by type (index wamp.MessageType, all below msgTypes),
@@ -80,6 +88,11 @@ type Stats struct {
 	// and connections closed because they had no WAMP session by the
 	// handshake deadline.
 	AcceptErrors, RefusedConnections, HandshakeTimeouts uint64
+	// ThrottledLogins are HELLOs refused by login admission control
+	// (tollgate.error.login_throttled); RealmFull HELLOs refused by a
+	// realm's MaxSessions; RateLimited requests refused by a message rate
+	// limit; RateLimitCloses sessions closed for repeating it.
+	ThrottledLogins, RealmFull, RateLimited, RateLimitCloses uint64
 }
 
 // New validates opts and returns a router ready to serve. opts is copied.
@@ -108,6 +121,7 @@ func New(opts Options) (*Router, error) {
 		realms:    map[wamp.URI]*realm{},
 		conns:     map[*conn]struct{}{},
 		listeners: map[net.Listener]struct{}{},
+		admission: newAdmission(&o),
 	}
 	var errs []error
 	for i, ro := range o.Realms {
@@ -155,6 +169,10 @@ func (r *Router) Stats() Stats {
 		AcceptErrors:        r.stats.acceptErrors.Load(),
 		RefusedConnections:  r.stats.refusedConns.Load(),
 		HandshakeTimeouts:   r.stats.handshakeTimeouts.Load(),
+		ThrottledLogins:     r.stats.throttledLogins.Load(),
+		RealmFull:           r.stats.realmFull.Load(),
+		RateLimited:         r.stats.rateLimited.Load(),
+		RateLimitCloses:     r.stats.rateLimitCloses.Load(),
 	}
 }
 
