@@ -31,6 +31,12 @@ type Limits struct {
 	// SlowConsumer is what a full queue does ("slow_consumer":
 	// "disconnect", the default, or "drop_events").
 	SlowConsumer router.SlowConsumerPolicy
+	// The connection edge (edge.go): "max_connections_per_ip",
+	// "max_connections_per_listener", "hello_rate_per_ip",
+	// "hello_rate_per_authid" and "max_pending_logins".
+	MaxConnectionsPerIP, MaxConnectionsPerListener int
+	HelloRatePerIP, HelloRatePerAuthID             router.Rate
+	MaxPendingLogins                               int
 }
 
 // Crossbar's native worker options: accepted, warned about, not honoured.
@@ -82,6 +88,7 @@ func (p *parser) workerOptions(m *mapping, l *Limits) {
 			l.SlowConsumer = router.SlowConsumerDropEvents
 		}
 	}
+	p.edgeOptions(om, l)
 	om.get("extra")    // the worker's own data: nothing for Tollgate to do
 	om.get("disabled") // read by workerDisabled
 	for _, o := range crossbarWorkerOptions {
