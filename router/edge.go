@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"math"
 	"net"
 	"net/netip"
 	"sync"
@@ -116,10 +117,12 @@ func (r *Router) admitConn(nc net.Conn, t *Transport, open *atomic.Int64) *edgeC
 		open.Add(-1)
 		r.ipConns.release(src, perIP)
 	}
-	e.guard = time.AfterFunc(r.opts.HelloTimeout, func() {
+	// Armed only once e.guard is set: the callback and Close read it.
+	e.guard = time.AfterFunc(time.Duration(math.MaxInt64), func() {
 		r.stats.handshakeTimeouts.Add(1)
 		e.Close()
 	})
+	e.guard.Reset(r.opts.HelloTimeout)
 	return e
 }
 
@@ -136,7 +139,10 @@ type edgeConn struct {
 
 func (c *edgeConn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(c.release)
+	c.once.Do(func() {
+		c.guard.Stop() // closed already: nothing for the guard to do
+		c.release()
+	})
 	return err
 }
 
