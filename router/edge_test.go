@@ -280,7 +280,7 @@ func TestAcceptSurvivesFDExhaustion(t *testing.T) {
 	select {
 	case <-warned:
 	case <-time.After(10 * time.Second):
-		t.Fatal("the child never reported an accept failure")
+		t.Error("the child never reported an accept failure")
 	}
 	// The session from before still works, the router did not stop.
 	joined.send(&wamp.Publish{Request: joined.next(), Options: wamp.Dict{"acknowledge": true}, Topic: "com.alive"})
