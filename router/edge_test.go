@@ -96,7 +96,9 @@ func TestConnectionLimits(t *testing.T) {
 			t.Parallel()
 			srv := routertest.Start(t, tc.opt)
 			url := "tcp://" + hostOf(srv.Serve(t, "tcp", tc.trans(router.DefaultTransport())))
-			first := dialURL(t, url, "json")
+			// The WebSocket one is hijacked from net/http: its slot must come
+			// back when it closes too.
+			first := dialURL(t, "ws://"+hostOf(url)+"/ws", "json")
 			first.join()
 			second := dialURL(t, url, "json")
 			second.join()
