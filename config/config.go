@@ -311,6 +311,12 @@ func (c *Config) RouterOptions() router.Options {
 		MaxQueueBytes:    l.MaxQueueBytes,
 		MaxQueueMessages: l.MaxQueueMessages,
 		SlowConsumer:     l.SlowConsumer,
+
+		MaxConnectionsPerIP:       l.MaxConnectionsPerIP,
+		MaxConnectionsPerListener: l.MaxConnectionsPerListener,
+		HelloRatePerIP:            l.HelloRatePerIP,
+		HelloRatePerAuthID:        l.HelloRatePerAuthID,
+		MaxPendingLogins:          l.MaxPendingLogins,
 	}
 }
 

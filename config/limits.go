@@ -37,6 +37,12 @@ type Limits struct {
 	// wamp.close.normal; "spec" for wamp.close.goodbye_and_out). Not a
 	// limit, but read with them from the worker's options.
 	GoodbyeReason wamp.URI
+	// The connection edge (edge.go): "max_connections_per_ip",
+	// "max_connections_per_listener", "hello_rate_per_ip",
+	// "hello_rate_per_authid" and "max_pending_logins".
+	MaxConnectionsPerIP, MaxConnectionsPerListener int
+	HelloRatePerIP, HelloRatePerAuthID             router.Rate
+	MaxPendingLogins                               int
 }
 
 // Crossbar's native worker options: accepted, warned about, not honoured.
@@ -93,6 +99,7 @@ func (p *parser) workerOptions(m *mapping, l *Limits) {
 			l.GoodbyeReason = map[string]wamp.URI{"crossbar": router.GoodbyeCrossbar, "spec": router.GoodbyeSpec}[s]
 		}
 	}
+	p.edgeOptions(om, l)
 	om.get("extra")    // the worker's own data: nothing for Tollgate to do
 	om.get("disabled") // read by workerDisabled
 	for _, o := range crossbarWorkerOptions {

@@ -233,6 +233,7 @@ func (p *parser) rawSocket(m *mapping, path string) *router.RawSocketOptions {
 			if sv, sp := om.get("max_message_size"); sv != nil {
 				maxSize(sv, sp)
 			}
+			p.preJoinSize(om, maxRawMessage, &rs.PreJoinMaxMessageSize)
 			om.done()
 		}
 	}
@@ -340,6 +341,7 @@ func (p *parser) webSocketOptions(m *mapping, o *router.WebSocketOptions) {
 			o.MaxMessageSize = size
 		}
 	}
+	p.preJoinSize(m, maxWSMessage, &o.PreJoinMaxMessageSize)
 	if v, vp := m.get("auto_ping_interval"); v != nil {
 		if ms, ok := p.millis(v, vp); ok {
 			o.PingInterval = time.Duration(ms) * time.Millisecond

@@ -35,6 +35,20 @@ type conn struct {
 	current   atomic.Pointer[session]
 	closeOnce sync.Once
 	done      chan struct{} // closed when the connection is finished
+	// helloDeadline ends the first session's handshake: HelloTimeout from
+	// accept (edge.go); zero when the connection came from elsewhere.
+	helloDeadline time.Time
+}
+
+// helloWait is how long the next handshake may take: what is left of the
+// connection's deadline for its first session, HelloTimeout afterwards.
+func (c *conn) helloWait() time.Duration {
+	d := c.r.opts.HelloTimeout
+	if !c.helloDeadline.IsZero() {
+		d = min(d, max(time.Until(c.helloDeadline), time.Millisecond))
+		c.helloDeadline = time.Time{}
+	}
+	return d
 }
 
 func (c *conn) send(m wamp.Message) bool {

@@ -18,12 +18,13 @@ import (
 // method needs it) and answers WELCOME or ABORT. It returns false when the
 // connection must end. The whole exchange is bounded by HelloTimeout.
 func (s *session) handshake(ctx context.Context) bool {
-	hctx, cancel := context.WithTimeout(ctx, s.r.opts.HelloTimeout)
+	wait := s.helloWait()
+	hctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	// A read with a deadline would close WebSocket connections before we
 	// could say why, so a timer aborts a handshake that takes too long.
 	var gotHello atomic.Bool
-	timer := time.AfterFunc(s.r.opts.HelloTimeout, func() {
+	timer := time.AfterFunc(wait, func() {
 		if gotHello.Load() {
 			// A slow authenticator or a client that does not answer the
 			// CHALLENGE: a failed authentication, not a protocol error.
@@ -58,6 +59,9 @@ func (s *session) handshake(ctx context.Context) bool {
 		s.abort(wamp.ErrProtocolViolation, err.Error())
 		return false
 	}
+	if !s.admitHello(hello) {
+		return false
+	}
 	if s.r.realms[hello.Realm] == nil && len(s.auth) == 0 {
 		if hello.Realm == "" {
 			// Autobahn sends null when the app names no realm; only an
@@ -80,6 +84,11 @@ func (s *session) handshake(ctx context.Context) bool {
 		return false
 	case rm == nil:
 		s.abort(wamp.ErrNoSuchRealm, fmt.Sprintf("no realm %q on this router", id.Realm))
+		return false
+	}
+	if rm.full() {
+		s.r.stats.realmFull.Add(1)
+		s.abort(ErrRealmFull, fmt.Sprintf("realm %q has its maximum of %d sessions, retry later", rm.name, rm.maxSessions))
 		return false
 	}
 	if id.AuthRole == authz.RoleTrusted && id.AuthProvider == auth.ProviderDynamic {
@@ -167,7 +176,11 @@ func (s *session) authenticate(ctx context.Context, hello *wamp.Hello, methods [
 		Session:   s.r.pendingSessionID(),
 		Transport: s.tc.Info(),
 	}
+	if !s.beginLogin() {
+		return nil, 0, false
+	}
 	id, ch, pending, err := a.Hello(ctx, req)
+	s.endLogin()
 	if err == nil && ch != nil {
 		s.send(ch)
 		// Read with the connection's context: a read ended by a deadline
@@ -178,7 +191,11 @@ func (s *session) authenticate(ctx context.Context, hello *wamp.Hello, methods [
 		}
 		switch m := m.(type) {
 		case *wamp.Authenticate:
+			if !s.beginLogin() {
+				return nil, 0, false
+			}
 			id, err = pending.Authenticate(ctx, m)
+			s.endLogin()
 		case *wamp.Abort:
 			s.log.Debug("client aborted during authentication", "reason", m.Reason)
 			return nil, 0, false

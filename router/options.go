@@ -20,8 +20,10 @@ type Options struct {
 	// Logger receives the router's logs. nil discards them.
 	Logger *slog.Logger
 
-	// HelloTimeout bounds the time from transport up to WELCOME (including
-	// authentication). Default 10s.
+	// HelloTimeout bounds the time from accept() to WELCOME (transport and
+	// TLS handshakes, authentication): a connection that has no WAMP
+	// session by then is closed whatever it sends. It also bounds request
+	// headers and idle keep-alives on the HTTP side. Default 10s.
 	HelloTimeout time.Duration
 	// GoodbyeTimeout bounds the wait for the peer's GOODBYE reply (and the
 	// drain of its queue) when the router closes a session. Default 5s.
@@ -41,6 +43,26 @@ type Options struct {
 	// SlowConsumer is what happens when a session's outbound queue is full.
 	// Default SlowConsumerDisconnect.
 	SlowConsumer SlowConsumerPolicy
+
+	// MaxConnectionsPerIP bounds the open connections from one source IP
+	// address, over all listeners; the next is closed at accept (counted).
+	// Default 0: unlimited.
+	MaxConnectionsPerIP int
+	// MaxConnectionsPerListener is Transport.MaxConnections for listeners
+	// that set none. Default 0: unlimited.
+	MaxConnectionsPerListener int
+
+	// HelloRatePerIP and HelloRatePerAuthID are token buckets every HELLO
+	// passes before an authenticator runs (per source IP; per realm and
+	// authid on transports with authentication). Defaults 50/s burst 100
+	// and 20/s burst 50; a negative PerSecond disables one. Refused:
+	// ABORT tollgate.error.login_throttled.
+	HelloRatePerIP, HelloRatePerAuthID Rate
+	// MaxPendingLogins bounds authenticator calls in progress (password
+	// hashes, dynamic authenticators); the next login is refused at once
+	// with ABORT tollgate.error.login_throttled instead of queueing.
+	// Default 64; negative: unlimited.
+	MaxPendingLogins int
 }
 
 // The GOODBYE reply reasons Options.GoodbyeReason may name.
@@ -90,6 +112,13 @@ type RealmOptions struct {
 	// EventHistory lists the topics whose recent events are kept in memory
 	// for wamp.subscription.get_events. Each (URI, Match) appears once.
 	EventHistory []HistoryConfig
+	// MaxSessions bounds the realm's established sessions; the next HELLO
+	// gets ABORT tollgate.error.realm_full. Default 0: unlimited.
+	MaxSessions int
+	// MessageRates limit each session's requests (default: none);
+	// RoleMessageRates replace them for the roles they name.
+	MessageRates     MessageRates
+	RoleMessageRates map[string]MessageRates
 }
 
 // HistoryConfig keeps the last Limit events published to the topics that
@@ -121,6 +150,9 @@ type Transport struct {
 	// path no other key serves. Exact WebSocket and metrics paths win; the
 	// longest mount path matching on a '/' boundary serves the rest.
 	HTTP map[string]http.Handler
+	// MaxConnections bounds this listener's open connections; the next is
+	// closed at accept (counted). Default 0: unlimited.
+	MaxConnections int
 }
 
 // WebSocketOptions configures a WebSocket endpoint.
@@ -135,6 +167,11 @@ type WebSocketOptions struct {
 	AllowedOrigins []string
 	// PingInterval sends WebSocket pings this often; 0 disables them.
 	PingInterval time.Duration
+	// PreJoinMaxMessageSize bounds a received message until the session
+	// is joined (HELLO, AUTHENTICATE). Default 0:
+	// transport.DefaultPreJoinMaxMessageSize (64 KiB), capped at
+	// MaxMessageSize.
+	PreJoinMaxMessageSize int
 	// Auth lists the authentication methods this endpoint accepts (static
 	// or dynamic; dynamic ones call through the router). Empty admits
 	// anonymous sessions only, with role "anonymous".
@@ -148,6 +185,11 @@ type RawSocketOptions struct {
 	// MaxMessageSize bounds a received message in bytes, rounded down to a
 	// power of two between 512 B and 16 MiB for the handshake. Default 16 MiB.
 	MaxMessageSize int
+	// PreJoinMaxMessageSize bounds a received message until the session
+	// is joined (HELLO, AUTHENTICATE). Default 0:
+	// transport.DefaultPreJoinMaxMessageSize (64 KiB), capped at
+	// MaxMessageSize.
+	PreJoinMaxMessageSize int
 	// Auth lists the authentication methods this endpoint accepts (static
 	// or dynamic; dynamic ones call through the router). Empty admits
 	// anonymous sessions only, with role "anonymous".

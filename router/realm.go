@@ -34,6 +34,9 @@ type realm struct {
 	// joining holds the ids of sessions between reserve and add
 	// (lifecycle.go).
 	joining map[wamp.ID]bool
+
+	maxSessions int
+	rates       *realmRates // message rate limits (ratelimit.go)
 }
 
 func newRealm(o RealmOptions, ids *wamp.Sequence, wg *sync.WaitGroup, caller authz.Caller, log *slog.Logger) (*realm, error) {
@@ -45,6 +48,9 @@ func newRealm(o RealmOptions, ids *wamp.Sequence, wg *sync.WaitGroup, caller aut
 		dealer:   dealer.New(ids),
 		sessions: map[wamp.ID]*session{},
 		joining:  map[wamp.ID]bool{},
+
+		maxSessions: o.MaxSessions,
+		rates:       newRealmRates(o.MessageRates, o.RoleMessageRates),
 	}
 	if o.Roles != nil {
 		az, err := authz.NewRealm(o.Name, o.Roles, authz.Options{
@@ -125,6 +131,17 @@ func (rm *realm) count() int {
 	rm.mu.RLock()
 	defer rm.mu.RUnlock()
 	return len(rm.sessions)
+}
+
+// full reports whether the realm has MaxSessions sessions (joined or
+// joining).
+func (rm *realm) full() bool {
+	if rm.maxSessions <= 0 {
+		return false
+	}
+	rm.mu.RLock()
+	defer rm.mu.RUnlock()
+	return len(rm.sessions)+len(rm.joining) >= rm.maxSessions
 }
 
 // validURI applies the realm's URI check.

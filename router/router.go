@@ -37,7 +37,9 @@ type Router struct {
 	closed    bool
 	wg        sync.WaitGroup // connection goroutines
 
-	lastWarn atomic.Int64 // unix nanos of the last rate-limited warning
+	lastWarn  atomic.Int64 // unix nanos of the last rate-limited warning
+	ipConns   ipConns      // open connections by source address (edge.go)
+	admission *admission   // login admission (admission.go)
 }
 
 type stats struct {
@@ -49,6 +51,19 @@ type stats struct {
 	authFailures        atomic.Uint64
 	authzFailures       atomic.Uint64
 	withheldEvents      atomic.Uint64
+	// The connection edge (edge.go): accept() failures retried,
+	// connections refused by a connection limit, connections closed by the
+	// handshake deadline before a session claimed them.
+	acceptErrors atomic.Uint64
+	// Admission and rate limits (admission.go, ratelimit.go): logins
+	// refused by admission control, HELLOs refused by a full realm,
+	// requests refused by a message rate limit, sessions closed for it.
+	throttledLogins   atomic.Uint64
+	realmFull         atomic.Uint64
+	rateLimited       atomic.Uint64
+	rateLimitCloses   atomic.Uint64
+	refusedConns      atomic.Uint64
+	handshakeTimeouts atomic.Uint64
 	// Messages by type (index wamp.MessageType, all below msgTypes),
 	// received from and queued to peers; see metrics.go.
 	received, sent [msgTypes]atomic.Uint64
@@ -68,6 +83,16 @@ type Stats struct {
 	// delivered because the subscriber may not subscribe to the concrete
 	// topic (docs/authorization.md, "Pattern subscriptions").
 	WithheldEvents uint64
+	// The connection edge: accept() failures retried (EMFILE and the
+	// like), connections refused by MaxConnections/MaxConnectionsPerIP,
+	// and connections closed because they had no WAMP session by the
+	// handshake deadline.
+	AcceptErrors, RefusedConnections, HandshakeTimeouts uint64
+	// ThrottledLogins are HELLOs refused by login admission control
+	// (tollgate.error.login_throttled); RealmFull HELLOs refused by a
+	// realm's MaxSessions; RateLimited requests refused by a message rate
+	// limit; RateLimitCloses sessions closed for repeating it.
+	ThrottledLogins, RealmFull, RateLimited, RateLimitCloses uint64
 }
 
 // New validates opts and returns a router ready to serve. opts is copied.
@@ -99,6 +124,7 @@ func New(opts Options) (*Router, error) {
 		realms:    map[wamp.URI]*realm{},
 		conns:     map[*conn]struct{}{},
 		listeners: map[net.Listener]struct{}{},
+		admission: newAdmission(&o),
 	}
 	var errs []error
 	for i, ro := range o.Realms {
@@ -143,6 +169,13 @@ func (r *Router) Stats() Stats {
 		AuthFailures:        r.stats.authFailures.Load(),
 		AuthzFailures:       r.stats.authzFailures.Load(),
 		WithheldEvents:      r.stats.withheldEvents.Load(),
+		AcceptErrors:        r.stats.acceptErrors.Load(),
+		RefusedConnections:  r.stats.refusedConns.Load(),
+		HandshakeTimeouts:   r.stats.handshakeTimeouts.Load(),
+		ThrottledLogins:     r.stats.throttledLogins.Load(),
+		RealmFull:           r.stats.realmFull.Load(),
+		RateLimited:         r.stats.rateLimited.Load(),
+		RateLimitCloses:     r.stats.rateLimitCloses.Load(),
 	}
 }
 
@@ -193,6 +226,11 @@ func featureDict(keys []string) wamp.Dict {
 // serveConn runs an established transport connection until it ends.
 // It blocks; it returns at once if the router is shutting down.
 func (r *Router) serveConn(ctx context.Context, tc transport.Conn, authenticators map[string]auth.Authenticator) {
+	deadline, ok := claimEdge(ctx)
+	if !ok {
+		tc.Close() // the handshake deadline passed during the transport handshake
+		return
+	}
 	info := tc.Info()
 	// The connection's context ends when it closes (for any reason), which
 	// also abandons an authenticator or authorizer call its read loop waits on.
@@ -207,6 +245,8 @@ func (r *Router) serveConn(ctx context.Context, tc transport.Conn, authenticator
 		log:    r.log.With("remote", info.RemoteAddr, "transport", info.Kind, "serializer", info.Serializer),
 		auth:   authenticators,
 		done:   make(chan struct{}),
+
+		helloDeadline: deadline,
 	}
 	r.mu.Lock()
 	if r.closed {

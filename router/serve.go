@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/auth"
@@ -40,10 +41,11 @@ func (r *Router) Handler() http.Handler {
 // fails if o's serializers or auth methods are invalid.
 func (r *Router) WebSocketHandler(o WebSocketOptions) (http.Handler, error) {
 	so := websocket.ServerOptions{
-		Serializers:    o.Serializers,
-		MaxMessageSize: o.MaxMessageSize,
-		AllowedOrigins: o.AllowedOrigins,
-		PingInterval:   o.PingInterval,
+		Serializers:           o.Serializers,
+		MaxMessageSize:        o.MaxMessageSize,
+		PreJoinMaxMessageSize: o.PreJoinMaxMessageSize,
+		AllowedOrigins:        o.AllowedOrigins,
+		PingInterval:          o.PingInterval,
 	}
 	if err := so.Validate(); err != nil {
 		return nil, err
@@ -84,7 +86,7 @@ func (r *Router) ServeTransport(ln net.Listener, t Transport) error {
 	}
 	var rawAuth map[string]auth.Authenticator
 	if t.RawSocket != nil {
-		if err := (rawsocket.ServerOptions{Serializers: t.RawSocket.Serializers, MaxMessageSize: t.RawSocket.MaxMessageSize}).Validate(); err != nil {
+		if err := t.RawSocket.serverOptions().Validate(); err != nil {
 			return err
 		}
 		var err error
@@ -114,7 +116,13 @@ func (r *Router) ServeTransport(ln net.Listener, t Transport) error {
 	)
 	if serveHTTP {
 		httpLn = newChanListener(ln.Addr())
-		httpSrv = &http.Server{Handler: httpHandler, ReadHeaderTimeout: r.opts.HelloTimeout, ConnContext: connContext}
+		// Request headers and idle keep-alives are bounded; the edge guard
+		// closes a connection that neither upgrades nor asks for a served
+		// HTTP resource by the handshake deadline. No ReadTimeout or
+		// WriteTimeout: they would cut uploads and downloads of HTTP mounts.
+		httpSrv = &http.Server{Handler: httpHandler, ConnContext: connContext,
+			ReadHeaderTimeout: r.opts.HelloTimeout,
+			IdleTimeout:       r.opts.HelloTimeout}
 		httpWG.Add(1)
 		go func() { defer httpWG.Done(); httpSrv.Serve(httpLn) }()
 		defer func() {
@@ -128,40 +136,52 @@ func (r *Router) ServeTransport(ln net.Listener, t Transport) error {
 		}()
 	}
 
-	var delay time.Duration
+	var (
+		delay time.Duration
+		open  atomic.Int64 // this listener's open connections
+	)
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
 			r.mu.Lock()
 			closed := r.closed
-			delete(r.listeners, ln)
 			r.mu.Unlock()
 			if closed {
+				r.forgetListener(ln)
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				r.log.Warn("accept error; retrying", "err", err, "delay", delay)
-				time.Sleep(delay)
-				r.mu.Lock()
-				r.listeners[ln] = struct{}{}
-				r.mu.Unlock()
-				continue
+			if !acceptRetryable(err) {
+				r.forgetListener(ln)
+				return err
 			}
-			return err
+			// Out of file descriptors (or a transient failure): keep serving
+			// the connections we have and retry, as net/http does.
+			delay = acceptBackoff(delay)
+			r.stats.acceptErrors.Add(1)
+			r.warnLimited("accept failed; retrying", "transport", t.Name, "err", err, "delay", delay)
+			time.Sleep(delay)
+			continue
 		}
 		delay = 0
-		go r.dispatch(nc, t, rawAuth, httpLn)
+		if e := r.admitConn(nc, &t, &open); e != nil {
+			go r.dispatch(e, t, rawAuth, httpLn)
+		}
 	}
+}
+
+func (r *Router) forgetListener(ln net.Listener) {
+	r.mu.Lock()
+	delete(r.listeners, ln)
+	r.mu.Unlock()
 }
 
 // dispatch decides what a new connection speaks: RawSocket starts with
 // 0x7F, anything else is HTTP (WebSocket upgrade).
-func (r *Router) dispatch(nc net.Conn, t Transport, rawAuth map[string]auth.Authenticator, httpLn *chanListener) {
-	ctx, cancel := context.WithTimeout(context.Background(), r.opts.HelloTimeout)
+func (r *Router) dispatch(e *edgeConn, t Transport, rawAuth map[string]auth.Authenticator, httpLn *chanListener) {
+	var nc net.Conn = e
+	ctx, cancel := context.WithDeadline(context.WithValue(context.Background(), edgeKey{}, e), e.deadline)
 	defer cancel()
-	if tc, ok := nc.(*tls.Conn); ok {
+	if _, tc := unwrap(nc); tc != nil {
 		if err := tc.HandshakeContext(ctx); err != nil {
 			r.log.Debug("TLS handshake failed", "remote", nc.RemoteAddr(), "err", err)
 			nc.Close()
@@ -170,7 +190,7 @@ func (r *Router) dispatch(nc net.Conn, t Transport, rawAuth map[string]auth.Auth
 	}
 	raw := t.RawSocket != nil
 	if raw && httpLn != nil {
-		nc.SetReadDeadline(time.Now().Add(r.opts.HelloTimeout))
+		nc.SetReadDeadline(e.deadline)
 		br := bufio.NewReaderSize(nc, 4096)
 		first, err := br.Peek(1)
 		nc.SetReadDeadline(time.Time{})
@@ -187,16 +207,13 @@ func (r *Router) dispatch(nc net.Conn, t Transport, rawAuth map[string]auth.Auth
 		}
 		return
 	}
-	tc, err := rawsocket.Accept(ctx, nc, rawsocket.ServerOptions{
-		Serializers:    t.RawSocket.Serializers,
-		MaxMessageSize: t.RawSocket.MaxMessageSize,
-	})
+	tc, err := rawsocket.Accept(ctx, nc, t.RawSocket.serverOptions())
 	if err != nil {
 		r.log.Debug("rawsocket handshake failed", "remote", nc.RemoteAddr(), "err", err)
 		nc.Close()
 		return
 	}
-	r.serveConn(context.Background(), tc, rawAuth)
+	r.serveConn(context.WithValue(context.Background(), edgeKey{}, e), tc, rawAuth)
 }
 
 // httpMux routes t's HTTP requests by path: WebSocket upgrades (the key ""
@@ -225,7 +242,7 @@ func (r *Router) httpMux(t Transport) (http.Handler, error) {
 		if handlers[p] != nil {
 			return nil, fmt.Errorf("router: metrics path %q is already served", p)
 		}
-		handlers[p] = r.MetricsHandler()
+		handlers[p] = claimed(r.MetricsHandler())
 		keys = append(keys, p)
 	}
 	mounts := make([]string, 0, len(t.HTTP))
@@ -249,6 +266,7 @@ func (r *Router) httpMux(t Transport) (http.Handler, error) {
 		}
 		for _, m := range mounts {
 			if mounted(req.URL.Path, m) {
+				claimEdge(req.Context()) // a real HTTP client: the guard is for WAMP
 				t.HTTP[m].ServeHTTP(w, req)
 				return
 			}
@@ -259,6 +277,14 @@ func (r *Router) httpMux(t Transport) (http.Handler, error) {
 		}
 		http.Error(w, "nothing served at "+req.URL.Path+" (try "+strings.Join(keys, ", ")+")", http.StatusNotFound)
 	}), nil
+}
+
+// claimed serves h on connections that asked for it (the edge guard stops).
+func claimed(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		claimEdge(req.Context())
+		h.ServeHTTP(w, req)
+	})
 }
 
 // mounted reports whether path is mount or below it ("/static" holds
@@ -287,11 +313,13 @@ func (c *peekedConn) NetConn() net.Conn { return c.Conn }
 type tlsStateKey struct{}
 
 func connContext(ctx context.Context, c net.Conn) context.Context {
-	if pc, ok := c.(*peekedConn); ok {
-		if tc, ok := pc.Conn.(*tls.Conn); ok {
-			st := tc.ConnectionState()
-			return context.WithValue(ctx, tlsStateKey{}, &st)
-		}
+	e, tc := unwrap(c)
+	if e != nil {
+		ctx = context.WithValue(ctx, edgeKey{}, e)
+	}
+	if _, plain := c.(*tls.Conn); tc != nil && !plain {
+		st := tc.ConnectionState()
+		ctx = context.WithValue(ctx, tlsStateKey{}, &st)
 	}
 	return ctx
 }
@@ -328,3 +356,7 @@ func (l *chanListener) Accept() (net.Conn, error) {
 
 func (l *chanListener) Close() error   { l.once.Do(func() { close(l.done) }); return nil }
 func (l *chanListener) Addr() net.Addr { return l.addr }
+
+func (o *RawSocketOptions) serverOptions() rawsocket.ServerOptions {
+	return rawsocket.ServerOptions{Serializers: o.Serializers, MaxMessageSize: o.MaxMessageSize, PreJoinMaxMessageSize: o.PreJoinMaxMessageSize}
+}

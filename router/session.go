@@ -29,6 +29,7 @@ type session struct {
 	// az is this session as the authorizer sees it (built at join).
 	az         *authz.Session
 	testaments meta.Testaments
+	rate       *sessionRate // message rate limit; nil: none (ratelimit.go)
 }
 
 // broker.Session and dealer.Session.
@@ -69,10 +70,14 @@ func (s *session) Kill(reason wamp.URI, msg string) {
 // dealer. A handler returning false has aborted the session.
 func (s *session) established(ctx context.Context) bool {
 	strict := s.realm.strict
+	s.rate = s.realm.rates.forSession(s.authid, s.authrole)
 	for {
 		m, ok := s.read(ctx)
 		if !ok {
 			return false
+		}
+		if s.rateLimited(m) {
+			continue
 		}
 		if s.closing.Load() {
 			// Closing: wait for the peer's GOODBYE, ignore everything else.
