@@ -46,6 +46,7 @@ type stats struct {
 	droppedEvents       atomic.Uint64
 	droppedPublications atomic.Uint64
 	oversize            atomic.Uint64
+	unencodable         atomic.Uint64
 	authFailures        atomic.Uint64
 	authzFailures       atomic.Uint64
 	withheldEvents      atomic.Uint64
@@ -62,6 +63,7 @@ type Stats struct {
 	DroppedEvents       uint64 // EVENTs dropped under SlowConsumerDropEvents
 	DroppedPublications uint64 // unacknowledged PUBLISHes refused (bad URI, options, authorization)
 	Oversize            uint64 // messages not sent because the peer's size limit is smaller
+	Unencodable         uint64 // messages to a session its serializer cannot carry (answered with ERROR instead)
 	AuthFailures        uint64 // joins refused by authentication (ABORT before WELCOME)
 	AuthzFailures       uint64 // actions denied because the authorizer failed (error, timeout, garbage)
 	// WithheldEvents counts events of prefix/wildcard subscriptions not
@@ -137,6 +139,7 @@ func (r *Router) Stats() Stats {
 		DroppedEvents:       r.stats.droppedEvents.Load(),
 		DroppedPublications: r.stats.droppedPublications.Load(),
 		Oversize:            r.stats.oversize.Load(),
+		Unencodable:         r.stats.unencodable.Load(),
 		AuthFailures:        r.stats.authFailures.Load(),
 		AuthzFailures:       r.stats.authzFailures.Load(),
 		WithheldEvents:      r.stats.withheldEvents.Load(),

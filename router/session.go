@@ -41,12 +41,12 @@ func (s *session) SendEvent(f []byte) {
 		s.r.stats.count(&s.r.stats.sent, wamp.TypeEvent)
 	}
 }
-func (s *session) Send(m wamp.Message) bool {
-	return s.conn.send(m)
-}
 
 // meta.Session.
-func (s *session) SessionDetails() wamp.Dict    { return s.Details(metaView) }
+func (s *session) SessionDetails() wamp.Dict {
+	d, _ := encodable(s.Details(metaView))
+	return d.(wamp.Dict)
+}
 func (s *session) Testaments() *meta.Testaments { return &s.testaments }
 func (s *session) Logger() *slog.Logger         { return s.log }
 func (s *session) Revocation() (registration, subscription bool) {

@@ -24,9 +24,11 @@ type Session interface {
 	ID() wamp.ID
 	AuthID() string
 	AuthRole() string
-	// Send queues m to the session. It must not block. It returns false if
-	// the session is gone or its queue is full (the session then closes).
-	Send(m wamp.Message) bool
+	// Send queues m to the session. It must not block. It returns nil when
+	// m is queued, a *wamp.CallError (payload_size_exceeded,
+	// invalid_argument) when the session cannot take m (deliver.go), or
+	// ErrGone when the session is gone or its queue is full.
+	Send(m wamp.Message) error
 }
 
 // Features the dealer implements and announces.
@@ -306,9 +308,7 @@ func (d *Dealer) Call(caller *Peer, c *wamp.Call, t Target, o CallOptions) wamp.
 	for k, v := range o.PPT {
 		details[k] = v
 	}
-	if !callee.s.Send(&wamp.Invocation{Request: inv.id, Registration: reg.id, Details: details, Payload: c.Payload}) {
-		inv.fail(wamp.ErrCanceled, "callee unavailable")
-	}
+	inv.invoke(&wamp.Invocation{Request: inv.id, Registration: reg.id, Details: details, Payload: c.Payload})
 	if inv.timeout > 0 && !inv.done.Load() {
 		// Armed only now: a timer that fired before inv was in the tables
 		// would answer the call and leave inv behind in them. If the call
@@ -366,15 +366,19 @@ func (d *Dealer) Yield(p *Peer, y *wamp.Yield) {
 		// Under progressMu, so no progressive RESULT can be queued after the
 		// final answer (finish waits for this section).
 		inv.progressMu.Lock()
-		sent := true
+		var err error
 		if !inv.done.Load() {
 			if t := inv.timer.Load(); t != nil {
 				t.Reset(inv.timeout)
 			}
-			sent = inv.caller.s.Send(&wamp.Result{Request: inv.callReq, Details: details, Payload: y.Payload})
+			err = inv.caller.s.Send(&wamp.Result{Request: inv.callReq, Details: details, Payload: y.Payload})
 		}
 		inv.progressMu.Unlock()
-		if !sent {
+		if ce := undeliverable(err); ce != nil {
+			// A progressive result the caller cannot take ends the call.
+			inv.fail(ce.URI, "a progressive result cannot be delivered to the caller: "+callErrorMessage(ce))
+			inv.tellCallee(ce)
+		} else if err != nil {
 			inv.fail(wamp.ErrCanceled, "")
 		}
 		return
@@ -384,7 +388,7 @@ func (d *Dealer) Yield(p *Peer, y *wamp.Yield) {
 		for k, v := range ppt {
 			details[k] = v
 		}
-		inv.caller.s.Send(&wamp.Result{Request: inv.callReq, Details: details, Payload: y.Payload})
+		inv.answer(&wamp.Result{Request: inv.callReq, Details: details, Payload: y.Payload})
 	}
 }
 
@@ -399,7 +403,7 @@ func (d *Dealer) Error(p *Peer, e *wamp.Error) {
 		if details == nil {
 			details = wamp.Dict{}
 		}
-		inv.caller.s.Send(&wamp.Error{RequestType: wamp.TypeCall, Request: inv.callReq, Details: details, Error: e.Error, Payload: e.Payload})
+		inv.answer(&wamp.Error{RequestType: wamp.TypeCall, Request: inv.callReq, Details: details, Error: e.Error, Payload: e.Payload})
 	}
 }
 

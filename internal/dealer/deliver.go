@@ -1,0 +1,68 @@
+package dealer
+
+import (
+	"errors"
+
+	"github.com/tollgate-wamp/tollgate/wamp"
+)
+
+// ErrGone is what Session.Send returns when the session is gone or its
+// queue is full (the session then closes).
+var ErrGone = errors.New("dealer: session gone")
+
+// undeliverable returns the *wamp.CallError a Session.Send failed with when
+// the session could not take that message (its serializer cannot carry it,
+// or it is larger than the peer accepts), or nil when the session is gone.
+func undeliverable(err error) *wamp.CallError {
+	var ce *wamp.CallError
+	if errors.As(err, &ce) {
+		return ce
+	}
+	return nil
+}
+
+func callErrorMessage(ce *wamp.CallError) string {
+	if len(ce.Args) > 0 {
+		if s, ok := ce.Args[0].(string); ok {
+			return s
+		}
+	}
+	return ""
+}
+
+// invoke queues an INVOCATION to inv's callee; if the callee cannot take
+// it, the caller gets the reason (ERROR payload_size_exceeded or
+// invalid_argument), if it is gone, canceled.
+func (inv *invocation) invoke(m *wamp.Invocation) {
+	err := inv.callee.s.Send(m)
+	if err == nil {
+		return
+	}
+	if ce := undeliverable(err); ce != nil {
+		inv.fail(ce.URI, "the INVOCATION cannot be delivered to the callee: "+callErrorMessage(ce))
+		return
+	}
+	inv.fail(wamp.ErrCanceled, "callee unavailable")
+}
+
+// answer queues the caller's final answer m (RESULT or ERROR; inv is
+// finished). When the caller cannot take m it gets ERROR with the reason
+// instead, so the CALL still has exactly one answer, and the callee gets
+// the same ERROR for its INVOCATION (as spec §16.1 does when a YIELD is in
+// a mode the caller cannot take).
+func (inv *invocation) answer(m wamp.Message) {
+	ce := undeliverable(inv.caller.s.Send(m))
+	if ce == nil {
+		return
+	}
+	inv.caller.s.Send(&wamp.Error{RequestType: wamp.TypeCall, Request: inv.callReq, Details: wamp.Dict{}, Error: ce.URI,
+		Payload: wamp.Payload{Args: wamp.List{"the answer cannot be delivered to the caller: " + callErrorMessage(ce)}}})
+	inv.tellCallee(ce)
+}
+
+// tellCallee sends the callee ERROR for its INVOCATION: its answer could
+// not be delivered.
+func (inv *invocation) tellCallee(ce *wamp.CallError) {
+	inv.callee.s.Send(&wamp.Error{RequestType: wamp.TypeInvocation, Request: inv.id, Details: wamp.Dict{}, Error: ce.URI,
+		Payload: wamp.Payload{Args: wamp.List{"your answer cannot be delivered to the caller: " + callErrorMessage(ce)}}})
+}
