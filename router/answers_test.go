@@ -143,3 +143,38 @@ func TestSessionWithNonFiniteAuthextraIsStillReported(t *testing.T) {
 		t.Fatalf("wamp.session.get answered %d with %v", res.Request, got)
 	}
 }
+
+func TestAnswerForNeverIssuedInvocationIsAProtocolViolation(t *testing.T) {
+	t.Parallel()
+	srv := routertest.Start(t)
+	for _, viaError := range []bool{false, true} {
+		caller, callee := callPair(t, srv, "json", "cbor")
+		proc := wamp.URI("com.example.late_" + map[bool]string{false: "yield", true: "error"}[viaError])
+		callee.register(proc, wamp.Dict{})
+		answer := func(id wamp.ID) {
+			if viaError {
+				callee.send(&wamp.Error{RequestType: wamp.TypeInvocation, Request: id, Details: wamp.Dict{}, Error: "com.example.late"})
+			} else {
+				callee.send(&wamp.Yield{Request: id, Options: wamp.Dict{}})
+			}
+		}
+		// A late answer after the caller canceled is dropped quietly.
+		req := caller.next()
+		caller.send(&wamp.Call{Request: req, Options: wamp.Dict{}, Procedure: proc})
+		inv := expect[*wamp.Invocation](callee)
+		caller.send(&wamp.Cancel{Request: req, Options: wamp.Dict{"mode": "killnowait"}})
+		caller.expectError(wamp.TypeCall, req, wamp.ErrCanceled)
+		expect[*wamp.Interrupt](callee)
+		answer(inv.Request)
+		req = caller.next()
+		caller.send(&wamp.Call{Request: req, Options: wamp.Dict{}, Procedure: proc})
+		inv2 := expect[*wamp.Invocation](callee)
+		callee.send(&wamp.Yield{Request: inv2.Request, Options: wamp.Dict{}})
+		if res := expect[*wamp.Result](caller); res.Request != req {
+			t.Fatalf("RESULT for %d, want %d", res.Request, req)
+		}
+		// An answer to an id the router never issued ends the session.
+		answer(inv2.Request + 1000)
+		expectAbort(callee, wamp.ErrProtocolViolation)
+	}
+}

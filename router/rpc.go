@@ -184,7 +184,9 @@ func (s *session) yield(m *wamp.Yield) bool {
 	if isPPT(m.Options) && !s.features.calleePPT {
 		return s.violation("YIELD uses payload passthru mode (ppt_scheme) but HELLO did not announce callee feature payload_passthru_mode")
 	}
-	s.realm.dealer.Yield(s.peer, m)
+	if !s.realm.dealer.Yield(s.peer, m) {
+		return s.violation(fmt.Sprintf("YIELD for INVOCATION %d, which the router never sent this session", m.Request))
+	}
 	return true
 }
 
@@ -197,7 +199,9 @@ func (s *session) invocationError(m *wamp.Error) bool {
 	if m.RequestType != wamp.TypeInvocation {
 		return s.violation(fmt.Sprintf("ERROR from a client must answer an INVOCATION, not %v", m.RequestType))
 	}
-	s.realm.dealer.Error(s.peer, m)
+	if !s.realm.dealer.Error(s.peer, m) {
+		return s.violation(fmt.Sprintf("ERROR for INVOCATION %d, which the router never sent this session", m.Request))
+	}
 	return true
 }
 

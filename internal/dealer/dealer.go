@@ -339,12 +339,14 @@ func pick(reg *registration) *Peer {
 	return reg.callees[0]
 }
 
-// Yield handles a YIELD from callee p.
-func (d *Dealer) Yield(p *Peer, y *wamp.Yield) {
+// Yield handles a YIELD from callee p. It returns false when the router
+// never issued that INVOCATION id to p (a protocol violation); a late YIELD
+// for a call that was canceled or timed out is dropped quietly.
+func (d *Dealer) Yield(p *Peer, y *wamp.Yield) bool {
 	progress, _ := wamp.OptBool(y.Options, "progress")
 	inv := p.take(y.Request, progress)
 	if inv == nil {
-		return // unknown, canceled or timed out: dropped quietly
+		return p.Issued(y.Request)
 	}
 	ppt := pptDetails(y.Options)
 	if ppt != nil && !inv.caller.CallerPPT {
@@ -353,11 +355,11 @@ func (d *Dealer) Yield(p *Peer, y *wamp.Yield) {
 		p.s.Send(&wamp.Error{RequestType: wamp.TypeInvocation, Request: y.Request, Details: wamp.Dict{}, Error: wamp.ErrFeatureNotSupported,
 			Payload: wamp.Payload{Args: wamp.List{"the caller did not announce payload_passthru_mode"}}})
 		inv.fail(wamp.ErrFeatureNotSupported, "the callee answered in payload passthru mode, which this caller did not announce")
-		return
+		return true
 	}
 	if progress {
 		if !inv.progress {
-			return // the caller did not ask for progress: drop, keep waiting for the final result
+			return true // the caller did not ask for progress: drop, keep waiting for the final result
 		}
 		details := wamp.Dict{"progress": true}
 		for k, v := range ppt {
@@ -381,7 +383,7 @@ func (d *Dealer) Yield(p *Peer, y *wamp.Yield) {
 		} else if err != nil {
 			inv.fail(wamp.ErrCanceled, "")
 		}
-		return
+		return true
 	}
 	if inv.finish() {
 		details := wamp.Dict{}
@@ -390,13 +392,14 @@ func (d *Dealer) Yield(p *Peer, y *wamp.Yield) {
 		}
 		inv.answer(&wamp.Result{Request: inv.callReq, Details: details, Payload: y.Payload})
 	}
+	return true
 }
 
-// Error handles an ERROR for an INVOCATION from callee p.
-func (d *Dealer) Error(p *Peer, e *wamp.Error) {
+// Error handles an ERROR for an INVOCATION from callee p; false as for Yield.
+func (d *Dealer) Error(p *Peer, e *wamp.Error) bool {
 	inv := p.take(e.Request, false)
 	if inv == nil {
-		return
+		return p.Issued(e.Request)
 	}
 	if inv.finish() {
 		details := e.Details
@@ -405,6 +408,7 @@ func (d *Dealer) Error(p *Peer, e *wamp.Error) {
 		}
 		inv.answer(&wamp.Error{RequestType: wamp.TypeCall, Request: inv.callReq, Details: details, Error: e.Error, Payload: e.Payload})
 	}
+	return true
 }
 
 // Cancel handles a CANCEL from caller p. Unknown calls are ignored.

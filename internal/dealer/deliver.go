@@ -66,3 +66,10 @@ func (inv *invocation) tellCallee(ce *wamp.CallError) {
 	inv.callee.s.Send(&wamp.Error{RequestType: wamp.TypeInvocation, Request: inv.id, Details: wamp.Dict{}, Error: ce.URI,
 		Payload: wamp.Payload{Args: wamp.List{"your answer cannot be delivered to the caller: " + callErrorMessage(ce)}}})
 }
+
+// Issued reports whether the router sent p an INVOCATION with request id
+// id: ids are issued to each callee in sequence from 1, so a YIELD or ERROR
+// above the last one answers nothing the router asked.
+func (p *Peer) Issued(id wamp.ID) bool {
+	return id >= 1 && id <= p.invSeq.Last()
+}
