@@ -76,6 +76,17 @@ type RealmOptions struct {
 	// first). Default 10000; negative disables retention (retain is then
 	// ignored, as the spec allows).
 	RetainedEvents int
+	// MaxCallsPerCaller bounds the calls a session has in flight as
+	// caller; a CALL over it gets ERROR tollgate.error.too_many_calls.
+	// MaxCallsPerCallee bounds the invocations in flight to one callee; a
+	// CALL routed to a callee at its bound gets ERROR
+	// tollgate.error.callee_busy. Defaults 1000; negative: unbounded.
+	MaxCallsPerCaller, MaxCallsPerCallee int
+	// MaxSubscriptionsPerSession and MaxRegistrationsPerSession bound what
+	// one session holds; SUBSCRIBE or REGISTER over it gets ERROR
+	// tollgate.error.too_many_subscriptions / too_many_registrations.
+	// Defaults 10000 and 1000; negative: unbounded.
+	MaxSubscriptionsPerSession, MaxRegistrationsPerSession int
 	// EventHistory lists the topics whose recent events are kept in memory
 	// for wamp.subscription.get_events. Each (URI, Match) appears once.
 	EventHistory []HistoryConfig

@@ -21,6 +21,7 @@ type realm struct {
 	authz  *authz.Realm
 	broker *broker.Broker
 	dealer *dealer.Dealer
+	bounds sessionBounds // per-session routing bounds (bounds.go)
 
 	// internal is the router's own trusted session on this realm.
 	internal *internalSession
@@ -45,6 +46,7 @@ func newRealm(o RealmOptions, ids *wamp.Sequence, wg *sync.WaitGroup, caller aut
 		dealer:   dealer.New(ids),
 		sessions: map[wamp.ID]*session{},
 		joining:  map[wamp.ID]bool{},
+		bounds:   resolveBounds(o),
 	}
 	if o.Roles != nil {
 		az, err := authz.NewRealm(o.Name, o.Roles, authz.Options{

@@ -47,6 +47,7 @@ type stats struct {
 	droppedPublications atomic.Uint64
 	oversize            atomic.Uint64
 	unencodable         atomic.Uint64
+	boundRefusals       atomic.Uint64
 	authFailures        atomic.Uint64
 	authzFailures       atomic.Uint64
 	withheldEvents      atomic.Uint64
@@ -64,6 +65,7 @@ type Stats struct {
 	DroppedPublications uint64 // unacknowledged PUBLISHes refused (bad URI, options, authorization)
 	Oversize            uint64 // messages not sent because the peer's size limit is smaller
 	Unencodable         uint64 // messages to a session its serializer cannot carry (answered with ERROR instead)
+	BoundRefusals       uint64 // CALL, SUBSCRIBE, REGISTER refused by a per-session bound (calls in flight, subscriptions, registrations)
 	AuthFailures        uint64 // joins refused by authentication (ABORT before WELCOME)
 	AuthzFailures       uint64 // actions denied because the authorizer failed (error, timeout, garbage)
 	// WithheldEvents counts events of prefix/wildcard subscriptions not
@@ -140,6 +142,7 @@ func (r *Router) Stats() Stats {
 		DroppedPublications: r.stats.droppedPublications.Load(),
 		Oversize:            r.stats.oversize.Load(),
 		Unencodable:         r.stats.unencodable.Load(),
+		BoundRefusals:       r.stats.boundRefusals.Load(),
 		AuthFailures:        r.stats.authFailures.Load(),
 		AuthzFailures:       r.stats.authzFailures.Load(),
 		WithheldEvents:      r.stats.withheldEvents.Load(),

@@ -59,6 +59,9 @@ func (s *session) register(r registerRequest) {
 		s.replyError(wamp.TypeRegister, r.Request, uri, msg)
 		return
 	}
+	if !s.mayAddRegistration(r.Request) {
+		return
+	}
 	id, created, errURI := s.realm.dealer.Attach(s.peer, r.Procedure, r.opts)
 	if errURI != "" {
 		s.replyError(wamp.TypeRegister, r.Request, errURI, fmt.Sprintf("procedure %q is already registered", r.Procedure))
@@ -166,6 +169,10 @@ func (s *session) call(r callRequest) bool {
 	// The router's own procedures need to know the caller.
 	o.Disclose = d.Disclose || reservedURI(r.Procedure)
 	if errURI := rm.call(s.peer, r.Call, o); errURI != "" {
+		if msg := rm.boundRefusal(errURI); msg != "" {
+			s.r.stats.boundRefusals.Add(1)
+			return fail(errURI, msg)
+		}
 		return fail(errURI, callRefusal(errURI, r.Procedure, o))
 	}
 	return true

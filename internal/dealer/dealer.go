@@ -98,6 +98,9 @@ type Peer struct {
 	// CalleeProgressiveInvocations: announced progressive_call_invocations
 	// as callee. CallerPPT, CalleePPT: announced payload_passthru_mode.
 	CalleeProgressiveInvocations, CallerPPT, CalleePPT bool
+	// MaxCalls and MaxInvocations bound the calls in flight with this
+	// session as caller and as callee (0: unbounded; bounds.go).
+	MaxCalls, MaxInvocations int
 
 	invSeq wamp.Sequence // router→callee INVOCATION request ids
 
@@ -278,6 +281,11 @@ func (d *Dealer) Call(caller *Peer, c *wamp.Call, t Target, o CallOptions) wamp.
 		inv.finish()
 		return wamp.ErrInvalidArgument
 	}
+	if caller.MaxCalls > 0 && len(caller.asCaller) >= caller.MaxCalls {
+		caller.mu.Unlock()
+		inv.finish()
+		return ErrTooManyCalls
+	}
 	caller.asCaller[c.Request] = inv
 	caller.mu.Unlock()
 
@@ -286,6 +294,11 @@ func (d *Dealer) Call(caller *Peer, c *wamp.Call, t Target, o CallOptions) wamp.
 		callee.mu.Unlock()
 		inv.finish() // forgets inv and stops its timer: this ERROR is the only answer
 		return wamp.ErrCanceled
+	}
+	if callee.MaxInvocations > 0 && len(callee.asCallee) >= callee.MaxInvocations {
+		callee.mu.Unlock()
+		inv.finish()
+		return ErrCalleeBusy
 	}
 	callee.asCallee[inv.id] = inv
 	callee.mu.Unlock()
