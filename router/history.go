@@ -148,14 +148,15 @@ func (rm *realm) getEvents(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wa
 		return nil, nil, &wamp.CallError{URI: wamp.ErrNoSuchSession, Args: wamp.List{"the caller is not a session of this realm"}}
 	}
 	info, evs, err := rm.broker.History(wamp.ID(n), s)
-	if errors.Is(err, broker.ErrNoSuchSubscription) {
-		return nil, nil, &wamp.CallError{URI: wamp.ErrNoSuchSubscription, Args: wamp.List{fmt.Sprintf("no subscription %d", n)}}
-	}
 	// Reading the history is seeing the events: the caller must be allowed
-	// to subscribe to the subscription's topic (spec §12.8).
-	if d := s.authorize(authz.ActionSubscribe, info.Topic, wamp.Dict{"match": info.Match}); !d.Allow {
-		uri, msg := refusal(d, authz.ActionSubscribe, info.Topic)
-		return nil, nil, &wamp.CallError{URI: uri, Args: wamp.List{msg}}
+	// to subscribe to the subscription's topic (spec §12.8), and only
+	// trusted sessions see subscriptions on reserved (meta) topics. A
+	// refusal reads exactly like an unknown id, so the answer never tells
+	// whether the subscription exists or what its topic is.
+	if errors.Is(err, broker.ErrNoSuchSubscription) ||
+		reservedURI(info.Topic) && s.authrole != authz.RoleTrusted ||
+		!s.authorize(authz.ActionSubscribe, info.Topic, wamp.Dict{"match": info.Match}).Allow {
+		return nil, nil, &wamp.CallError{URI: wamp.ErrNoSuchSubscription, Args: wamp.List{fmt.Sprintf("no subscription %d", n)}}
 	}
 	if errors.Is(err, broker.ErrNoHistory) {
 		return nil, nil, bad("no event history is configured for subscription %d (%s, match %s)", n, info.Topic, info.Match)
