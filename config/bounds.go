@@ -18,6 +18,9 @@ func (p *parser) realmBounds(om *mapping, realm *router.RealmOptions) {
 		{"max_calls_per_callee", &realm.MaxCallsPerCallee},
 		{"max_subscriptions_per_session", &realm.MaxSubscriptionsPerSession},
 		{"max_registrations_per_session", &realm.MaxRegistrationsPerSession},
+		{"stored_event_bytes", &realm.StoredEventBytes},
+		{"retained_bytes", &realm.RetainedBytes},
+		{"history_bytes", &realm.HistoryBytes},
 	} {
 		if v, vp := om.get(b.key); v != nil {
 			*b.to, _ = p.integer(v, vp, -1, math.MaxInt32)

@@ -21,6 +21,13 @@ const defaultRetainedEvents = 10000
 // store limit).
 const defaultHistoryLimit = 100
 
+// Defaults of the stored-event byte bounds (RealmOptions).
+const (
+	DefaultStoredEventBytes = 1 << 20  // one retained or history event
+	DefaultRetainedBytes    = 64 << 20 // all retained events of a realm
+	DefaultHistoryBytes     = 16 << 20 // one event-history entry
+)
+
 // HistoryError is a problem with one entry of RealmOptions.EventHistory.
 // New and ValidateEventHistory report each as its own *HistoryError
 // (joined), so a caller can place it with errors.As instead of reading
@@ -84,6 +91,12 @@ func (rm *realm) setupEvents(o RealmOptions) error {
 	case o.RetainedEvents > 0:
 		rm.broker.SetRetention(o.RetainedEvents)
 	}
+	rm.broker.SetStoreBounds(broker.StoreBounds{
+		EventBytes:    int64(bound(o.StoredEventBytes, DefaultStoredEventBytes)),
+		RetainedBytes: int64(bound(o.RetainedBytes, DefaultRetainedBytes)),
+		Evicted:       &rm.stats.storedEvicted,
+		TooLarge:      &rm.stats.storedTooLarge,
+	})
 	if err := ValidateEventHistory(o); err != nil {
 		return err
 	}
@@ -97,7 +110,7 @@ func (rm *realm) setupEvents(o RealmOptions) error {
 		if limit == 0 {
 			limit = defaultHistoryLimit
 		}
-		cfgs[i] = broker.HistoryConfig{Topic: h.URI, Match: m, Limit: limit}
+		cfgs[i] = broker.HistoryConfig{Topic: h.URI, Match: m, Limit: limit, Bytes: int64(bound(o.HistoryBytes, DefaultHistoryBytes))}
 	}
 	if err := rm.broker.SetHistory(cfgs); err != nil {
 		return err // not reached: ValidateEventHistory checks what SetHistory does

@@ -87,6 +87,14 @@ type RealmOptions struct {
 	// tollgate.error.too_many_subscriptions / too_many_registrations.
 	// Defaults 10000 and 1000; negative: unbounded.
 	MaxSubscriptionsPerSession, MaxRegistrationsPerSession int
+	// StoredEventBytes bounds one retained or history event (its payload
+	// and options as stored): a larger one is delivered but not stored
+	// (the topic's older retained event is dropped: no longer the latest).
+	// Default 1 MiB. RetainedBytes bounds all retained events of the realm,
+	// least recently retained evicted first; default 64 MiB. HistoryBytes
+	// bounds each EventHistory entry, oldest evicted first; default 16 MiB.
+	// Negative: unbounded. Evictions and refusals are counted in Stats.
+	StoredEventBytes, RetainedBytes, HistoryBytes int
 	// EventHistory lists the topics whose recent events are kept in memory
 	// for wamp.subscription.get_events. Each (URI, Match) appears once.
 	EventHistory []HistoryConfig

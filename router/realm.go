@@ -22,6 +22,7 @@ type realm struct {
 	broker *broker.Broker
 	dealer *dealer.Dealer
 	bounds sessionBounds // per-session routing bounds (bounds.go)
+	stats  *stats        // the router's counters
 
 	// internal is the router's own trusted session on this realm.
 	internal *internalSession
@@ -37,8 +38,9 @@ type realm struct {
 	joining map[wamp.ID]bool
 }
 
-func newRealm(o RealmOptions, ids *wamp.Sequence, wg *sync.WaitGroup, caller authz.Caller, log *slog.Logger) (*realm, error) {
+func newRealm(o RealmOptions, ids *wamp.Sequence, wg *sync.WaitGroup, st *stats, caller authz.Caller, log *slog.Logger) (*realm, error) {
 	rm := &realm{
+		stats:    st,
 		wg:       wg,
 		name:     o.Name,
 		strict:   o.URICheck != "loose",
