@@ -178,3 +178,23 @@ func TestAnswerForNeverIssuedInvocationIsAProtocolViolation(t *testing.T) {
 		expectAbort(callee, wamp.ErrProtocolViolation)
 	}
 }
+
+func TestEventJSONCannotCarryIsCounted(t *testing.T) {
+	t.Parallel()
+	srv := routertest.Start(t)
+	sub := dialPeer(t, srv, "ws", "json")
+	sub.join()
+	sub.subscribe("com.example.nan", wamp.Dict{})
+	pub := dialPeer(t, srv, "tcp", "msgpack")
+	pub.join()
+	// PUBLISHED still answers the acknowledged PUBLISH; the JSON
+	// subscriber gets the next event, not this one.
+	pub.publishAck("com.example.nan", nil, math.NaN())
+	next := pub.publishAck("com.example.nan", nil, 1.5)
+	if ev := expect[*wamp.Event](sub); ev.Publication != next {
+		t.Fatalf("EVENT %d, want %d", ev.Publication, next)
+	}
+	if got := srv.Router().Stats().Unencodable; got != 1 {
+		t.Errorf("Unencodable = %d, want 1", got)
+	}
+}

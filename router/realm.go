@@ -70,6 +70,7 @@ func newRealm(o RealmOptions, ids *wamp.Sequence, wg *sync.WaitGroup, st *stats,
 	// Events of pattern subscriptions are re-checked against the concrete
 	// topic (policy.go).
 	rm.broker.MayReceive = rm.mayReceive
+	rm.broker.Unencodable = &st.unencodable
 	if err := rm.setupEvents(o); err != nil { // retention, history (history.go)
 		return nil, err
 	}

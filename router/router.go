@@ -68,7 +68,7 @@ type Stats struct {
 	DroppedEvents       uint64 // EVENTs dropped under SlowConsumerDropEvents
 	DroppedPublications uint64 // unacknowledged PUBLISHes refused (bad URI, options, authorization)
 	Oversize            uint64 // messages not sent because the peer's size limit is smaller
-	Unencodable         uint64 // messages to a session its serializer cannot carry (answered with ERROR instead)
+	Unencodable         uint64 // messages and events to a session its serializer cannot carry (a message answering a request is replaced by ERROR)
 	BoundRefusals       uint64 // CALL, SUBSCRIBE, REGISTER refused by a per-session bound (calls in flight, subscriptions, registrations)
 	StoredEvicted       uint64 // retained and history events evicted to stay within the count and byte bounds
 	StoredTooLarge      uint64 // events not retained or kept in history: larger than StoredEventBytes
