@@ -3,6 +3,7 @@ package router_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/tollgate-wamp/tollgate/router"
 	"github.com/tollgate-wamp/tollgate/routertest"
@@ -74,4 +75,27 @@ func TestSubscriptionsAndRegistrationsPerSessionAreBounded(t *testing.T) {
 	p.send(&wamp.Unsubscribe{Request: req, Subscription: subs[0]})
 	expect[*wamp.Unsubscribed](p)
 	p.subscribe("com.example.t2", wamp.Dict{})
+}
+
+// TestDefaultCallBound: without configuration a caller that never sees
+// answers cannot hold more than DefaultMaxCallsPerCaller calls (about
+// 190 bytes of router heap each).
+func TestDefaultCallBound(t *testing.T) {
+	t.Parallel()
+	srv := routertest.Start(t)
+	caller, callee := callPair(t, srv, "msgpack", "msgpack")
+	callee.register("com.example.hold", wamp.Dict{})
+	const n = router.DefaultMaxCallsPerCaller + 50
+	for range n {
+		caller.send(&wamp.Call{Request: caller.next(), Options: wamp.Dict{}, Procedure: "com.example.hold"})
+	}
+	for range router.DefaultMaxCallsPerCaller {
+		expect[*wamp.Invocation](callee)
+	}
+	for range n - router.DefaultMaxCallsPerCaller {
+		if e := expect[*wamp.Error](caller); e.Error != "tollgate.error.too_many_calls" {
+			t.Fatalf("ERROR %s", e.Error)
+		}
+	}
+	callee.expectNothing(50 * time.Millisecond)
 }
