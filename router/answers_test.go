@@ -198,3 +198,27 @@ func TestEventJSONCannotCarryIsCounted(t *testing.T) {
 		t.Errorf("Unencodable = %d, want 1", got)
 	}
 }
+
+func TestUndeliverableProgressiveResultEndsTheCall(t *testing.T) {
+	t.Parallel()
+	srv := routertest.Start(t)
+	callee := dialPeer(t, srv, "ws", "json")
+	callee.join()
+	callee.register("com.example.stream", wamp.Dict{})
+	caller := dialSmallRaw(t, srv, "json")
+	req := caller.next()
+	caller.send(&wamp.Call{Request: req, Options: wamp.Dict{"receive_progress": true}, Procedure: "com.example.stream"})
+	inv := expect[*wamp.Invocation](callee)
+	callee.send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{"progress": true}, Payload: wamp.Payload{Args: wamp.List{strings.Repeat("p", 2048)}}})
+	caller.expectError(wamp.TypeCall, req, wamp.ErrPayloadSizeExceeded)
+	callee.expectError(wamp.TypeInvocation, inv.Request, wamp.ErrPayloadSizeExceeded)
+	// The callee's final YIELD is late now: dropped, the session goes on.
+	callee.send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{}})
+	req = caller.next()
+	caller.send(&wamp.Call{Request: req, Options: wamp.Dict{}, Procedure: "com.example.stream"})
+	inv = expect[*wamp.Invocation](callee)
+	callee.send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{}})
+	if res := expect[*wamp.Result](caller); res.Request != req {
+		t.Fatalf("RESULT for %d, want %d", res.Request, req)
+	}
+}
