@@ -390,9 +390,12 @@ func (d *Dealer) Yield(p *Peer, y *wamp.Yield) bool {
 		}
 		inv.progressMu.Unlock()
 		if ce := undeliverable(err); ce != nil {
-			// A progressive result the caller cannot take ends the call.
+			// A progressive result the caller cannot take ends the call;
+			// the callee's later answers are dropped as late.
 			inv.fail(ce.URI, "a progressive result cannot be delivered to the caller: "+callErrorMessage(ce))
-			inv.tellCallee(ce)
+			if inv.callee.CalleeCanceling {
+				inv.callee.s.Send(&wamp.Interrupt{Request: inv.id, Options: wamp.Dict{"mode": CancelKillNoWait, "reason": string(ce.URI)}})
+			}
 		} else if err != nil {
 			inv.fail(wamp.ErrCanceled, "")
 		}

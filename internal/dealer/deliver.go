@@ -47,9 +47,11 @@ func (inv *invocation) invoke(m *wamp.Invocation) {
 
 // answer queues the caller's final answer m (RESULT or ERROR; inv is
 // finished). When the caller cannot take m it gets ERROR with the reason
-// instead, so the CALL still has exactly one answer, and the callee gets
-// the same ERROR for its INVOCATION (as spec §16.1 does when a YIELD is in
-// a mode the caller cannot take).
+// instead, so the CALL still has exactly one answer. The callee is not
+// told: the spec defines no router-to-callee message for an answer that
+// could not be delivered (clients, ours included, treat an ERROR for an
+// INVOCATION from the router as a protocol violation); the session counts
+// and logs it.
 func (inv *invocation) answer(m wamp.Message) {
 	ce := undeliverable(inv.caller.s.Send(m))
 	if ce == nil {
@@ -57,14 +59,6 @@ func (inv *invocation) answer(m wamp.Message) {
 	}
 	inv.caller.s.Send(&wamp.Error{RequestType: wamp.TypeCall, Request: inv.callReq, Details: wamp.Dict{}, Error: ce.URI,
 		Payload: wamp.Payload{Args: wamp.List{"the answer cannot be delivered to the caller: " + callErrorMessage(ce)}}})
-	inv.tellCallee(ce)
-}
-
-// tellCallee sends the callee ERROR for its INVOCATION: its answer could
-// not be delivered.
-func (inv *invocation) tellCallee(ce *wamp.CallError) {
-	inv.callee.s.Send(&wamp.Error{RequestType: wamp.TypeInvocation, Request: inv.id, Details: wamp.Dict{}, Error: ce.URI,
-		Payload: wamp.Payload{Args: wamp.List{"your answer cannot be delivered to the caller: " + callErrorMessage(ce)}}})
 }
 
 // Issued reports whether the router sent p an INVOCATION with request id
