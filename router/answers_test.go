@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-wamp/tollgate/client"
 	"github.com/tollgate-wamp/tollgate/routertest"
 	"github.com/tollgate-wamp/tollgate/transport/rawsocket"
 	"github.com/tollgate-wamp/tollgate/wamp"
@@ -220,5 +221,40 @@ func TestUndeliverableProgressiveResultEndsTheCall(t *testing.T) {
 	callee.send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{}})
 	if res := expect[*wamp.Result](caller); res.Request != req {
 		t.Fatalf("RESULT for %d, want %d", res.Request, req)
+	}
+}
+
+// TestGoClientCalleeSurvivesALostAnswer: the router tells the callee
+// nothing when its answer cannot reach the caller, so a Go client callee
+// keeps serving.
+func TestGoClientCalleeSurvivesALostAnswer(t *testing.T) {
+	t.Parallel()
+	srv := routertest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	callee, err := client.Dial(ctx, srv.URL("ws"), client.Config{Realm: routertest.Realm, Serializer: "msgpack"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = callee.Close(context.Background()) })
+	_, err = callee.Register(ctx, "com.example.sized", func(_ context.Context, inv *client.Invocation) (client.Result, error) {
+		n, _ := wamp.AsInt(inv.Args[0])
+		return client.Result{Args: wamp.List{strings.Repeat("z", int(n))}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caller := dialSmallRaw(t, srv, "json")
+	for _, c := range []struct {
+		size int64
+		want wamp.URI
+	}{{2048, wamp.ErrPayloadSizeExceeded}, {10, ""}, {4096, wamp.ErrPayloadSizeExceeded}, {20, ""}} {
+		req := caller.next()
+		caller.send(&wamp.Call{Request: req, Options: wamp.Dict{}, Procedure: "com.example.sized", Payload: wamp.Payload{Args: wamp.List{c.size}}})
+		if c.want != "" {
+			caller.expectError(wamp.TypeCall, req, c.want)
+		} else if res := expect[*wamp.Result](caller); res.Request != req {
+			t.Fatalf("RESULT for %d, want %d", res.Request, req)
+		}
 	}
 }
