@@ -2,6 +2,7 @@ package router_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -257,4 +258,21 @@ func TestGoClientCalleeSurvivesALostAnswer(t *testing.T) {
 			t.Fatalf("RESULT for %d, want %d", res.Request, req)
 		}
 	}
+}
+
+// TestErrorQuotingALongURIStillAnswers: an ERROR whose message quotes a
+// URI too long for the peer's limit goes without the message.
+func TestErrorQuotingALongURIStillAnswers(t *testing.T) {
+	t.Parallel()
+	srv := routertest.Start(t)
+	p := dialSmallRaw(t, srv, "json")
+	long := wamp.URI("com.example." + strings.Repeat("Bad", 600)) // invalid: upper case
+	req := p.next()
+	p.send(&wamp.Call{Request: req, Options: wamp.Dict{}, Procedure: long})
+	if e := p.expectError(wamp.TypeCall, req, wamp.ErrInvalidURI); len(e.Args) != 0 {
+		t.Errorf("ERROR kept its %d-byte message", len(fmt.Sprint(e.Args...)))
+	}
+	req = p.next()
+	p.send(&wamp.Subscribe{Request: req, Options: wamp.Dict{}, Topic: long})
+	p.expectError(wamp.TypeSubscribe, req, wamp.ErrInvalidURI)
 }
