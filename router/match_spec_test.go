@@ -91,6 +91,8 @@ func TestSpecPrefixSubscription(t *testing.T) {
 	for _, tc := range [][2]string{{"ws", "json"}, {"tcp", "msgpack"}, {"unix", "cbor"}} {
 		t.Run(tc[0]+"/"+tc[1], func(t *testing.T) {
 			t.Parallel()
+			// A router of its own: parallel subtests publish the same topics.
+			srv := routertest.Start(t, looseRealm)
 			ctx := specCtx(t)
 			cfg := client.Config{Serializer: tc[1], MaxConcurrentHandlers: 1}
 			sub := specDial(t, ctx, srv.URL(tc[0]), cfg)
