@@ -136,6 +136,7 @@ func (p *parser) realmOptions(om *mapping, realm *router.RealmOptions) {
 		realm.RetainedEvents, _ = p.retainedEvents(rv, rp)
 	}
 	p.realmEdgeOptions(om, realm)
+	p.realmBounds(om, realm)
 	om.done()
 }
 

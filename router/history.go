@@ -21,6 +21,13 @@ const defaultRetainedEvents = 10000
 // store limit).
 const defaultHistoryLimit = 100
 
+// Defaults of the stored-event byte bounds (RealmOptions).
+const (
+	DefaultStoredEventBytes = 1 << 20  // one retained or history event
+	DefaultRetainedBytes    = 64 << 20 // all retained events of a realm
+	DefaultHistoryBytes     = 16 << 20 // one event-history entry
+)
+
 // HistoryError is a problem with one entry of RealmOptions.EventHistory.
 // New and ValidateEventHistory report each as its own *HistoryError
 // (joined), so a caller can place it with errors.As instead of reading
@@ -84,6 +91,12 @@ func (rm *realm) setupEvents(o RealmOptions) error {
 	case o.RetainedEvents > 0:
 		rm.broker.SetRetention(o.RetainedEvents)
 	}
+	rm.broker.SetStoreBounds(broker.StoreBounds{
+		EventBytes:    int64(bound(o.StoredEventBytes, DefaultStoredEventBytes)),
+		RetainedBytes: int64(bound(o.RetainedBytes, DefaultRetainedBytes)),
+		Evicted:       &rm.stats.storedEvicted,
+		TooLarge:      &rm.stats.storedTooLarge,
+	})
 	if err := ValidateEventHistory(o); err != nil {
 		return err
 	}
@@ -97,7 +110,7 @@ func (rm *realm) setupEvents(o RealmOptions) error {
 		if limit == 0 {
 			limit = defaultHistoryLimit
 		}
-		cfgs[i] = broker.HistoryConfig{Topic: h.URI, Match: m, Limit: limit}
+		cfgs[i] = broker.HistoryConfig{Topic: h.URI, Match: m, Limit: limit, Bytes: int64(bound(o.HistoryBytes, DefaultHistoryBytes))}
 	}
 	if err := rm.broker.SetHistory(cfgs); err != nil {
 		return err // not reached: ValidateEventHistory checks what SetHistory does
@@ -148,14 +161,15 @@ func (rm *realm) getEvents(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wa
 		return nil, nil, &wamp.CallError{URI: wamp.ErrNoSuchSession, Args: wamp.List{"the caller is not a session of this realm"}}
 	}
 	info, evs, err := rm.broker.History(wamp.ID(n), s)
-	if errors.Is(err, broker.ErrNoSuchSubscription) {
-		return nil, nil, &wamp.CallError{URI: wamp.ErrNoSuchSubscription, Args: wamp.List{fmt.Sprintf("no subscription %d", n)}}
-	}
 	// Reading the history is seeing the events: the caller must be allowed
-	// to subscribe to the subscription's topic (spec §12.8).
-	if d := s.authorize(authz.ActionSubscribe, info.Topic, wamp.Dict{"match": info.Match}); !d.Allow {
-		uri, msg := refusal(d, authz.ActionSubscribe, info.Topic)
-		return nil, nil, &wamp.CallError{URI: uri, Args: wamp.List{msg}}
+	// to subscribe to the subscription's topic (spec §12.8), and only
+	// trusted sessions see subscriptions on reserved (meta) topics. A
+	// refusal reads exactly like an unknown id, so the answer never tells
+	// whether the subscription exists or what its topic is.
+	if errors.Is(err, broker.ErrNoSuchSubscription) ||
+		reservedURI(info.Topic) && s.authrole != authz.RoleTrusted ||
+		!s.authorize(authz.ActionSubscribe, info.Topic, wamp.Dict{"match": info.Match}).Allow {
+		return nil, nil, &wamp.CallError{URI: wamp.ErrNoSuchSubscription, Args: wamp.List{fmt.Sprintf("no subscription %d", n)}}
 	}
 	if errors.Is(err, broker.ErrNoHistory) {
 		return nil, nil, bad("no event history is configured for subscription %d (%s, match %s)", n, info.Topic, info.Match)

@@ -2,6 +2,8 @@ package router_test
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,8 +159,10 @@ func TestEventHistory(t *testing.T) {
 	getEventsErr(t, reader, wamp.List{sid}, wamp.Dict{"after_publication": uint64(pubs[0])}, wamp.ErrInvalidArgument) // evicted
 	other := reader.subscribe("com.weather", wamp.Dict{})
 	getEventsErr(t, reader, wamp.List{other}, nil, wamp.ErrInvalidArgument) // no history kept
-	// Reading a history is seeing its events: subscribe permission needed.
-	getEventsErr(t, outsider, wamp.List{sid}, nil, wamp.ErrNotAuthorized)
+	// Reading a history is seeing its events: subscribe permission needed,
+	// and a refusal reads like an unknown id (history_test.go's
+	// TestGetEventsRevealsNothing).
+	getEventsErr(t, outsider, wamp.List{sid}, nil, wamp.ErrNoSuchSubscription)
 	// Authid/authrole lists are applied per reader.
 	chat := reader.subscribe("com.chat", wamp.Dict{})
 	backend.publishAck("com.chat", wamp.Dict{"exclude_authrole": wamp.List{"reader"}}, "not for readers")
@@ -216,5 +220,39 @@ func TestEventHistoryConfigErrors(t *testing.T) {
 	}
 	if err := router.ValidateEventHistory(router.RealmOptions{Name: "realm1", EventHistory: []router.HistoryConfig{{URI: "com.a"}, {URI: "com", Match: "prefix"}}}); err != nil {
 		t.Errorf("ValidateEventHistory refused a good history: %v", err)
+	}
+}
+
+// TestGetEventsRevealsNothing: a subscription the caller may not read, or
+// one on a meta topic, is answered exactly like an id nobody holds.
+func TestGetEventsRevealsNothing(t *testing.T) {
+	t.Parallel()
+	backend, reader, outsider := historyRouter(t)
+	sid := reader.subscribe("com.news", wamp.Dict{"match": "prefix"})
+	secret := backend.subscribe("com.news.secret", wamp.Dict{})
+	meta := backend.subscribe("wamp.session.on_join", wamp.Dict{})
+	unknown := wamp.ID(987654321)
+	answer := func(p *peer, id wamp.ID) (wamp.URI, string) {
+		req := p.next()
+		p.send(&wamp.Call{Request: req, Options: wamp.Dict{}, Procedure: "wamp.subscription.get_events", Payload: wamp.Payload{Args: wamp.List{id}}})
+		e := expect[*wamp.Error](p)
+		return e.Error, strings.ReplaceAll(errorMessage(t, e), fmt.Sprint(id), "N")
+	}
+	wantURI, wantMsg := answer(outsider, unknown)
+	if wantURI != wamp.ErrNoSuchSubscription {
+		t.Fatalf("unknown id: %s", wantURI)
+	}
+	for _, c := range []struct {
+		name string
+		p    *peer
+		id   wamp.ID
+	}{
+		{"not allowed", outsider, sid},
+		{"denied topic", reader, secret},
+		{"meta topic, allowed but not trusted", backend, meta},
+	} {
+		if uri, msg := answer(c.p, c.id); uri != wantURI || msg != wantMsg {
+			t.Errorf("%s: %s %q, want %s %q", c.name, uri, msg, wantURI, wantMsg)
+		}
 	}
 }

@@ -50,7 +50,7 @@ func (s *internalSession) SendEvent([]byte)   {}
 // Send receives the dealer's answers to this session's calls. It never
 // blocks: each call has a one-slot channel and only its final answer is
 // delivered (progressive results are not requested).
-func (s *internalSession) Send(m wamp.Message) bool {
+func (s *internalSession) Send(m wamp.Message) error {
 	var req wamp.ID
 	switch m := m.(type) {
 	case *wamp.Result:
@@ -59,9 +59,9 @@ func (s *internalSession) Send(m wamp.Message) bool {
 		req = m.Request
 	case *wamp.Invocation:
 		s.invoke(m)
-		return true
+		return nil
 	default:
-		return true
+		return nil
 	}
 	s.mu.Lock()
 	ch := s.pending[req]
@@ -70,7 +70,7 @@ func (s *internalSession) Send(m wamp.Message) bool {
 	if ch != nil {
 		ch <- m
 	}
-	return true
+	return nil
 }
 
 // register makes fn the callee of procedure (exact match). Only used while

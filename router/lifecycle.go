@@ -44,6 +44,7 @@ func (rm *realm) join(s *session, who *auth.Identity, promised wamp.ID, roles wa
 	s.peer.CalleeProgressiveInvocations = s.features.calleeProgressiveInvocations
 	s.peer.CallerPPT = s.features.callerPPT
 	s.peer.CalleePPT = s.features.calleePPT
+	s.peer.MaxCalls, s.peer.MaxInvocations = rm.bounds.calls, rm.bounds.invocations
 	s.identity = identity{
 		id:           rm.reserve(promised),
 		realmURI:     rm.name,

@@ -109,6 +109,25 @@ type RealmOptions struct {
 	// first). Default 10000; negative disables retention (retain is then
 	// ignored, as the spec allows).
 	RetainedEvents int
+	// MaxCallsPerCaller bounds the calls a session has in flight as
+	// caller; a CALL over it gets ERROR tollgate.error.too_many_calls.
+	// MaxCallsPerCallee bounds the invocations in flight to one callee; a
+	// CALL routed to a callee at its bound gets ERROR
+	// tollgate.error.callee_busy. Defaults 1000; negative: unbounded.
+	MaxCallsPerCaller, MaxCallsPerCallee int
+	// MaxSubscriptionsPerSession and MaxRegistrationsPerSession bound what
+	// one session holds; SUBSCRIBE or REGISTER over it gets ERROR
+	// tollgate.error.too_many_subscriptions / too_many_registrations.
+	// Defaults 10000 and 1000; negative: unbounded.
+	MaxSubscriptionsPerSession, MaxRegistrationsPerSession int
+	// StoredEventBytes bounds one retained or history event (its payload
+	// and options as stored): a larger one is delivered but not stored
+	// (the topic's older retained event is dropped: no longer the latest).
+	// Default 1 MiB. RetainedBytes bounds all retained events of the realm,
+	// least recently retained evicted first; default 64 MiB. HistoryBytes
+	// bounds each EventHistory entry, oldest evicted first; default 16 MiB.
+	// Negative: unbounded. Evictions and refusals are counted in Stats.
+	StoredEventBytes, RetainedBytes, HistoryBytes int
 	// EventHistory lists the topics whose recent events are kept in memory
 	// for wamp.subscription.get_events. Each (URI, Match) appears once.
 	EventHistory []HistoryConfig

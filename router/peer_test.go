@@ -50,7 +50,12 @@ func dialURL(t testing.TB, rawURL, ser string) *peer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc := dialConn(t, rawURL, c)
+	return newPeer(t, dialConn(t, rawURL, c))
+}
+
+// newPeer reads tc in the background; the test's cleanup closes it.
+func newPeer(t testing.TB, tc transport.Conn) *peer {
+	c := tc.Codec()
 	p := &peer{t: t, tc: tc, c: c, req: 1, in: make(chan inbound, 1024)}
 	done := make(chan struct{})
 	go func() {

@@ -46,6 +46,9 @@ func (s *session) subscribe(r subscribeRequest) {
 		s.replyError(wamp.TypeSubscribe, r.Request, uri, msg)
 		return
 	}
+	if !s.mayAddSubscription(r.Request) {
+		return
+	}
 	rm := s.realm
 	id, created, added := rm.broker.Attach(s, r.Topic, r.match)
 	if !containsID(s.subs, id) {

@@ -21,6 +21,8 @@ type realm struct {
 	authz  *authz.Realm
 	broker *broker.Broker
 	dealer *dealer.Dealer
+	bounds sessionBounds // per-session routing bounds (bounds.go)
+	stats  *stats        // the router's counters
 
 	// internal is the router's own trusted session on this realm.
 	internal *internalSession
@@ -39,8 +41,9 @@ type realm struct {
 	rates       *realmRates // message rate limits (ratelimit.go)
 }
 
-func newRealm(o RealmOptions, ids *wamp.Sequence, wg *sync.WaitGroup, caller authz.Caller, log *slog.Logger) (*realm, error) {
+func newRealm(o RealmOptions, ids *wamp.Sequence, wg *sync.WaitGroup, st *stats, caller authz.Caller, log *slog.Logger) (*realm, error) {
 	rm := &realm{
+		stats:    st,
 		wg:       wg,
 		name:     o.Name,
 		strict:   o.URICheck != "loose",
@@ -51,6 +54,7 @@ func newRealm(o RealmOptions, ids *wamp.Sequence, wg *sync.WaitGroup, caller aut
 
 		maxSessions: o.MaxSessions,
 		rates:       newRealmRates(o.MessageRates, o.RoleMessageRates),
+		bounds:      resolveBounds(o),
 	}
 	if o.Roles != nil {
 		az, err := authz.NewRealm(o.Name, o.Roles, authz.Options{
@@ -72,6 +76,7 @@ func newRealm(o RealmOptions, ids *wamp.Sequence, wg *sync.WaitGroup, caller aut
 	// Events of pattern subscriptions are re-checked against the concrete
 	// topic (policy.go).
 	rm.broker.MayReceive = rm.mayReceive
+	rm.broker.Unencodable = &st.unencodable
 	if err := rm.setupEvents(o); err != nil { // retention, history (history.go)
 		return nil, err
 	}

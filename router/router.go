@@ -48,6 +48,10 @@ type stats struct {
 	droppedEvents       atomic.Uint64
 	droppedPublications atomic.Uint64
 	oversize            atomic.Uint64
+	unencodable         atomic.Uint64
+	boundRefusals       atomic.Uint64
+	storedEvicted       atomic.Uint64
+	storedTooLarge      atomic.Uint64
 	authFailures        atomic.Uint64
 	authzFailures       atomic.Uint64
 	withheldEvents      atomic.Uint64
@@ -72,11 +76,17 @@ type stats struct {
 // Stats are counters since the router started.
 type Stats struct {
 	Sessions            int    // established sessions now
+	RetainedBytes       int64  // accounted bytes of retained events now, all realms
+	HistoryBytes        int64  // accounted bytes of event history now, all realms
 	ProtocolViolations  uint64 // sessions aborted for protocol violations
 	SlowConsumers       uint64 // connections closed because their queue was full
 	DroppedEvents       uint64 // EVENTs dropped under SlowConsumerDropEvents
 	DroppedPublications uint64 // unacknowledged PUBLISHes refused (bad URI, options, authorization)
 	Oversize            uint64 // messages not sent because the peer's size limit is smaller
+	Unencodable         uint64 // messages and events to a session its serializer cannot carry (a message answering a request is replaced by ERROR)
+	BoundRefusals       uint64 // CALL, SUBSCRIBE, REGISTER refused by a per-session bound (calls in flight, subscriptions, registrations)
+	StoredEvicted       uint64 // retained and history events evicted to stay within the count and byte bounds
+	StoredTooLarge      uint64 // events not retained or kept in history: larger than StoredEventBytes
 	AuthFailures        uint64 // joins refused by authentication (ABORT before WELCOME)
 	AuthzFailures       uint64 // actions denied because the authorizer failed (error, timeout, garbage)
 	// WithheldEvents counts events of prefix/wildcard subscriptions not
@@ -136,7 +146,7 @@ func New(opts Options) (*Router, error) {
 		case ro.URICheck != "" && ro.URICheck != "strict" && ro.URICheck != "loose":
 			errs = append(errs, fmt.Errorf("router: realms[%d]: uri_check must be strict or loose, got %q", i, ro.URICheck))
 		default:
-			rm, err := newRealm(ro, &r.ids, &r.wg, r, log)
+			rm, err := newRealm(ro, &r.ids, &r.wg, &r.stats, r, log)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("router: realms[%d] (%s): %w", i, ro.Name, err))
 				continue
@@ -156,16 +166,25 @@ func New(opts Options) (*Router, error) {
 // Stats returns the router's counters.
 func (r *Router) Stats() Stats {
 	n := 0
+	var retained, history int64
 	for _, rm := range r.realms {
 		n += rm.count()
+		retained += rm.broker.RetainedBytes()
+		history += rm.broker.HistoryBytes()
 	}
 	return Stats{
 		Sessions:            n,
+		RetainedBytes:       retained,
+		HistoryBytes:        history,
 		ProtocolViolations:  r.stats.protocolViolations.Load(),
 		SlowConsumers:       r.stats.slowConsumers.Load(),
 		DroppedEvents:       r.stats.droppedEvents.Load(),
 		DroppedPublications: r.stats.droppedPublications.Load(),
 		Oversize:            r.stats.oversize.Load(),
+		Unencodable:         r.stats.unencodable.Load(),
+		BoundRefusals:       r.stats.boundRefusals.Load(),
+		StoredEvicted:       r.stats.storedEvicted.Load(),
+		StoredTooLarge:      r.stats.storedTooLarge.Load(),
 		AuthFailures:        r.stats.authFailures.Load(),
 		AuthzFailures:       r.stats.authzFailures.Load(),
 		WithheldEvents:      r.stats.withheldEvents.Load(),

@@ -59,6 +59,9 @@ func (s *session) register(r registerRequest) {
 		s.replyError(wamp.TypeRegister, r.Request, uri, msg)
 		return
 	}
+	if !s.mayAddRegistration(r.Request) {
+		return
+	}
 	id, created, errURI := s.realm.dealer.Attach(s.peer, r.Procedure, r.opts)
 	if errURI != "" {
 		s.replyError(wamp.TypeRegister, r.Request, errURI, fmt.Sprintf("procedure %q is already registered", r.Procedure))
@@ -166,6 +169,10 @@ func (s *session) call(r callRequest) bool {
 	// The router's own procedures need to know the caller.
 	o.Disclose = d.Disclose || reservedURI(r.Procedure)
 	if errURI := rm.call(s.peer, r.Call, o); errURI != "" {
+		if msg := rm.boundRefusal(errURI); msg != "" {
+			s.r.stats.boundRefusals.Add(1)
+			return fail(errURI, msg)
+		}
 		return fail(errURI, callRefusal(errURI, r.Procedure, o))
 	}
 	return true
@@ -184,7 +191,9 @@ func (s *session) yield(m *wamp.Yield) bool {
 	if isPPT(m.Options) && !s.features.calleePPT {
 		return s.violation("YIELD uses payload passthru mode (ppt_scheme) but HELLO did not announce callee feature payload_passthru_mode")
 	}
-	s.realm.dealer.Yield(s.peer, m)
+	if !s.realm.dealer.Yield(s.peer, m) {
+		return s.violation(fmt.Sprintf("YIELD for INVOCATION %d, which the router never sent this session", m.Request))
+	}
 	return true
 }
 
@@ -197,7 +206,9 @@ func (s *session) invocationError(m *wamp.Error) bool {
 	if m.RequestType != wamp.TypeInvocation {
 		return s.violation(fmt.Sprintf("ERROR from a client must answer an INVOCATION, not %v", m.RequestType))
 	}
-	s.realm.dealer.Error(s.peer, m)
+	if !s.realm.dealer.Error(s.peer, m) {
+		return s.violation(fmt.Sprintf("ERROR for INVOCATION %d, which the router never sent this session", m.Request))
+	}
 	return true
 }
 

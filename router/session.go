@@ -42,12 +42,12 @@ func (s *session) SendEvent(f []byte) {
 		s.r.stats.count(&s.r.stats.sent, wamp.TypeEvent)
 	}
 }
-func (s *session) Send(m wamp.Message) bool {
-	return s.conn.send(m)
-}
 
 // meta.Session.
-func (s *session) SessionDetails() wamp.Dict    { return s.Details(metaView) }
+func (s *session) SessionDetails() wamp.Dict {
+	d, _ := encodable(s.Details(metaView))
+	return d.(wamp.Dict)
+}
 func (s *session) Testaments() *meta.Testaments { return &s.testaments }
 func (s *session) Logger() *slog.Logger         { return s.log }
 func (s *session) Revocation() (registration, subscription bool) {
@@ -132,13 +132,18 @@ func (s *session) violation(msg string) bool {
 	return false
 }
 
-// replyError answers a request with ERROR.
+// replyError answers a request with ERROR. The message may quote what the
+// peer sent (a URI): if the ERROR is then too large for the peer, it goes
+// without the message, so the request still gets its answer.
 func (s *session) replyError(t wamp.MessageType, req wamp.ID, uri wamp.URI, msg string) {
 	e := &wamp.Error{RequestType: t, Request: req, Details: wamp.Dict{}, Error: uri}
 	if msg != "" {
 		e.Args = wamp.List{msg}
 	}
-	s.send(e)
+	if _, lost := s.Send(e).(*wamp.CallError); lost && msg != "" {
+		e.Args = nil
+		s.Send(e)
+	}
 }
 
 // leaveRealm takes the session out of its realm, once. The realm stays

@@ -22,6 +22,9 @@ func GlobalID() ID { return ID(rand.Uint64N(uint64(MaxID))) + 1 }
 // to 1 after 2^53. It is safe for concurrent use; the zero value is ready.
 type Sequence struct{ n atomic.Uint64 }
 
+// Last returns the ID Next returned last (0 before the first).
+func (s *Sequence) Last() ID { return ID(s.n.Load()) }
+
 // Next returns the next ID.
 func (s *Sequence) Next() ID {
 	for {

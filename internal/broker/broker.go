@@ -10,6 +10,7 @@ package broker
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/internal/match"
@@ -56,6 +57,10 @@ type Broker struct {
 	// Exact subscriptions are not asked. It must be cheap and must not
 	// block. Set it before the broker is used.
 	MayReceive func(s Session, topic wamp.URI) bool
+	// Unencodable, if set, counts events not delivered to a subscriber
+	// because its serializer cannot carry them (NaN to JSON): there is no
+	// request to answer. Set it before the broker is used.
+	Unencodable *atomic.Uint64
 
 	stores stores // retained events and event history (store.go)
 }
@@ -172,9 +177,13 @@ func (b *Broker) Publish(p *Publication) int {
 			if frames[cid] == nil {
 				f, err := c.Encode(nil, p.event(t.sub))
 				if err != nil {
-					continue // payload the codec cannot carry; nothing sensible to send
+					f = []byte{} // payload the codec cannot carry: nothing sensible to send
 				}
 				frames[cid] = f
+			}
+			if len(frames[cid]) == 0 {
+				count(b.Unencodable, 1)
+				continue
 			}
 			s.SendEvent(frames[cid])
 			n++

@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,14 +23,17 @@ import (
 // queued.
 
 type stores struct {
-	retainMax int // 0: retention off
-	retainMu  sync.Mutex
-	retained  map[wamp.URI]*list.Element // values are *Publication (snapshots)
-	lru       list.List                  // front: most recently retained
+	bounds        StoreBounds // storebounds.go
+	retainMax     int         // 0: retention off
+	retainMu      sync.Mutex
+	retained      map[wamp.URI]*list.Element // values are *retainedEvent (snapshots)
+	lru           list.List                  // front: most recently retained
+	retainedBytes int64
 
-	// history is immutable after SetHistory: publishes look it up without
-	// a lock; each history guards its own ring.
-	history *match.Index[*history]
+	// history and histories are immutable after SetHistory: publishes
+	// look it up without a lock; each history guards its own ring.
+	history   *match.Index[*history]
+	histories []*history
 }
 
 // SetRetention enables event retention with room for max topics (least
@@ -42,11 +46,12 @@ func (b *Broker) SetRetention(max int) {
 }
 
 // HistoryConfig keeps the last Limit events published to topics matching
-// (Topic, Match).
+// (Topic, Match), at most Bytes of them (0: unbounded; storedSize).
 type HistoryConfig struct {
 	Topic wamp.URI
 	Match string // exact, prefix, wildcard
 	Limit int
+	Bytes int64
 }
 
 // SetHistory configures the event history stores. Each (Topic, Match) may
@@ -73,7 +78,9 @@ func (b *Broker) SetHistory(cfgs []HistoryConfig) error {
 				errs = append(errs, fmt.Errorf("event history %d: %s (match %s) configured twice", i, c.Topic, m))
 				continue
 			}
-			ix.Put(c.Topic, m, &history{topic: c.Topic, policy: m, ring: make([]storedEvent, 0, min(c.Limit, 1024)), limit: c.Limit})
+			h := &history{topic: c.Topic, policy: m, ring: make([]storedEvent, 0, min(c.Limit, 1024)), limit: c.Limit, maxBytes: c.Bytes}
+			ix.Put(c.Topic, m, h)
+			b.stores.histories = append(b.stores.histories, h)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -83,40 +90,46 @@ func (b *Broker) SetHistory(cfgs []HistoryConfig) error {
 	return nil
 }
 
-// history is the ring of recent events of one configured (topic, match).
+// history is the recent events of one configured (topic, match).
 type history struct {
-	topic  wamp.URI
-	policy string
-	limit  int
+	topic    wamp.URI
+	policy   string
+	limit    int
+	maxBytes int64 // 0: unbounded
 
-	mu   sync.Mutex
-	ring []storedEvent // grows to limit, then wraps at head
-	head int           // oldest entry once the ring is full
+	mu    sync.Mutex
+	ring  []storedEvent // oldest first; at most limit events and maxBytes
+	bytes int64
 }
 
 type storedEvent struct {
-	at time.Time
-	p  *Publication // snapshot
+	at   time.Time
+	p    *Publication // snapshot
+	size int64        // storedSize
 }
 
-func (h *history) add(e storedEvent) {
+// add appends e and evicts the oldest events over the bounds; it returns
+// how many it evicted.
+func (h *history) add(e storedEvent) int {
 	h.mu.Lock()
-	if len(h.ring) < h.limit {
-		h.ring = append(h.ring, e)
-	} else {
-		h.ring[h.head] = e
-		h.head = (h.head + 1) % h.limit
+	defer h.mu.Unlock()
+	h.ring = append(h.ring, e)
+	h.bytes += e.size
+	n := 0
+	for len(h.ring) > h.limit || h.maxBytes > 0 && h.bytes > h.maxBytes {
+		h.bytes -= h.ring[0].size
+		h.ring[0] = storedEvent{} // let the snapshot go
+		h.ring = h.ring[1:]
+		n++
 	}
-	h.mu.Unlock()
+	return n
 }
 
 // events returns the stored events oldest first.
 func (h *history) events() []storedEvent {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := make([]storedEvent, 0, len(h.ring))
-	out = append(out, h.ring[h.head:]...)
-	return append(out, h.ring[:h.head]...)
+	return slices.Clone(h.ring)
 }
 
 // publisher is a stored publication's publisher: its identity only, so a
@@ -161,23 +174,19 @@ func (b *Broker) record(p *Publication) {
 		return
 	}
 	snap := p.snapshot()
+	size := storedSize(p)
 	if retain {
-		st.retainMu.Lock()
-		if e := st.retained[p.Topic]; e != nil {
-			e.Value = snap
-			st.lru.MoveToFront(e)
-		} else {
-			st.retained[p.Topic] = st.lru.PushFront(snap)
-			if st.lru.Len() > st.retainMax {
-				old := st.lru.Remove(st.lru.Back()).(*Publication)
-				delete(st.retained, old.Topic)
-			}
-		}
-		st.retainMu.Unlock()
+		st.retain(snap, size) // storebounds.go
 	}
 	if keep {
-		e := storedEvent{at: time.Now(), p: snap}
-		st.history.All(p.Topic, func(h *history) bool { h.add(e); return true })
+		if st.bounds.EventBytes > 0 && size > st.bounds.EventBytes {
+			if !retain { // else retain counted it
+				count(st.bounds.TooLarge, 1)
+			}
+			return
+		}
+		e := storedEvent{at: time.Now(), p: snap, size: size}
+		st.history.All(p.Topic, func(h *history) bool { count(st.bounds.Evicted, h.add(e)); return true })
 	}
 }
 
@@ -214,13 +223,13 @@ func (b *Broker) SendRetained(s Session, id wamp.ID) int {
 	st.retainMu.Lock()
 	if sub.policy == wamp.MatchExact {
 		if e := st.retained[sub.topic]; e != nil {
-			pubs = append(pubs, e.Value.(*Publication))
+			pubs = append(pubs, e.Value.(*retainedEvent).p)
 		}
 	} else {
 		one := match.New[bool]()
 		one.Put(sub.topic, sub.policy, true)
 		for e := st.lru.Front(); e != nil; e = e.Next() {
-			p := e.Value.(*Publication)
+			p := e.Value.(*retainedEvent).p
 			if _, hit := one.Best(p.Topic); hit {
 				pubs = append(pubs, p)
 			}

@@ -24,9 +24,11 @@ type Session interface {
 	ID() wamp.ID
 	AuthID() string
 	AuthRole() string
-	// Send queues m to the session. It must not block. It returns false if
-	// the session is gone or its queue is full (the session then closes).
-	Send(m wamp.Message) bool
+	// Send queues m to the session. It must not block. It returns nil when
+	// m is queued, a *wamp.CallError (payload_size_exceeded,
+	// invalid_argument) when the session cannot take m (deliver.go), or
+	// ErrGone when the session is gone or its queue is full.
+	Send(m wamp.Message) error
 }
 
 // Features the dealer implements and announces.
@@ -96,6 +98,9 @@ type Peer struct {
 	// CalleeProgressiveInvocations: announced progressive_call_invocations
 	// as callee. CallerPPT, CalleePPT: announced payload_passthru_mode.
 	CalleeProgressiveInvocations, CallerPPT, CalleePPT bool
+	// MaxCalls and MaxInvocations bound the calls in flight with this
+	// session as caller and as callee (0: unbounded; bounds.go).
+	MaxCalls, MaxInvocations int
 
 	invSeq wamp.Sequence // router→callee INVOCATION request ids
 
@@ -276,6 +281,11 @@ func (d *Dealer) Call(caller *Peer, c *wamp.Call, t Target, o CallOptions) wamp.
 		inv.finish()
 		return wamp.ErrInvalidArgument
 	}
+	if caller.MaxCalls > 0 && len(caller.asCaller) >= caller.MaxCalls {
+		caller.mu.Unlock()
+		inv.finish()
+		return ErrTooManyCalls
+	}
 	caller.asCaller[c.Request] = inv
 	caller.mu.Unlock()
 
@@ -284,6 +294,11 @@ func (d *Dealer) Call(caller *Peer, c *wamp.Call, t Target, o CallOptions) wamp.
 		callee.mu.Unlock()
 		inv.finish() // forgets inv and stops its timer: this ERROR is the only answer
 		return wamp.ErrCanceled
+	}
+	if callee.MaxInvocations > 0 && len(callee.asCallee) >= callee.MaxInvocations {
+		callee.mu.Unlock()
+		inv.finish()
+		return ErrCalleeBusy
 	}
 	callee.asCallee[inv.id] = inv
 	callee.mu.Unlock()
@@ -306,9 +321,7 @@ func (d *Dealer) Call(caller *Peer, c *wamp.Call, t Target, o CallOptions) wamp.
 	for k, v := range o.PPT {
 		details[k] = v
 	}
-	if !callee.s.Send(&wamp.Invocation{Request: inv.id, Registration: reg.id, Details: details, Payload: c.Payload}) {
-		inv.fail(wamp.ErrCanceled, "callee unavailable")
-	}
+	inv.invoke(&wamp.Invocation{Request: inv.id, Registration: reg.id, Details: details, Payload: c.Payload})
 	if inv.timeout > 0 && !inv.done.Load() {
 		// Armed only now: a timer that fired before inv was in the tables
 		// would answer the call and leave inv behind in them. If the call
@@ -339,12 +352,14 @@ func pick(reg *registration) *Peer {
 	return reg.callees[0]
 }
 
-// Yield handles a YIELD from callee p.
-func (d *Dealer) Yield(p *Peer, y *wamp.Yield) {
+// Yield handles a YIELD from callee p. It returns false when the router
+// never issued that INVOCATION id to p (a protocol violation); a late YIELD
+// for a call that was canceled or timed out is dropped quietly.
+func (d *Dealer) Yield(p *Peer, y *wamp.Yield) bool {
 	progress, _ := wamp.OptBool(y.Options, "progress")
 	inv := p.take(y.Request, progress)
 	if inv == nil {
-		return // unknown, canceled or timed out: dropped quietly
+		return p.Issued(y.Request)
 	}
 	ppt := pptDetails(y.Options)
 	if ppt != nil && !inv.caller.CallerPPT {
@@ -353,11 +368,11 @@ func (d *Dealer) Yield(p *Peer, y *wamp.Yield) {
 		p.s.Send(&wamp.Error{RequestType: wamp.TypeInvocation, Request: y.Request, Details: wamp.Dict{}, Error: wamp.ErrFeatureNotSupported,
 			Payload: wamp.Payload{Args: wamp.List{"the caller did not announce payload_passthru_mode"}}})
 		inv.fail(wamp.ErrFeatureNotSupported, "the callee answered in payload passthru mode, which this caller did not announce")
-		return
+		return true
 	}
 	if progress {
 		if !inv.progress {
-			return // the caller did not ask for progress: drop, keep waiting for the final result
+			return true // the caller did not ask for progress: drop, keep waiting for the final result
 		}
 		details := wamp.Dict{"progress": true}
 		for k, v := range ppt {
@@ -366,41 +381,50 @@ func (d *Dealer) Yield(p *Peer, y *wamp.Yield) {
 		// Under progressMu, so no progressive RESULT can be queued after the
 		// final answer (finish waits for this section).
 		inv.progressMu.Lock()
-		sent := true
+		var err error
 		if !inv.done.Load() {
 			if t := inv.timer.Load(); t != nil {
 				t.Reset(inv.timeout)
 			}
-			sent = inv.caller.s.Send(&wamp.Result{Request: inv.callReq, Details: details, Payload: y.Payload})
+			err = inv.caller.s.Send(&wamp.Result{Request: inv.callReq, Details: details, Payload: y.Payload})
 		}
 		inv.progressMu.Unlock()
-		if !sent {
+		if ce := undeliverable(err); ce != nil {
+			// A progressive result the caller cannot take ends the call;
+			// the callee's later answers are dropped as late.
+			inv.fail(ce.URI, "a progressive result cannot be delivered to the caller: "+callErrorMessage(ce))
+			if inv.callee.CalleeCanceling {
+				inv.callee.s.Send(&wamp.Interrupt{Request: inv.id, Options: wamp.Dict{"mode": CancelKillNoWait, "reason": string(ce.URI)}})
+			}
+		} else if err != nil {
 			inv.fail(wamp.ErrCanceled, "")
 		}
-		return
+		return true
 	}
 	if inv.finish() {
 		details := wamp.Dict{}
 		for k, v := range ppt {
 			details[k] = v
 		}
-		inv.caller.s.Send(&wamp.Result{Request: inv.callReq, Details: details, Payload: y.Payload})
+		inv.answer(&wamp.Result{Request: inv.callReq, Details: details, Payload: y.Payload})
 	}
+	return true
 }
 
-// Error handles an ERROR for an INVOCATION from callee p.
-func (d *Dealer) Error(p *Peer, e *wamp.Error) {
+// Error handles an ERROR for an INVOCATION from callee p; false as for Yield.
+func (d *Dealer) Error(p *Peer, e *wamp.Error) bool {
 	inv := p.take(e.Request, false)
 	if inv == nil {
-		return
+		return p.Issued(e.Request)
 	}
 	if inv.finish() {
 		details := e.Details
 		if details == nil {
 			details = wamp.Dict{}
 		}
-		inv.caller.s.Send(&wamp.Error{RequestType: wamp.TypeCall, Request: inv.callReq, Details: details, Error: e.Error, Payload: e.Payload})
+		inv.answer(&wamp.Error{RequestType: wamp.TypeCall, Request: inv.callReq, Details: details, Error: e.Error, Payload: e.Payload})
 	}
+	return true
 }
 
 // Cancel handles a CANCEL from caller p. Unknown calls are ignored.

@@ -18,11 +18,11 @@ type testSession struct {
 func (s *testSession) ID() wamp.ID      { return s.id }
 func (s *testSession) AuthID() string   { return "a" }
 func (s *testSession) AuthRole() string { return "r" }
-func (s *testSession) Send(m wamp.Message) bool {
+func (s *testSession) Send(m wamp.Message) error {
 	s.mu.Lock()
 	s.in = append(s.in, m)
 	s.mu.Unlock()
-	return true
+	return nil
 }
 
 func TestIntrospection(t *testing.T) {

@@ -104,9 +104,7 @@ func (d *Dealer) Continue(caller *Peer, c *wamp.Call, progress bool) (ChunkResul
 	for k, v := range inv.ppt {
 		details[k] = v // frozen with the first CALL's options
 	}
-	if !inv.callee.s.Send(&wamp.Invocation{Request: inv.id, Registration: inv.reg, Details: details, Payload: c.Payload}) {
-		inv.fail(wamp.ErrCanceled, "callee unavailable")
-	}
+	inv.invoke(&wamp.Invocation{Request: inv.id, Registration: inv.reg, Details: details, Payload: c.Payload})
 	return Continued, ""
 }
 

@@ -19,10 +19,10 @@ type chanSession struct {
 func (s *chanSession) ID() wamp.ID      { return s.id }
 func (s *chanSession) AuthID() string   { return "a" }
 func (s *chanSession) AuthRole() string { return "r" }
-func (s *chanSession) Send(m wamp.Message) bool {
+func (s *chanSession) Send(m wamp.Message) error {
 	select {
 	case s.ch <- m:
-		return true
+		return nil
 	default:
 		panic("chanSession buffer full")
 	}

@@ -32,7 +32,7 @@ import (
 type Session interface {
 	broker.Session // ID, AuthID, AuthRole; publisher of its testaments
 	// Send queues m to the session without blocking (revocation notices).
-	Send(m wamp.Message) bool
+	Send(m wamp.Message) error
 	// SessionDetails is the session's details as other sessions may see
 	// them (on_join, wamp.session.get): no HTTP headers.
 	SessionDetails() wamp.Dict
