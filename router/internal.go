@@ -24,6 +24,9 @@ type internalSession struct {
 	// procs are the router's own procedures by registration id (meta API,
 	// authorizer cache flush). Written only while the realm is set up.
 	procs map[wamp.ID]internalProc
+	// async are the router procedures that may wait (they run on their own
+	// goroutine; internal_async.go). Written only during set-up.
+	async map[wamp.ID]asyncProc
 }
 
 // internalProc serves one router procedure. It runs on the caller's read
@@ -33,7 +36,7 @@ type internalSession struct {
 type internalProc func(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error)
 
 func newInternalSession(rm *realm) *internalSession {
-	s := &internalSession{id: wamp.GlobalID(), realm: rm, pending: map[wamp.ID]chan wamp.Message{}, procs: map[wamp.ID]internalProc{}}
+	s := &internalSession{id: wamp.GlobalID(), realm: rm, pending: map[wamp.ID]chan wamp.Message{}, procs: map[wamp.ID]internalProc{}, async: map[wamp.ID]asyncProc{}}
 	s.peer = dealer.NewPeer(s)
 	return s
 }
@@ -93,12 +96,21 @@ func (s *internalSession) invoke(inv *wamp.Invocation) {
 		caller, _ = wamp.OptID(inv.Details, "caller")
 	}
 	args, kwargs, err := inv.Values()
+	if a := s.async[inv.Registration]; a != nil && err == nil {
+		s.invokeAsync(inv, caller, args, kwargs, a) // internal_async.go
+		return
+	}
 	if err == nil && fn == nil {
 		err = &wamp.CallError{URI: wamp.ErrNoSuchProcedure}
 	}
 	if err == nil {
 		args, kwargs, err = fn(caller, args, kwargs)
 	}
+	s.answer(inv, args, kwargs, err)
+}
+
+// answer sends a router procedure's outcome to the dealer.
+func (s *internalSession) answer(inv *wamp.Invocation, args wamp.List, kwargs wamp.Dict, err error) {
 	if err != nil {
 		ce, ok := err.(*wamp.CallError)
 		if !ok {

@@ -71,6 +71,7 @@ func newRealm(o RealmOptions, ids *wamp.Sequence, wg *sync.WaitGroup, caller aut
 	}
 	if rm.authz != nil {
 		rm.internal.register(procAuthorizerFlush, rm.flushAuthorizerCache)
+		rm.internal.registerAsync(procAuthorizerRevoke, rm.revokeProc) // revoke.go
 	}
 	return rm, nil
 }
@@ -81,15 +82,29 @@ func newRealm(o RealmOptions, ids *wamp.Sequence, wg *sync.WaitGroup, caller aut
 const procAuthorizerFlush wamp.URI = "tollgate.authorizer.flush"
 
 func (rm *realm) flushAuthorizerCache(_ wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	f, err := authorizerFilter(procAuthorizerFlush, args, kwargs, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return wamp.List{int64(rm.authz.Flush(f))}, nil, nil
+}
+
+// authorizerFilter reads the selector keyword arguments of flush and
+// revoke (session, authid, authrole, uri_prefix; none selects everything).
+// extra reads the procedure's other keyword arguments: it reports whether
+// it knows k and whether v has the right type.
+func authorizerFilter(proc wamp.URI, args wamp.List, kwargs wamp.Dict, extra func(k string, v any) (known, ok bool)) (authz.FlushFilter, error) {
+	var f authz.FlushFilter
 	bad := func(msg string) error {
 		return &wamp.CallError{URI: wamp.ErrInvalidArgument, Args: wamp.List{msg}}
 	}
 	if len(args) > 0 {
-		return nil, nil, bad(string(procAuthorizerFlush) + " takes keyword arguments only: session, authid, authrole, uri_prefix")
+		return f, bad(string(proc) + " takes keyword arguments only: session, authid, authrole, uri_prefix")
 	}
-	var f authz.FlushFilter
+	selectors := 0
 	for k, v := range kwargs {
 		var ok bool
+		selectors++
 		switch k {
 		case "session":
 			var n int64
@@ -105,14 +120,21 @@ func (rm *realm) flushAuthorizerCache(_ wamp.ID, args wamp.List, kwargs wamp.Dic
 			p, ok = v.(string)
 			f.URIPrefix = wamp.URI(p)
 		default:
-			return nil, nil, bad(fmt.Sprintf("unknown keyword argument %q (want session, authid, authrole, uri_prefix)", k))
+			var known bool
+			if extra != nil {
+				known, ok = extra(k, v)
+			}
+			if !known {
+				return f, bad(fmt.Sprintf("%s: unknown keyword argument %q (want session, authid, authrole, uri_prefix)", proc, k))
+			}
+			selectors--
 		}
 		if !ok {
-			return nil, nil, bad(fmt.Sprintf("keyword argument %q has the wrong type (%T)", k, v))
+			return f, bad(fmt.Sprintf("%s: keyword argument %q has the wrong type (%T)", proc, k, v))
 		}
 	}
-	f.All = len(kwargs) == 0
-	return wamp.List{int64(rm.authz.Flush(f))}, nil, nil
+	f.All = selectors == 0
+	return f, nil
 }
 
 // hasRole reports whether sessions may join with role: it is defined on
