@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/transport"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
@@ -58,6 +59,9 @@ type Identity struct {
 	AuthProvider string
 	// AuthExtra becomes WELCOME.Details.authextra (nil: omitted).
 	AuthExtra wamp.Dict
+	// Grants are the session's own permissions (a dynamic authenticator's
+	// answer's permissions, grants.go); nil: none.
+	Grants *authz.Rules
 }
 
 // Authenticator runs one method on a transport.

@@ -419,9 +419,9 @@ func (d *Dynamic) identity(req *Request, a answer, authid string) (*Identity, er
 	if realm == "" {
 		return nil, &Error{Reason: wamp.ErrNoSuchRealm, Message: fmt.Sprintf("authenticator %s returned no realm and the client asked for none", uri)}
 	}
-	return &Identity{
+	return d.withGrants(a.dict, &Identity{ // grants.go
 		Realm: realm, AuthID: authid, AuthRole: role,
 		AuthMethod: d.method, AuthProvider: ProviderDynamic,
 		AuthExtra: a.extra,
-	}, nil
+	})
 }

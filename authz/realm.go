@@ -91,6 +91,11 @@ func (r *Realm) Authorize(ctx context.Context, s *Session, uri wamp.URI, action 
 	if done {
 		return d
 	}
+	if g := s.Grants.Rules(); g != nil {
+		if d, ok := g.decide(uri, ai, options); ok {
+			return d
+		}
+	}
 	if !ro.dynamic {
 		return ro.static(uri, ai, options)
 	}
@@ -123,7 +128,12 @@ func (r *Realm) prelude(s *Session, action Action) (ai int, ro *role, d Decision
 
 // static decides a question for a static role.
 func (ro *role) static(uri wamp.URI, ai int, options wamp.Dict) Decision {
-	ru := ro.m.lookup(string(uri))
+	return ruleDecision(ro.m.lookup(string(uri)), uri, ai, options)
+}
+
+// ruleDecision is the decision of the governing permission ru (nil: none)
+// of a static role or a session's grants.
+func ruleDecision(ru *rule, uri wamp.URI, ai int, options wamp.Dict) Decision {
 	if ru == nil || !ru.allow[ai] {
 		return Decision{}
 	}

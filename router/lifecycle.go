@@ -55,6 +55,7 @@ func (rm *realm) join(s *session, who *auth.Identity, promised wamp.ID, roles wa
 		transport:    auth.TransportDetails(s.tc.Info()),
 	}
 	s.az = s.authzSession(rm.authz != nil)
+	s.az.Grants = grantsOf(who) // grants.go
 	s.log = s.conn.log.With("session", s.id, "realm", rm.name, "authid", s.authid)
 
 	rm.add(s, &wamp.Welcome{Session: s.id, Details: s.r.welcomeDetails(s)})

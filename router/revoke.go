@@ -39,6 +39,10 @@ type RevokeOptions struct {
 	// Reason goes in the UNSUBSCRIBED/UNREGISTERED details ("" : the
 	// procedure's name).
 	Reason string
+	// SetGrants replaces the grants of the selected sessions with Grants
+	// (nil: none) before the re-check.
+	SetGrants bool
+	Grants    *authz.Rules
 }
 
 // RevokeResult says what a revoke did.
@@ -66,6 +70,7 @@ func (r *Router) Revoke(ctx context.Context, realm wamp.URI, f authz.FlushFilter
 
 func (rm *realm) revokeProc(_ wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
 	var o RevokeOptions
+	var grantErr error
 	f, err := authorizerFilter(procAuthorizerRevoke, args, kwargs, func(k string, v any) (known, ok bool) {
 		switch k {
 		case "kill":
@@ -74,9 +79,22 @@ func (rm *realm) revokeProc(_ wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.L
 		case "reason":
 			o.Reason, ok = v.(string)
 			return true, ok
+		case "permissions":
+			var err error
+			o.SetGrants = true
+			if o.Grants, err = authz.CompileGrants(v); err != nil {
+				grantErr = err
+			}
+			return true, true
 		}
 		return false, false
 	})
+	if err == nil && grantErr != nil {
+		err = &wamp.CallError{URI: wamp.ErrInvalidArgument, Args: wamp.List{string(procAuthorizerRevoke) + ": " + grantErr.Error()}}
+	}
+	if err == nil && o.SetGrants && (f.All || f.URIPrefix != "") {
+		err = &wamp.CallError{URI: wamp.ErrInvalidArgument, Args: wamp.List{string(procAuthorizerRevoke) + ": permissions need a session or authid selection and no uri_prefix"}}
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -108,8 +126,23 @@ func (rm *realm) revoke(ctx context.Context, f authz.FlushFilter, o RevokeOption
 	if o.Reason == "" {
 		o.Reason = revokeReason
 	}
+	selected := func(s *session) bool {
+		return s.authrole != authz.RoleTrusted &&
+			(f.Session == 0 || s.id == f.Session) &&
+			(f.AuthID == "" || s.authid == f.AuthID) &&
+			(f.AuthRole == "" || s.authrole == f.AuthRole)
+	}
+	if o.SetGrants {
+		rm.mu.RLock()
+		for _, s := range rm.sessions {
+			if selected(s) {
+				s.az.Grants.Set(o.Grants)
+			}
+		}
+		rm.mu.RUnlock()
+	}
 	res := RevokeResult{Flushed: rm.authz.Flush(f)}
-	items := rm.covered(&f)
+	items := rm.covered(&f, selected)
 	res.Checked = len(items)
 	denied := recheck(ctx, items)
 	closing := map[*session]bool{}
@@ -140,17 +173,11 @@ func (rm *realm) revoke(ctx context.Context, f authz.FlushFilter, o RevokeOption
 	return res
 }
 
-// covered lists the memberships f selects: sessions by id, authid and
-// role (trusted ones are never re-checked: they may do everything),
-// subscriptions and registrations by f.Covers. Subscriptions come first,
+// covered lists the memberships f selects: sessions by selected (id,
+// authid and role; trusted ones are never re-checked: they may do
+// everything), subscriptions and registrations by f.Covers. Subscriptions come first,
 // each side ordered by id, so notices go out in a stable order.
-func (rm *realm) covered(f *authz.FlushFilter) []held {
-	selected := func(s *session) bool {
-		return s.authrole != authz.RoleTrusted &&
-			(f.Session == 0 || s.id == f.Session) &&
-			(f.AuthID == "" || s.authid == f.AuthID) &&
-			(f.AuthRole == "" || s.authrole == f.AuthRole)
-	}
+func (rm *realm) covered(f *authz.FlushFilter, selected func(*session) bool) []held {
 	var out []held
 	for _, sub := range rm.broker.List() {
 		if !f.Covers(sub.Topic, sub.Match) {
