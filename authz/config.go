@@ -278,6 +278,7 @@ func compilePermissions(perms []Permission, where string, ce *configErrors) *mat
 		seen[k] = j
 		ru := newRule(p, j)
 		ru.prefix = match == wamp.MatchPrefix
+		ru.uri, ru.match = uri, match
 		m.add(uri, match, ru)
 	}
 	return m

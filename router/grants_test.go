@@ -104,6 +104,12 @@ func TestPerSessionGrants(t *testing.T) {
 	authorizeNext(t, backend, false)
 	joe.expectError(wamp.TypeCall, req, wamp.ErrNotAuthorized)
 
+	e := explainServing(t, backend, wamp.List{int64(joe.id), "app.feed", "subscribe"}, nil, nil)
+	if e["allow"] != false || e["source"] != "grant" {
+		t.Errorf("explain: %v", e)
+	}
+	deepEqual(t, "grant rule", e["rule"], wamp.Dict{"uri": "app", "match": "prefix", "index": int64(0)})
+
 	backend.callErr("tollgate.authorizer.revoke", nil, wamp.Dict{"permissions": wamp.List{}}, wamp.ErrInvalidArgument)
 	backend.callErr("tollgate.authorizer.revoke", nil, wamp.Dict{"session": int64(joe.id), "permissions": "all"}, wamp.ErrInvalidArgument)
 }

@@ -71,7 +71,8 @@ func newRealm(o RealmOptions, ids *wamp.Sequence, wg *sync.WaitGroup, caller aut
 	}
 	if rm.authz != nil {
 		rm.internal.register(procAuthorizerFlush, rm.flushAuthorizerCache)
-		rm.internal.registerAsync(procAuthorizerRevoke, rm.revokeProc) // revoke.go
+		rm.internal.registerAsync(procAuthorizerRevoke, rm.revokeProc)   // revoke.go
+		rm.internal.registerAsync(procAuthorizerExplain, rm.explainProc) // explain.go
 	}
 	return rm, nil
 }

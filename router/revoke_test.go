@@ -40,8 +40,15 @@ func subscribeAuthorized(t *testing.T, p, backend *peer, topic wamp.URI, opts wa
 // each authorizer question with answer(uri, action) until the RESULT.
 func revokeServing(t *testing.T, backend *peer, kwargs wamp.Dict, answer func(uri, action string) any) wamp.Dict {
 	t.Helper()
+	return revokeLike(t, backend, "tollgate.authorizer.revoke", nil, kwargs, answer)
+}
+
+// revokeLike calls proc (revoke or explain) from backend, serving the
+// authorizer as revokeServing does, and returns the result dict.
+func revokeLike(t *testing.T, backend *peer, proc wamp.URI, args wamp.List, kwargs wamp.Dict, answer func(uri, action string) any) wamp.Dict {
+	t.Helper()
 	req := backend.next()
-	backend.send(&wamp.Call{Request: req, Options: wamp.Dict{}, Procedure: "tollgate.authorizer.revoke", Payload: wamp.Payload{Kwargs: kwargs}})
+	backend.send(&wamp.Call{Request: req, Options: wamp.Dict{}, Procedure: proc, Payload: wamp.Payload{Args: args, Kwargs: kwargs}})
 	for {
 		switch m := backend.recv().(type) {
 		case *wamp.Invocation:
@@ -52,6 +59,8 @@ func revokeServing(t *testing.T, backend *peer, kwargs wamp.Dict, answer func(ur
 				continue
 			}
 			backend.send(&wamp.Yield{Request: m.Request, Options: wamp.Dict{}, Payload: wamp.Payload{Args: wamp.List{v}}})
+		case *wamp.Error:
+			t.Fatalf("%s: ERROR %s %v", proc, m.Error, argsOf(t, &m.Payload))
 		case *wamp.Result:
 			if m.Request != req {
 				t.Fatalf("RESULT for %d, want %d", m.Request, req)
