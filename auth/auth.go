@@ -12,6 +12,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/transport"
@@ -62,6 +63,9 @@ type Identity struct {
 	// Grants are the session's own permissions (a dynamic authenticator's
 	// answer's permissions, grants.go); nil: none.
 	Grants *authz.Rules
+	// Expires is when the session's credentials expire (terms.go); zero:
+	// never.
+	Expires time.Time
 }
 
 // Authenticator runs one method on a transport.

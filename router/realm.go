@@ -29,6 +29,11 @@ type realm struct {
 	// wg tracks goroutines Shutdown waits for (the router's).
 	wg *sync.WaitGroup
 
+	// refresh is the procedure that renews expiring credentials ("":
+	// none); expiry holds the expiries (expiry.go).
+	refresh wamp.URI
+	expiry  expiries
+
 	mu       sync.RWMutex
 	sessions map[wamp.ID]*session
 	// joining holds the ids of sessions between reserve and add
@@ -41,6 +46,7 @@ func newRealm(o RealmOptions, ids *wamp.Sequence, wg *sync.WaitGroup, caller aut
 		wg:       wg,
 		name:     o.Name,
 		strict:   o.URICheck != "loose",
+		refresh:  o.CredentialRefresh,
 		broker:   broker.New(ids),
 		dealer:   dealer.New(ids),
 		sessions: map[wamp.ID]*session{},
