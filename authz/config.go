@@ -79,6 +79,10 @@ type Options struct {
 	// bound; answers without a ttl of their own then live (session scope)
 	// until the session leaves, (wider scopes) until flushed or evicted.
 	DefaultTTL time.Duration
+	// TTLJitter spreads cached answers' lifetimes by ± this fraction, so
+	// a fleet's entries for one question do not all expire at once.
+	// Default 0: DefaultTTLJitter; negative: none.
+	TTLJitter float64
 	// Logger receives debug logs and, at warn level, the detail of every
 	// failed authorizer call (Decision.Message stays generic). nil
 	// discards them.
@@ -91,6 +95,9 @@ type Options struct {
 
 // DefaultTimeout is the authorizer call timeout when RoleConfig.Timeout is 0.
 const DefaultTimeout = 5 * time.Second
+
+// DefaultTTLJitter is Options.TTLJitter's default: ± 10%.
+const DefaultTTLJitter = 0.1
 
 // DefaultCacheSize is the cache bound when Options.CacheSize is 0.
 const DefaultCacheSize = 100000

@@ -2,8 +2,10 @@ package authz
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
@@ -118,5 +120,34 @@ func BenchmarkGrant(b *testing.B) {
 	}
 	if a.calls.Load() != 0 {
 		b.Fatalf("authorizer asked %d times", a.calls.Load())
+	}
+}
+
+// Cached answers' lifetimes are spread by ± TTLJitter; a hit does not
+// extend them.
+func TestTTLJitter(t *testing.T) {
+	var clock int64
+	a := &authorizer{answer: answerWith(wamp.Dict{"allow": true, "cache": true, "ttl": 100})}
+	r := dynRealm(t, a, Options{TTLJitter: 0.1, now: func() int64 { return clock }})
+	s := userSession("user")
+	ctx := context.Background()
+	lo, hi := time.Duration(1<<62), time.Duration(0)
+	for i := range 200 {
+		uri := wamp.URI(fmt.Sprintf("com.app.t%d", i))
+		r.Authorize(ctx, s, uri, ActionSubscribe, nil)
+		clock += int64(time.Second) // a hit later must not extend the entry
+		r.Authorize(ctx, s, uri, ActionSubscribe, nil)
+		e := r.Explain(ctx, s, uri, ActionSubscribe, nil, false)
+		if e.Source != SourceCache {
+			t.Fatalf("%s: %+v", uri, e)
+		}
+		life := e.ExpiresIn + time.Second
+		lo, hi = min(lo, life), max(hi, life)
+	}
+	if lo < 90*time.Second || hi > 110*time.Second || hi-lo < 10*time.Second {
+		t.Errorf("lifetimes in [%v, %v], want spread within 100s ± 10%%", lo, hi)
+	}
+	if _, err := NewRealm("r", nil, Options{TTLJitter: 2}); err == nil {
+		t.Error("jitter 2 accepted")
 	}
 }

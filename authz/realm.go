@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
+	"math/rand/v2"
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/wamp"
@@ -31,6 +33,7 @@ type Realm struct {
 	caller     Caller
 	cache      *cache
 	defaultTTL time.Duration
+	jitter     float64 // TTLJitter, resolved
 	log        *slog.Logger
 }
 
@@ -53,6 +56,15 @@ func NewRealm(name wamp.URI, roles []RoleConfig, o Options) (*Realm, error) {
 	if err != nil {
 		return nil, err
 	}
+	jitter := o.TTLJitter
+	switch {
+	case jitter == 0:
+		jitter = DefaultTTLJitter
+	case jitter < 0:
+		jitter = 0
+	case jitter > 1:
+		return nil, fmt.Errorf("%w: realm %q: ttl jitter %v above 1", ErrConfig, name, jitter)
+	}
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -63,6 +75,7 @@ func NewRealm(name wamp.URI, roles []RoleConfig, o Options) (*Realm, error) {
 		caller:     o.Caller,
 		cache:      newCache(o.CacheSize, o.now),
 		defaultTTL: o.DefaultTTL,
+		jitter:     jitter,
 		log:        log.With("component", "authz", "realm", string(name)),
 	}, nil
 }
@@ -216,12 +229,21 @@ func (r *Realm) ask(ctx context.Context, ro *role, s *Session, uri wamp.URI, act
 			continue
 		}
 		res := r.call(ctx, ro, s, uri, action, ai, options)
-		if c.land(f, res, r.ttl(ro, res)) {
+		if c.land(f, res, r.jittered(r.ttl(ro, res))) {
 			r.log.Debug("authorizer answer not cached: flushed or session left during the call",
 				"session", uint64(s.ID), "uri", string(uri), "action", string(action))
 		}
 		return res.d
 	}
+}
+
+// jittered spreads a positive ttl by ± r.jitter (uniformly), never below
+// the clock's resolution.
+func (r *Realm) jittered(ttl time.Duration) time.Duration {
+	if ttl <= 0 || r.jitter == 0 || ttl > time.Duration(math.MaxInt64/2) {
+		return ttl
+	}
+	return max(ttl+time.Duration(float64(ttl)*r.jitter*(2*rand.Float64()-1)), clockResolution)
 }
 
 // ttl is how long a cacheable answer lives (0: no expiry): its own ttl,

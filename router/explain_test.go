@@ -49,7 +49,7 @@ func TestExplain(t *testing.T) {
 	for _, who := range []any{int64(joe.id), wamp.Dict{"authrole": "user", "authid": "joe"}} {
 		e = explainServing(t, backend, wamp.List{who, "public.a", "subscribe"}, nil, nil)
 		c, _ := e["cache"].(wamp.Dict)
-		if exp, _ := c["expires_in"].(float64); e["allow"] != true || e["source"] != "cache" || c["scope"] != "authid" || exp <= 0 || exp > 60 {
+		if exp, _ := c["expires_in"].(float64); e["allow"] != true || e["source"] != "cache" || c["scope"] != "authid" || exp <= 0 || exp > 66 {
 			t.Errorf("cached, for %v: %v", who, e)
 		}
 	}
