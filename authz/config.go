@@ -59,6 +59,18 @@ type RoleConfig struct {
 	// function that takes one argument less, the call is repeated with 3
 	// and later calls pass 3 (see arity).
 	AuthorizerArgs int
+	// MaxInFlight bounds the calls in flight to this role's authorizer
+	// (shared with the other roles naming the same procedure; the first
+	// role's limits apply). Beyond it, up to MaxQueued questions (default
+	// 4 × MaxInFlight) wait for a slot within Timeout; others fail closed
+	// at once ("the authorizer is overloaded"). 0: unbounded.
+	MaxInFlight, MaxQueued int
+	// BreakerThreshold consecutive failed calls (error, timeout, malformed
+	// answer) open a circuit breaker: for BreakerCooldown (default 5s)
+	// questions fail closed at once ("the authorizer is unavailable"),
+	// logged once; the next failure after it re-opens. 0: no breaker.
+	BreakerThreshold int
+	BreakerCooldown  time.Duration
 	// CacheTTL is the upper bound on how long an answer of this role's
 	// authorizer stays cached, whatever ttl it carries (an answer without
 	// one lives this long). Default Options.DefaultTTL.
@@ -120,6 +132,7 @@ func compileRoles(realm wamp.URI, roles []RoleConfig, o *Options) (map[string]*r
 	ce := &configErrors{realm: realm}
 	out := make(map[string]*role, len(roles))
 	arities := arityTable{}
+	guards := guardTable{}
 	seen := map[string]int{}
 	for i := range roles {
 		rc := &roles[i]
@@ -168,6 +181,10 @@ func compileRoles(realm wamp.URI, roles []RoleConfig, o *Options) (map[string]*r
 			if o.Caller == nil {
 				ce.add("%s.authorizer: Options.Caller is nil, cannot call %q", where, rc.Authorizer)
 			}
+			if rc.MaxInFlight < 0 || rc.MaxQueued < 0 || rc.BreakerThreshold < 0 || rc.BreakerCooldown < 0 {
+				ce.add("%s: negative max-in-flight, max-queued, breaker-threshold or breaker-cooldown", where)
+			}
+			ro.guard = guards.of(ro.authRealm, ro.authorizer, rc)
 			switch rc.AuthorizerArgs {
 			case 0, 3, 4:
 				ro.arity = arities.of(ro.authRealm, ro.authorizer, rc.AuthorizerArgs)

@@ -21,6 +21,7 @@ type role struct {
 	timeout    time.Duration
 	ttl        time.Duration
 	arity      *arity // dynamic roles: how many arguments the authorizer takes
+	guard      *guard // dynamic roles: in-flight bound and circuit breaker
 }
 
 // Realm authorizes the sessions of one realm. Its roles are fixed at
@@ -205,7 +206,18 @@ func (r *Realm) Flush(f FlushFilter) int {
 }
 
 // CacheStats returns the cache counters.
-func (r *Realm) CacheStats() CacheStats { return r.cache.stats() }
+func (r *Realm) CacheStats() CacheStats {
+	st := r.cache.stats()
+	seen := map[*guard]bool{}
+	for _, ro := range r.roles {
+		if g := ro.guard; g != nil && !seen[g] {
+			seen[g] = true
+			st.Rejected += g.rejected.Load()
+			st.CircuitOpened += g.opened.Load()
+		}
+	}
+	return st
+}
 
 // ask answers a cache miss: it joins an identical question in flight or
 // calls the authorizer itself and lands the answer in the cache. A waiter
