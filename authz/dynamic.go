@@ -72,6 +72,12 @@ func (r *Realm) callGuarded(ctx, cctx context.Context, ro *role, s *Session, uri
 	all := wamp.List{SessionDict(s), string(uri), string(action), options}
 	n := ro.arity.n()
 	args, kwargs, err := r.caller.Call(cctx, ro.authRealm, ro.authorizer, all[:n], nil)
+	if ce := (*wamp.CallError)(nil); errors.As(err, &ce) && ce.URI == wamp.ErrCanceled && cctx.Err() == nil {
+		// The callee left mid-flight (one of several roundrobin instances
+		// restarting): ask once more, within the same deadline.
+		r.log.Debug("authorizer callee left during the call; asking again", "authorizer", string(ro.authorizer))
+		args, kwargs, err = r.caller.Call(cctx, ro.authRealm, ro.authorizer, all[:n], nil)
+	}
 	if m := ro.arity.retry(n, err); m != 0 {
 		// Same deadline: the retry is part of this one question.
 		if args, kwargs, err = r.caller.Call(cctx, ro.authRealm, ro.authorizer, all[:m], nil); err == nil {

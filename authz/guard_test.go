@@ -91,3 +91,30 @@ func TestGuardCircuitBreaker(t *testing.T) {
 		t.Error("negative max-in-flight accepted")
 	}
 }
+
+// A call whose callee left mid-flight (wamp.error.canceled) is asked once
+// more; a second loss fails closed.
+func TestRetryOnceOnCalleeLoss(t *testing.T) {
+	for _, c := range []struct {
+		losses int
+		allow  bool
+		calls  int
+	}{{0, true, 1}, {1, true, 2}, {2, false, 2}} {
+		calls := 0
+		caller := callerFunc(func(context.Context, wamp.URI, wamp.URI, wamp.List, wamp.Dict) (wamp.List, wamp.Dict, error) {
+			calls++
+			if calls <= c.losses {
+				return nil, nil, &wamp.CallError{URI: wamp.ErrCanceled}
+			}
+			return wamp.List{true}, nil, nil
+		})
+		r, err := NewRealm("realm1", []RoleConfig{{Name: "user", Authorizer: "com.auth"}}, Options{Caller: caller})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := r.Authorize(context.Background(), userSession("user"), "com.a", ActionCall, nil)
+		if d.Allow != c.allow || calls != c.calls || (!c.allow && !d.Failed) {
+			t.Errorf("%d losses: %+v after %d calls", c.losses, d, calls)
+		}
+	}
+}
