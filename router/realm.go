@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/internal/broker"
@@ -33,6 +34,8 @@ type realm struct {
 	// none); expiry holds the expiries (expiry.go).
 	refresh wamp.URI
 	expiry  expiries
+	// revokes counts revokes past their flush (revoke.go).
+	revokes atomic.Uint64
 
 	mu       sync.RWMutex
 	sessions map[wamp.ID]*session

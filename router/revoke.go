@@ -142,6 +142,7 @@ func (rm *realm) revoke(ctx context.Context, f authz.FlushFilter, o RevokeOption
 		rm.mu.RUnlock()
 	}
 	res := RevokeResult{Flushed: rm.authz.Flush(f)}
+	rm.revokes.Add(1) // after the flush, before the list: see recheckIfRevoked
 	items := rm.covered(&f, selected)
 	res.Checked = len(items)
 	denied := recheck(ctx, items)
@@ -231,4 +232,30 @@ func recheck(ctx context.Context, items []held) []bool {
 	close(next)
 	wg.Wait()
 	return denied
+}
+
+// revocations is the number of revokes past their flush, read before a
+// SUBSCRIBE or REGISTER is authorized.
+func (rm *realm) revocations() uint64 { return rm.revokes.Load() }
+
+// recheckIfRevoked closes the window between authorizing a SUBSCRIBE or
+// REGISTER and attaching it: if a revoke passed its flush meanwhile
+// (since, from revocations, changed), its list may have missed this
+// membership, so the session asks again (a fresh answer: the flush
+// dropped or tainted the old one) and removes it if no longer allowed,
+// as the revoke would have. Called after the SUBSCRIBED/REGISTERED.
+func (s *session) recheckIfRevoked(since uint64, action authz.Action, id wamp.ID, uri wamp.URI, options wamp.Dict) {
+	rm := s.realm
+	if rm.revocations() == since || s.authrole == authz.RoleTrusted {
+		return
+	}
+	if s.authorize(action, uri, options).Allow {
+		return
+	}
+	if action == authz.ActionSubscribe {
+		rm.meta.RevokeSubscription(s, id, revokeReason)
+	} else {
+		rm.meta.RevokeRegistration(s, id, revokeReason)
+	}
+	s.log.Info("authorization revoked while the request was authorized", string(action), uri)
 }

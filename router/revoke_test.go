@@ -178,3 +178,30 @@ func TestRevokeKill(t *testing.T) {
 	backend.callErr("tollgate.authorizer.revoke", nil, wamp.Dict{"nope": 1}, wamp.ErrInvalidArgument)
 	backend.callErr("tollgate.authorizer.revoke", wamp.List{1}, nil, wamp.ErrInvalidArgument)
 }
+
+// A SUBSCRIBE authorized before a revoke and attached after its list
+// re-checks itself: the revoke cannot miss it.
+func TestRevokeDuringSubscribe(t *testing.T) {
+	t.Parallel()
+	_, backdoor, front := authzRouter(t)
+	backend := joinBackend(t, backdoor, "realm1")
+	backend.register("com.example.authorize", wamp.Dict{})
+	joe := loginTicketRoles(t, front, "joe", revocationRoles)
+
+	req := joe.next()
+	joe.send(&wamp.Subscribe{Request: req, Options: wamp.Dict{}, Topic: "public.x"})
+	pending := expect[*wamp.Invocation](backend) // the old policy's question, still unanswered
+	res := revokeServing(t, backend, wamp.Dict{"authid": "joe"}, func(uri, action string) any {
+		t.Errorf("revoke asked about %s %s: nothing was attached yet", action, uri)
+		return false
+	})
+	if res["checked"] != int64(0) {
+		t.Errorf("revoke = %v", res)
+	}
+	backend.send(&wamp.Yield{Request: pending.Request, Options: wamp.Dict{}, Payload: wamp.Payload{Args: wamp.List{wamp.Dict{"allow": true, "cache": true}}}})
+	sub := expect[*wamp.Subscribed](joe).Subscription
+	authorizeNext(t, backend, false) // asked again: the old answer was not cached
+	if u := expect[*wamp.Unsubscribed](joe); asID(t, u.Details["subscription"]) != sub {
+		t.Errorf("UNSUBSCRIBED %v", u.Details)
+	}
+}
