@@ -12,7 +12,9 @@ package auth
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/transport"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
@@ -58,6 +60,12 @@ type Identity struct {
 	AuthProvider string
 	// AuthExtra becomes WELCOME.Details.authextra (nil: omitted).
 	AuthExtra wamp.Dict
+	// Grants are the session's own permissions (a dynamic authenticator's
+	// answer's permissions, grants.go); nil: none.
+	Grants *authz.Rules
+	// Expires is when the session's credentials expire (terms.go); zero:
+	// never.
+	Expires time.Time
 }
 
 // Authenticator runs one method on a transport.

@@ -507,9 +507,9 @@ func (d *Dynamic) identity(req *Request, a answer, authid string) (*Identity, er
 			Detail: fmt.Sprintf("authenticator %s called in realm %q returned realm %q, which it is not trusted for: list it under the method's realms (with authenticator-realm) if it should be",
 				uri, ran, realm)}
 	}
-	return &Identity{
+	return d.withGrants(a.dict, &Identity{ // grants.go
 		Realm: realm, AuthID: authid, AuthRole: role,
 		AuthMethod: d.method, AuthProvider: ProviderDynamic,
 		AuthExtra: a.extra,
-	}, nil
+	})
 }

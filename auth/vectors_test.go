@@ -128,7 +128,14 @@ func TestKeys(t *testing.T) {
 	if k2, err := auth.ParsePrivateKey(full); err != nil || !k2.Equal(k) {
 		t.Fatalf("ParsePrivateKey(128 hex) = %v, %v", k2, err)
 	}
-	bad := []string{"", "zz", priv[:62], full[:126] + "00", priv + "00"}
+	// A 64-byte key whose public half does not match its seed: flip the
+	// last byte (always a different value, unlike overwriting it).
+	last := full[126:]
+	flipped := "00"
+	if last == "00" {
+		flipped = "01"
+	}
+	bad := []string{"", "zz", priv[:62], full[:126] + flipped, priv + "00"}
 	for _, s := range bad {
 		if _, err := auth.ParsePrivateKey(s); err == nil {
 			t.Errorf("ParsePrivateKey(%q) accepted", s)

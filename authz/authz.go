@@ -39,6 +39,9 @@ type Session struct {
 	// Transport is the transport details dict (same shape as the dynamic
 	// authenticator's details.transport).
 	Transport wamp.Dict
+	// Grants are the session's own permissions (the authenticator's
+	// answer), checked before its role's; nil: none.
+	Grants *Grants
 	// Details, when set, is the session argument a dynamic authorizer
 	// receives (the router builds it with the session's other details);
 	// otherwise SessionDict builds it from the fields above.

@@ -426,6 +426,9 @@ type CacheStats struct {
 	// Discarded counts cacheable answers not cached because a flush or the
 	// session leaving overtook the call.
 	Discarded uint64
+	// Rejected counts questions failed without a call (authorizer
+	// overloaded or circuit open); CircuitOpened the times a breaker opened.
+	Rejected, CircuitOpened uint64
 }
 
 func (c *cache) stats() CacheStats {

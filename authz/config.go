@@ -59,6 +59,18 @@ type RoleConfig struct {
 	// function that takes one argument less, the call is repeated with 3
 	// and later calls pass 3 (see arity).
 	AuthorizerArgs int
+	// MaxInFlight bounds the calls in flight to this role's authorizer
+	// (shared with the other roles naming the same procedure; the first
+	// role's limits apply). Beyond it, up to MaxQueued questions (default
+	// 4 × MaxInFlight) wait for a slot within Timeout; others fail closed
+	// at once ("the authorizer is overloaded"). 0: unbounded.
+	MaxInFlight, MaxQueued int
+	// BreakerThreshold consecutive failed calls (error, timeout, malformed
+	// answer) open a circuit breaker: for BreakerCooldown (default 5s)
+	// questions fail closed at once ("the authorizer is unavailable"),
+	// logged once; the next failure after it re-opens. 0: no breaker.
+	BreakerThreshold int
+	BreakerCooldown  time.Duration
 	// CacheTTL is the upper bound on how long an answer of this role's
 	// authorizer stays cached, whatever ttl it carries (an answer without
 	// one lives this long). Default Options.DefaultTTL.
@@ -79,6 +91,10 @@ type Options struct {
 	// bound; answers without a ttl of their own then live (session scope)
 	// until the session leaves, (wider scopes) until flushed or evicted.
 	DefaultTTL time.Duration
+	// TTLJitter spreads cached answers' lifetimes by ± this fraction, so
+	// a fleet's entries for one question do not all expire at once.
+	// Default 0: DefaultTTLJitter; negative: none.
+	TTLJitter float64
 	// Logger receives debug logs and, at warn level, the detail of every
 	// failed authorizer call (Decision.Message stays generic). nil
 	// discards them.
@@ -91,6 +107,9 @@ type Options struct {
 
 // DefaultTimeout is the authorizer call timeout when RoleConfig.Timeout is 0.
 const DefaultTimeout = 5 * time.Second
+
+// DefaultTTLJitter is Options.TTLJitter's default: ± 10%.
+const DefaultTTLJitter = 0.1
 
 // DefaultCacheSize is the cache bound when Options.CacheSize is 0.
 const DefaultCacheSize = 100000
@@ -113,6 +132,7 @@ func compileRoles(realm wamp.URI, roles []RoleConfig, o *Options) (map[string]*r
 	ce := &configErrors{realm: realm}
 	out := make(map[string]*role, len(roles))
 	arities := arityTable{}
+	guards := guardTable{}
 	seen := map[string]int{}
 	for i := range roles {
 		rc := &roles[i]
@@ -161,6 +181,10 @@ func compileRoles(realm wamp.URI, roles []RoleConfig, o *Options) (map[string]*r
 			if o.Caller == nil {
 				ce.add("%s.authorizer: Options.Caller is nil, cannot call %q", where, rc.Authorizer)
 			}
+			if rc.MaxInFlight < 0 || rc.MaxQueued < 0 || rc.BreakerThreshold < 0 || rc.BreakerCooldown < 0 {
+				ce.add("%s: negative max-in-flight, max-queued, breaker-threshold or breaker-cooldown", where)
+			}
+			ro.guard = guards.of(ro.authRealm, ro.authorizer, rc)
 			switch rc.AuthorizerArgs {
 			case 0, 3, 4:
 				ro.arity = arities.of(ro.authRealm, ro.authorizer, rc.AuthorizerArgs)
@@ -278,6 +302,7 @@ func compilePermissions(perms []Permission, where string, ce *configErrors) *mat
 		seen[k] = j
 		ru := newRule(p, j)
 		ru.prefix = match == wamp.MatchPrefix
+		ru.uri, ru.match = uri, match
 		m.add(uri, match, ru)
 	}
 	return m

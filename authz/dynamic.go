@@ -55,9 +55,29 @@ func (r *Realm) call(ctx context.Context, ro *role, s *Session, uri wamp.URI, ac
 	}
 	cctx, cancel := context.WithTimeout(ctx, ro.timeout)
 	defer cancel()
+	release, refused := ro.guard.enter(cctx)
+	if refused != "" {
+		return r.fail(s, uri, action, refused, fmt.Sprintf("authorizer %s: %s", ro.authorizer, refused), ctx.Err() != nil)
+	}
+	res := r.callGuarded(ctx, cctx, ro, s, uri, action, ai, options)
+	release()
+	if !res.canceled && ro.guard.record(res.d.Failed) {
+		r.log.Warn("authorizer circuit open: failing fast", "authorizer", string(ro.authorizer), "cooldown", ro.guard.cooldown)
+	}
+	return res
+}
+
+// callGuarded is call's one question to the authorizer, once admitted.
+func (r *Realm) callGuarded(ctx, cctx context.Context, ro *role, s *Session, uri wamp.URI, action Action, ai int, options wamp.Dict) result {
 	all := wamp.List{SessionDict(s), string(uri), string(action), options}
 	n := ro.arity.n()
 	args, kwargs, err := r.caller.Call(cctx, ro.authRealm, ro.authorizer, all[:n], nil)
+	if ce := (*wamp.CallError)(nil); errors.As(err, &ce) && ce.URI == wamp.ErrCanceled && cctx.Err() == nil {
+		// The callee left mid-flight (one of several roundrobin instances
+		// restarting): ask once more, within the same deadline.
+		r.log.Debug("authorizer callee left during the call; asking again", "authorizer", string(ro.authorizer))
+		args, kwargs, err = r.caller.Call(cctx, ro.authRealm, ro.authorizer, all[:n], nil)
+	}
 	if m := ro.arity.retry(n, err); m != 0 {
 		// Same deadline: the retry is part of this one question.
 		if args, kwargs, err = r.caller.Call(cctx, ro.authRealm, ro.authorizer, all[:m], nil); err == nil {

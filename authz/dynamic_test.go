@@ -102,6 +102,9 @@ func (h *details) String() string {
 func dynRealm(t testing.TB, a *authorizer, o Options, roles ...RoleConfig) *Realm {
 	t.Helper()
 	o.Caller = a
+	if o.TTLJitter == 0 {
+		o.TTLJitter = -1 // exact lifetimes; TestTTLJitter covers the spread
+	}
 	if len(roles) == 0 {
 		roles = []RoleConfig{{Name: "user", Authorizer: "com.auth"}}
 	}

@@ -89,3 +89,21 @@ func (c *cache) flush(f FlushFilter) int {
 	}
 	return n
 }
+
+// Covers reports whether a live subscription or registration of uri with
+// match policy is selected by f's URIPrefix (revocation's re-check): an
+// exact one under the prefix; a prefix pattern under it or reaching into
+// it (prefix patterns match bytes); every wildcard pattern (one may match
+// URIs under any prefix; re-checking too many only costs time).
+func (f *FlushFilter) Covers(uri wamp.URI, match string) bool {
+	if f.All || f.URIPrefix == "" || componentPrefix(f.URIPrefix, uri) {
+		return true
+	}
+	switch match {
+	case wamp.MatchPrefix:
+		return len(uri) <= len(f.URIPrefix) && f.URIPrefix[:len(uri)] == uri
+	case wamp.MatchWildcard:
+		return true
+	}
+	return false
+}

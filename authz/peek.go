@@ -19,6 +19,13 @@ func (r *Realm) Peek(s *Session, uri wamp.URI, action Action) (allowed, known bo
 	switch {
 	case done:
 		return d.Allow, true
+	}
+	if g := s.Grants.Rules(); g != nil {
+		if d, ok := g.decide(uri, ai, nil); ok {
+			return d.Allow, true
+		}
+	}
+	switch {
 	case !ro.dynamic:
 		return ro.static(uri, ai, nil).Allow, true
 	}

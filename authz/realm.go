@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
+	"math/rand/v2"
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/wamp"
@@ -19,6 +21,7 @@ type role struct {
 	timeout    time.Duration
 	ttl        time.Duration
 	arity      *arity // dynamic roles: how many arguments the authorizer takes
+	guard      *guard // dynamic roles: in-flight bound and circuit breaker
 }
 
 // Realm authorizes the sessions of one realm. Its roles are fixed at
@@ -31,6 +34,7 @@ type Realm struct {
 	caller     Caller
 	cache      *cache
 	defaultTTL time.Duration
+	jitter     float64 // TTLJitter, resolved
 	log        *slog.Logger
 }
 
@@ -53,6 +57,15 @@ func NewRealm(name wamp.URI, roles []RoleConfig, o Options) (*Realm, error) {
 	if err != nil {
 		return nil, err
 	}
+	jitter := o.TTLJitter
+	switch {
+	case jitter == 0:
+		jitter = DefaultTTLJitter
+	case jitter < 0:
+		jitter = 0
+	case jitter > 1:
+		return nil, fmt.Errorf("%w: realm %q: ttl jitter %v above 1", ErrConfig, name, jitter)
+	}
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -63,6 +76,7 @@ func NewRealm(name wamp.URI, roles []RoleConfig, o Options) (*Realm, error) {
 		caller:     o.Caller,
 		cache:      newCache(o.CacheSize, o.now),
 		defaultTTL: o.DefaultTTL,
+		jitter:     jitter,
 		log:        log.With("component", "authz", "realm", string(name)),
 	}, nil
 }
@@ -90,6 +104,11 @@ func (r *Realm) Authorize(ctx context.Context, s *Session, uri wamp.URI, action 
 	ai, ro, d, done := r.prelude(s, action)
 	if done {
 		return d
+	}
+	if g := s.Grants.Rules(); g != nil {
+		if d, ok := g.decide(uri, ai, options); ok {
+			return d
+		}
 	}
 	if !ro.dynamic {
 		return ro.static(uri, ai, options)
@@ -123,7 +142,12 @@ func (r *Realm) prelude(s *Session, action Action) (ai int, ro *role, d Decision
 
 // static decides a question for a static role.
 func (ro *role) static(uri wamp.URI, ai int, options wamp.Dict) Decision {
-	ru := ro.m.lookup(string(uri))
+	return ruleDecision(ro.m.lookup(string(uri)), uri, ai, options)
+}
+
+// ruleDecision is the decision of the governing permission ru (nil: none)
+// of a static role or a session's grants.
+func ruleDecision(ru *rule, uri wamp.URI, ai int, options wamp.Dict) Decision {
 	if ru == nil || !ru.allow[ai] {
 		return Decision{}
 	}
@@ -182,7 +206,18 @@ func (r *Realm) Flush(f FlushFilter) int {
 }
 
 // CacheStats returns the cache counters.
-func (r *Realm) CacheStats() CacheStats { return r.cache.stats() }
+func (r *Realm) CacheStats() CacheStats {
+	st := r.cache.stats()
+	seen := map[*guard]bool{}
+	for _, ro := range r.roles {
+		if g := ro.guard; g != nil && !seen[g] {
+			seen[g] = true
+			st.Rejected += g.rejected.Load()
+			st.CircuitOpened += g.opened.Load()
+		}
+	}
+	return st
+}
 
 // ask answers a cache miss: it joins an identical question in flight or
 // calls the authorizer itself and lands the answer in the cache. A waiter
@@ -206,12 +241,21 @@ func (r *Realm) ask(ctx context.Context, ro *role, s *Session, uri wamp.URI, act
 			continue
 		}
 		res := r.call(ctx, ro, s, uri, action, ai, options)
-		if c.land(f, res, r.ttl(ro, res)) {
+		if c.land(f, res, r.jittered(r.ttl(ro, res))) {
 			r.log.Debug("authorizer answer not cached: flushed or session left during the call",
 				"session", uint64(s.ID), "uri", string(uri), "action", string(action))
 		}
 		return res.d
 	}
+}
+
+// jittered spreads a positive ttl by ± r.jitter (uniformly), never below
+// the clock's resolution.
+func (r *Realm) jittered(ttl time.Duration) time.Duration {
+	if ttl <= 0 || r.jitter == 0 || ttl > time.Duration(math.MaxInt64/2) {
+		return ttl
+	}
+	return max(ttl+time.Duration(float64(ttl)*r.jitter*(2*rand.Float64()-1)), clockResolution)
 }
 
 // ttl is how long a cacheable answer lives (0: no expiry): its own ttl,

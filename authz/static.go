@@ -34,6 +34,11 @@ type rule struct {
 	allow    [numActions]bool
 	disclose [numActions]bool // only the call and publish slots are ever set
 	index    int              // position in the role's permission list
+	// uri and match as compiled (a starred URI converted), for Explain.
+	uri, match string
+	// named: the actions a per-session grant's allow dict names (the
+	// ones it decides; Rules). Unused for role permissions.
+	named [numActions]bool
 	// prefix: the rule is a prefix permission, the only kind that covers
 	// a prefix registration (see Realm.Authorize).
 	prefix bool

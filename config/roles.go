@@ -132,6 +132,11 @@ func (p *parser) realmOptions(om *mapping, realm *router.RealmOptions) {
 	if tv, tp := om.get("authz_cache_ttl"); tv != nil {
 		realm.AuthzCacheTTL, _ = p.duration(tv, tp, time.Second, "seconds")
 	}
+	if rv, rp := om.get("credential_refresh"); rv != nil {
+		if proc, good := p.str(rv, rp); good {
+			realm.CredentialRefresh = wamp.URI(proc)
+		}
+	}
 	if rv, rp := om.get("retained_events"); rv != nil {
 		realm.RetainedEvents, _ = p.retainedEvents(rv, rp)
 	}

@@ -24,6 +24,9 @@ type internalSession struct {
 	// procs are the router's own procedures by registration id (meta API,
 	// authorizer cache flush). Written only while the realm is set up.
 	procs map[wamp.ID]internalProc
+	// async marks the procs that may wait: they run on their own
+	// goroutine (internal_async.go). Written only during set-up.
+	async map[wamp.ID]bool
 }
 
 // internalProc serves one router procedure. It runs on the caller's read
@@ -33,7 +36,7 @@ type internalSession struct {
 type internalProc func(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error)
 
 func newInternalSession(rm *realm) *internalSession {
-	s := &internalSession{id: wamp.GlobalID(), realm: rm, pending: map[wamp.ID]chan wamp.Message{}, procs: map[wamp.ID]internalProc{}}
+	s := &internalSession{id: wamp.GlobalID(), realm: rm, pending: map[wamp.ID]chan wamp.Message{}, procs: map[wamp.ID]internalProc{}, async: map[wamp.ID]bool{}}
 	s.peer = dealer.NewPeer(s)
 	return s
 }
@@ -75,12 +78,13 @@ func (s *internalSession) Send(m wamp.Message) error {
 
 // register makes fn the callee of procedure (exact match). Only used while
 // the realm is being set up, before any session can join.
-func (s *internalSession) register(procedure wamp.URI, fn internalProc) {
+func (s *internalSession) register(procedure wamp.URI, fn internalProc) wamp.ID {
 	id, errURI := s.realm.dealer.Register(s.peer, procedure, dealer.RegisterOptions{})
 	if errURI != "" {
 		panic("router: internal procedure registered twice: " + string(procedure))
 	}
 	s.procs[id] = fn
+	return id
 }
 
 // invoke runs a router procedure and answers the dealer.
@@ -93,12 +97,21 @@ func (s *internalSession) invoke(inv *wamp.Invocation) {
 		caller, _ = wamp.OptID(inv.Details, "caller")
 	}
 	args, kwargs, err := inv.Values()
+	if s.async[inv.Registration] && err == nil {
+		s.invokeAsync(inv, caller, args, kwargs, fn) // internal_async.go
+		return
+	}
 	if err == nil && fn == nil {
 		err = &wamp.CallError{URI: wamp.ErrNoSuchProcedure}
 	}
 	if err == nil {
 		args, kwargs, err = fn(caller, args, kwargs)
 	}
+	s.answer(inv, args, kwargs, err)
+}
+
+// answer sends a router procedure's outcome to the dealer.
+func (s *internalSession) answer(inv *wamp.Invocation, args wamp.List, kwargs wamp.Dict, err error) {
 	if err != nil {
 		ce, ok := err.(*wamp.CallError)
 		if !ok {

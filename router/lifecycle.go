@@ -19,12 +19,13 @@ import (
 //     session. Whoever finds it in the table (meta API, kill) therefore
 //     acts after its WELCOME, a shutdown's GOODBYE follows the WELCOME,
 //     and a client that read its WELCOME is already counted and listed;
+//     then its credential expiry, if any, is scheduled (expiry.go);
 //  3. the transport's pre-join receive limit is lifted (transport.Joiner);
 //  4. meta event wamp.session.on_join.
 //
 // leave, however the session ended (GOODBYE, transport loss, kill,
 // shutdown):
-//  1. it leaves the realm's session table;
+//  1. it leaves the realm's session table (and the expiry heap);
 //  2. broker: its subscriptions go (on_unsubscribe, on_delete);
 //  3. dealer: its registrations go (on_unregister, on_delete);
 //  4. its testaments are published, then on_leave (on a goroutine the
@@ -56,9 +57,11 @@ func (rm *realm) join(s *session, who *auth.Identity, promised wamp.ID, roles wa
 		transport:    auth.TransportDetails(s.tc.Info()),
 	}
 	s.az = s.authzSession(rm.authz != nil)
+	s.az.Grants = grantsOf(who) // grants.go
 	s.log = s.conn.log.With("session", s.id, "realm", rm.name, "authid", s.authid)
 
 	rm.add(s, &wamp.Welcome{Session: s.id, Details: s.r.welcomeDetails(s)})
+	rm.schedule(s, who.Expires) // expiry.go
 	if j, ok := s.tc.(transport.Joiner); ok {
 		j.Joined() // lift the pre-join receive limit
 	}
@@ -69,6 +72,7 @@ func (rm *realm) join(s *session, who *auth.Identity, promised wamp.ID, roles wa
 // leave ends s's membership of rm (see the order above).
 func (rm *realm) leave(s *session) {
 	rm.remove(s)
+	rm.unschedule(s)
 	for _, d := range rm.broker.DetachAll(s, s.subs) {
 		rm.meta.Unsubscribed(s, d)
 	}

@@ -44,15 +44,7 @@ func (p *peer) callRaw(proc wamp.URI, args wamp.List, kwargs wamp.Dict) wamp.Mes
 				return m
 			}
 		case *wamp.Event:
-			// A meta event may overtake the RESULT; keep it for event().
-			v, loaded := stashed.LoadOrStore(p, &eventStash{})
-			if !loaded {
-				p.t.Cleanup(func() { stashed.Delete(p) })
-			}
-			st := v.(*eventStash)
-			st.mu.Lock()
-			st.events = append(st.events, m)
-			st.mu.Unlock()
+			stashEvent(p, m) // a meta event may overtake the RESULT
 		default:
 			p.t.Fatalf("calling %s: got %v %+v", proc, m.MessageType(), m)
 		}
@@ -85,6 +77,19 @@ func (p *peer) callErr(proc wamp.URI, args wamp.List, kwargs wamp.Dict, uri wamp
 	}
 	msg, _ := a[0].(string)
 	return msg
+}
+
+// stashEvent keeps an event read while waiting for something else, for
+// event().
+func stashEvent(p *peer, m *wamp.Event) {
+	v, loaded := stashed.LoadOrStore(p, &eventStash{})
+	if !loaded {
+		p.t.Cleanup(func() { stashed.Delete(p) })
+	}
+	st := v.(*eventStash)
+	st.mu.Lock()
+	st.events = append(st.events, m)
+	st.mu.Unlock()
 }
 
 // stashed holds, per peer, the events callRaw read while waiting for a

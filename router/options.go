@@ -103,6 +103,11 @@ type RealmOptions struct {
 	// AuthzCacheTTL bounds cached decisions that carry no ttl of their own.
 	// Default 0: until the session leaves (or a flush).
 	AuthzCacheTTL time.Duration
+	// CredentialRefresh is called as refresh(session, authid) before a
+	// session's credentials expire (a dynamic authenticator's expires_in
+	// or expires_at) and answers a new expiry; "" closes such sessions at
+	// expiry (docs/dynamic-auth.md, "Credential lifetime").
+	CredentialRefresh wamp.URI
 	// RetainedEvents bounds event retention: PUBLISH with retain: true
 	// keeps the event as its topic's retained event, at most this many
 	// topics per realm (the least recently retained topic is evicted

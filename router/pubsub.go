@@ -41,6 +41,7 @@ func (s *session) subscribe(r subscribeRequest) {
 		s.replyError(wamp.TypeSubscribe, r.Request, r.errURI, r.msg)
 		return
 	}
+	since := s.realm.revocations() // revoke.go
 	if d := s.authorize(authz.ActionSubscribe, r.Topic, r.Options); !d.Allow {
 		uri, msg := refusal(d, authz.ActionSubscribe, r.Topic)
 		s.replyError(wamp.TypeSubscribe, r.Request, uri, msg)
@@ -59,6 +60,7 @@ func (s *session) subscribe(r subscribeRequest) {
 		rm.broker.SendRetained(s, id)
 	}
 	rm.meta.Subscribed(s, id, created, added)
+	s.recheckIfRevoked(since, authz.ActionSubscribe, id, r.Topic, r.Options)
 }
 
 func containsID(ids []wamp.ID, id wamp.ID) bool {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/internal/broker"
@@ -31,6 +32,13 @@ type realm struct {
 	// wg tracks goroutines Shutdown waits for (the router's).
 	wg *sync.WaitGroup
 
+	// refresh is the procedure that renews expiring credentials ("":
+	// none); expiry holds the expiries (expiry.go).
+	refresh wamp.URI
+	expiry  expiries
+	// revokes counts revokes past their flush (revoke.go).
+	revokes atomic.Uint64
+
 	mu       sync.RWMutex
 	sessions map[wamp.ID]*session
 	// joining holds the ids of sessions between reserve and add
@@ -47,6 +55,7 @@ func newRealm(o RealmOptions, ids *wamp.Sequence, wg *sync.WaitGroup, st *stats,
 		wg:       wg,
 		name:     o.Name,
 		strict:   o.URICheck != "loose",
+		refresh:  o.CredentialRefresh,
 		broker:   broker.New(ids),
 		dealer:   dealer.New(ids),
 		sessions: map[wamp.ID]*session{},
@@ -82,6 +91,8 @@ func newRealm(o RealmOptions, ids *wamp.Sequence, wg *sync.WaitGroup, st *stats,
 	}
 	if rm.authz != nil {
 		rm.internal.register(procAuthorizerFlush, rm.flushAuthorizerCache)
+		rm.internal.registerAsync(procAuthorizerRevoke, rm.revokeProc)   // revoke.go
+		rm.internal.registerAsync(procAuthorizerExplain, rm.explainProc) // explain.go
 	}
 	return rm, nil
 }
@@ -92,15 +103,29 @@ func newRealm(o RealmOptions, ids *wamp.Sequence, wg *sync.WaitGroup, st *stats,
 const procAuthorizerFlush wamp.URI = "tollgate.authorizer.flush"
 
 func (rm *realm) flushAuthorizerCache(_ wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	f, err := authorizerFilter(procAuthorizerFlush, args, kwargs, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return wamp.List{int64(rm.authz.Flush(f))}, nil, nil
+}
+
+// authorizerFilter reads the selector keyword arguments of flush and
+// revoke (session, authid, authrole, uri_prefix; none selects everything).
+// extra reads the procedure's other keyword arguments: it reports whether
+// it knows k and whether v has the right type.
+func authorizerFilter(proc wamp.URI, args wamp.List, kwargs wamp.Dict, extra func(k string, v any) (known, ok bool)) (authz.FlushFilter, error) {
+	var f authz.FlushFilter
 	bad := func(msg string) error {
 		return &wamp.CallError{URI: wamp.ErrInvalidArgument, Args: wamp.List{msg}}
 	}
 	if len(args) > 0 {
-		return nil, nil, bad(string(procAuthorizerFlush) + " takes keyword arguments only: session, authid, authrole, uri_prefix")
+		return f, bad(string(proc) + " takes keyword arguments only: session, authid, authrole, uri_prefix")
 	}
-	var f authz.FlushFilter
+	selectors := 0
 	for k, v := range kwargs {
 		var ok bool
+		selectors++
 		switch k {
 		case "session":
 			var n int64
@@ -116,14 +141,21 @@ func (rm *realm) flushAuthorizerCache(_ wamp.ID, args wamp.List, kwargs wamp.Dic
 			p, ok = v.(string)
 			f.URIPrefix = wamp.URI(p)
 		default:
-			return nil, nil, bad(fmt.Sprintf("unknown keyword argument %q (want session, authid, authrole, uri_prefix)", k))
+			var known bool
+			if extra != nil {
+				known, ok = extra(k, v)
+			}
+			if !known {
+				return f, bad(fmt.Sprintf("%s: unknown keyword argument %q (want session, authid, authrole, uri_prefix)", proc, k))
+			}
+			selectors--
 		}
 		if !ok {
-			return nil, nil, bad(fmt.Sprintf("keyword argument %q has the wrong type (%T)", k, v))
+			return f, bad(fmt.Sprintf("%s: keyword argument %q has the wrong type (%T)", proc, k, v))
 		}
 	}
-	f.All = len(kwargs) == 0
-	return wamp.List{int64(rm.authz.Flush(f))}, nil, nil
+	f.All = selectors == 0
+	return f, nil
 }
 
 // hasRole reports whether sessions may join with role: it is defined on

@@ -54,6 +54,7 @@ func (s *session) register(r registerRequest) {
 		s.replyError(wamp.TypeRegister, r.Request, wamp.ErrInvalidURI, "registering wamp.* and tollgate.* procedures, or a pattern that matches them, is reserved to the router")
 		return
 	}
+	since := s.realm.revocations() // revoke.go
 	if d := s.authorize(authz.ActionRegister, r.Procedure, r.Options); !d.Allow {
 		uri, msg := refusal(d, authz.ActionRegister, r.Procedure)
 		s.replyError(wamp.TypeRegister, r.Request, uri, msg)
@@ -69,6 +70,7 @@ func (s *session) register(r registerRequest) {
 	}
 	s.send(&wamp.Registered{Request: r.Request, Registration: id})
 	s.realm.meta.Registered(s, id, created)
+	s.recheckIfRevoked(since, authz.ActionRegister, id, r.Procedure, r.Options)
 }
 
 func (s *session) unregister(m *wamp.Unregister) {

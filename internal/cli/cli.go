@@ -46,6 +46,7 @@ func init() {
 	commands = []command{
 		{"start", "[--config FILE] [--strict] [--log-level LEVEL] [--log-format FORMAT]", "run the router", runStart},
 		{"check", "[--strict] FILE", "validate a config file and print every problem", runCheck},
+		{"authz", "check --config FILE --realm R (--role ROLE --uri U --action A | < TABLE)", "evaluate a config's static permissions offline (exit 0 allow, 1 deny)", runAuthz},
 		{"passwd", "[--password-stdin]", "hash a ticket (password) for a static ticket principal", runPasswd},
 		{"keygen", "[--out FILE]", "make an Ed25519 key pair for cryptosign", runKeygen},
 		{"version", "", "print the version", runVersion},
