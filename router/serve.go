@@ -36,8 +36,9 @@ func (r *Router) Handler() http.Handler {
 }
 
 // WebSocketHandler returns an http.Handler accepting WAMP WebSocket
-// upgrades with o. The handler blocks for the life of the connection. It
-// fails if o's serializers or auth methods are invalid.
+// upgrades with o. The handler returns once the connection is upgraded;
+// the router serves it from then on. It fails if o's serializers or auth
+// methods are invalid.
 func (r *Router) WebSocketHandler(o WebSocketOptions) (http.Handler, error) {
 	so := websocket.ServerOptions{
 		Serializers:    o.Serializers,
@@ -61,7 +62,10 @@ func (r *Router) WebSocketHandler(o WebSocketOptions) (http.Handler, error) {
 			r.log.Debug("websocket upgrade refused", "remote", req.RemoteAddr, "err", err)
 			return
 		}
-		r.serveConn(req.Context(), tc, authenticators)
+		// Serve on a goroutine of our own and return: net/http keeps its
+		// per-connection buffers, request and goroutine stack alive until
+		// the handler returns (about 12 KiB per idle session).
+		go r.serveConn(req.Context(), tc, authenticators)
 	}), nil
 }
 
