@@ -1,11 +1,11 @@
 package router
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"sort"
@@ -175,15 +175,15 @@ func (r *Router) dispatch(nc net.Conn, t Transport, rawAuth map[string]auth.Auth
 	raw := t.RawSocket != nil
 	if raw && httpLn != nil {
 		nc.SetReadDeadline(time.Now().Add(r.opts.HelloTimeout))
-		br := bufio.NewReaderSize(nc, 4096)
-		first, err := br.Peek(1)
+		pc := &peekedConn{Conn: nc, pending: true}
+		_, err := io.ReadFull(nc, pc.first[:])
 		nc.SetReadDeadline(time.Time{})
 		if err != nil {
 			nc.Close()
 			return
 		}
-		raw = first[0] == 0x7F
-		nc = &peekedConn{Conn: nc, r: br}
+		raw = pc.first[0] == 0x7F
+		nc = pc
 	}
 	if !raw {
 		if !httpLn.push(nc) {
@@ -200,7 +200,7 @@ func (r *Router) dispatch(nc net.Conn, t Transport, rawAuth map[string]auth.Auth
 		nc.Close()
 		return
 	}
-	r.serveConn(context.Background(), tc, rawAuth)
+	go r.serveConn(context.Background(), tc, rawAuth)
 }
 
 // httpMux routes t's HTTP requests by path: WebSocket upgrades (the key ""
@@ -274,13 +274,24 @@ func mounted(path, mount string) bool {
 	return path == mount || strings.HasPrefix(path, mount) && path[len(mount)] == '/'
 }
 
-// peekedConn is a net.Conn whose first bytes were read into r.
+// peekedConn is a net.Conn whose first byte was read to tell RawSocket
+// from HTTP. It holds that byte, not a buffer: a bufio.Reader here would
+// stay with every RawSocket connection (4 KiB each) and copy every read.
+// Only its single reader calls Read.
 type peekedConn struct {
 	net.Conn
-	r *bufio.Reader
+	first   [1]byte
+	pending bool
 }
 
-func (c *peekedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+func (c *peekedConn) Read(p []byte) (int, error) {
+	if c.pending && len(p) > 0 {
+		c.pending = false
+		p[0] = c.first[0]
+		return 1, nil
+	}
+	return c.Conn.Read(p)
+}
 
 // NetConn exposes the wrapped connection (the RawSocket transport finds
 // the TLS state through it).
