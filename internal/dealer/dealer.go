@@ -109,7 +109,7 @@ type Peer struct {
 
 // NewPeer returns the dealer state for session s.
 func NewPeer(s Session) *Peer {
-	return &Peer{s: s, asCallee: map[wamp.ID]*invocation{}, asCaller: map[wamp.ID]*invocation{}}
+	return &Peer{s: s} // the maps come with the first call: most sessions make none
 }
 
 type invocation struct {
@@ -276,6 +276,9 @@ func (d *Dealer) Call(caller *Peer, c *wamp.Call, t Target, o CallOptions) wamp.
 		inv.finish()
 		return wamp.ErrInvalidArgument
 	}
+	if caller.asCaller == nil {
+		caller.asCaller = map[wamp.ID]*invocation{}
+	}
 	caller.asCaller[c.Request] = inv
 	caller.mu.Unlock()
 
@@ -284,6 +287,9 @@ func (d *Dealer) Call(caller *Peer, c *wamp.Call, t Target, o CallOptions) wamp.
 		callee.mu.Unlock()
 		inv.finish() // forgets inv and stops its timer: this ERROR is the only answer
 		return wamp.ErrCanceled
+	}
+	if callee.asCallee == nil {
+		callee.asCallee = map[wamp.ID]*invocation{}
 	}
 	callee.asCallee[inv.id] = inv
 	callee.mu.Unlock()
@@ -439,8 +445,7 @@ func (d *Dealer) Leave(p *Peer) {
 	p.regs = nil
 	asCallee := p.asCallee
 	asCaller := p.asCaller
-	p.asCallee = map[wamp.ID]*invocation{}
-	p.asCaller = map[wamp.ID]*invocation{}
+	p.asCallee, p.asCaller = nil, nil
 	p.mu.Unlock()
 
 	d.mu.Lock()
