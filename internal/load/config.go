@@ -91,6 +91,11 @@ type Config struct {
 	// SubSerializers, if set, are the subscribers' serializers (publish),
 	// assigned in turn; the publishers use Serializer.
 	SubSerializers []string
+	// AuthBackend, if set, is a URL where the tool joins without
+	// credentials and registers AuthProc as the router's dynamic ticket
+	// authenticator (needs AuthID and Ticket): it accepts that pair as
+	// AuthRole. Defaults "loadtest.authenticate" and "user".
+	AuthBackend, AuthProc, AuthRole string
 }
 
 // DefaultConfig returns the defaults for scenario (no URL).
@@ -108,6 +113,8 @@ func DefaultConfig(scenario string) Config {
 		Subscribers: 10,
 		Prefix:      "loadtest",
 		Hold:        1000,
+		AuthProc:    "loadtest.authenticate",
+		AuthRole:    "user",
 	}
 }
 
@@ -132,6 +139,12 @@ func (c *Config) Validate() error {
 	}
 	if c.RouterPID < 0 {
 		bad("-router-pid must not be negative, got %d", c.RouterPID)
+	}
+	if c.AuthBackend != "" && c.Ticket == "" {
+		bad("-authenticator needs -authid and -ticket")
+	}
+	if !wamp.ValidURI(wamp.URI(c.AuthProc), false, "") || c.AuthRole == "" {
+		bad("-authenticator-proc %q / -auth-role %q: want a URI and a role", c.AuthProc, c.AuthRole)
 	}
 	for _, s := range c.SubSerializers {
 		if !validSerializer(s) {
@@ -267,6 +280,9 @@ func newFlagSet(c *Config, jsonOut *bool) *flag.FlagSet {
 		c.SubSerializers = strings.Split(v, ",")
 		return nil
 	})
+	fs.StringVar(&c.AuthBackend, "authenticator", c.AuthBackend, "URL: join here without credentials and serve -authenticator-proc as the dynamic ticket authenticator")
+	fs.StringVar(&c.AuthProc, "authenticator-proc", c.AuthProc, "procedure the router calls to authenticate (with -authenticator)")
+	fs.StringVar(&c.AuthRole, "auth-role", c.AuthRole, "role the authenticator gives (with -authenticator)")
 	fs.BoolVar(jsonOut, "json", false, "print the result as JSON on stdout")
 	return fs
 }

@@ -127,6 +127,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		Sessions: cfg.Sessions, InFlight: cfg.InFlight, Rate: cfg.Rate, Size: cfg.Size, Warmup: cfg.Warmup,
 		GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(),
 	}
+	if cfg.AuthBackend != "" {
+		stop, err := r.startAuthBackend(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+	}
 	var err error
 	switch cfg.Scenario {
 	case ScenarioCall, ScenarioRPCLat:

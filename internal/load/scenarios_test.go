@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-wamp/tollgate/auth"
+	"github.com/tollgate-wamp/tollgate/authz"
+	"github.com/tollgate-wamp/tollgate/router"
 	"github.com/tollgate-wamp/tollgate/routertest"
 )
 
@@ -154,5 +157,46 @@ func TestProcStat(t *testing.T) {
 	cfg.RouterPID = 1 << 30
 	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "-router-pid") {
 		t.Fatalf("Run with a pid that does not exist: %v", err)
+	}
+}
+
+func TestSessionsDynamicTicket(t *testing.T) {
+	t.Parallel()
+	srv := routertest.Start(t, func(o *router.Options) {
+		o.Realms = []router.RealmOptions{{Name: "realm1", Roles: []authz.RoleConfig{
+			{Name: "user", Permissions: []authz.Permission{{URI: "loadtest.", Match: "prefix", Allow: authz.Actions{Call: true}}}},
+			{Name: "backend", Permissions: []authz.Permission{{URI: "loadtest.", Match: "prefix", Allow: authz.Actions{Register: true}}}},
+		}}}
+	})
+	front := srv.Serve(t, "tcp", router.Transport{RawSocket: &router.RawSocketOptions{Auth: []auth.MethodConfig{
+		{Method: "ticket", Type: "dynamic", Dynamic: auth.DynamicConfig{Authenticator: "loadtest.authenticate"}},
+	}}})
+	backdoor := srv.Serve(t, "tcp", router.Transport{RawSocket: &router.RawSocketOptions{Auth: []auth.MethodConfig{
+		{Method: "anonymous", Type: "static", Anonymous: auth.AnonymousConfig{Role: "backend"}},
+	}}})
+	cfg := quick(ScenarioSessions, front, "msgpack")
+	cfg.AuthID, cfg.Ticket, cfg.AuthBackend = "joe", "secret", backdoor
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := res.Session; s.Sessions <= 0 || s.ErrorCount != 0 {
+		t.Fatalf("sessions %+v", s)
+	}
+	// A backend expecting "secret", and a run that sends another ticket.
+	b := &run{cfg: cfg}
+	stop, err := b.startAuthBackend(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	cfg.Ticket, cfg.AuthBackend = "wrong", ""
+	cfg.Duration = 200 * time.Millisecond
+	res, err = Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := res.Session; s.Sessions != 0 || s.ErrorCount == 0 || !strings.Contains(res.Failed(), "failed to open") {
+		t.Fatalf("wrong ticket: sessions %+v, failed %q", s, res.Failed())
 	}
 }
