@@ -200,6 +200,8 @@ func (r *Router) dispatch(nc net.Conn, t Transport, rawAuth map[string]auth.Auth
 		nc.Close()
 		return
 	}
+	// A fresh goroutine: this one's stack grew in the RawSocket (and TLS)
+	// handshake, and the read loop keeps its stack for the session's life.
 	go r.serveConn(context.Background(), tc, rawAuth)
 }
 
