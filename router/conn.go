@@ -139,7 +139,7 @@ func (c *conn) serve() {
 
 	for {
 		s := &session{conn: c, log: c.log}
-		if !s.handshake(ctx) { // makes s current once it joined
+		if !c.handshakeAside(ctx, s) { // makes s current once it joined
 			return
 		}
 		more := s.established(ctx)
@@ -150,6 +150,24 @@ func (c *conn) serve() {
 		}
 		// GOODBYE exchanged: the transport stays open for a new HELLO.
 	}
+}
+
+// handshakeAside runs s.handshake on a goroutine of its own and waits for
+// it. Authentication, decoding HELLO and encoding WELCOME grow a stack to
+// 8 KiB or more, and a goroutine keeps its stack while it waits: done on
+// the read loop, every idle session would hold that stack.
+func (c *conn) handshakeAside(ctx context.Context, s *session) bool {
+	ok := make(chan bool, 1)
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				c.log.Error("panic in handshake; closing the connection", "panic", v, "stack", string(debug.Stack()))
+				ok <- false
+			}
+		}()
+		ok <- s.handshake(ctx)
+	}()
+	return <-ok
 }
 
 // read reads and decodes one message. A decode failure is answered with

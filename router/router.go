@@ -261,7 +261,7 @@ func (r *Router) serveConn(ctx context.Context, tc transport.Conn, authenticator
 		tc:     tc,
 		codec:  tc.Codec(),
 		q:      transport.NewQueue(tc, transport.QueueOptions{MaxBytes: r.opts.MaxQueueBytes, MaxMessages: r.opts.MaxQueueMessages}),
-		log:    r.log.With("remote", info.RemoteAddr, "transport", info.Kind, "serializer", info.Serializer),
+		log:    withLazyAttrs(r.log, slog.String("remote", info.RemoteAddr), slog.String("transport", string(info.Kind)), slog.String("serializer", info.Serializer)),
 		auth:   authenticators,
 		done:   make(chan struct{}),
 

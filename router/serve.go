@@ -1,11 +1,11 @@
 package router
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"sort"
@@ -37,8 +37,9 @@ func (r *Router) Handler() http.Handler {
 }
 
 // WebSocketHandler returns an http.Handler accepting WAMP WebSocket
-// upgrades with o. The handler blocks for the life of the connection. It
-// fails if o's serializers or auth methods are invalid.
+// upgrades with o. The handler returns once the connection is upgraded;
+// the router serves it from then on. It fails if o's serializers or auth
+// methods are invalid.
 func (r *Router) WebSocketHandler(o WebSocketOptions) (http.Handler, error) {
 	so := websocket.ServerOptions{
 		Serializers:           o.Serializers,
@@ -63,7 +64,10 @@ func (r *Router) WebSocketHandler(o WebSocketOptions) (http.Handler, error) {
 			r.log.Debug("websocket upgrade refused", "remote", req.RemoteAddr, "err", err)
 			return
 		}
-		r.serveConn(req.Context(), tc, authenticators)
+		// Serve on a goroutine of our own and return: net/http keeps its
+		// per-connection buffers, request and goroutine stack alive until
+		// the handler returns (about 12 KiB per idle session).
+		go r.serveConn(req.Context(), tc, authenticators)
 	}), nil
 }
 
@@ -191,15 +195,15 @@ func (r *Router) dispatch(e *edgeConn, t Transport, rawAuth map[string]auth.Auth
 	raw := t.RawSocket != nil
 	if raw && httpLn != nil {
 		nc.SetReadDeadline(e.deadline)
-		br := bufio.NewReaderSize(nc, 4096)
-		first, err := br.Peek(1)
+		pc := &peekedConn{Conn: nc, pending: true}
+		_, err := io.ReadFull(nc, pc.first[:])
 		nc.SetReadDeadline(time.Time{})
 		if err != nil {
 			nc.Close()
 			return
 		}
-		raw = first[0] == 0x7F
-		nc = &peekedConn{Conn: nc, r: br}
+		raw = pc.first[0] == 0x7F
+		nc = pc
 	}
 	if !raw {
 		if !httpLn.push(nc) {
@@ -213,7 +217,9 @@ func (r *Router) dispatch(e *edgeConn, t Transport, rawAuth map[string]auth.Auth
 		nc.Close()
 		return
 	}
-	r.serveConn(context.WithValue(context.Background(), edgeKey{}, e), tc, rawAuth)
+	// A fresh goroutine: this one's stack grew in the RawSocket (and TLS)
+	// handshake, and the read loop keeps its stack for the session's life.
+	go r.serveConn(context.WithValue(context.Background(), edgeKey{}, e), tc, rawAuth)
 }
 
 // httpMux routes t's HTTP requests by path: WebSocket upgrades (the key ""
@@ -296,13 +302,24 @@ func mounted(path, mount string) bool {
 	return path == mount || strings.HasPrefix(path, mount) && path[len(mount)] == '/'
 }
 
-// peekedConn is a net.Conn whose first bytes were read into r.
+// peekedConn is a net.Conn whose first byte was read to tell RawSocket
+// from HTTP. It holds that byte, not a buffer: a bufio.Reader here would
+// stay with every RawSocket connection (4 KiB each) and copy every read.
+// Only its single reader calls Read.
 type peekedConn struct {
 	net.Conn
-	r *bufio.Reader
+	first   [1]byte
+	pending bool
 }
 
-func (c *peekedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+func (c *peekedConn) Read(p []byte) (int, error) {
+	if c.pending && len(p) > 0 {
+		c.pending = false
+		p[0] = c.first[0]
+		return 1, nil
+	}
+	return c.Conn.Read(p)
+}
 
 // NetConn exposes the wrapped connection (the RawSocket transport finds
 // the TLS state through it).

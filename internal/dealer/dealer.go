@@ -114,7 +114,7 @@ type Peer struct {
 
 // NewPeer returns the dealer state for session s.
 func NewPeer(s Session) *Peer {
-	return &Peer{s: s, asCallee: map[wamp.ID]*invocation{}, asCaller: map[wamp.ID]*invocation{}}
+	return &Peer{s: s} // the maps come with the first call: most sessions make none
 }
 
 type invocation struct {
@@ -286,6 +286,9 @@ func (d *Dealer) Call(caller *Peer, c *wamp.Call, t Target, o CallOptions) wamp.
 		inv.finish()
 		return ErrTooManyCalls
 	}
+	if caller.asCaller == nil {
+		caller.asCaller = map[wamp.ID]*invocation{}
+	}
 	caller.asCaller[c.Request] = inv
 	caller.mu.Unlock()
 
@@ -299,6 +302,9 @@ func (d *Dealer) Call(caller *Peer, c *wamp.Call, t Target, o CallOptions) wamp.
 		callee.mu.Unlock()
 		inv.finish()
 		return ErrCalleeBusy
+	}
+	if callee.asCallee == nil {
+		callee.asCallee = map[wamp.ID]*invocation{}
 	}
 	callee.asCallee[inv.id] = inv
 	callee.mu.Unlock()
@@ -463,8 +469,7 @@ func (d *Dealer) Leave(p *Peer) {
 	p.regs = nil
 	asCallee := p.asCallee
 	asCaller := p.asCaller
-	p.asCallee = map[wamp.ID]*invocation{}
-	p.asCaller = map[wamp.ID]*invocation{}
+	p.asCallee, p.asCaller = nil, nil
 	p.mu.Unlock()
 
 	d.mu.Lock()

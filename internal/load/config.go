@@ -14,8 +14,11 @@ import (
 
 // Scenarios.
 const (
-	ScenarioCall    = "call"
-	ScenarioPublish = "publish"
+	ScenarioCall     = "call"
+	ScenarioPublish  = "publish"
+	ScenarioRPCLat   = "rpc-lat"  // call with one caller, one call in flight
+	ScenarioSessions = "sessions" // open and close sessions
+	ScenarioIdle     = "idle"     // hold -hold sessions, read the router's RSS
 )
 
 // Limits that keep a run bounded.
@@ -25,6 +28,7 @@ const (
 	MaxSize     = 4 << 20
 	MaxSubs     = 1000
 	MaxRate     = 10_000_000
+	MaxHold     = 50_000
 )
 
 // Config describes one load run. Use DefaultConfig for the documented
@@ -77,6 +81,21 @@ type Config struct {
 	// is appended so that runs never see each other's traffic. Default
 	// "loadtest" (routers reserve wamp.* and tollgate.*).
 	Prefix string
+
+	// RouterPID, if > 0, is the router's process id: the result then has
+	// the router's CPU time (from /proc) and work per router CPU-second.
+	// The idle scenario needs it for the router's RSS.
+	RouterPID int
+	// Hold is the number of sessions the idle scenario holds. Default 1000.
+	Hold int
+	// SubSerializers, if set, are the subscribers' serializers (publish),
+	// assigned in turn; the publishers use Serializer.
+	SubSerializers []string
+	// AuthBackend, if set, is a URL where the tool joins without
+	// credentials and registers AuthProc as the router's dynamic ticket
+	// authenticator (needs AuthID and Ticket): it accepts that pair as
+	// AuthRole. Defaults "loadtest.authenticate" and "user".
+	AuthBackend, AuthProc, AuthRole string
 }
 
 // DefaultConfig returns the defaults for scenario (no URL).
@@ -93,6 +112,9 @@ func DefaultConfig(scenario string) Config {
 		Timeout:     10 * time.Second,
 		Subscribers: 10,
 		Prefix:      "loadtest",
+		Hold:        1000,
+		AuthProc:    "loadtest.authenticate",
+		AuthRole:    "user",
 	}
 }
 
@@ -104,16 +126,35 @@ func (c *Config) Validate() error {
 		bad("a router URL is required")
 	}
 	switch c.Scenario {
-	case ScenarioCall, ScenarioPublish:
+	case ScenarioCall, ScenarioPublish, ScenarioRPCLat, ScenarioSessions:
+	case ScenarioIdle:
+		if c.RouterPID <= 0 {
+			errs = append(errs, errNoPID)
+		}
+		if c.Hold < 1 || c.Hold > MaxHold {
+			bad("-hold must be 1..%d, got %d", MaxHold, c.Hold)
+		}
 	default:
-		bad("unknown scenario %q (want call or publish)", c.Scenario)
+		bad("unknown scenario %q (want call, publish, rpc-lat, sessions or idle)", c.Scenario)
+	}
+	if c.RouterPID < 0 {
+		bad("-router-pid must not be negative, got %d", c.RouterPID)
+	}
+	if c.AuthBackend != "" && c.Ticket == "" {
+		bad("-authenticator needs -authid and -ticket")
+	}
+	if !wamp.ValidURI(wamp.URI(c.AuthProc), false, "") || c.AuthRole == "" {
+		bad("-authenticator-proc %q / -auth-role %q: want a URI and a role", c.AuthProc, c.AuthRole)
+	}
+	for _, s := range c.SubSerializers {
+		if !validSerializer(s) {
+			bad("-sub-serializers %q: want json, msgpack or cbor", s)
+		}
 	}
 	if c.Realm == "" || !wamp.ValidURI(wamp.URI(c.Realm), false, "") {
 		bad("-realm %q is not a valid URI", c.Realm)
 	}
-	switch c.Serializer {
-	case "json", "msgpack", "cbor":
-	default:
+	if !validSerializer(c.Serializer) {
 		bad("-serializer %q: want json, msgpack or cbor", c.Serializer)
 	}
 	if c.Ticket != "" && c.AuthID == "" {
@@ -155,8 +196,10 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+func validSerializer(s string) bool { return s == "json" || s == "msgpack" || s == "cbor" }
+
 // Usage is the command's help text.
-const Usage = `usage: tollgate-load [call|publish] [flags] URL
+const Usage = `usage: tollgate-load [call|publish|rpc-lat|sessions|idle] [flags] URL
 
 Drives a WAMP router on this machine and reports throughput and latency.
 URL: ws://127.0.0.1:8080/ws, tcp://127.0.0.1:8081, unix:///path (loopback only).
@@ -164,6 +207,11 @@ URL: ws://127.0.0.1:8080/ws, tcp://127.0.0.1:8081, unix:///path (loopback only).
 Scenarios:
   call     one callee registers an echo procedure; -c callers keep -inflight calls each
   publish  -c publishers publish to one topic with -subs subscribers
+           (-sub-serializers msgpack,cbor: cross-serializer delivery)
+  rpc-lat  call with one caller and one call in flight (round-trip latency)
+  sessions -c × -inflight workers open a session and close it, again and again
+  idle     hold -hold sessions for -d and report the router's RSS per session
+           (needs -router-pid)
 
 Flags:
 `
@@ -204,6 +252,7 @@ func ParseArgs(args []string) (cfg Config, jsonOut bool, err error) {
 	if cfg.Ticket == "" {
 		cfg.Ticket = os.Getenv("TOLLGATE_LOAD_TICKET")
 	}
+
 	return cfg, jsonOut, cfg.Validate()
 }
 
@@ -225,6 +274,15 @@ func newFlagSet(c *Config, jsonOut *bool) *flag.FlagSet {
 	fs.StringVar(&c.AuthID, "authid", c.AuthID, "authid (with -ticket: ticket auth)")
 	fs.StringVar(&c.Ticket, "ticket", c.Ticket, "ticket for ticket auth (or $TOLLGATE_LOAD_TICKET)")
 	fs.StringVar(&c.Prefix, "prefix", c.Prefix, "URI prefix for the procedure and topic (a run id is appended)")
+	fs.IntVar(&c.RouterPID, "router-pid", c.RouterPID, "router process id: report its CPU (and RSS for idle) from /proc")
+	fs.IntVar(&c.Hold, "hold", c.Hold, "sessions held open (idle)")
+	fs.Func("sub-serializers", "subscribers' serializers, comma-separated, assigned in turn (publish)", func(v string) error {
+		c.SubSerializers = strings.Split(v, ",")
+		return nil
+	})
+	fs.StringVar(&c.AuthBackend, "authenticator", c.AuthBackend, "URL: join here without credentials and serve -authenticator-proc as the dynamic ticket authenticator")
+	fs.StringVar(&c.AuthProc, "authenticator-proc", c.AuthProc, "procedure the router calls to authenticate (with -authenticator)")
+	fs.StringVar(&c.AuthRole, "auth-role", c.AuthRole, "role the authenticator gives (with -authenticator)")
 	fs.BoolVar(jsonOut, "json", false, "print the result as JSON on stdout")
 	return fs
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -16,6 +17,9 @@ import (
 // stderr. It returns the exit code: 0 on success, 1 when the run failed
 // or a measured request failed, 2 for a usage error.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "echo" || args[0] == "echo-serve") {
+		return echoMain(ctx, args, stdout, stderr)
+	}
 	cfg, jsonOut, err := ParseArgs(args)
 	if errors.Is(err, ErrHelp) {
 		fmt.Fprint(stdout, Usage)
@@ -44,7 +48,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else {
 		res.WriteText(stdout)
 	}
-	if (res.Call != nil && res.Call.ErrorCount > 0) || (res.Publish != nil && res.Publish.ErrorCount > 0) {
+	if why := res.Failed(); why != "" {
+		fmt.Fprintf(stderr, "tollgate-load: FAILED: %s\n", why)
 		return 1
 	}
 	return 0
@@ -54,15 +59,20 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func (r *Result) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "scenario    %s  %s  realm %s  serializer %s\n", r.Scenario, r.URL, r.Realm, r.Serializer)
 	role := "callers"
-	if r.Scenario == ScenarioPublish {
+	switch r.Scenario {
+	case ScenarioPublish:
 		role = "publishers"
+	case ScenarioSessions:
+		role = "workers"
 	}
 	pace := "unpaced"
 	if r.Rate > 0 {
 		pace = fmt.Sprintf("paced at %.0f/s", r.Rate)
 	}
-	fmt.Fprintf(w, "load        %d %s × %d in flight, %s, payload %d B, warm-up %v, GOMAXPROCS %d of %d CPUs\n",
-		r.Sessions, role, r.InFlight, pace, r.Size, r.Warmup, r.GOMAXPROCS, r.NumCPU)
+	if r.Idle == nil {
+		fmt.Fprintf(w, "load        %d %s × %d in flight, %s, payload %d B, warm-up %v, GOMAXPROCS %d of %d CPUs\n",
+			r.Sessions, role, r.InFlight, pace, r.Size, r.Warmup, r.GOMAXPROCS, r.NumCPU)
+	}
 	fmt.Fprintf(w, "measured    %v", r.Elapsed.Round(time.Millisecond))
 	if r.Interrupted {
 		fmt.Fprint(w, " (interrupted)")
@@ -83,14 +93,21 @@ func (r *Result) WriteText(w io.Writer) {
 			fmt.Fprintf(w, ", %d pauses on a full client queue", p.Backpressure)
 		}
 		fmt.Fprintln(w)
-		fmt.Fprintf(w, "events      %d delivered of %d expected (%d subscribers)  (%.0f/s)\n",
-			p.Delivered, p.Expected, p.Subscribers, p.DeliveryRate)
+		subs := ""
+		if len(p.SubSerializers) > 0 {
+			subs = " " + strings.Join(p.SubSerializers, "/")
+		}
+		fmt.Fprintf(w, "events      %d delivered of %d expected (%d%s subscribers)  (%.0f/s)\n",
+			p.Delivered, p.Expected, p.Subscribers, subs, p.DeliveryRate)
 		fmt.Fprintf(w, "lost        %d", p.Lost)
 		if p.Extra > 0 {
 			fmt.Fprintf(w, "  extra %d", p.Extra)
 		}
 		if p.SubscribersLost > 0 {
 			fmt.Fprintf(w, "  subscriber sessions lost %d (slow-consumer policy? try -rate)", p.SubscribersLost)
+		}
+		if p.Duplicated > 0 || p.Reordered > 0 {
+			fmt.Fprintf(w, "  duplicated %d  reordered %d", p.Duplicated, p.Reordered)
 		}
 		if p.BadEvents > 0 {
 			fmt.Fprintf(w, "  events without timestamp %d", p.BadEvents)
@@ -101,6 +118,31 @@ func (r *Result) WriteText(w io.Writer) {
 			writeLatency(w, "ack", *p.AckLatency)
 		}
 		writeErrors(w, p.ErrorCount, p.Errors)
+	}
+	r.writeMore(w)
+}
+
+// writeMore writes the sessions, idle and CPU lines.
+func (r *Result) writeMore(w io.Writer) {
+	if s := r.Session; s != nil {
+		fmt.Fprintf(w, "sessions    %d opened and closed  (%.0f/s)\n", s.Sessions, s.Rate)
+		writeLatency(w, "open+close", s.Latency)
+		writeErrors(w, s.ErrorCount, s.Errors)
+	}
+	if i := r.Idle; i != nil {
+		kib := func(b int64) string { return fmt.Sprintf("%.1f KiB", float64(b)/1024) }
+		fmt.Fprintf(w, "idle        %d sessions held, router RSS %s before, %s held (%s per session), %s after closing\n",
+			i.Held, kib(i.Baseline), kib(i.HeldRSS), kib(i.PerSession), kib(i.AfterRSS))
+		if i.Lost > 0 {
+			fmt.Fprintf(w, "lost        %d held sessions ended early\n", i.Lost)
+		}
+	}
+	if c := r.CPU; c != nil {
+		fmt.Fprintf(w, "cpu         load %.2fs (%.2f cores)", c.Load.Seconds(), c.LoadUse)
+		if c.RouterPID > 0 {
+			fmt.Fprintf(w, "  router %.2fs (%.2f cores), %.0f per router CPU-second", c.Router.Seconds(), c.RouterUse, c.PerRouterCPUSecond)
+		}
+		fmt.Fprintln(w)
 	}
 }
 

@@ -38,6 +38,10 @@ type Result struct {
 
 	Call    *CallStats    `json:"call,omitempty"`
 	Publish *PublishStats `json:"publish,omitempty"`
+	Session *SessionStats `json:"open_close,omitempty"`
+	Idle    *IdleStats    `json:"idle,omitempty"`
+	// CPU is the measured phase's CPU time (not for idle).
+	CPU *CPUStats `json:"cpu,omitempty"`
 }
 
 // CallStats is the result of the call scenario.
@@ -77,9 +81,16 @@ type PublishStats struct {
 	// (for example closed by a slow-consumer policy).
 	SubscribersLost int `json:"subscribers_lost"`
 	// BadEvents counts events without a readable timestamp.
-	BadEvents  int64            `json:"bad_events"`
-	Errors     map[string]int64 `json:"errors"`
-	ErrorCount int64            `json:"error_count"`
+	BadEvents int64 `json:"bad_events"`
+	// Duplicated and Reordered count events a subscriber received again,
+	// or after a later one of the same publishing worker.
+	Duplicated int64 `json:"duplicated"`
+	Reordered  int64 `json:"reordered"`
+	// SubSerializers are the subscribers' serializers when they differ
+	// from the publishers'.
+	SubSerializers []string         `json:"sub_serializers,omitempty"`
+	Errors         map[string]int64 `json:"errors"`
+	ErrorCount     int64            `json:"error_count"`
 	// Latency is publisher send → subscriber handler, per event.
 	Latency Latency `json:"latency"`
 	// AckLatency is PUBLISH → PUBLISHED (Ack only).
@@ -92,13 +103,21 @@ type PublishStats struct {
 // individual requests are counted in the result. When ctx ends, the
 // traffic stops and the partial result is returned with Interrupted set.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if cfg.Scenario == ScenarioRPCLat {
+		cfg.Sessions, cfg.InFlight = 1, 1
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if err := CheckLoopback(ctx, cfg.URL); err != nil {
 		return nil, err
 	}
-	r := &run{cfg: cfg, id: runID()}
+	if cfg.RouterPID > 0 {
+		if err := checkPID(cfg.RouterPID); err != nil {
+			return nil, err
+		}
+	}
+	r := &run{cfg: cfg, id: runID(), cpu: &cpuMeter{pid: cfg.RouterPID}}
 	r.ccfg = client.Config{Realm: wamp.URI(cfg.Realm), Serializer: cfg.Serializer, AuthID: cfg.AuthID, Agent: "tollgate-load"}
 	if cfg.Ticket != "" {
 		r.ccfg.Auth = []client.Authenticator{client.Ticket(cfg.Ticket)}
@@ -108,15 +127,31 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		Sessions: cfg.Sessions, InFlight: cfg.InFlight, Rate: cfg.Rate, Size: cfg.Size, Warmup: cfg.Warmup,
 		GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(),
 	}
+	if cfg.AuthBackend != "" {
+		stop, err := r.startAuthBackend(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+	}
 	var err error
 	switch cfg.Scenario {
-	case ScenarioCall:
+	case ScenarioCall, ScenarioRPCLat:
 		err = r.call(ctx, res)
 	case ScenarioPublish:
 		err = r.publish(ctx, res)
+	case ScenarioSessions:
+		err = r.sessions(ctx, res)
+	case ScenarioIdle:
+		err = r.idle(ctx, res)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Scenario != ScenarioIdle {
+		if res.CPU, err = r.cpu.end(res.work()); err != nil {
+			return nil, err
+		}
 	}
 	res.Interrupted = ctx.Err() != nil
 	return res, nil
@@ -126,6 +161,51 @@ type run struct {
 	cfg  Config
 	ccfg client.Config
 	id   string
+	cpu  *cpuMeter
+}
+
+// work is the scenario's unit counted per router CPU-second.
+func (r *Result) work() int64 {
+	switch {
+	case r.Call != nil:
+		return r.Call.Calls
+	case r.Publish != nil:
+		return r.Publish.Delivered
+	case r.Session != nil:
+		return r.Session.Sessions
+	}
+	return 0
+}
+
+// Failed reports why the run counts as failed (exit code 1): a failed
+// request, or an event lost (acknowledged publications), duplicated or
+// reordered. Empty means it did not fail.
+func (r *Result) Failed() string {
+	var why []string
+	if c := r.Call; c != nil && c.ErrorCount > 0 {
+		why = append(why, fmt.Sprintf("%d failed calls", c.ErrorCount))
+	}
+	if s := r.Session; s != nil && s.ErrorCount > 0 {
+		why = append(why, fmt.Sprintf("%d sessions failed to open or close", s.ErrorCount))
+	}
+	if i := r.Idle; i != nil && i.Lost > 0 {
+		why = append(why, fmt.Sprintf("%d held sessions ended early", i.Lost))
+	}
+	if p := r.Publish; p != nil {
+		if p.ErrorCount > 0 {
+			why = append(why, fmt.Sprintf("%d failed publishes", p.ErrorCount))
+		}
+		if p.Ack && p.Lost > 0 && !r.Interrupted {
+			why = append(why, fmt.Sprintf("%d acknowledged events lost", p.Lost))
+		}
+		if p.Duplicated > 0 || p.Extra > 0 {
+			why = append(why, fmt.Sprintf("%d events duplicated", max(p.Duplicated, p.Extra)))
+		}
+		if p.Reordered > 0 {
+			why = append(why, fmt.Sprintf("%d events out of order", p.Reordered))
+		}
+	}
+	return strings.Join(why, ", ")
 }
 
 func runID() string {
@@ -385,7 +465,7 @@ func (r *run) call(ctx context.Context, res *Result) error {
 		errs  errCounts
 		calls atomic.Int64
 	)
-	recs := r.drive(ctx, ph, callers, func(s *client.Session, rec *recorder, ts int64, measured bool) bool {
+	recs := r.drive(ctx, ph, callers, func(s *client.Session, rec *recorder, _ int, ts int64, measured bool) bool {
 		cctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 		out, err := s.Call(cctx, proc, args, nil)
 		cancel()
@@ -423,15 +503,17 @@ func (r *run) call(ctx context.Context, res *Result) error {
 // until the phase ends or one reports that the worker stops. It returns
 // each session's recorder once all workers ended.
 func (r *run) drive(ctx context.Context, ph *phase, sessions []*client.Session,
-	one func(s *client.Session, rec *recorder, ts int64, measured bool) (stop bool)) []*recorder {
+	one func(s *client.Session, rec *recorder, worker int, ts int64, measured bool) (stop bool)) []*recorder {
 	cfg := r.cfg
 	recs := make([]*recorder, len(sessions))
 	var wg sync.WaitGroup
 	ph.start(cfg.Warmup, cfg.Duration)
+	r.cpu.begin(cfg.Warmup)
 	for i, s := range sessions {
 		recs[i] = newRecorder()
 		rec := recs[i]
-		for range cfg.InFlight {
+		for j := range cfg.InFlight {
+			worker := i*cfg.InFlight + j
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -439,7 +521,7 @@ func (r *run) drive(ctx context.Context, ph *phase, sessions []*client.Session,
 				for {
 					pc.wait(ctx, ph)
 					ts, measured, ok := ph.next(ctx)
-					if !ok || one(s, rec, ts, measured) {
+					if !ok || one(s, rec, worker, ts, measured) {
 						return
 					}
 				}
@@ -457,151 +539,4 @@ func storeMax(a *atomic.Int64, v int64) {
 			return
 		}
 	}
-}
-
-func (r *run) publish(ctx context.Context, res *Result) error {
-	cfg := r.cfg
-	topic := wamp.URI(cfg.Prefix + ".topic." + r.id)
-	ph := newPhase(cfg.Count)
-	ph.endAt.Store(-1) // nothing is measured before start
-	ph.measureAt.Store(1 << 62)
-
-	subs, err := r.dialAll(ctx, cfg.Subscribers, nil)
-	if err != nil {
-		return err
-	}
-	defer closeAll(subs)
-	var (
-		delivered, badEvents, lastDelivery atomic.Int64
-	)
-	subRecs := make([]*recorder, len(subs))
-	for i, s := range subs {
-		rec := newRecorder()
-		subRecs[i] = rec
-		sctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-		_, err := s.Subscribe(sctx, topic, func(_ context.Context, ev *client.Event) {
-			now := ph.now()
-			var ts int64
-			ok := len(ev.Args) > 0
-			if ok {
-				ts, ok = wamp.AsInt(ev.Args[0])
-			}
-			if !ok {
-				badEvents.Add(1)
-				return
-			}
-			if !ph.inWindow(ts) {
-				return
-			}
-			rec.record(time.Duration(now - ts))
-			delivered.Add(1)
-			storeMax(&lastDelivery, now)
-		})
-		cancel()
-		if err != nil {
-			return fmt.Errorf("load: subscribing to %s: %w", topic, err)
-		}
-	}
-	pubs, err := r.dialAll(ctx, cfg.Sessions, nil)
-	if err != nil {
-		return err
-	}
-	defer closeAll(pubs)
-
-	pad := strings.Repeat("x", cfg.Size)
-	var opts []client.Option
-	if cfg.Ack {
-		opts = append(opts, client.Acknowledge())
-	}
-	var (
-		errs                    errCounts
-		published, backpressure atomic.Int64
-	)
-	ackRecs := r.drive(ctx, ph, pubs, func(s *client.Session, rec *recorder, ts int64, measured bool) bool {
-		args := wamp.List{ts, pad}
-		var err error
-		if cfg.Ack {
-			pctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-			err = s.Publish(pctx, topic, args, nil, opts...)
-			cancel()
-		} else {
-			err = s.Publish(ctx, topic, args, nil, opts...)
-		}
-		if ctx.Err() != nil {
-			return true
-		}
-		if err != nil && !cfg.Ack && errors.Is(err, transport.ErrQueueFull) {
-			// The client's own queue is full: wait for it to drain.
-			backpressure.Add(1)
-			if measured {
-				ph.unissue()
-			}
-			time.Sleep(200 * time.Microsecond)
-			return false
-		}
-		if err != nil {
-			if measured {
-				errs.add(err)
-			}
-			return sessionDone(s)
-		}
-		if measured {
-			published.Add(1)
-			if cfg.Ack {
-				rec.record(time.Duration(ph.now() - ts))
-			}
-		}
-		return false
-	})
-	pubEnd := ph.now()
-	expected := published.Load() * int64(cfg.Subscribers)
-
-	// Let the events in flight arrive: until all expected ones did, no new
-	// one came for a second, or the timeout passed.
-	if ctx.Err() == nil {
-		deadline := time.Now().Add(cfg.Timeout)
-		quiet := min(time.Second, cfg.Timeout)
-		last, lastChange := delivered.Load(), time.Now()
-		tick := time.NewTicker(5 * time.Millisecond)
-		for delivered.Load() < expected && time.Now().Before(deadline) && time.Since(lastChange) < quiet {
-			select {
-			case <-ctx.Done():
-			case <-tick.C:
-			}
-			if ctx.Err() != nil {
-				break
-			}
-			if n := delivered.Load(); n != last {
-				last, lastChange = n, time.Now()
-			}
-		}
-		tick.Stop()
-	}
-
-	res.Elapsed = ph.elapsedUntil(pubEnd)
-	st := &PublishStats{
-		Subscribers: cfg.Subscribers, Ack: cfg.Ack,
-		Publishes: published.Load(), Backpressure: backpressure.Load(),
-		Expected: expected, Delivered: delivered.Load(), BadEvents: badEvents.Load(),
-		Latency: summarize(subRecs),
-	}
-	st.PublishRate = rate(st.Publishes, res.Elapsed)
-	if d := st.Expected - st.Delivered; d > 0 {
-		st.Lost = d
-	} else {
-		st.Extra = -d
-	}
-	st.DeliveryRate = rate(st.Delivered, ph.elapsedUntil(max(lastDelivery.Load(), pubEnd)))
-	for _, s := range subs {
-		if sessionDone(s) {
-			st.SubscribersLost++
-		}
-	}
-	if cfg.Ack {
-		l := summarize(ackRecs)
-		st.AckLatency = &l
-	}
-	st.Errors, st.ErrorCount = errs.snapshot()
-	res.Publish = st
-	return nil
 }

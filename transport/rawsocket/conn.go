@@ -43,9 +43,10 @@ type Conn struct {
 	info    transport.Info
 
 	// read side, owned by the single reader
-	fr    frameReader
-	hdr   [4]byte
-	rwait iowatch.Watch
+	fr     frameReader
+	hdr    [4]byte
+	rwait  iowatch.Watch
+	cooled bool // the read side forgot the handshake's reads (see readMessage)
 
 	// write side, shared by Write, PONG replies and Ping
 	wmu   sync.Mutex
@@ -195,6 +196,13 @@ func (c *Conn) Read(ctx context.Context) ([]byte, error) {
 }
 
 func (c *Conn) readMessage() ([]byte, error) {
+	if !c.cooled && c.joined.Load() {
+		// A HELLO over 512 bytes says nothing about the session's traffic;
+		// forgetting it keeps an idle session from waiting in Read with a
+		// pooled 16 KiB buffer.
+		c.cooled = true
+		c.fr.hot = false
+	}
 	for {
 		if err := c.fr.readFull(c.hdr[:]); err != nil {
 			return nil, err

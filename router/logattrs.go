@@ -1,0 +1,39 @@
+package router
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+)
+
+// lazyAttrs is a slog.Handler that adds attrs to h only when a record is
+// first handled. Every connection's logger carries its remote address,
+// transport and serializer, and slog's handlers format such attrs at
+// With time; most connections never log, so they skip that.
+type lazyAttrs struct {
+	h     slog.Handler
+	attrs []slog.Attr
+	once  sync.Once
+	built slog.Handler
+}
+
+func withLazyAttrs(l *slog.Logger, attrs ...slog.Attr) *slog.Logger {
+	return slog.New(&lazyAttrs{h: l.Handler(), attrs: attrs})
+}
+
+func (l *lazyAttrs) handler() slog.Handler {
+	l.once.Do(func() { l.built = l.h.WithAttrs(l.attrs) })
+	return l.built
+}
+
+func (l *lazyAttrs) Enabled(ctx context.Context, level slog.Level) bool {
+	return l.h.Enabled(ctx, level)
+}
+
+func (l *lazyAttrs) Handle(ctx context.Context, r slog.Record) error {
+	return l.handler().Handle(ctx, r)
+}
+
+func (l *lazyAttrs) WithAttrs(attrs []slog.Attr) slog.Handler { return l.handler().WithAttrs(attrs) }
+
+func (l *lazyAttrs) WithGroup(name string) slog.Handler { return l.handler().WithGroup(name) }
