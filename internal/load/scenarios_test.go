@@ -163,6 +163,8 @@ func TestProcStat(t *testing.T) {
 func TestSessionsDynamicTicket(t *testing.T) {
 	t.Parallel()
 	srv := routertest.Start(t, func(o *router.Options) {
+		// Every login comes from one address as one authid: no HELLO rate limits.
+		o.HelloRatePerIP, o.HelloRatePerAuthID = router.Rate{PerSecond: -1}, router.Rate{PerSecond: -1}
 		o.Realms = []router.RealmOptions{{Name: "realm1", Roles: []authz.RoleConfig{
 			{Name: "user", Permissions: []authz.Permission{{URI: "loadtest.", Match: "prefix", Allow: authz.Actions{Call: true}}}},
 			{Name: "backend", Permissions: []authz.Permission{{URI: "loadtest.", Match: "prefix", Allow: authz.Actions{Register: true}}}},
