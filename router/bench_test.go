@@ -2,6 +2,8 @@ package router_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/tollgate-wamp/tollgate/routertest"
@@ -45,7 +47,10 @@ func BenchmarkCallRoundTrip(b *testing.B) {
 // BenchmarkPublishAcknowledged measures PUBLISH (acknowledge: true) →
 // EVENT queued to one subscriber → PUBLISHED, over loopback RawSocket.
 func BenchmarkPublishAcknowledged(b *testing.B) {
-	srv := routertest.Start(b)
+	publishLoop(b, routertest.Start(b))
+}
+
+func publishLoop(b *testing.B, srv *routertest.Server) {
 	sub := rawJoin(b, srv, codec.JSON)
 	if _, ok := rawRPC(b, context.Background(), sub, &wamp.Subscribe{Request: 1, Options: wamp.Dict{}, Topic: "com.bench.topic"}).(*wamp.Subscribed); !ok {
 		b.Fatal("subscribe failed")
@@ -65,5 +70,42 @@ func BenchmarkPublishAcknowledged(b *testing.B) {
 		if _, ok := r.(*wamp.Published); !ok {
 			b.Fatalf("got %v", r.MessageType())
 		}
+	}
+}
+
+// discardResponse is an http.ResponseWriter that keeps nothing.
+type discardResponse struct{}
+
+func (discardResponse) Header() http.Header         { return http.Header{} }
+func (discardResponse) Write(p []byte) (int, error) { return len(p), nil }
+func (discardResponse) WriteHeader(int)             {}
+
+// BenchmarkPublishScraped is BenchmarkPublishAcknowledged with a scraper
+// reading the metrics in a loop ("on") or not at all ("off"): the per-message
+// cost of metrics is what "on" adds.
+func BenchmarkPublishScraped(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		name := map[bool]string{false: "off", true: "on"}[on]
+		b.Run(name, func(b *testing.B) {
+			srv := routertest.Start(b)
+			if on {
+				h := srv.Router().MetricsHandler()
+				stop := make(chan struct{})
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						h.ServeHTTP(discardResponse{}, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+					}
+				}()
+				b.Cleanup(func() { close(stop); <-done })
+			}
+			publishLoop(b, srv)
+		})
 	}
 }

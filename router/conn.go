@@ -35,6 +35,8 @@ type conn struct {
 	current   atomic.Pointer[session]
 	closeOnce sync.Once
 	done      chan struct{} // closed when the connection is finished
+
+	msgs msgCounters // this connection's share of the message counters (metrics_shard.go)
 }
 
 func (c *conn) send(m wamp.Message) bool {
@@ -46,7 +48,11 @@ func (c *conn) send(m wamp.Message) bool {
 	if !c.enqueue(f, false) {
 		return false
 	}
-	c.r.stats.count(&c.r.stats.sent, m.MessageType())
+	t := m.MessageType()
+	c.msgs.out(t, len(f))
+	if t == wamp.TypeError {
+		c.r.countError(m)
+	}
 	return true
 }
 
@@ -156,7 +162,7 @@ func (c *conn) read(ctx context.Context) (wamp.Message, bool) {
 		c.abort(wamp.ErrProtocolViolation, protocolMessage(err))
 		return nil, false
 	}
-	c.r.stats.count(&c.r.stats.received, m.MessageType())
+	c.msgs.in(m.MessageType(), len(data))
 	return m, true
 }
 

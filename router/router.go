@@ -28,11 +28,16 @@ type Router struct {
 	log   *slog.Logger
 	ids   wamp.Sequence // router-scope subscription and registration ids
 	stats stats
+	// errorsSent counts ERRORs sent by URI; prom is the metrics registry
+	// (metrics*.go).
+	errorsSent errorCounts
+	prom       promState
 
 	realms map[wamp.URI]*realm // immutable after New
 
 	mu        sync.Mutex
 	conns     map[*conn]struct{}
+	retired   msgTotals // message counts of closed connections (metrics_shard.go)
 	listeners map[net.Listener]struct{}
 	closed    bool
 	wg        sync.WaitGroup // connection goroutines
@@ -49,9 +54,6 @@ type stats struct {
 	authFailures        atomic.Uint64
 	authzFailures       atomic.Uint64
 	withheldEvents      atomic.Uint64
-	// Messages by type (index wamp.MessageType, all below msgTypes),
-	// received from and queued to peers; see metrics.go.
-	received, sent [msgTypes]atomic.Uint64
 }
 
 // Stats are counters since the router started.
@@ -217,6 +219,7 @@ func (r *Router) serveConn(ctx context.Context, tc transport.Conn, authenticator
 	defer func() {
 		r.mu.Lock()
 		delete(r.conns, c)
+		r.retire(c)
 		r.mu.Unlock()
 		r.wg.Done()
 	}()

@@ -38,7 +38,7 @@ func (s *session) AuthRole() string   { return s.authrole }
 func (s *session) Codec() codec.Codec { return s.codec }
 func (s *session) SendEvent(f []byte) {
 	if s.enqueue(f, true) {
-		s.r.stats.count(&s.r.stats.sent, wamp.TypeEvent)
+		s.msgs.out(wamp.TypeEvent, len(f))
 	}
 }
 func (s *session) Send(m wamp.Message) bool {
