@@ -1,6 +1,7 @@
 package router
 
 import (
+	"log/slog"
 	"net/http"
 	"runtime"
 	"slices"
@@ -50,29 +51,10 @@ func (r *Router) Registry() *prometheus.Registry {
 		r.prom.reg = reg
 		r.prom.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 			EnableOpenMetrics: true,
-			ErrorLog:          promLogger{r},
+			ErrorLog:          slog.NewLogLogger(r.log.With("component", "metrics").Handler(), slog.LevelWarn),
 		})
 	})
 	return r.prom.reg
-}
-
-type promLogger struct{ r *Router }
-
-func (l promLogger) Println(v ...any) { l.r.log.Warn("metrics", "err", strings.TrimSpace(fmtln(v))) }
-
-func fmtln(v []any) string {
-	var b strings.Builder
-	for i, x := range v {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		if e, ok := x.(error); ok {
-			b.WriteString(e.Error())
-		} else if s, ok := x.(string); ok {
-			b.WriteString(s)
-		}
-	}
-	return b.String()
 }
 
 // MetricsHandler returns an http.Handler serving the router's metrics

@@ -32,6 +32,7 @@ type Router struct {
 	// (metrics*.go).
 	errorsSent errorCounts
 	prom       promState
+	ops        opsState // health.go
 
 	realms map[wamp.URI]*realm // immutable after New
 
@@ -98,6 +99,7 @@ func New(opts Options) (*Router, error) {
 		realms:    map[wamp.URI]*realm{},
 		conns:     map[*conn]struct{}{},
 		listeners: map[net.Listener]struct{}{},
+		ops:       opsState{started: time.Now()},
 	}
 	var errs []error
 	for i, ro := range o.Realms {

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"sort"
@@ -114,7 +115,10 @@ func (r *Router) ServeTransport(ln net.Listener, t Transport) error {
 	)
 	if serveHTTP {
 		httpLn = newChanListener(ln.Addr())
-		httpSrv = &http.Server{Handler: httpHandler, ReadHeaderTimeout: r.opts.HelloTimeout, ConnContext: connContext}
+		httpSrv = &http.Server{Handler: httpHandler, ReadHeaderTimeout: r.opts.HelloTimeout, ConnContext: connContext,
+			// net/http's own errors (TLS handshakes, malformed requests) go
+			// through the router's logger, not the standard log package.
+			ErrorLog: slog.NewLogLogger(r.log.With("transport", t.Name, "component", "http").Handler(), slog.LevelWarn)}
 		httpWG.Add(1)
 		go func() { defer httpWG.Done(); httpSrv.Serve(httpLn) }()
 		defer func() {
@@ -227,6 +231,15 @@ func (r *Router) httpMux(t Transport) (http.Handler, error) {
 		}
 		handlers[p] = r.MetricsHandler()
 		keys = append(keys, p)
+	}
+	if len(t.Metrics) > 0 {
+		// Health and status live beside the metrics (health.go), unless a
+		// path of their own name is configured.
+		for p, h := range r.healthHandlers() {
+			if handlers[p] == nil {
+				handlers[p] = h
+			}
+		}
 	}
 	mounts := make([]string, 0, len(t.HTTP))
 	for p := range t.HTTP {

@@ -46,6 +46,7 @@ func init() {
 	commands = []command{
 		{"start", "[--config FILE] [--strict] [--log-level LEVEL] [--log-format FORMAT]", "run the router", runStart},
 		{"check", "[--strict] FILE", "validate a config file and print every problem", runCheck},
+		{"status", "[--url URL | --config FILE] [--json]", "print a running router's status (its metrics listener's /status)", runStatus},
 		{"passwd", "[--password-stdin]", "hash a ticket (password) for a static ticket principal", runPasswd},
 		{"keygen", "[--out FILE]", "make an Ed25519 key pair for cryptosign", runKeygen},
 		{"version", "", "print the version", runVersion},
@@ -167,7 +168,7 @@ func runStart(ctx context.Context, args []string, s stdio) int {
 		fmt.Fprintf(stderr, "tollgate start: unexpected argument %q (use --config FILE)\n", fs.Arg(0))
 		return exitUsage
 	}
-	log, err := newLogger(stderr, *level, *format)
+	log, lv, err := newLeveledLogger(stderr, *level, *format)
 	if err != nil {
 		fmt.Fprintf(stderr, "tollgate start: %v\n", err)
 		return exitUsage
@@ -194,6 +195,10 @@ func runStart(ctx context.Context, args []string, s stdio) int {
 		log.Error("cannot create router", "err", err)
 		return exitFail
 	}
+	r.SetConfigFile(cfg.File)
+	sctx, stopSignals := context.WithCancel(ctx)
+	defer stopSignals()
+	watchSignals(sctx, log, lv, nil)
 	return serve(ctx, log, r, listeners, cfg.Guests)
 }
 
@@ -314,6 +319,12 @@ func serve(ctx context.Context, log *slog.Logger, r *router.Router, listeners []
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	log, _, err := newLeveledLogger(w, level, format)
+	return log, err
+}
+
+// newLeveledLogger is newLogger with its level adjustable at run time.
+func newLeveledLogger(w io.Writer, level, format string) (*slog.Logger, *slog.LevelVar, error) {
 	var lv slog.Level
 	switch level {
 	case "debug":
@@ -325,14 +336,16 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	case "error":
 		lv = slog.LevelError
 	default:
-		return nil, fmt.Errorf("--log-level must be debug, info, warn or error, got %q", level)
+		return nil, nil, fmt.Errorf("--log-level must be debug, info, warn or error, got %q", level)
 	}
-	ho := &slog.HandlerOptions{Level: lv}
+	v := new(slog.LevelVar)
+	v.Set(lv)
+	ho := &slog.HandlerOptions{Level: v}
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, ho)), nil
+		return slog.New(slog.NewTextHandler(w, ho)), v, nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, ho)), nil
+		return slog.New(slog.NewJSONHandler(w, ho)), v, nil
 	}
-	return nil, fmt.Errorf("--log-format must be text or json, got %q", format)
+	return nil, nil, fmt.Errorf("--log-format must be text or json, got %q", format)
 }

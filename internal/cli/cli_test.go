@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -399,5 +400,48 @@ func waitListening(t *testing.T, log *syncBuffer, n int, done <-chan int) []stri
 			t.Fatalf("no %d listening lines; log:\n%s", n, log.String())
 		case <-time.After(5 * time.Millisecond):
 		}
+	}
+}
+
+// TestStartStatusAndSignals (not parallel: the signal reaches every
+// router this process runs) starts a router with a metrics path, reads
+// `tollgate status` from it, and steps the log level with SIGUSR1.
+func TestStartStatusAndSignals(t *testing.T) {
+	cfg := writeFile(t, "c.yaml", strings.Replace(goodConfig, "ws: {type: websocket}", "ws: {type: websocket}\n          metrics: {type: metrics}", 1))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"start", "--config", cfg, "--log-format", "json", "--log-level", "info"}, strings.NewReader(""), &stdout, &stderr)
+	}()
+	addrs := waitListening(t, &stderr, 2, done)
+
+	code, out, errOut := run(t, "status", "--url", "http://"+addrs[0]+"/status")
+	if code != 0 || !strings.Contains(out, "realm realm1: 0 sessions, 0 registrations, 0 subscriptions, authz cache 0 entries") ||
+		!strings.Contains(out, "config       "+cfg) || !strings.Contains(out, "last reload  never") {
+		t.Errorf("status: %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := run(t, "status", "--url", "http://"+addrs[1]+"/status"); code != 1 || !strings.Contains(errOut, "tollgate status: ") {
+		t.Errorf("status of a RawSocket port: %d %s", code, errOut)
+	}
+
+	if err := syscall.Kill(os.Getpid(), syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(stderr.String(), `"msg":"log level changed (SIGUSR1)","new_level":"WARN"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no level change logged:\n%s", stderr.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d:\n%s", code, stderr.String())
+	}
+	// At warn, the info line "stopped" is no longer written.
+	if strings.Contains(stderr.String(), `"msg":"stopped"`) {
+		t.Errorf("info logged after the switch to warn:\n%s", stderr.String())
 	}
 }
