@@ -135,6 +135,7 @@ func (p *parser) realmOptions(om *mapping, realm *router.RealmOptions) {
 	if rv, rp := om.get("retained_events"); rv != nil {
 		realm.RetainedEvents, _ = p.retainedEvents(rv, rp)
 	}
+	p.opsRealmOptions(om, realm) // ops.go
 	om.done()
 }
 

@@ -41,6 +41,9 @@ func (s *session) handshake(ctx context.Context) bool {
 	}
 	gotHello.Store(true)
 	hello, isHello := m.(*wamp.Hello)
+	if isHello {
+		s.hello.Store(hello) // for the audit of a refusal (audit.go)
+	}
 	if !isHello {
 		s.r.stats.protocolViolations.Add(1)
 		s.abort(wamp.ErrProtocolViolation, fmt.Sprintf("expected HELLO, got %v", m.MessageType()))
@@ -203,6 +206,9 @@ func (s *session) authenticate(ctx context.Context, hello *wamp.Hello, methods [
 // authFailed logs a refused join with the peer address and sends ABORT.
 func (s *session) authFailed(reason wamp.URI, msg, authid string) {
 	s.r.stats.authFailures.Add(1)
+	if h := s.hello.Load(); h != nil {
+		s.auditRefused(h.Realm, authid, reason)
+	}
 	s.r.warnLimited("authentication failed", "remote", s.tc.Info().RemoteAddr, "authid", authid, "reason", reason, "message", msg)
 	s.abort(reason, msg)
 }

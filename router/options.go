@@ -36,6 +36,10 @@ type Options struct {
 	// SlowConsumer is what happens when a session's outbound queue is full.
 	// Default SlowConsumerDisconnect.
 	SlowConsumer SlowConsumerPolicy
+
+	// AuditLog receives the audit records of realms with Audit set
+	// (router/audit.go, docs/operations.md). nil: no audit trail.
+	AuditLog *slog.Logger
 }
 
 // SlowConsumerPolicy says what to do with a session whose outbound queue is
@@ -58,6 +62,9 @@ type RealmOptions struct {
 	// URICheck is "strict" (default: components of [0-9a-z_]) or "loose"
 	// (no '.', '#' or whitespace in components).
 	URICheck string
+	// Audit writes this realm's joins and authorization failures to
+	// Options.AuditLog.
+	Audit bool
 	// Roles defines the realm's roles: static permissions or a dynamic
 	// authorizer each (see package authz). nil makes an open realm: any
 	// role may join and every action is allowed (the development default

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/internal/dealer"
@@ -29,6 +30,9 @@ type session struct {
 	// az is this session as the authorizer sees it (built at join).
 	az         *authz.Session
 	testaments meta.Testaments
+	// hello is the session's HELLO once read, for the audit log (audit.go);
+	// atomic because the handshake timer may refuse the join.
+	hello atomic.Pointer[wamp.Hello]
 }
 
 // broker.Session and dealer.Session.

@@ -44,7 +44,7 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"start", "[--config FILE] [--strict] [--log-level LEVEL] [--log-format FORMAT]", "run the router", runStart},
+		{"start", "[--config FILE] [--strict] [--log-level LEVEL] [--log-format FORMAT] [--audit-log FILE]", "run the router", runStart},
 		{"check", "[--strict] FILE", "validate a config file and print every problem", runCheck},
 		{"status", "[--url URL | --config FILE] [--json]", "print a running router's status (its metrics listener's /status)", runStatus},
 		{"passwd", "[--password-stdin]", "hash a ticket (password) for a static ticket principal", runPasswd},
@@ -158,6 +158,7 @@ func runStart(ctx context.Context, args []string, s stdio) int {
 	level := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error")
 	format := fs.String("log-format", "text", "log `FORMAT`: text or json")
 	strict := fs.Bool("strict", false, "refuse a config that has warnings (for CI: every skipped or ignored key is an error)")
+	auditPath := fs.String("audit-log", "", "audit log `FILE` (JSON lines; - for stdout) for realms with options.audit; reopened on SIGHUP")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -190,6 +191,15 @@ func runStart(ctx context.Context, args []string, s stdio) int {
 
 	opts := cfg.RouterOptions()
 	opts.Logger = log
+	sink, err := openAudit(*auditPath, opts.Realms, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "tollgate start: %v\n", err)
+		return exitFail
+	}
+	if sink != nil {
+		defer sink.Close()
+		opts.AuditLog = sink.Logger()
+	}
 	r, err := router.New(opts)
 	if err != nil {
 		log.Error("cannot create router", "err", err)
@@ -198,7 +208,7 @@ func runStart(ctx context.Context, args []string, s stdio) int {
 	r.SetConfigFile(cfg.File)
 	sctx, stopSignals := context.WithCancel(ctx)
 	defer stopSignals()
-	watchSignals(sctx, log, lv, nil)
+	watchSignals(sctx, log, lv, func() { reopenAudit(sink, log) })
 	return serve(ctx, log, r, listeners, cfg.Guests)
 }
 
