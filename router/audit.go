@@ -19,8 +19,8 @@ func (r *Router) auditLog(realm wamp.URI) *slog.Logger {
 	if r.opts.AuditLog == nil {
 		return nil
 	}
-	for i := range r.opts.Realms {
-		if r.opts.Realms[i].Name == realm && r.opts.Realms[i].Audit {
+	for _, ro := range r.realmOptions() {
+		if ro.Name == realm && ro.Audit {
 			return r.opts.AuditLog
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/wamp"
@@ -22,6 +23,8 @@ type opsState struct {
 	mu      sync.Mutex
 	file    string
 	reload  *ReloadInfo
+	// realms are the realm options of the last Reload (reload.go).
+	realms atomic.Pointer[[]RealmOptions]
 }
 
 // ReloadInfo describes the last config reload.
@@ -115,7 +118,7 @@ func (r *Router) Status() Status {
 func (r *Router) missingAuthorizers(name wamp.URI) []wamp.URI {
 	rm := r.realms[name]
 	var missing []wamp.URI
-	for _, ro := range r.opts.Realms {
+	for _, ro := range r.realmOptions() {
 		if ro.Name != name {
 			continue
 		}
