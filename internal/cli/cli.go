@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"time"
@@ -206,10 +205,8 @@ func runStart(ctx context.Context, args []string, s stdio) int {
 		return exitFail
 	}
 	r.SetConfigFile(cfg.File)
-	sctx, stopSignals := context.WithCancel(ctx)
-	defer stopSignals()
-	watchSignals(sctx, log, lv, func() { reopenAudit(sink, log) })
-	return serve(ctx, log, r, listeners, cfg.Guests)
+	rt := &running{log: log, r: r, level: lv, file: *cfgFile, strict: *strict, sink: sink, auditLog: opts.AuditLog}
+	return serve(ctx, rt, cfg, listeners)
 }
 
 // loadConfig loads file, or the embedded default when file is "". On
@@ -247,59 +244,39 @@ func strictError(warns []config.Warning) error {
 	return errs
 }
 
-// serve opens every listener, serves them until ctx ends or one fails,
-// then shuts the router down.
-func serve(ctx context.Context, log *slog.Logger, r *router.Router, listeners []config.Listener, guests []config.Guest) int {
-	lns := make([]net.Listener, 0, len(listeners))
-	closeAll := func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
+// serve opens every listener, serves them until ctx ends or one fails
+// (SIGHUP reloads them, reload.go), then shuts the router down.
+func serve(ctx context.Context, rt *running, cfg *config.Config, listeners []config.Listener) int {
+	log, r := rt.log, rt.r
+	lns, err := openAll(ctx, listeners)
+	if err != nil {
+		log.Error(err.Error())
+		return exitFail
 	}
-	for i := range listeners {
-		l := &listeners[i]
-		ln, err := l.Listen(ctx)
-		if err != nil {
-			log.Error("cannot listen", "transport", l.Name, "err", err)
-			closeAll()
-			return exitFail
-		}
-		lns = append(lns, ln)
-	}
-
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var (
-		wg       sync.WaitGroup
 		mu       sync.Mutex
 		serveErr error
 	)
-	for i, ln := range lns {
-		l := &listeners[i]
-		attrs := []any{"transport", l.Name, "type", l.Type,
-			"network", ln.Addr().Network(), "address", ln.Addr().String(), "tls", l.TLS != nil}
-		if len(l.Transport.Metrics) > 0 {
-			attrs = append(attrs, "metrics", l.Transport.Metrics)
+	set := &listenerSet{ctx: ctx, log: log, r: r, running: map[string]*runningListener{}, fail: func(err error) {
+		mu.Lock()
+		if serveErr == nil && ctx.Err() == nil {
+			serveErr = err
 		}
-		log.Info("listening", attrs...)
-		wg.Go(func() {
-			err := r.ServeTransport(ln, l.Transport)
-			if err == nil || errors.Is(err, router.ErrServerClosed) {
-				return
-			}
-			mu.Lock()
-			if serveErr == nil && ctx.Err() == nil {
-				serveErr = fmt.Errorf("transport %s: %w", l.Name, err)
-			}
-			mu.Unlock()
-			stop() // one transport failing stops the router
-		})
+		mu.Unlock()
+		stop() // one transport failing stops the router
+	}}
+	for i, ln := range lns {
+		set.start(listeners[i], cfg.Transports[i], ln)
 	}
+	rt.set = set
+	watchSignals(ctx, log, rt.level, rt.onHangup)
 
 	// Guests start once every transport listens (they are usually the
 	// router's own backend) and stop before the router does.
 	guestCtx, stopGuests := context.WithCancel(ctx)
-	waitGuests := startGuests(guestCtx, log, guests)
+	waitGuests := startGuests(guestCtx, log, cfg.Guests)
 
 	<-ctx.Done()
 	stopGuests()
@@ -315,8 +292,8 @@ func serve(ctx context.Context, log *slog.Logger, r *router.Router, listeners []
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	shutdownErr := r.Shutdown(sctx)
-	closeAll() // in case the router did not close them
-	wg.Wait()
+	set.closeAll() // in case the router did not close them
+	set.wg.Wait()
 	if shutdownErr != nil {
 		log.Error("shutdown incomplete", "err", shutdownErr)
 		return exitFail

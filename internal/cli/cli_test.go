@@ -430,13 +430,14 @@ func TestStartStatusAndSignals(t *testing.T) {
 	}
 	logged := func(want string) func() bool { return func() bool { return strings.Contains(stderr.String(), want) } }
 	waitLog(t, &stderr, done, "audit reopen", logged(`"msg":"audit log reopened (SIGHUP)"`))
+	waitLog(t, &stderr, done, "reload", logged(`"msg":"config reloaded (SIGHUP)"`))
 	if _, err := os.Stat(auditFile); err != nil {
 		t.Errorf("no new audit file after SIGHUP: %v", err)
 	}
 
 	code, out, errOut := run(t, "status", "--url", "http://"+addrs[0]+"/status")
 	if code != 0 || !strings.Contains(out, "realm realm1: 0 sessions, 0 registrations, 0 subscriptions, authz cache 0 entries") ||
-		!strings.Contains(out, "config       "+cfg) || !strings.Contains(out, "last reload  never") {
+		!strings.Contains(out, "config       "+cfg) || !strings.Contains(out, " ok\n") {
 		t.Errorf("status: %d\n%s%s", code, out, errOut)
 	}
 	if code, _, errOut := run(t, "status", "--url", "http://"+addrs[1]+"/status"); code != 1 || !strings.Contains(errOut, "tollgate status: ") {
