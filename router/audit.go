@@ -27,8 +27,9 @@ func (r *Router) auditLog(realm wamp.URI) *slog.Logger {
 	return nil
 }
 
-// auditJoin records an accepted join (lifecycle.join, after WELCOME).
+// auditJoin counts and records an accepted join (lifecycle.join, after WELCOME).
 func (s *session) auditJoin() {
+	s.r.countJoin(s.authmethod, s.authprovider)
 	al := s.r.auditLog(s.realmURI)
 	if al == nil {
 		return
@@ -39,9 +40,10 @@ func (s *session) auditJoin() {
 		"peer", info.RemoteAddr, "transport", info.Kind, "serializer", info.Serializer)
 }
 
-// auditRefused records a join refused by authentication or role checks;
+// auditRefused counts and records a join refused by authentication or role checks;
 // realm and authid are what the client asked for.
 func (s *session) auditRefused(realm wamp.URI, authid string, reason wamp.URI) {
+	s.r.countRefusal(reason)
 	al := s.r.auditLog(realm)
 	if al == nil {
 		return

@@ -122,6 +122,9 @@ func (rc *routerCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, c := range problemCounters {
 		ch <- c.d
 	}
+	ch <- dJoins
+	ch <- dRefusals
+	ch <- dAcceptErrors
 	for _, f := range authzFamilies {
 		ch <- f.d
 	}
@@ -155,6 +158,7 @@ func (rc *routerCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.d, c.v(&st))
 	}
 	r.collectErrors(func(uri string, n uint64) { counter(dErrors, n, uri) })
+	r.collectJoins(ch)
 
 	for _, n := range r.realmNames() {
 		rm := r.realms[n]

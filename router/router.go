@@ -31,6 +31,7 @@ type Router struct {
 	// errorsSent counts ERRORs sent by URI; prom is the metrics registry
 	// (metrics*.go).
 	errorsSent errorCounts
+	joins      joinCounts // metrics_join.go
 	prom       promState
 	ops        opsState // health.go
 

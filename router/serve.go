@@ -145,6 +145,7 @@ func (r *Router) ServeTransport(ln net.Listener, t Transport) error {
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
+				r.countAcceptError()
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
 				r.log.Warn("accept error; retrying", "err", err, "delay", delay)
 				time.Sleep(delay)
