@@ -97,6 +97,7 @@ var (
 	dSent     = desc("tollgate_messages_sent_total", "WAMP messages queued to clients, by type.", "type")
 	dBytesIn  = desc("tollgate_received_bytes_total", "Bytes of WAMP messages received from clients (serialized payload, without transport framing).")
 	dBytesOut = desc("tollgate_sent_bytes_total", "Bytes of WAMP messages queued to clients (serialized payload, without transport framing).")
+	dInFlight = desc("tollgate_calls_in_flight", "Calls waiting for their final RESULT or ERROR, by realm.", "realm")
 	dErrors   = desc("tollgate_errors_sent_total", "ERROR messages sent to clients, by error URI (the spec's and the router's own; any other is \"other\").", "uri")
 )
 
@@ -116,7 +117,7 @@ var problemCounters = []struct {
 }
 
 func (rc *routerCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{dBuild, dConns, dSessions, dSessionKind, dSubs, dRegs, dReceived, dSent, dBytesIn, dBytesOut, dErrors} {
+	for _, d := range []*prometheus.Desc{dBuild, dConns, dSessions, dSessionKind, dSubs, dRegs, dReceived, dSent, dBytesIn, dBytesOut, dInFlight, dErrors} {
 		ch <- d
 	}
 	for _, c := range problemCounters {
@@ -163,7 +164,8 @@ func (rc *routerCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, n := range r.realmNames() {
 		rm := r.realms[n]
 		name := string(n)
-		kinds := rm.sessionKinds()
+		kinds, inFlight := rm.sessionKinds()
+		gauge(dInFlight, float64(inFlight), name)
 		total := 0
 		for k, v := range kinds {
 			total += v
@@ -194,13 +196,14 @@ func (r *Router) realmNames() []wamp.URI {
 // sessionKind is the bounded label set of tollgate_sessions_by_kind.
 type sessionKind struct{ transport, serializer, authmethod string }
 
-func (rm *realm) sessionKinds() map[sessionKind]int {
-	rm.mu.RLock()
-	defer rm.mu.RUnlock()
-	kinds := map[sessionKind]int{}
-	for _, s := range rm.sessions {
+// sessionKinds counts the realm's sessions by kind and their calls in
+// flight.
+func (rm *realm) sessionKinds() (kinds map[sessionKind]int, inFlight int) {
+	kinds = map[sessionKind]int{}
+	for _, s := range rm.list() {
 		info := s.tc.Info()
 		kinds[sessionKind{info.Kind, info.Serializer, s.authmethod}]++
+		inFlight += s.peer.CallsInFlight()
 	}
-	return kinds
+	return kinds, inFlight
 }

@@ -40,8 +40,12 @@ func TestMetricsClosedConnectionsAndErrors(t *testing.T) {
 	req = caller.next()
 	caller.send(&wamp.Call{Request: req, Options: wamp.Dict{}, Procedure: "com.example.fail"})
 	inv := expect[*wamp.Invocation](callee)
+	if got := scrape(t, url).get(t, "tollgate_calls_in_flight", "realm", string(routertest.Realm)); got != 1 {
+		t.Errorf("calls in flight while the callee works = %v, want 1", got)
+	}
 	callee.send(&wamp.Error{RequestType: wamp.TypeInvocation, Request: inv.Request, Details: wamp.Dict{}, Error: "com.example.oops"})
 	caller.expectError(wamp.TypeCall, req, "com.example.oops")
+	waitMetric(t, url, 0, "tollgate_calls_in_flight", "realm", string(routertest.Realm))
 
 	caller.tc.Close()
 	waitMetric(t, url, 1, "tollgate_connections")
