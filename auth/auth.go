@@ -77,10 +77,13 @@ type Pending interface {
 	Authenticate(ctx context.Context, a *wamp.Authenticate) (*Identity, error)
 }
 
-// Error is a refused authentication: the ABORT reason and message.
+// Error is a refused authentication: the ABORT reason and message the
+// client gets, and Detail, what only the router's log gets (an
+// authenticator's own error text, the realms involved).
 type Error struct {
 	Reason  wamp.URI
 	Message string
+	Detail  string
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("auth: %s: %s", e.Reason, e.Message) }

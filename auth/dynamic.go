@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
@@ -23,6 +26,13 @@ type DynamicConfig struct {
 	// Realm is the realm the call is made in ("authenticator-realm").
 	// Empty (default): the realm the client asked for.
 	Realm wamp.URI
+	// Realms are further realms the authenticator may place a session in
+	// with the answer's "realm" ("realms", a Tollgate addition). Without
+	// them it may place a session only in the realm it runs in or the
+	// realm the client asked for. Needs Realm: without it the
+	// authenticator is whoever registered it in the realm the client
+	// names, so any realm's could claim these.
+	Realms []wamp.URI
 	// DefaultRole is the authrole used when the answer names none
 	// ("default-role"). Empty (default): such an answer is refused with
 	// wamp.error.no_such_role.
@@ -70,6 +80,14 @@ func NewDynamic(method string, cfg DynamicConfig) (*Dynamic, error) {
 	if cfg.Realm != "" && !wamp.ValidURI(cfg.Realm, false, wamp.MatchExact) {
 		errs = append(errs, fmt.Errorf("authenticator-realm: invalid URI %q", cfg.Realm))
 	}
+	for _, r := range cfg.Realms {
+		if !wamp.ValidURI(r, false, wamp.MatchExact) {
+			errs = append(errs, fmt.Errorf("realms: invalid URI %q", r))
+		}
+	}
+	if len(cfg.Realms) > 0 && cfg.Realm == "" {
+		errs = append(errs, errors.New("realms: needs authenticator-realm (without it, whoever registers the authenticator in any realm a client asks for would be trusted for these realms)"))
+	}
 	if cfg.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("timeout: negative (%v)", cfg.Timeout))
 	}
@@ -91,6 +109,9 @@ func (d *Dynamic) Method() string { return d.method }
 // Hello calls the authenticator (all methods but ticket) or sends the
 // ticket challenge.
 func (d *Dynamic) Hello(ctx context.Context, req *Request) (*Identity, *wamp.Challenge, Pending, error) {
+	if _, err := d.runRealm(req); err != nil {
+		return nil, nil, nil, err // before any challenge: nobody to ask
+	}
 	switch d.method {
 	case MethodTicket:
 		return nil, ticketChallenge(), &dynTicketPending{d: d, req: *req}, nil
@@ -187,12 +208,9 @@ type answer struct {
 // call invokes the authenticator as (realm, authid, details) and parses
 // the answer. addDetails adds method-specific details.
 func (d *Dynamic) call(ctx context.Context, req *Request, authid string, addDetails func(wamp.Dict)) (answer, error) {
-	realm := d.cfg.Realm
-	if realm == "" {
-		realm = req.Realm
-	}
-	if realm == "" {
-		return answer{}, &Error{Reason: wamp.ErrNoSuchRealm, Message: "no realm to call authenticator " + string(d.cfg.Authenticator) + " in: the client asked for none and no authenticator-realm is configured"}
+	realm, err := d.runRealm(req)
+	if err != nil {
+		return answer{}, err
 	}
 	details := d.details(req)
 	if addDetails != nil {
@@ -206,6 +224,31 @@ func (d *Dynamic) call(ctx context.Context, req *Request, authid string, addDeta
 		return answer{}, d.callError(ctx, callCtx, err)
 	}
 	return d.parseAnswer(args, kwargs)
+}
+
+// runRealm is the realm the authenticator is called in: authenticator-realm,
+// else the realm the client asked for.
+func (d *Dynamic) runRealm(req *Request) (wamp.URI, error) {
+	if d.cfg.Realm != "" {
+		return d.cfg.Realm, nil
+	}
+	if req.Realm == "" {
+		return "", &Error{Reason: wamp.ErrNoSuchRealm, Message: "the client asked for no realm and no authenticator-realm is configured to ask which one",
+			Detail: "no realm to call authenticator " + string(d.cfg.Authenticator) + " in"}
+	}
+	return req.Realm, nil
+}
+
+// trusts reports whether the authenticator may place a session in realm
+// (issue 17 #5): the realm it runs in, the realm the client asked for
+// (the same unless authenticator-realm is set), and the configured Realms.
+// Anything else would let whoever can register the authenticator in some
+// realm, perhaps an open one a client names, grant roles in another.
+func (d *Dynamic) trusts(req *Request, realm wamp.URI) bool {
+	if realm == req.Realm || realm == d.cfg.Realm {
+		return true
+	}
+	return slices.Contains(d.cfg.Realms, realm)
 }
 
 // details builds the details dict of a call (see docs/auth.md).
@@ -227,32 +270,70 @@ func nilIfEmpty(s string) any {
 	return s
 }
 
-// callError turns a failed call into the refusal the client sees.
+// callError turns a failed call into the refusal the client sees. A
+// refusal the authenticator raises on purpose keeps its URI and the first
+// line of its message; anything else (a Go or Python exception, a bad
+// signature, a router-side failure) is one generic message, as its text may
+// hold hostnames, DSNs or a traceback. Detail, for the log, has it all.
 func (d *Dynamic) callError(parent, callCtx context.Context, err error) error {
 	uri := string(d.cfg.Authenticator)
+	detail := fmt.Sprintf("authenticator %s failed: %v", uri, err)
 	switch {
 	case parent.Err() != nil:
-		return &Error{Reason: wamp.ErrAuthenticationFailed, Message: "authentication abandoned: " + parent.Err().Error()}
+		return &Error{Reason: wamp.ErrAuthenticationFailed, Message: "authentication abandoned: " + parent.Err().Error(), Detail: detail}
 	case callCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
-		return &Error{Reason: wamp.ErrAuthenticationFailed, Message: fmt.Sprintf("authenticator %s timed out after %s", uri, d.timeout)}
+		return &Error{Reason: wamp.ErrAuthenticationFailed, Message: fmt.Sprintf("authenticator %s timed out after %s", uri, d.timeout), Detail: detail}
 	}
 	var ce *wamp.CallError
 	if errors.As(err, &ce) {
-		switch ce.URI {
-		case wamp.ErrNoSuchProcedure:
-			return &Error{Reason: wamp.ErrAuthenticationFailed, Message: fmt.Sprintf("authenticator %s is not registered", uri)}
-		case "":
-			return &Error{Reason: wamp.ErrAuthenticationFailed, Message: fmt.Sprintf("authenticator %s failed: %v", uri, err)}
-		}
-		msg := "authentication refused"
-		if len(ce.Args) > 0 {
-			if s, ok := ce.Args[0].(string); ok {
-				msg = s
+		switch {
+		case ce.URI == wamp.ErrNoSuchProcedure:
+			return &Error{Reason: wamp.ErrAuthenticationFailed, Message: fmt.Sprintf("authenticator %s is not registered", uri), Detail: detail}
+		case deliberateRefusal(ce.URI):
+			msg := "authentication refused"
+			if len(ce.Args) > 0 {
+				if s, ok := ce.Args[0].(string); ok && s != "" {
+					msg = firstLine(s, maxRefusalMessage)
+				}
 			}
+			return &Error{Reason: ce.URI, Message: msg, Detail: detail}
 		}
-		return &Error{Reason: ce.URI, Message: msg}
 	}
-	return &Error{Reason: wamp.ErrAuthenticationFailed, Message: fmt.Sprintf("authenticator %s failed: %v", uri, err)}
+	return &Error{Reason: wamp.ErrAuthenticationFailed, Message: "authentication failed: the authenticator failed", Detail: detail}
+}
+
+// maxRefusalMessage caps the message of a deliberate refusal, in bytes.
+const maxRefusalMessage = 200
+
+// deliberateRefusal reports whether an authenticator's error URI is a
+// refusal it chose: an application URI (com.example.ticket_expired) or one
+// of the WAMP refusal URIs. Other wamp.error URIs (runtime_error for an
+// exception, invalid_argument for a signature mismatch, canceled, ...)
+// mean the backend failed.
+func deliberateRefusal(u wamp.URI) bool {
+	switch u {
+	case wamp.ErrAuthenticationFailed, wamp.ErrAuthenticationDenied, wamp.ErrNotAuthorized,
+		wamp.ErrNoSuchPrincipal, wamp.ErrNoSuchRole, wamp.ErrNoSuchRealm:
+		return true
+	case "":
+		return false
+	}
+	return !strings.HasPrefix(string(u), "wamp.")
+}
+
+// firstLine returns s up to its first line break, cut to at most n bytes
+// on a rune boundary.
+func firstLine(s string, n int) string {
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // malformed is the refusal for an answer we cannot use.
@@ -418,6 +499,13 @@ func (d *Dynamic) identity(req *Request, a answer, authid string) (*Identity, er
 	}
 	if realm == "" {
 		return nil, &Error{Reason: wamp.ErrNoSuchRealm, Message: fmt.Sprintf("authenticator %s returned no realm and the client asked for none", uri)}
+	}
+	if !d.trusts(req, realm) {
+		ran, _ := d.runRealm(req)
+		return nil, &Error{Reason: wamp.ErrAuthenticationFailed,
+			Message: fmt.Sprintf("the authenticator is not trusted for realm %q", realm),
+			Detail: fmt.Sprintf("authenticator %s called in realm %q returned realm %q, which it is not trusted for: list it under the method's realms (with authenticator-realm) if it should be",
+				uri, ran, realm)}
 	}
 	return &Identity{
 		Realm: realm, AuthID: authid, AuthRole: role,

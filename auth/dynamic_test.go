@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -117,7 +118,8 @@ func TestDynamicAnswers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			d := newDynamic(t, "anonymous", auth.DynamicConfig{Caller: tt.caller, DefaultRole: tt.defaultRole})
+			// realms lists realm2, so that the "overrides" answer may move there.
+			d := newDynamic(t, "anonymous", auth.DynamicConfig{Caller: tt.caller, DefaultRole: tt.defaultRole, Realm: "realm1", Realms: []wamp.URI{"realm2"}})
 			id, ch, p, err := d.Hello(context.Background(), &auth.Request{Realm: "realm1", AuthID: "asked", Session: 99})
 			if ch != nil || p != nil {
 				t.Fatal("dynamic anonymous sent a challenge")
@@ -179,7 +181,17 @@ func TestDynamicErrors(t *testing.T) {
 		{"timeout-ctx-error", blockCtxErr, nil,
 			&auth.Error{Reason: wamp.ErrAuthenticationFailed, Message: "authenticator " + uri + " timed out after 50ms"}},
 		{"go-error", &recorder{err: errors.New("session gone")}, nil,
-			&auth.Error{Reason: wamp.ErrAuthenticationFailed, Message: "authenticator " + uri + " failed: session gone"}},
+			&auth.Error{Reason: wamp.ErrAuthenticationFailed, Message: "authentication failed: the authenticator failed"}},
+		// An exception's text (Autobahn: runtime_error) may hold a DSN or a
+		// traceback: the client gets the generic message (issue 17 #5 of the brief).
+		{"runtime-error", &recorder{err: &wamp.CallError{URI: wamp.ErrRuntimeError, Args: wamp.List{"connect postgres://u:pw@db:5432 failed"}}}, nil,
+			&auth.Error{Reason: wamp.ErrAuthenticationFailed, Message: "authentication failed: the authenticator failed"}},
+		{"invalid-argument", &recorder{err: &wamp.CallError{URI: wamp.ErrInvalidArgument, Args: wamp.List{"authenticate() takes 2 positional arguments"}}}, nil,
+			&auth.Error{Reason: wamp.ErrAuthenticationFailed, Message: "authentication failed: the authenticator failed"}},
+		{"multi-line-message", &recorder{err: &wamp.CallError{URI: wamp.ErrNotAuthorized, Args: wamp.List{"account locked\nTraceback (most recent call last): ..."}}}, nil,
+			&auth.Error{Reason: wamp.ErrNotAuthorized, Message: "account locked"}},
+		{"long-message", &recorder{err: &wamp.CallError{URI: "com.example.denied", Args: wamp.List{strings.Repeat("é", 150)}}}, nil,
+			&auth.Error{Reason: "com.example.denied", Message: strings.Repeat("é", 100)}},
 		{"client-left", block, canceled,
 			&auth.Error{Reason: wamp.ErrAuthenticationFailed, Message: "authentication abandoned: context canceled"}},
 	}
@@ -200,8 +212,12 @@ func TestDynamicErrors(t *testing.T) {
 				} else {
 					_, _, _, err = d.Hello(ctx, req)
 				}
-				if !reflect.DeepEqual(err, tt.want) {
+				var ae *auth.Error
+				if !errors.As(err, &ae) || ae.Reason != tt.want.Reason || ae.Message != tt.want.Message {
 					t.Fatalf("error %#v, want %#v", err, tt.want)
+				}
+				if ae.Detail == "" && tt.name != "client-left" {
+					t.Errorf("no detail for the log")
 				}
 			})
 		}
@@ -448,7 +464,7 @@ func TestDynamicRealms(t *testing.T) {
 	t.Parallel()
 	// With authenticator-realm, a client may ask for no realm and be placed by the answer.
 	rec := answering(wamp.Dict{"role": "user", "realm": "assigned"})
-	d := newDynamic(t, "anonymous", auth.DynamicConfig{Caller: rec, Realm: "auth"})
+	d := newDynamic(t, "anonymous", auth.DynamicConfig{Caller: rec, Realm: "auth", Realms: []wamp.URI{"assigned"}})
 	id, _, _, err := d.Hello(context.Background(), &auth.Request{})
 	if err != nil || id.Realm != "assigned" {
 		t.Fatalf("Hello = %+v, %v", id, err)
@@ -459,9 +475,70 @@ func TestDynamicRealms(t *testing.T) {
 	d = newDynamic(t, "anonymous", auth.DynamicConfig{Caller: answering("user"), Realm: "auth"})
 	_, _, _, err = d.Hello(context.Background(), &auth.Request{})
 	wantError(t, err, wamp.ErrNoSuchRealm, "authenticator com.example.auth returned no realm and the client asked for none")
-	d = newDynamic(t, "anonymous", auth.DynamicConfig{Caller: answering("user")})
-	_, _, _, err = d.Hello(context.Background(), &auth.Request{})
-	wantError(t, err, wamp.ErrNoSuchRealm, "no realm to call authenticator com.example.auth in: the client asked for none and no authenticator-realm is configured")
+	// Without authenticator-realm, nobody is asked, not even for ticket
+	// (no challenge first).
+	for _, method := range []string{"anonymous", "ticket"} {
+		d = newDynamic(t, method, auth.DynamicConfig{Caller: answering("user")})
+		_, ch, _, err := d.Hello(context.Background(), &auth.Request{})
+		if ch != nil {
+			t.Fatalf("%s: challenge for a HELLO nobody can authenticate", method)
+		}
+		wantError(t, err, wamp.ErrNoSuchRealm, "the client asked for no realm and no authenticator-realm is configured to ask which one")
+	}
+}
+
+// Issue 17 #5: the answer may place a session only in a realm the
+// authenticator is trusted for.
+func TestDynamicRealmTrust(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name          string
+		cfg           auth.DynamicConfig
+		asked, answer wamp.URI
+		ok            bool
+	}{
+		{"own realm", auth.DynamicConfig{}, "open", "open", true},
+		{"no realm in the answer", auth.DynamicConfig{}, "open", "", true},
+		{"another realm", auth.DynamicConfig{}, "open", "myrealm", false},
+		{"pinned: the asked realm", auth.DynamicConfig{Realm: "auth"}, "open", "", true},
+		{"pinned: its own realm", auth.DynamicConfig{Realm: "auth"}, "open", "auth", true},
+		{"pinned: unlisted", auth.DynamicConfig{Realm: "auth"}, "open", "myrealm", false},
+		{"pinned: listed", auth.DynamicConfig{Realm: "auth", Realms: []wamp.URI{"myrealm"}}, "open", "myrealm", true},
+		{"null realm: listed", auth.DynamicConfig{Realm: "auth", Realms: []wamp.URI{"myrealm"}}, "", "myrealm", true},
+		{"null realm: unlisted", auth.DynamicConfig{Realm: "auth", Realms: []wamp.URI{"myrealm"}}, "", "other", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := tt.cfg
+			cfg.Caller = answering(wamp.Dict{"role": "admin", "realm": string(tt.answer)})
+			d := newDynamic(t, "anonymous", cfg)
+			id, _, _, err := d.Hello(context.Background(), &auth.Request{Realm: tt.asked})
+			if !tt.ok {
+				wantError(t, err, wamp.ErrAuthenticationFailed, fmt.Sprintf("the authenticator is not trusted for realm %q", tt.answer))
+				var ae *auth.Error
+				if errors.As(err, &ae) && !strings.Contains(ae.Detail, "list it under the method's realms") {
+					t.Errorf("detail %q", ae.Detail)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tt.answer
+			if want == "" {
+				want = tt.asked
+			}
+			if id.Realm != want {
+				t.Fatalf("realm %q, want %q", id.Realm, want)
+			}
+		})
+	}
+	// realms without authenticator-realm would trust any realm's authenticator.
+	_, err := auth.NewDynamic("ticket", auth.DynamicConfig{Authenticator: "a", Caller: answering("x"), Realms: []wamp.URI{"myrealm"}})
+	if err == nil || !strings.Contains(err.Error(), "realms: needs authenticator-realm") {
+		t.Fatalf("err %v", err)
+	}
 }
 
 func TestDynamicTicketAnsweredOnce(t *testing.T) {

@@ -15,7 +15,9 @@ import (
 // Config configures Dial. The zero value of every field means the
 // documented default; Dial copies the struct and never modifies it.
 type Config struct {
-	// Realm to join. Required.
+	// Realm to join. Empty: HELLO names none (null, as Autobahn sends it)
+	// and the router chooses, from a static principal's realm or a dynamic
+	// authenticator's answer; SessionInfo.Realm says which.
 	Realm wamp.URI
 
 	// Serializer is the codec name: "json" (default), "msgpack" or "cbor".
@@ -102,9 +104,7 @@ type Reconnect struct {
 
 func (c Config) withDefaults() (Config, error) {
 	var errs []error
-	if c.Realm == "" {
-		errs = append(errs, errors.New("client: Config.Realm is required"))
-	} else if !wamp.ValidURI(c.Realm, false, "") {
+	if c.Realm != "" && !wamp.ValidURI(c.Realm, false, "") {
 		errs = append(errs, fmt.Errorf("client: Config.Realm %q is not a valid URI", c.Realm))
 	}
 	if c.Codec == nil {

@@ -464,7 +464,7 @@ func TestDialErrors(t *testing.T) {
 		cfg       client.Config
 		want      string
 	}{
-		{"no realm", "ws://127.0.0.1:1/ws", client.Config{}, "Config.Realm is required"},
+		{"no realm is no config error", "ws://127.0.0.1:1/ws", client.Config{}, "client: connecting to ws://127.0.0.1:1/ws"},
 		{"bad realm", "ws://127.0.0.1:1/ws", client.Config{Realm: "a..b"}, "not a valid URI"},
 		{"bad serializer", "ws://127.0.0.1:1/ws", client.Config{Realm: "r", Serializer: "xml"}, "unknown serializer"},
 		{"bad scheme", "http://x", client.Config{Realm: "r"}, `unsupported URL scheme "http"`},

@@ -237,6 +237,9 @@ func (si *SessionInfo) Supports(role, feature string) bool {
 
 func infoFromWelcome(realm wamp.URI, w *wamp.Welcome) SessionInfo {
 	si := SessionInfo{ID: w.Session, Realm: realm, Details: w.Details}
+	if r, ok := wamp.OptString(w.Details, "realm"); ok && r != "" {
+		si.Realm = wamp.URI(r) // the router's choice (a null-realm HELLO, a redirect)
+	}
 	si.AuthID, _ = wamp.OptString(w.Details, "authid")
 	si.AuthRole, _ = wamp.OptString(w.Details, "authrole")
 	si.AuthMethod, _ = wamp.OptString(w.Details, "authmethod")

@@ -208,6 +208,11 @@ func (p *parser) authMethod(method string, n *yaml.Node, path string, ps positio
 			mc.Ticket.Principals = p.ticketPrincipals(m, ps)
 		case auth.MethodWAMPCRA:
 			mc.WAMPCRA.Users = p.wampcraUsers(m, ps)
+			if v, vp := m.get("fake-salt-secret"); v != nil {
+				mc.WAMPCRA.FakeSaltSecret, _ = p.secretAt(v, vp, "fake-salt-secret",
+					"unknown authids get salts from a random per-process key, which change when the router restarts")
+			}
+			p.warnRecognisable(mc.WAMPCRA, ps)
 		case auth.MethodCryptosign:
 			m.unsupported("trustroots", "certificate trust roots (XBR) are not implemented; list principals with authorized_keys")
 			if m.has("trustroots") && !m.has("principals") {
@@ -269,6 +274,17 @@ func (p *parser) dynamic(m *mapping, d *auth.DynamicConfig, ps positions) {
 			p.warnf(m.keyNode("authenticator-role"), vp, "ignored: Tollgate always calls the authenticator from its internal trusted session")
 		}
 	}
+	if v, vp := m.get("realms"); v != nil {
+		ps.set("realms", v, vp)
+		if items, ok := p.seq(v, vp); ok {
+			for i, n := range items {
+				if s, ok := p.str(n, index(vp, i)); ok {
+					d.Realms = append(d.Realms, wamp.URI(s))
+					p.realmRef(s, n, index(vp, i))
+				}
+			}
+		}
+	}
 	if v, vp := m.get("default-role"); v != nil {
 		ps.set("default-role", v, vp)
 		if s, ok := p.str(v, vp); ok {
@@ -306,6 +322,11 @@ func (p *parser) secret(m *mapping, key string) (secret string, unset bool) {
 	if v == nil {
 		return "", false
 	}
+	return p.secretAt(v, vp, key, "this principal is left out, so nobody can log in as it until the variable is set")
+}
+
+// secretAt reads the secret at v; ifUnset says what an unset ${NAME} means.
+func (p *parser) secretAt(v *yaml.Node, vp, key, ifUnset string) (secret string, unset bool) {
 	if n := p.resolve(v); n != nil && n.Kind == yaml.ScalarNode && n.ShortTag() != "!!str" && n.ShortTag() != "!!null" {
 		// Not through p.str: its message quotes the value, and this is a
 		// secret (an unquoted PIN is a YAML integer).
@@ -319,7 +340,7 @@ func (p *parser) secret(m *mapping, key string) (secret string, unset bool) {
 	if mm := envSecretRef.FindStringSubmatch(s); mm != nil {
 		val, set := p.lookupEnv(mm[1])
 		if !set {
-			p.warnf(v, vp, "environment variable %s is not set: this principal is left out, so nobody can log in as it until the variable is set", mm[1])
+			p.warnf(v, vp, "environment variable %s is not set: %s", mm[1], ifUnset)
 			return "", true
 		}
 		s = val
@@ -423,6 +444,20 @@ func (p *parser) wampcraUsers(m *mapping, ps positions) map[string]auth.WAMPCRAU
 		}
 	})
 	return out
+}
+
+// warnRecognisable warns for each static WAMP-CRA user whose CHALLENGE an
+// unknown authid's does not imitate (auth.WAMPCRA.Recognisable): a prober
+// can tell that user exists.
+func (p *parser) warnRecognisable(cfg auth.WAMPCRAConfig, ps positions) {
+	a, err := auth.NewWAMPCRA(cfg)
+	if err != nil {
+		return // reported by auth.NewSet
+	}
+	for _, id := range a.Recognisable() {
+		where := ps[fmt.Sprintf("users[%q]", id)]
+		p.warnf(where.n, where.path, "a prober can tell that user %q exists: its CHALLENGE's salting (none, or other salt length, alphabet, iterations or keylen) differs from the most common, which unknown authids imitate; give all users the same salting", id)
+	}
 }
 
 func (p *parser) cryptosignPrincipals(m *mapping, ps positions) map[string]auth.CryptosignPrincipal {

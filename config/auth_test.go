@@ -11,6 +11,7 @@ import (
 	"github.com/tollgate-wamp/tollgate/auth"
 	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/router"
+	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
 // A well-formed argon2id PHC string (ValidateHash only parses it).
@@ -119,6 +120,7 @@ func TestAuthMethods(t *testing.T) {
 		t.Errorf("dynamic methods:\n%+v\nwant:\n%+v", got, wantDyn)
 	}
 	wantWarns := []string{
+		`a.yaml:23:15: workers[0].transports[0].auth.wampcra.users.peter: a prober can tell that user "peter" exists: its CHALLENGE's salting (none, or other salt length, alphabet, iterations or keylen) differs from the most common, which unknown authids imitate; give all users the same salting`,
 		// a 1m timeout outlasts the 10 s handshake limit
 		`a.yaml:47:88: workers[0].transports[1].auth.anonymous.timeout: dynamic authenticator timeout 1m0s is not below the default hello_timeout 10s: the handshake deadline would cut it (the router aborts the login with wamp.error.authentication_failed "authentication did not complete within 10s"); lower timeout or raise hello_timeout`,
 		`a.yaml:49:80: workers[0].transports[1].auth.cryptosign.authenticator-role: ignored: Tollgate always calls the authenticator from its internal trusted session`,
@@ -414,5 +416,53 @@ workers:
 	}
 	if got := errLines(t, err); !slices.Equal(got, wantErrs) {
 		t.Errorf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantErrs, "\n"))
+	}
+}
+
+// The trust keys of issue 17: a dynamic method's realms (with
+// authenticator-realm), and static wampcra's fake-salt-secret from the
+// environment.
+func TestAuthTrustKeys(t *testing.T) {
+	t.Setenv("TOLLGATE_TEST_FAKE_SALT", "k3y")
+	c, warns := mustParse(t, "a.yaml", authHead+`      - type: rawsocket
+        endpoint: {type: tcp, port: 0}
+        auth:
+          ticket: {type: dynamic, authenticator: com.example.authenticate, authenticator-realm: auth, realms: [realm1]}
+          wampcra:
+            type: static
+            fake-salt-secret: ${TOLLGATE_TEST_FAKE_SALT}
+            users:
+              carol: {secret: prq7+YkJ1/KlW1X0YczMHw==, role: user, salt: salt123}
+`)
+	if len(warns) != 0 {
+		t.Errorf("warnings %v", warnLines(warns))
+	}
+	got := c.Transports[0].RouterTransport().RawSocket.Auth
+	if len(got) != 2 || !slices.Equal(got[0].Dynamic.Realms, []wamp.URI{"realm1"}) || got[1].WAMPCRA.FakeSaltSecret != "k3y" {
+		t.Fatalf("methods %+v", got)
+	}
+
+	_, bw, err := Parse("b.yaml", []byte(authHead+`      - type: rawsocket
+        endpoint: {type: tcp, port: 0}
+        auth:
+          ticket: {type: dynamic, authenticator: com.example.authenticate, realms: [realm1, nowhere]}
+          wampcra:
+            type: static
+            fake-salt-secret: ${TOLLGATE_TEST_UNSET_FAKE_SALT}
+            users:
+              carol: {secret: prq7+YkJ1/KlW1X0YczMHw==, role: user, salt: salt123}
+`))
+	errs := strings.Join(errLines(t, err), "\n")
+	want := []string{
+		`b.yaml:16:93: workers[0].transports[0].auth.ticket.realms[1]: realm "nowhere" is not defined in this config`,
+		`b.yaml:16:84: workers[0].transports[0].auth.ticket.realms: needs authenticator-realm (without it, whoever registers the authenticator in any realm a client asks for would be trusted for these realms)`,
+	}
+	for _, w := range want {
+		if !strings.Contains(errs, w) {
+			t.Errorf("errors:\n%s\nlack:\n%s", errs, w)
+		}
+	}
+	if ws := strings.Join(warnLines(bw), "\n"); !strings.Contains(ws, "environment variable TOLLGATE_TEST_UNSET_FAKE_SALT is not set: unknown authids get salts from a random per-process key") {
+		t.Errorf("no warning for the unset fake-salt-secret:\n%s", ws)
 	}
 }

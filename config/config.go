@@ -307,6 +307,7 @@ func (c *Config) RouterOptions() router.Options {
 		Realms:           realms,
 		HelloTimeout:     l.HelloTimeout,
 		GoodbyeTimeout:   l.GoodbyeTimeout,
+		GoodbyeReason:    l.GoodbyeReason,
 		MaxQueueBytes:    l.MaxQueueBytes,
 		MaxQueueMessages: l.MaxQueueMessages,
 		SlowConsumer:     l.SlowConsumer,

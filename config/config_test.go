@@ -986,7 +986,7 @@ func TestRouterOptionsIndependent(t *testing.T) {
 	if c.Transports[0].WebSocket["/ws"].Options.Serializers[0] != "json" {
 		t.Error("RouterTransport aliases the config's serializers")
 	}
-	if Default().Transports[0].Name != "web" || Default() == Default() {
+	if a, b := Default(), Default(); a.Transports[0].Name != "web" || a == b {
 		t.Error("Default must return a fresh config each call")
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tollgate-wamp/tollgate/auth"
 	"github.com/tollgate-wamp/tollgate/router"
+	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
 // defaultHelloTimeout is router.Options.HelloTimeout's default, used to
@@ -31,6 +32,11 @@ type Limits struct {
 	// SlowConsumer is what a full queue does ("slow_consumer":
 	// "disconnect", the default, or "drop_events").
 	SlowConsumer router.SlowConsumerPolicy
+	// GoodbyeReason is the reason of the router's reply to a client's
+	// GOODBYE ("goodbye_reason": "crossbar", the default, for
+	// wamp.close.normal; "spec" for wamp.close.goodbye_and_out). Not a
+	// limit, but read with them from the worker's options.
+	GoodbyeReason wamp.URI
 }
 
 // Crossbar's native worker options: accepted, warned about, not honoured.
@@ -80,6 +86,11 @@ func (p *parser) workerOptions(m *mapping, l *Limits) {
 	if v, vp := om.get("slow_consumer"); v != nil {
 		if s, ok := p.oneOf(v, vp, "disconnect", "drop_events"); ok && s == "drop_events" {
 			l.SlowConsumer = router.SlowConsumerDropEvents
+		}
+	}
+	if v, vp := om.get("goodbye_reason"); v != nil {
+		if s, ok := p.oneOf(v, vp, "crossbar", "spec"); ok {
+			l.GoodbyeReason = map[string]wamp.URI{"crossbar": router.GoodbyeCrossbar, "spec": router.GoodbyeSpec}[s]
 		}
 	}
 	om.get("extra")    // the worker's own data: nothing for Tollgate to do

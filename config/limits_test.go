@@ -60,6 +60,8 @@ func TestLimits(t *testing.T) {
 			Limits{MaxQueueBytes: 1 << 20, MaxQueueMessages: 1}},
 		{"disconnect", "{slow_consumer: disconnect}", Limits{SlowConsumer: router.SlowConsumerDisconnect}},
 		{"drop events", "{slow_consumer: drop_events}", Limits{SlowConsumer: router.SlowConsumerDropEvents}},
+		{"goodbye crossbar", "{goodbye_reason: crossbar}", Limits{GoodbyeReason: "wamp.close.normal"}},
+		{"goodbye spec", "{goodbye_reason: spec}", Limits{GoodbyeReason: "wamp.close.goodbye_and_out"}},
 		{"with crossbar keys", "{title: x, hello_timeout: 5000, env: {inherit: true}}",
 			Limits{HelloTimeout: 5 * time.Second}},
 	}
@@ -102,6 +104,8 @@ func TestLimitsErrors(t *testing.T) {
 			`e.yaml:4:32: workers[0].options.max_queue_bytes: must be a positive integer, got string "4MiB"`}},
 		{"messages as list", `{max_queue_messages: [1]}`, []string{
 			`e.yaml:4:35: workers[0].options.max_queue_messages: must be a positive integer, got a list`}},
+		{"unknown goodbye reason", "{goodbye_reason: wamp.close.normal}", []string{
+			`e.yaml:4:31: workers[0].options.goodbye_reason: must be one of "crossbar" or "spec", got "wamp.close.normal"`}},
 		{"unknown policy", "{slow_consumer: drop}", []string{
 			`e.yaml:4:30: workers[0].options.slow_consumer: must be one of "disconnect" or "drop_events", got "drop"`}},
 		{"policy wrong type", "{slow_consumer: 1}", []string{

@@ -301,7 +301,7 @@ func TestAuthenticatorRealmRedirection(t *testing.T) {
 	srv := authRouter(t)
 	backdoor := srv.Serve(t, "unix", anonymousTransport("backend"))
 	front := srv.Serve(t, "tcp", rawTransport(auth.MethodConfig{Method: "anonymous", Type: "dynamic", Dynamic: auth.DynamicConfig{
-		Authenticator: "com.example.authenticate", Realm: "authrealm",
+		Authenticator: "com.example.authenticate", Realm: "authrealm", Realms: []wamp.URI{"nowhere"},
 	}}))
 	backend := joinBackend(t, backdoor, "authrealm")
 	backend.register("com.example.authenticate", wamp.Dict{})
@@ -325,7 +325,7 @@ func TestAuthenticatorRealmRedirection(t *testing.T) {
 	backend.send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{}})
 	expect[*wamp.Result](p)
 
-	// Redirection to a realm the router does not have.
+	// Redirection to a listed realm the router does not have.
 	p = dialURL(t, front, "json")
 	p.send(&wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": clientRoles}})
 	inv = expect[*wamp.Invocation](backend)

@@ -27,7 +27,7 @@ func (s *session) handshake(ctx context.Context) bool {
 		if gotHello.Load() {
 			// A slow authenticator or a client that does not answer the
 			// CHALLENGE: a failed authentication, not a protocol error.
-			s.authFailed(wamp.ErrAuthenticationFailed, "authentication did not complete within "+s.r.opts.HelloTimeout.String(), "")
+			s.authFailed(wamp.ErrAuthenticationFailed, "authentication did not complete within "+s.r.opts.HelloTimeout.String(), "", "")
 		} else {
 			s.abort(wamp.ErrProtocolViolation, "no HELLO within "+s.r.opts.HelloTimeout.String())
 		}
@@ -62,7 +62,13 @@ func (s *session) handshake(ctx context.Context) bool {
 		return false
 	}
 	if s.r.realms[hello.Realm] == nil && len(s.auth) == 0 {
-		s.abort(wamp.ErrNoSuchRealm, fmt.Sprintf("no realm %q on this router", hello.Realm))
+		if hello.Realm == "" {
+			// Autobahn sends null when the app names no realm; only an
+			// authenticator or a principal's configured realm can choose.
+			s.abort(wamp.ErrNoSuchRealm, "HELLO names no realm, and this transport has no authentication that could choose one")
+		} else {
+			s.abort(wamp.ErrNoSuchRealm, fmt.Sprintf("no realm %q on this router", hello.Realm))
+		}
 		return false
 	}
 
@@ -71,7 +77,11 @@ func (s *session) handshake(ctx context.Context) bool {
 		return false
 	}
 	rm := s.r.realms[id.Realm]
-	if rm == nil {
+	switch {
+	case id.Realm == "":
+		s.authFailed(wamp.ErrNoSuchRealm, fmt.Sprintf("HELLO names no realm, and %s authentication chose none (a principal's realm, or the authenticator's answer, must name one)", id.AuthMethod), "", id.AuthID)
+		return false
+	case rm == nil:
 		s.abort(wamp.ErrNoSuchRealm, fmt.Sprintf("no realm %q on this router", id.Realm))
 		return false
 	}
@@ -80,11 +90,11 @@ func (s *session) handshake(ctx context.Context) bool {
 		// config (a static backdoor) may hand it out, never an authenticator
 		// that a client can talk to (it may echo HELLO's authrole, or be
 		// impersonated while its component is away).
-		s.authFailed(wamp.ErrNoSuchRole, "a dynamic authenticator cannot grant role \"trusted\"; use a static backdoor transport", id.AuthID)
+		s.authFailed(wamp.ErrNoSuchRole, "a dynamic authenticator cannot grant role \"trusted\"; use a static backdoor transport", "", id.AuthID)
 		return false
 	}
 	if !rm.hasRole(id.AuthRole) {
-		s.authFailed(wamp.ErrNoSuchRole, fmt.Sprintf("role %q is not defined on realm %q", id.AuthRole, rm.name), id.AuthID)
+		s.authFailed(wamp.ErrNoSuchRole, fmt.Sprintf("role %q is not defined on realm %q", id.AuthRole, rm.name), "", id.AuthID)
 		return false
 	}
 	if !timer.Stop() {
@@ -131,7 +141,7 @@ func (s *session) authenticate(ctx context.Context, hello *wamp.Hello, methods [
 					AuthMethod: auth.MethodAnonymous, AuthProvider: auth.ProviderStatic}, 0, true
 			}
 		}
-		s.authFailed(wamp.ErrNoAuthMethod, fmt.Sprintf("offered auth methods %v; this transport admits anonymous only", methods), authid)
+		s.authFailed(wamp.ErrNoAuthMethod, fmt.Sprintf("offered auth methods %v; this transport admits anonymous only", methods), "", authid)
 		return nil, 0, false
 	}
 	var a auth.Authenticator
@@ -146,7 +156,7 @@ func (s *session) authenticate(ctx context.Context, hello *wamp.Hello, methods [
 			configured = append(configured, m)
 		}
 		sort.Strings(configured)
-		s.authFailed(wamp.ErrNoAuthMethod, fmt.Sprintf("none of the offered auth methods %v is configured on this transport (configured: %s)", methods, strings.Join(configured, ", ")), authid)
+		s.authFailed(wamp.ErrNoAuthMethod, fmt.Sprintf("none of the offered auth methods %v is configured on this transport (configured: %s)", methods, strings.Join(configured, ", ")), "", authid)
 		return nil, 0, false
 	}
 
@@ -184,14 +194,14 @@ func (s *session) authenticate(ctx context.Context, hello *wamp.Hello, methods [
 	if err != nil {
 		var ae *auth.Error
 		if errors.As(err, &ae) {
-			s.authFailed(ae.Reason, ae.Message, authid)
+			s.authFailed(ae.Reason, ae.Message, ae.Detail, authid)
 		} else {
-			s.authFailed(wamp.ErrAuthenticationFailed, err.Error(), authid)
+			s.authFailed(wamp.ErrAuthenticationFailed, "authentication failed", err.Error(), authid)
 		}
 		return nil, 0, false
 	}
 	if id == nil {
-		s.authFailed(wamp.ErrAuthenticationFailed, "authenticator admitted no identity", authid)
+		s.authFailed(wamp.ErrAuthenticationFailed, "authenticator admitted no identity", "", authid)
 		return nil, 0, false
 	}
 	if id.Realm == "" {
@@ -203,12 +213,18 @@ func (s *session) authenticate(ctx context.Context, hello *wamp.Hello, methods [
 	return id, req.Session, true
 }
 
-// authFailed logs a refused join with the peer address and sends ABORT.
-func (s *session) authFailed(reason wamp.URI, msg, authid string) {
+// authFailed logs a refused join with the peer address and sends ABORT
+// with reason and msg; detail goes to the log only (an authenticator's own
+// error text may hold hostnames or credentials).
+func (s *session) authFailed(reason wamp.URI, msg, detail, authid string) {
 	s.r.stats.authFailures.Add(1)
 	if h := s.hello.Load(); h != nil {
-		s.auditRefused(h.Realm, authid, reason)
+		s.auditRefused(h.Realm, authid, reason) // never detail: it may hold credentials
 	}
-	s.r.warnLimited("authentication failed", "remote", s.tc.Info().RemoteAddr, "authid", authid, "reason", reason, "message", msg)
+	args := []any{"remote", s.tc.Info().RemoteAddr, "authid", authid, "reason", reason, "message", msg}
+	if detail != "" {
+		args = append(args, "detail", detail)
+	}
+	s.r.warnLimited("authentication failed", args...)
 	s.abort(reason, msg)
 }

@@ -403,6 +403,19 @@ func TestRegistrationMetaAPI(t *testing.T) {
 	deepEqual(t, "list exact", asIDs(t, list["exact"]), sortedIDs(reg, treg))
 	deepEqual(t, "list prefix", asIDs(t, list["prefix"]), []wamp.ID{pre})
 	deepEqual(t, "list wildcard", asIDs(t, list["wildcard"]), []wamp.ID{})
+	// Crossbar's session_id filter, positional or keyword.
+	byC1, _ := obs.callOK("wamp.registration.list", wamp.List{c1.id}, nil)[0].(wamp.Dict)
+	deepEqual(t, "list session c1 exact", asIDs(t, byC1["exact"]), []wamp.ID{reg})
+	deepEqual(t, "list session c1 prefix", asIDs(t, byC1["prefix"]), []wamp.ID{})
+	byC2, _ := obs.callOK("wamp.registration.list", nil, wamp.Dict{"session_id": c2.id})[0].(wamp.Dict)
+	deepEqual(t, "list session c2 prefix", asIDs(t, byC2["prefix"]), []wamp.ID{pre})
+	byTr, _ := obs.callOK("wamp.registration.list", wamp.List{tr.id}, nil)[0].(wamp.Dict)
+	deepEqual(t, "list of a hidden session", asIDs(t, byTr["exact"]), []wamp.ID{})
+	ownTr, _ := tr.callOK("wamp.registration.list", wamp.List{tr.id}, nil)[0].(wamp.Dict)
+	deepEqual(t, "trusted list of itself", asIDs(t, ownTr["exact"]), []wamp.ID{treg})
+	obs.callErr("wamp.registration.list", wamp.List{"c1"}, nil, wamp.ErrInvalidArgument)
+	obs.callErr("wamp.registration.list", wamp.List{c1.id}, wamp.Dict{"session_id": c1.id}, wamp.ErrInvalidArgument)
+	obs.callErr("wamp.registration.list", nil, wamp.Dict{"session": c1.id}, wamp.ErrInvalidArgument)
 	tlist, _ := tr.callOK("wamp.registration.list", nil, nil)[0].(wamp.Dict)
 	if n := len(asIDs(t, tlist["exact"])); n < 20 {
 		t.Errorf("trusted list shows %d exact registrations; the router's own should be there", n)
@@ -445,7 +458,7 @@ func TestRegistrationMetaAPI(t *testing.T) {
 		{"wamp.registration.get", wamp.List{wampGet}, wamp.ErrNoSuchRegistration}, // hidden
 		{"wamp.registration.get", wamp.List{"x"}, wamp.ErrInvalidArgument},
 		{"wamp.registration.get", nil, wamp.ErrInvalidArgument},
-		{"wamp.registration.list", wamp.List{1}, wamp.ErrInvalidArgument},
+		{"wamp.registration.list", wamp.List{1, 2}, wamp.ErrInvalidArgument},
 		{"wamp.registration.lookup", wamp.List{"a", wamp.Dict{"match": "fuzzy"}}, wamp.ErrInvalidArgument},
 		{"wamp.registration.lookup", wamp.List{"a", "prefix"}, wamp.ErrInvalidArgument},
 		{"wamp.registration.match", wamp.List{7}, wamp.ErrInvalidArgument},
@@ -587,6 +600,11 @@ func TestSubscriptionMetaAPI(t *testing.T) {
 	list, _ := obs.callOK("wamp.subscription.list", nil, nil)[0].(wamp.Dict)
 	deepEqual(t, "list exact", asIDs(t, list["exact"]), []wamp.ID{sub}) // the observer's wamp.* subscriptions are hidden
 	deepEqual(t, "list wildcard", asIDs(t, list["wildcard"]), []wamp.ID{wild})
+	byS1, _ := obs.callOK("wamp.subscription.list", wamp.List{s1.id}, nil)[0].(wamp.Dict)
+	deepEqual(t, "list session s1 exact", asIDs(t, byS1["exact"]), []wamp.ID{sub})
+	deepEqual(t, "list session s1 wildcard", asIDs(t, byS1["wildcard"]), []wamp.ID{})
+	byS2, _ := obs.callOK("wamp.subscription.list", nil, wamp.Dict{"session_id": s2.id})[0].(wamp.Dict)
+	deepEqual(t, "list session s2 wildcard", asIDs(t, byS2["wildcard"]), []wamp.ID{wild})
 	deepEqual(t, "match", asIDs(t, obs.callOK("wamp.subscription.match", wamp.List{"com.example.news"}, nil)[0]), []wamp.ID{sub, wild})
 	deepEqual(t, "match none", obs.callOK("wamp.subscription.match", wamp.List{"org.x"}, nil), wamp.List{nil})
 	deepEqual(t, "match hidden", obs.callOK("wamp.subscription.match", wamp.List{"wamp.subscription.on_create"}, nil), wamp.List{nil})

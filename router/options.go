@@ -26,6 +26,11 @@ type Options struct {
 	// GoodbyeTimeout bounds the wait for the peer's GOODBYE reply (and the
 	// drain of its queue) when the router closes a session. Default 5s.
 	GoodbyeTimeout time.Duration
+	// GoodbyeReason is the reason of the router's GOODBYE answering a
+	// client's: GoodbyeCrossbar (wamp.close.normal, the default, what
+	// Crossbar and Autobahn reply) or GoodbyeSpec
+	// (wamp.close.goodbye_and_out). docs/protocol.md says why.
+	GoodbyeReason wamp.URI
 
 	// MaxQueueBytes bounds each session's outbound queue in bytes.
 	// Default 4 MiB.
@@ -41,6 +46,12 @@ type Options struct {
 	// (router/audit.go, docs/operations.md). nil: no audit trail.
 	AuditLog *slog.Logger
 }
+
+// The GOODBYE reply reasons Options.GoodbyeReason may name.
+const (
+	GoodbyeCrossbar = wamp.CloseNormal
+	GoodbyeSpec     = wamp.CloseGoodbyeAndOut
+)
 
 // SlowConsumerPolicy says what to do with a session whose outbound queue is
 // full. Both policies are counted in Stats and logged (rate-limited).

@@ -179,15 +179,12 @@ func (p *peer) expectNothing(d time.Duration) {
 // expectClosed asserts that the router closes the connection.
 func (p *peer) expectClosed() {
 	p.t.Helper()
-	for {
-		m, err := p.tryRecv(5 * time.Second)
-		if err == nil {
-			p.t.Fatalf("expected the connection to close, got %v", m.MessageType())
-		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			p.t.Fatal("expected the connection to close; it stayed open")
-		}
-		return
+	m, err := p.tryRecv(5 * time.Second)
+	if err == nil {
+		p.t.Fatalf("expected the connection to close, got %v", m.MessageType())
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		p.t.Fatal("expected the connection to close; it stayed open")
 	}
 }
 

@@ -81,6 +81,9 @@ func New(opts Options) (*Router, error) {
 	if o.HelloTimeout <= 0 {
 		o.HelloTimeout = 10 * time.Second
 	}
+	if o.GoodbyeReason == "" {
+		o.GoodbyeReason = GoodbyeCrossbar
+	}
 	if o.GoodbyeTimeout <= 0 {
 		o.GoodbyeTimeout = 5 * time.Second
 	}

@@ -91,7 +91,7 @@ func (s *session) established(ctx context.Context) bool {
 			// Leave first: when the client reads the reply, its session is
 			// gone (registrations, cached authorizations, session list).
 			s.leaveRealm()
-			s.send(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.CloseGoodbyeAndOut})
+			s.send(&wamp.Goodbye{Details: wamp.Dict{}, Reason: s.r.opts.GoodbyeReason})
 			return true
 		case *wamp.Abort:
 			s.log.Debug("peer aborted", "reason", m.Reason)

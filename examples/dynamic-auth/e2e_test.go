@@ -20,7 +20,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -67,7 +66,7 @@ func buildAndRun(m *testing.M) (int, error) {
 	defer os.RemoveAll(dir)
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return 0, fmt.Errorf("go is not on PATH: %w", err)
 	}
 	build := exec.Command(goBin, "build", "-o", dir+string(filepath.Separator),
 		"./cmd/tollgate", "./examples/dynamic-auth/backend", "./examples/dynamic-auth/client")

@@ -507,9 +507,10 @@ func (inv *invocation) finish() bool {
 	if !inv.done.CompareAndSwap(false, true) {
 		return false
 	}
-	// Wait for a progressive RESULT being queued right now; later ones see done.
+	// Wait for a progressive RESULT being queued right now; later ones see
+	// done. The lock is the barrier: nothing is done under it.
 	inv.progressMu.Lock()
-	inv.progressMu.Unlock()
+	inv.progressMu.Unlock() //lint:ignore SA2001 a barrier, see above
 	if t := inv.timer.Load(); t != nil {
 		t.Stop()
 	}

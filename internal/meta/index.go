@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"slices"
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/internal/broker"
@@ -123,20 +124,49 @@ func (x *metaIndex[Info]) visible(info Info, trusted bool) bool {
 	return x.m.visibleURI(uri, trusted)
 }
 
+// listProc serves list([session_id]): every registration (subscription)
+// the caller may see, or, with Crossbar's optional session_id (positional
+// or keyword), only those that session is a member of. A session the
+// caller may not see has no visible memberships.
 func (x *metaIndex[Info]) listProc(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
 	proc := x.prefix + "list"
-	if err := wantArgs(proc, args, 0, 0); err != nil {
+	if err := wantArgs(proc, args, 0, 1); err != nil {
 		return nil, nil, err
 	}
-	if err := noKwargs(proc, kwargs); err != nil {
+	if err := noKwargs(proc, kwargs, "session_id"); err != nil {
 		return nil, nil, err
+	}
+	var filter any
+	if len(args) == 1 {
+		filter = args[0]
+	}
+	if v, ok := kwargs["session_id"]; ok {
+		if filter != nil {
+			return nil, nil, invalidArg("%s: session_id given twice (positional and keyword)", proc)
+		}
+		filter = v
+	}
+	var member wamp.ID
+	if filter != nil {
+		id, err := idArg(proc, "session_id", filter)
+		if err != nil {
+			return nil, nil, err
+		}
+		member = id
 	}
 	trusted := x.m.trustedCaller(caller)
 	out := newPerPolicy()
 	for _, info := range x.list() {
-		if id, uri, match := x.describe(info); x.m.visibleURI(uri, trusted) {
-			out.add(match, id)
+		id, uri, match := x.describe(info)
+		if !x.m.visibleURI(uri, trusted) {
+			continue
 		}
+		if member != 0 {
+			if ids, _ := x.members(id, trusted); !slices.Contains(ids, any(member)) {
+				continue
+			}
+		}
+		out.add(match, id)
 	}
 	return wamp.List{out.dict()}, nil, nil
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/transport"
+	"github.com/tollgate-wamp/tollgate/transport/internal/iowatch"
 	"github.com/tollgate-wamp/tollgate/wamp/codec"
 )
 
@@ -44,13 +45,13 @@ type Conn struct {
 	// read side, owned by the single reader
 	fr    frameReader
 	hdr   [4]byte
-	rwait ctxWatch
+	rwait iowatch.Watch
 
 	// write side, shared by Write, PONG replies and Ping
 	wmu   sync.Mutex
 	whdr  [4]byte
 	werr  error // sticky: after a failed write the stream is corrupt
-	wwait ctxWatch
+	wwait iowatch.Watch
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -85,8 +86,8 @@ func newConn(nc net.Conn, c codec.Codec, maxRecv, preJoin, maxSend int) *Conn {
 		preJoin: min(preJoin, maxRecv),
 		maxSend: maxSend,
 		info:    info,
-		rwait:   ctxWatch{set: setReadDeadline},
-		wwait:   ctxWatch{set: setWriteDeadline},
+		rwait:   iowatch.Watch{Set: iowatch.SetRead},
+		wwait:   iowatch.Watch{Set: iowatch.SetWrite},
 		done:    make(chan struct{}),
 	}
 	conn.fr.init(nc)
@@ -143,8 +144,8 @@ func (c *Conn) Close() error {
 	c.closeOnce.Do(func() {
 		close(c.done)
 		err = c.nc.Close()
-		c.rwait.release()
-		c.wwait.release()
+		c.rwait.Release()
+		c.wwait.Release()
 	})
 	if errors.Is(err, transport.ErrClosed) {
 		return nil
@@ -181,12 +182,12 @@ func (c *Conn) Read(ctx context.Context) ([]byte, error) {
 	if c.isClosed() {
 		return nil, transport.ErrClosed
 	}
-	call, err := c.rwait.begin(ctx, c.nc)
+	call, err := c.rwait.Begin(ctx, c.nc)
 	if err != nil {
 		return nil, c.fail("read", err)
 	}
 	msg, err := c.readMessage()
-	if err = call.end(err); err != nil {
+	if err = call.End(err); err != nil {
 		c.fr.release()
 		return nil, c.fail("read", err)
 	}
@@ -293,7 +294,7 @@ func (c *Conn) writeFrames(ctx context.Context, typ byte, frames [][]byte) error
 	if c.isClosed() {
 		return transport.ErrClosed
 	}
-	call, err := c.wwait.begin(ctx, c.nc)
+	call, err := c.wwait.Begin(ctx, c.nc)
 	if err != nil {
 		c.werr = c.fail("write", err)
 		return c.werr
@@ -317,7 +318,7 @@ func (c *Conn) writeFrames(ctx context.Context, typ byte, frames [][]byte) error
 	}
 	bw.Reset(nil) // drops unflushed bytes after an error: the stream is dead anyway
 	writerPool.Put(bw)
-	if err = call.end(err); err != nil {
+	if err = call.End(err); err != nil {
 		c.werr = c.fail("write", err)
 		return c.werr
 	}

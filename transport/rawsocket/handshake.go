@@ -233,9 +233,6 @@ func withCtx(ctx context.Context, nc net.Conn) (stop func() error) {
 	}
 }
 
-func setReadDeadline(nc net.Conn, t time.Time) error  { return nc.SetReadDeadline(t) }
-func setWriteDeadline(nc net.Conn, t time.Time) error { return nc.SetWriteDeadline(t) }
-
 // Accept performs the router side of the handshake on c, which the caller
 // accepted: it reads the client's 4 octets (bounded by ctx), validates them
 // and replies. A bad magic octet closes c without a reply; reserved bits

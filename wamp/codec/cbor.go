@@ -281,34 +281,41 @@ func (p *cborParser) value(depth int, build bool) (any, error) {
 			return nil, nil
 		}
 		return string(b), nil
-	case 4:
-		if depth > maxDepth {
-			p.i = start
-			return nil, p.errAt("nesting deeper than " + strconv.Itoa(maxDepth) + " levels")
-		}
-		if n > uint64(len(p.b)-p.i) {
-			return nil, p.truncated()
-		}
-		var l wamp.List
-		if build {
-			l = make(wamp.List, n)
-		}
-		for i := range n {
-			v, err := p.value(depth+1, build)
-			if err != nil {
-				return nil, err
-			}
-			if build {
-				l[i] = v
-			}
-		}
-		return l, nil
 	}
-	// major 5: map
 	if depth > maxDepth {
 		p.i = start
 		return nil, p.errAt("nesting deeper than " + strconv.Itoa(maxDepth) + " levels")
 	}
+	if major == 4 {
+		return p.array(n, depth, build)
+	}
+	return p.dict(n, depth, build) // major 5
+}
+
+// array reads the n items of an array whose head was just read.
+func (p *cborParser) array(n uint64, depth int, build bool) (any, error) {
+	if n > uint64(len(p.b)-p.i) {
+		return nil, p.truncated()
+	}
+	var l wamp.List
+	if build {
+		l = make(wamp.List, n)
+	}
+	for i := range n {
+		v, err := p.value(depth+1, build)
+		if err != nil {
+			return nil, err
+		}
+		if build {
+			l[i] = v
+		}
+	}
+	return l, nil
+}
+
+// dict reads the n pairs of a map whose head was just read; keys must be
+// text strings.
+func (p *cborParser) dict(n uint64, depth int, build bool) (any, error) {
 	if n > uint64(len(p.b)-p.i)/2 {
 		return nil, p.truncated()
 	}

@@ -38,6 +38,7 @@ func allMessages() []wamp.Message {
 	d := wamp.Dict{"k": "v", "n": int64(3)}
 	return []wamp.Message{
 		&wamp.Hello{Realm: "realm1", Details: wamp.Dict{"roles": wamp.Dict{"caller": wamp.Dict{}}}},
+		&wamp.Hello{Details: wamp.Dict{"roles": wamp.Dict{"caller": wamp.Dict{}}}}, // sent as null
 		&wamp.Welcome{Session: wamp.MaxID, Details: d},
 		&wamp.Abort{Details: d, Reason: wamp.ErrNoSuchRealm, Payload: pl},
 		&wamp.Abort{Details: wamp.Dict{}, Reason: wamp.ErrNoSuchRealm},
@@ -515,6 +516,10 @@ func TestDecodeLenient(t *testing.T) {
 			_, ok := m.(*wamp.Subscribe).Options["match"]
 			return !ok && len(m.(*wamp.Subscribe).Options) == 1
 		}},
+		// Autobahn sends a null realm when the app names none; the router chooses.
+		{JSON, "null realm", `[1,null,{"roles":{}}]`, func(m wamp.Message) bool { return m.(*wamp.Hello).Realm == "" }},
+		{MsgPack, "null realm", "\x93\x01\xc0\x80", func(m wamp.Message) bool { return m.(*wamp.Hello).Realm == "" }},
+		{CBOR, "null realm", "\x83\x01\xf6\xa0", func(m wamp.Message) bool { return m.(*wamp.Hello).Realm == "" }},
 		// JS CBOR encoders send a Uint8Array as tag 64 around a byte string.
 		{CBOR, "tag 64 byte array", "\x85\x18\x30\x01\xa0\x61p\x81\xd8\x40\x43\x01\x02\x03", func(m wamp.Message) bool {
 			args, _, err := m.(*wamp.Call).Values()
