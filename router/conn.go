@@ -36,7 +36,8 @@ type conn struct {
 	closeOnce sync.Once
 	done      chan struct{} // closed when the connection is finished
 
-	msgs msgCounters // this connection's share of the message counters (metrics_shard.go)
+	msgs  msgCounters              // this connection's share of the message counters (metrics_shard.go)
+	calls atomic.Pointer[callHist] // its calls' latency, from the first call on (metrics_calls.go)
 }
 
 func (c *conn) send(m wamp.Message) bool {

@@ -117,7 +117,7 @@ var problemCounters = []struct {
 }
 
 func (rc *routerCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{dBuild, dConns, dSessions, dSessionKind, dSubs, dRegs, dReceived, dSent, dBytesIn, dBytesOut, dInFlight, dErrors} {
+	for _, d := range []*prometheus.Desc{dBuild, dConns, dSessions, dSessionKind, dSubs, dRegs, dReceived, dSent, dBytesIn, dBytesOut, dInFlight, dErrors, dCallDuration} {
 		ch <- d
 	}
 	for _, c := range problemCounters {
@@ -153,6 +153,7 @@ func (rc *routerCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter(dBytesIn, mt.bytesIn)
 	counter(dBytesOut, mt.bytesOut)
+	ch <- mt.calls.metric()
 
 	st := r.Stats()
 	for _, c := range problemCounters {

@@ -82,6 +82,7 @@ func (mc *msgCounters) out(t wamp.MessageType, bytes int) {
 type msgTotals struct {
 	received, sent    [msgSlots]uint64
 	bytesIn, bytesOut uint64
+	calls             callTotals // metrics_calls.go
 }
 
 func (mt *msgTotals) add(mc *msgCounters) {
@@ -95,7 +96,10 @@ func (mt *msgTotals) add(mc *msgCounters) {
 
 // retire folds the counts of c, which is leaving r.conns, into r.retired.
 // r.mu must be held.
-func (r *Router) retire(c *conn) { r.retired.add(&c.msgs) }
+func (r *Router) retire(c *conn) {
+	r.retired.add(&c.msgs)
+	r.retired.calls.add(c.calls.Load())
+}
 
 // messageTotals sums every connection's counters, closed ones included.
 func (r *Router) messageTotals() (mt msgTotals, conns int) {
@@ -104,6 +108,7 @@ func (r *Router) messageTotals() (mt msgTotals, conns int) {
 	mt = r.retired
 	for c := range r.conns {
 		mt.add(&c.msgs)
+		mt.calls.add(c.calls.Load())
 	}
 	return mt, len(r.conns)
 }

@@ -63,6 +63,10 @@ func TestMetricsClosedConnectionsAndErrors(t *testing.T) {
 		{"tollgate_errors_sent_total", []string{"uri", "wamp.error.no_such_procedure"}, 1},
 		{"tollgate_errors_sent_total", []string{"uri", "other"}, 1},
 		{"tollgate_errors_sent_total", []string{"uri", "wamp.error.not_authorized"}, 0},
+		// Only the call that reached a callee is timed (the other was
+		// refused before); the caller has left, its histogram stays.
+		{"tollgate_call_duration_seconds_count", nil, 1},
+		{"tollgate_call_duration_seconds_bucket", []string{"le", "+Inf"}, 1},
 	} {
 		if got := m.get(t, c.name, c.labels...); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
@@ -70,6 +74,9 @@ func TestMetricsClosedConnectionsAndErrors(t *testing.T) {
 	}
 	if in, out := m.get(t, "tollgate_received_bytes_total"), m.get(t, "tollgate_sent_bytes_total"); in < 50 || out < 50 {
 		t.Errorf("bytes received %v, sent %v: too few for two sessions' traffic", in, out)
+	}
+	if sum, fast := m.get(t, "tollgate_call_duration_seconds_sum"), m.get(t, "tollgate_call_duration_seconds_bucket", "le", "0.0001"); sum <= 0 || sum > 10 || fast > 1 {
+		t.Errorf("call duration sum %v, le=0.0001 bucket %v", sum, fast)
 	}
 	// The Go runtime and process collectors are registered.
 	m.get(t, "go_goroutines")

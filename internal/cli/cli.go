@@ -248,11 +248,6 @@ func strictError(warns []config.Warning) error {
 // (SIGHUP reloads them, reload.go), then shuts the router down.
 func serve(ctx context.Context, rt *running, cfg *config.Config, listeners []config.Listener) int {
 	log, r := rt.log, rt.r
-	lns, err := openAll(ctx, listeners)
-	if err != nil {
-		log.Error(err.Error())
-		return exitFail
-	}
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var (
@@ -267,11 +262,18 @@ func serve(ctx context.Context, rt *running, cfg *config.Config, listeners []con
 		mu.Unlock()
 		stop() // one transport failing stops the router
 	}}
+	rt.set = set
+	// Before the first "listening" line: a SIGHUP or SIGUSR1 sent once the
+	// router is seen listening must not find the default action (exit).
+	watchSignals(ctx, log, rt.level, rt.onHangup)
+	lns, err := openAll(ctx, listeners)
+	if err != nil {
+		log.Error(err.Error())
+		return exitFail
+	}
 	for i, ln := range lns {
 		set.start(listeners[i], cfg.Transports[i], ln)
 	}
-	rt.set = set
-	watchSignals(ctx, log, rt.level, rt.onHangup)
 
 	// Guests start once every transport listens (they are usually the
 	// router's own backend) and stop before the router does.

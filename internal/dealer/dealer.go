@@ -29,6 +29,12 @@ type Session interface {
 	Send(m wamp.Message) bool
 }
 
+// CallObserver is a Session that wants to know how long its calls took,
+// from CALL to the final answer (metrics).
+type CallObserver interface {
+	CallAnswered(d time.Duration)
+}
+
 // Features the dealer implements and announces.
 var Features = []string{
 	"caller_identification",
@@ -134,6 +140,8 @@ type invocation struct {
 	// timer is the call timeout, armed once the invocation is in both
 	// peers' tables and sent (so it can never fire before that).
 	timer atomic.Pointer[time.Timer]
+	// started is when the CALL arrived, for a caller that is a CallObserver.
+	started time.Time
 }
 
 // RegisterOptions are the parsed REGISTER options.
@@ -264,6 +272,9 @@ func (d *Dealer) Call(caller *Peer, c *wamp.Call, t Target, o CallOptions) wamp.
 		input:     o.ProgressiveInput,
 		inputOpen: o.ProgressiveInput,
 		ppt:       o.PPT,
+	}
+	if _, ok := caller.s.(CallObserver); ok {
+		inv.started = time.Now()
 	}
 	caller.mu.Lock()
 	if caller.closed {
@@ -515,6 +526,9 @@ func (inv *invocation) finish() bool {
 		t.Stop()
 	}
 	inv.caller.forget(inv)
+	if o, ok := inv.caller.s.(CallObserver); ok {
+		o.CallAnswered(time.Since(inv.started))
+	}
 	return true
 }
 
