@@ -35,6 +35,9 @@ type promState struct {
 	once    sync.Once
 	reg     *prometheus.Registry
 	handler http.Handler
+
+	backendOnce sync.Once
+	backend     *prometheus.HistogramVec // metrics_backend.go
 }
 
 // Registry returns the router's Prometheus registry: the router's own
@@ -45,6 +48,7 @@ func (r *Router) Registry() *prometheus.Registry {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(
 			&routerCollector{r: r},
+			r.backendCalls(),
 			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 			collectors.NewGoCollector(),
 		)

@@ -369,6 +369,8 @@ func TestMetrics(t *testing.T) {
 		{"tollgate_messages_sent_total", []string{"type", "welcome"}, 2},
 		{"tollgate_messages_received_total", []string{"type", "hello"}, 3},
 		{"tollgate_authorizer_calls_total", []string{"realm", "realm1"}, 1},
+		{"tollgate_backend_call_duration_seconds_count", []string{"kind", "authorizer", "outcome", "ok"}, 1},
+		{"tollgate_backend_call_duration_seconds_bucket", []string{"kind", "authorizer", "outcome", "ok", "le", "+Inf"}, 1},
 		{"tollgate_authorizer_failures_total", []string{"realm", "realm1"}, 0},
 		{"tollgate_authz_cache_hits_total", []string{"realm", "realm1"}, 1},
 		{"tollgate_authz_cache_misses_total", []string{"realm", "realm1"}, 1},

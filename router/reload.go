@@ -96,7 +96,7 @@ func (r *Router) Reload(opts Options) error {
 			errs = append(errs, fmt.Errorf("router: realms[%d] (%s): switching between an open realm and roles needs a restart", i, ro.Name))
 		case ro.Roles != nil:
 			az, err := authz.NewRealm(ro.Name, ro.Roles, authz.Options{
-				Caller: r, CacheSize: ro.AuthzCacheSize, DefaultTTL: ro.AuthzCacheTTL, Logger: r.log.With("realm", ro.Name),
+				Caller: backendCaller{r, "authorizer"}, CacheSize: ro.AuthzCacheSize, DefaultTTL: ro.AuthzCacheTTL, Logger: r.log.With("realm", ro.Name),
 			})
 			if err != nil {
 				errs = append(errs, fmt.Errorf("router: realms[%d] (%s): %w", i, ro.Name, err))

@@ -115,7 +115,7 @@ func New(opts Options) (*Router, error) {
 		case ro.URICheck != "" && ro.URICheck != "strict" && ro.URICheck != "loose":
 			errs = append(errs, fmt.Errorf("router: realms[%d]: uri_check must be strict or loose, got %q", i, ro.URICheck))
 		default:
-			rm, err := newRealm(ro, &r.ids, &r.wg, r, log)
+			rm, err := newRealm(ro, &r.ids, &r.wg, backendCaller{r, "authorizer"}, log)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("router: realms[%d] (%s): %w", i, ro.Name, err))
 				continue

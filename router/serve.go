@@ -72,7 +72,7 @@ func (r *Router) authenticators(ms []auth.MethodConfig) (map[string]auth.Authent
 	if len(ms) == 0 {
 		return nil, nil
 	}
-	return auth.NewSet(ms, r)
+	return auth.NewSet(ms, backendCaller{r, "authenticator"})
 }
 
 // ServeTransport accepts connections on ln and serves t on them until ln
