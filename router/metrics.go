@@ -133,6 +133,7 @@ func (rc *routerCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, f := range authzFamilies {
 		ch <- f.d
 	}
+	ch <- dFlushes
 }
 
 func (rc *routerCollector) Collect(ch chan<- prometheus.Metric) {
@@ -184,6 +185,7 @@ func (rc *routerCollector) Collect(ch chan<- prometheus.Metric) {
 			for _, f := range authzFamilies {
 				ch <- prometheus.MustNewConstMetric(f.d, f.typ, f.v(&cs), name)
 			}
+			ch <- prometheus.MustNewConstMetric(dFlushes, prometheus.CounterValue, float64(rm.authz.flushes.Load()), name)
 		}
 	}
 }

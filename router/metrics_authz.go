@@ -6,6 +6,8 @@ import (
 	"github.com/tollgate-wamp/tollgate/authz"
 )
 
+var dFlushes = desc("tollgate_authz_cache_flushes_total", "Authorizer cache flushes (tollgate.authorizer.flush calls and config reloads), by realm.", "realm")
+
 // authzFamilies are the per-realm authorizer and cache series; only realms
 // with roles (and so an authorizer) have them.
 var authzFamilies = []struct {

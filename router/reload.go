@@ -28,6 +28,7 @@ type swapAuthz struct {
 	cur     atomic.Pointer[authz.Realm]
 	mu      sync.Mutex
 	retired authz.CacheStats // counters of replaced authorizers
+	flushes atomic.Uint64    // Flush calls and reloads (each empties the cache)
 }
 
 func newSwapAuthz(az *authz.Realm) *swapAuthz {
@@ -42,9 +43,12 @@ func (s *swapAuthz) Authorize(ctx context.Context, ss *authz.Session, uri wamp.U
 func (s *swapAuthz) Peek(ss *authz.Session, uri wamp.URI, action authz.Action) (allowed, known bool) {
 	return s.cur.Load().Peek(ss, uri, action)
 }
-func (s *swapAuthz) HasRole(name string) bool      { return s.cur.Load().HasRole(name) }
-func (s *swapAuthz) SessionLeft(id wamp.ID)        { s.cur.Load().SessionLeft(id) }
-func (s *swapAuthz) Flush(f authz.FlushFilter) int { return s.cur.Load().Flush(f) }
+func (s *swapAuthz) HasRole(name string) bool { return s.cur.Load().HasRole(name) }
+func (s *swapAuthz) SessionLeft(id wamp.ID)   { s.cur.Load().SessionLeft(id) }
+func (s *swapAuthz) Flush(f authz.FlushFilter) int {
+	s.flushes.Add(1)
+	return s.cur.Load().Flush(f)
+}
 
 // CacheStats are the current authorizer's plus the replaced ones' counters
 // (entries: the current cache only).
@@ -65,6 +69,7 @@ func (s *swapAuthz) CacheStats() authz.CacheStats {
 func (s *swapAuthz) swap(az *authz.Realm) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.flushes.Add(1)
 	old := s.cur.Swap(az).CacheStats()
 	s.retired.Hits += old.Hits
 	s.retired.Misses += old.Misses

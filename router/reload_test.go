@@ -38,6 +38,7 @@ func TestReloadRoles(t *testing.T) {
 	t.Parallel()
 	srv, backdoor, front := authzRouter(t)
 	r := srv.Router()
+	metricsURL := "http://" + strings.TrimPrefix(srv.Serve(t, "tcp", router.Transport{Metrics: []string{"/metrics"}}), "tcp://") + "/metrics"
 	backend := joinBackend(t, backdoor, "realm1")
 	backend.register("com.example.authorize", wamp.Dict{})
 	joe := loginTicket(t, front, "joe") // user: dynamic authorizer
@@ -74,7 +75,7 @@ func TestReloadRoles(t *testing.T) {
 	wantPublished(t, "gus granted", publishAck(gus, "public.news"))
 	wantDenied(t, "joe's cached allow revoked", publishAck(joe, "com.example.c"))
 	wantPublished(t, "joe's new permission", publishAck(joe, "com.example.other"))
-	if cs, _ := r.AuthzCacheStats("realm1"); cs.Hits < 2 || cs.AuthorizerCalls != 1 {
+	if cs, _ := r.AuthzCacheStats("realm1"); cs.Hits < 2 || cs.AuthorizerCalls != 1 { // carried over the swap
 		t.Errorf("cache counters after the swap %+v: the old authorizer's counts must stay", cs)
 	}
 
@@ -91,5 +92,8 @@ func TestReloadRoles(t *testing.T) {
 	}
 	gus.send(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.CloseGoodbyeAndOut})
 	wantPublished(t, "backend untouched", publishAck(backend, "public.news"))
+	if got := scrape(t, metricsURL).get(t, "tollgate_authz_cache_flushes_total", "realm", "realm1"); got != 2 {
+		t.Errorf("flushes after two reloads = %v, want 2 (the refused one does not count)", got)
+	}
 	joe.expectNothing(50 * time.Millisecond)
 }
