@@ -142,6 +142,7 @@ func (p *parser) realmOptions(om *mapping, realm *router.RealmOptions) {
 	}
 	p.realmEdgeOptions(om, realm)
 	p.realmBounds(om, realm)
+	p.opsRealmOptions(om, realm) // ops.go
 	om.done()
 }
 

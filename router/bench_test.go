@@ -2,7 +2,10 @@ package router_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/tollgate-wamp/tollgate/routertest"
 	"github.com/tollgate-wamp/tollgate/transport"
@@ -45,7 +48,10 @@ func BenchmarkCallRoundTrip(b *testing.B) {
 // BenchmarkPublishAcknowledged measures PUBLISH (acknowledge: true) →
 // EVENT queued to one subscriber → PUBLISHED, over loopback RawSocket.
 func BenchmarkPublishAcknowledged(b *testing.B) {
-	srv := routertest.Start(b)
+	publishLoop(b, routertest.Start(b))
+}
+
+func publishLoop(b *testing.B, srv *routertest.Server) {
 	sub := rawJoin(b, srv, codec.JSON)
 	if _, ok := rawRPC(b, context.Background(), sub, &wamp.Subscribe{Request: 1, Options: wamp.Dict{}, Topic: "com.bench.topic"}).(*wamp.Subscribed); !ok {
 		b.Fatal("subscribe failed")
@@ -65,5 +71,44 @@ func BenchmarkPublishAcknowledged(b *testing.B) {
 		if _, ok := r.(*wamp.Published); !ok {
 			b.Fatalf("got %v", r.MessageType())
 		}
+	}
+}
+
+// discardResponse is an http.ResponseWriter that keeps nothing.
+type discardResponse struct{}
+
+func (discardResponse) Header() http.Header         { return http.Header{} }
+func (discardResponse) Write(p []byte) (int, error) { return len(p), nil }
+func (discardResponse) WriteHeader(int)             {}
+
+// BenchmarkPublishScraped is BenchmarkPublishAcknowledged with the metrics
+// scraped 10 times a second ("on", 150 times more often than Prometheus by default) or
+// never ("off"): the difference is what metrics cost per message.
+func BenchmarkPublishScraped(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		name := map[bool]string{false: "off", true: "on"}[on]
+		b.Run(name, func(b *testing.B) {
+			srv := routertest.Start(b)
+			if on {
+				h := srv.Router().MetricsHandler()
+				stop := make(chan struct{})
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					tick := time.NewTicker(100 * time.Millisecond)
+					defer tick.Stop()
+					for {
+						select {
+						case <-stop:
+							return
+						case <-tick.C:
+							h.ServeHTTP(discardResponse{}, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+						}
+					}
+				}()
+				b.Cleanup(func() { close(stop); <-done })
+			}
+			publishLoop(b, srv)
+		})
 	}
 }

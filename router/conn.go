@@ -38,6 +38,9 @@ type conn struct {
 	// helloDeadline ends the first session's handshake: HelloTimeout from
 	// accept (edge.go); zero when the connection came from elsewhere.
 	helloDeadline time.Time
+
+	msgs  msgCounters              // this connection's share of the message counters (metrics_shard.go)
+	calls atomic.Pointer[callHist] // its calls' latency, from the first call on (metrics_calls.go)
 }
 
 // helloWait is how long the next handshake may take: what is left of the
@@ -60,7 +63,11 @@ func (c *conn) send(m wamp.Message) bool {
 	if !c.enqueue(f, false) {
 		return false
 	}
-	c.r.stats.count(&c.r.stats.sent, m.MessageType())
+	t := m.MessageType()
+	c.msgs.out(t, len(f))
+	if t == wamp.TypeError {
+		c.r.countError(m)
+	}
 	return true
 }
 
@@ -188,7 +195,7 @@ func (c *conn) read(ctx context.Context) (wamp.Message, bool) {
 		c.abort(wamp.ErrProtocolViolation, protocolMessage(err))
 		return nil, false
 	}
-	c.r.stats.count(&c.r.stats.received, m.MessageType())
+	c.msgs.in(m.MessageType(), len(data))
 	return m, true
 }
 

@@ -32,7 +32,11 @@ func (s *session) Send(m wamp.Message) error {
 	if !s.enqueue(f, false) {
 		return dealer.ErrGone
 	}
-	s.r.stats.count(&s.r.stats.sent, m.MessageType())
+	t := m.MessageType()
+	s.msgs.out(t, len(f))
+	if t == wamp.TypeError {
+		s.r.countError(m)
+	}
 	return nil
 }
 

@@ -42,6 +42,9 @@ func (s *session) handshake(ctx context.Context) bool {
 	}
 	gotHello.Store(true)
 	hello, isHello := m.(*wamp.Hello)
+	if isHello {
+		s.hello.Store(hello) // for the audit of a refusal (audit.go)
+	}
 	if !isHello {
 		s.r.stats.protocolViolations.Add(1)
 		s.abort(wamp.ErrProtocolViolation, fmt.Sprintf("expected HELLO, got %v", m.MessageType()))
@@ -232,6 +235,9 @@ func (s *session) authenticate(ctx context.Context, hello *wamp.Hello, methods [
 // error text may hold hostnames or credentials).
 func (s *session) authFailed(reason wamp.URI, msg, detail, authid string) {
 	s.r.stats.authFailures.Add(1)
+	if h := s.hello.Load(); h != nil {
+		s.auditRefused(h.Realm, authid, reason) // never detail: it may hold credentials
+	}
 	args := []any{"remote", s.tc.Info().RemoteAddr, "authid", authid, "reason", reason, "message", msg}
 	if detail != "" {
 		args = append(args, "detail", detail)

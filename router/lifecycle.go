@@ -66,6 +66,7 @@ func (rm *realm) join(s *session, who *auth.Identity, promised wamp.ID, roles wa
 		j.Joined() // lift the pre-join receive limit
 	}
 	rm.meta.Joined(s) // on_join
+	s.auditJoin()
 	s.log.Debug("session joined", "authrole", s.authrole, "authmethod", s.authmethod, "authprovider", s.authprovider)
 }
 

@@ -1,28 +1,19 @@
 package router
 
 import (
-	"bufio"
+	"log/slog"
 	"net/http"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
-	"sync/atomic"
+	"sync"
 
-	"github.com/tollgate-wamp/tollgate/authz"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
-
-// msgTypes bounds the message type codes counted per type (YIELD is 70).
-const msgTypes = 71
-
-// count adds one message of type t to table (stats.received or stats.sent).
-// One atomic add, no lock: it runs for every message.
-func (st *stats) count(table *[msgTypes]atomic.Uint64, t wamp.MessageType) {
-	if t < msgTypes {
-		table[t].Add(1)
-	}
-}
 
 // Message types listed in the metrics even while zero, by direction. Other
 // types appear once counted (a client sending WELCOME, say).
@@ -39,164 +30,200 @@ var (
 	}
 )
 
-// MetricsHandler returns an http.Handler serving the router's metrics in
-// the Prometheus text exposition format 0.0.4 (docs/metrics.md lists
-// them). It answers GET and HEAD; each scrape reads the counters afresh
-// and takes only short read locks (no routing is blocked). Transport.Metrics
-// mounts it on a listener; it may also be mounted on any http.ServeMux.
+// promState is the router's Prometheus registry, built on first use.
+type promState struct {
+	once    sync.Once
+	reg     *prometheus.Registry
+	handler http.Handler
+
+	backendOnce sync.Once
+	backend     *prometheus.HistogramVec // metrics_backend.go
+}
+
+// Registry returns the router's Prometheus registry: the router's own
+// collector (docs/metrics.md) and the process and Go runtime collectors.
+// An embedding program may register its own collectors on it.
+func (r *Router) Registry() *prometheus.Registry {
+	r.prom.once.Do(func() {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(
+			&routerCollector{r: r},
+			r.backendCalls(),
+			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+			collectors.NewGoCollector(),
+		)
+		r.prom.reg = reg
+		r.prom.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+			EnableOpenMetrics: true,
+			ErrorLog:          slog.NewLogLogger(r.log.With("component", "metrics").Handler(), slog.LevelWarn),
+		})
+	})
+	return r.prom.reg
+}
+
+// MetricsHandler returns an http.Handler serving the router's metrics
+// (docs/metrics.md) in the Prometheus text format, or OpenMetrics when the
+// scraper asks for it. It answers GET and HEAD; each scrape reads the
+// counters afresh and takes only short locks (no routing is blocked).
+// Transport.Metrics mounts it on a listener; it may also be mounted on any
+// http.ServeMux.
 func (r *Router) MetricsHandler() http.Handler {
+	r.Registry()
+	h := r.prom.handler
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Method != http.MethodGet && req.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
-		if req.Method == http.MethodHead {
-			return
-		}
-		bw := bufio.NewWriter(w)
-		r.writeMetrics(bw)
-		bw.Flush()
+		h.ServeHTTP(w, req)
 	})
 }
 
-// metricsWriter writes exposition-format families; realm labels are
-// escaped once per realm.
-type metricsWriter struct {
-	w *bufio.Writer
-}
+// routerCollector reads the router's counters at scrape time; the routing
+// path keeps only its own plain counters (metrics_shard.go).
+type routerCollector struct{ r *Router }
 
-func (mw metricsWriter) family(name, typ, help string) {
-	mw.w.WriteString("# HELP " + name + " " + escapeHelp(help) + "\n# TYPE " + name + " " + typ + "\n")
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(name, help, labels, nil)
 }
-
-// sample writes name{labels} v; labels is "" or `k="escaped",...`.
-func (mw metricsWriter) sample(name, labels string, v uint64) {
-	mw.w.WriteString(name)
-	if labels != "" {
-		mw.w.WriteString("{" + labels + "}")
-	}
-	mw.w.WriteByte(' ')
-	mw.w.WriteString(strconv.FormatUint(v, 10))
-	mw.w.WriteByte('\n')
-}
-
-func (mw metricsWriter) single(name, typ, help string, v uint64) {
-	mw.family(name, typ, help)
-	mw.sample(name, "", v)
-}
-
-func label(k, v string) string { return k + `="` + escapeLabel(v) + `"` }
 
 var (
-	labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
-	helpEscaper  = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
+	dBuild       = desc("tollgate_build_info", "Tollgate build information; always 1.", "version", "goversion")
+	dConns       = desc("tollgate_connections", "Open client connections (WebSocket and RawSocket), joined to a realm or not.")
+	dSessions    = desc("tollgate_sessions", "Established sessions by realm.", "realm")
+	dSessionKind = desc("tollgate_sessions_by_kind", "Established sessions by realm, transport, serializer and authentication method.",
+		"realm", "transport", "serializer", "authmethod")
+	dSubs     = desc("tollgate_subscriptions", "Subscriptions by realm (one per topic and match policy, shared by its subscribers).", "realm")
+	dStored   = desc("tollgate_stored_event_bytes", "Accounted bytes of stored events (kind: retained or history), all realms.", "kind")
+	dRegs     = desc("tollgate_registrations", "Registrations by realm, not counting the router's own procedures (meta API).", "realm")
+	dReceived = desc("tollgate_messages_received_total", "WAMP messages received from clients, by type.", "type")
+	dSent     = desc("tollgate_messages_sent_total", "WAMP messages queued to clients, by type.", "type")
+	dBytesIn  = desc("tollgate_received_bytes_total", "Bytes of WAMP messages received from clients (serialized payload, without transport framing).")
+	dBytesOut = desc("tollgate_sent_bytes_total", "Bytes of WAMP messages queued to clients (serialized payload, without transport framing).")
+	dInFlight = desc("tollgate_calls_in_flight", "Calls waiting for their final RESULT or ERROR, by realm.", "realm")
+	dErrors   = desc("tollgate_errors_sent_total", "ERROR messages sent to clients, by error URI (the spec's and the router's own; any other is \"other\").", "uri")
 )
 
-func escapeLabel(s string) string { return labelEscaper.Replace(s) }
-func escapeHelp(s string) string  { return helpEscaper.Replace(s) }
+// problemCounters are the router-wide counters of rare events (not per message).
+var problemCounters = []struct {
+	d *prometheus.Desc
+	v func(s *Stats) uint64
+}{
+	{desc("tollgate_protocol_violations_total", "Sessions aborted for protocol violations."), func(s *Stats) uint64 { return s.ProtocolViolations }},
+	{desc("tollgate_slow_consumers_total", "Connections closed because their outbound queue was full."), func(s *Stats) uint64 { return s.SlowConsumers }},
+	{desc("tollgate_dropped_events_total", "EVENTs dropped for a full outbound queue (slow consumer policy drop_events)."), func(s *Stats) uint64 { return s.DroppedEvents }},
+	{desc("tollgate_dropped_publications_total", "Unacknowledged PUBLISHes refused (invalid URI or options, not authorized)."), func(s *Stats) uint64 { return s.DroppedPublications }},
+	{desc("tollgate_withheld_events_total", "Events of pattern subscriptions withheld because the subscriber may not subscribe to the concrete topic."), func(s *Stats) uint64 { return s.WithheldEvents }},
+	{desc("tollgate_oversize_messages_total", "Messages not sent because they exceed the size the peer accepts."), func(s *Stats) uint64 { return s.Oversize }},
+	{desc("tollgate_auth_failures_total", "Joins refused by authentication (ABORT before WELCOME)."), func(s *Stats) uint64 { return s.AuthFailures }},
+	{desc("tollgate_authz_failures_total", "Actions denied because the authorizer failed (error, timeout, malformed answer)."), func(s *Stats) uint64 { return s.AuthzFailures }},
+	{desc("tollgate_unencodable_messages_total", "Messages and events a session's serializer cannot carry (a message answering a request is replaced by ERROR)."), func(s *Stats) uint64 { return s.Unencodable }},
+	{desc("tollgate_bound_refusals_total", "CALL, SUBSCRIBE and REGISTER refused by a per-session bound (calls in flight, subscriptions, registrations)."), func(s *Stats) uint64 { return s.BoundRefusals }},
+	{desc("tollgate_stored_events_evicted_total", "Retained and history events evicted to stay within the count and byte bounds."), func(s *Stats) uint64 { return s.StoredEvicted }},
+	{desc("tollgate_stored_events_too_large_total", "Events not retained or kept in history because they exceed stored_event_bytes."), func(s *Stats) uint64 { return s.StoredTooLarge }},
+	{desc("tollgate_refused_connections_total", "Connections closed at accept by a per-listener or per-IP connection limit."), func(s *Stats) uint64 { return s.RefusedConnections }},
+	{desc("tollgate_handshake_timeouts_total", "Connections closed because no session joined by the handshake deadline."), func(s *Stats) uint64 { return s.HandshakeTimeouts }},
+	{desc("tollgate_throttled_logins_total", "Logins refused by admission control (HELLO rate limits, logins in progress)."), func(s *Stats) uint64 { return s.ThrottledLogins }},
+	{desc("tollgate_realm_full_total", "HELLOs refused because the realm has its maximum of sessions."), func(s *Stats) uint64 { return s.RealmFull }},
+	{desc("tollgate_rate_limited_total", "Requests refused (or unacknowledged PUBLISHes dropped) by a message rate limit."), func(s *Stats) uint64 { return s.RateLimited }},
+	{desc("tollgate_rate_limit_closes_total", "Sessions closed for exceeding a message rate limit repeatedly."), func(s *Stats) uint64 { return s.RateLimitCloses }},
+}
 
-func (r *Router) writeMetrics(w *bufio.Writer) {
-	mw := metricsWriter{w}
-	mw.family("tollgate_build_info", "gauge", "Tollgate build information; always 1.")
-	mw.sample("tollgate_build_info", label("version", Version)+","+label("goversion", runtime.Version()), 1)
+func (rc *routerCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{dBuild, dConns, dSessions, dSessionKind, dSubs, dStored, dRegs, dReceived, dSent, dBytesIn, dBytesOut, dInFlight, dErrors, dCallDuration} {
+		ch <- d
+	}
+	for _, c := range problemCounters {
+		ch <- c.d
+	}
+	ch <- dJoins
+	ch <- dRefusals
+	ch <- dAcceptErrors
+	for _, f := range authzFamilies {
+		ch <- f.d
+	}
+	ch <- dFlushes
+}
 
-	r.mu.Lock()
-	nconns := len(r.conns)
-	r.mu.Unlock()
-	mw.single("tollgate_connections", "gauge", "Open client connections (WebSocket and RawSocket), joined to a realm or not.", uint64(nconns))
+func (rc *routerCollector) Collect(ch chan<- prometheus.Metric) {
+	r := rc.r
+	gauge := func(d *prometheus.Desc, v float64, lv ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, lv...)
+	}
+	counter := func(d *prometheus.Desc, v uint64, lv ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), lv...)
+	}
+	gauge(dBuild, 1, Version, runtime.Version())
 
+	mt, nconns := r.messageTotals()
+	gauge(dConns, float64(nconns))
+	for slot, t := range typeOfSlot {
+		if n := mt.received[slot]; n > 0 || slices.Contains(receivedTypes, t) {
+			counter(dReceived, n, strings.ToLower(t.String()))
+		}
+		if n := mt.sent[slot]; n > 0 || slices.Contains(sentTypes, t) {
+			counter(dSent, n, strings.ToLower(t.String()))
+		}
+	}
+	counter(dBytesIn, mt.bytesIn)
+	counter(dBytesOut, mt.bytesOut)
+	ch <- mt.calls.metric()
+
+	st := r.Stats()
+	for _, c := range problemCounters {
+		counter(c.d, c.v(&st))
+	}
+	gauge(dStored, float64(st.RetainedBytes), "retained")
+	gauge(dStored, float64(st.HistoryBytes), "history")
+	r.collectErrors(func(uri string, n uint64) { counter(dErrors, n, uri) })
+	r.collectJoins(ch)
+
+	for _, n := range r.realmNames() {
+		rm := r.realms[n]
+		name := string(n)
+		kinds, inFlight := rm.sessionKinds()
+		gauge(dInFlight, float64(inFlight), name)
+		total := 0
+		for k, v := range kinds {
+			total += v
+			gauge(dSessionKind, float64(v), name, k.transport, k.serializer, k.authmethod)
+		}
+		gauge(dSessions, float64(total), name)
+		gauge(dSubs, float64(rm.broker.Count()), name)
+		gauge(dRegs, float64(max(rm.dealer.Count()-len(rm.internal.procs), 0)), name)
+		if rm.authz != nil {
+			cs := rm.authz.CacheStats()
+			for _, f := range authzFamilies {
+				ch <- prometheus.MustNewConstMetric(f.d, f.typ, f.v(&cs), name)
+			}
+			ch <- prometheus.MustNewConstMetric(dFlushes, prometheus.CounterValue, float64(rm.authz.flushes.Load()), name)
+		}
+	}
+}
+
+// realmNames returns the realm names sorted.
+func (r *Router) realmNames() []wamp.URI {
 	names := make([]wamp.URI, 0, len(r.realms))
 	for n := range r.realms {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	realmLabels := make([]string, len(names))
-	for i, n := range names {
-		realmLabels[i] = label("realm", string(n))
-	}
-	perRealm := func(name, typ, help string, v func(rm *realm) uint64) {
-		mw.family(name, typ, help)
-		for i, n := range names {
-			mw.sample(name, realmLabels[i], v(r.realms[n]))
-		}
-	}
-	perRealm("tollgate_sessions", "gauge", "Established sessions by realm.",
-		func(rm *realm) uint64 { return uint64(rm.count()) })
-	perRealm("tollgate_subscriptions", "gauge", "Subscriptions by realm (one per topic and match policy, shared by its subscribers).",
-		func(rm *realm) uint64 { return uint64(rm.broker.Count()) })
-	perRealm("tollgate_registrations", "gauge", "Registrations by realm, not counting the router's own procedures (meta API).",
-		func(rm *realm) uint64 { return uint64(max(rm.dealer.Count()-len(rm.internal.procs), 0)) })
+	return names
+}
 
-	st := &r.stats
-	for _, c := range []struct {
-		name, help string
-		v          *atomic.Uint64
-	}{
-		{"tollgate_protocol_violations_total", "Sessions aborted for protocol violations.", &st.protocolViolations},
-		{"tollgate_slow_consumers_total", "Connections closed because their outbound queue was full.", &st.slowConsumers},
-		{"tollgate_dropped_events_total", "EVENTs dropped for a full outbound queue (slow consumer policy drop_events).", &st.droppedEvents},
-		{"tollgate_dropped_publications_total", "Unacknowledged PUBLISHes refused (invalid URI or options, not authorized).", &st.droppedPublications},
-		{"tollgate_withheld_events_total", "Events of pattern subscriptions withheld because the subscriber may not subscribe to the concrete topic.", &st.withheldEvents},
-		{"tollgate_oversize_messages_total", "Messages not sent because they exceed the size the peer accepts.", &st.oversize},
-		{"tollgate_auth_failures_total", "Joins refused by authentication (ABORT before WELCOME).", &st.authFailures},
-		{"tollgate_authz_failures_total", "Actions denied because the authorizer failed (error, timeout, malformed answer).", &st.authzFailures},
-	} {
-		mw.single(c.name, "counter", c.help, c.v.Load())
-	}
+// sessionKind is the bounded label set of tollgate_sessions_by_kind.
+type sessionKind struct{ transport, serializer, authmethod string }
 
-	msgs := func(name, help string, table *[msgTypes]atomic.Uint64, listed []wamp.MessageType) {
-		mw.family(name, "counter", help)
-		for t := range wamp.MessageType(msgTypes) {
-			n := table[t].Load()
-			if t.Known() && (n > 0 || slices.Contains(listed, t)) {
-				mw.sample(name, label("type", strings.ToLower(t.String())), n)
-			}
-		}
+// sessionKinds counts the realm's sessions by kind and their calls in
+// flight.
+func (rm *realm) sessionKinds() (kinds map[sessionKind]int, inFlight int) {
+	kinds = map[sessionKind]int{}
+	for _, s := range rm.list() {
+		info := s.tc.Info()
+		kinds[sessionKind{info.Kind, info.Serializer, s.authmethod}]++
+		inFlight += s.peer.CallsInFlight()
 	}
-	msgs("tollgate_messages_received_total", "WAMP messages received from clients, by type.", &st.received, receivedTypes)
-	msgs("tollgate_messages_sent_total", "WAMP messages queued to clients, by type.", &st.sent, sentTypes)
-
-	// Authorizer caches exist only on realms with roles.
-	var (
-		azLabels []string
-		azStats  []authz.CacheStats
-	)
-	for i, n := range names {
-		if az := r.realms[n].authz; az != nil {
-			azLabels = append(azLabels, realmLabels[i])
-			azStats = append(azStats, az.CacheStats())
-		}
-	}
-	if len(azStats) == 0 {
-		return
-	}
-	for _, f := range []struct {
-		name, typ, help string
-		v               func(cs *authz.CacheStats) uint64
-	}{
-		{"tollgate_authz_cache_hits_total", "counter", "Authorization questions answered from the authorizer cache, by realm.",
-			func(cs *authz.CacheStats) uint64 { return cs.Hits }},
-		{"tollgate_authz_cache_misses_total", "counter", "Authorization questions of dynamic roles not answered from the cache, by realm.",
-			func(cs *authz.CacheStats) uint64 { return cs.Misses }},
-		{"tollgate_authz_cache_evictions_total", "counter", "Authorizer cache entries evicted to stay within the cache size, by realm.",
-			func(cs *authz.CacheStats) uint64 { return cs.Evictions }},
-		{"tollgate_authz_cache_entries", "gauge", "Authorizer cache entries held, by realm.",
-			func(cs *authz.CacheStats) uint64 { return uint64(max(cs.Entries, 0)) }},
-		{"tollgate_authz_cache_discarded_total", "counter", "Cacheable authorizer answers not cached because a flush or the session leaving overtook the call, by realm.",
-			func(cs *authz.CacheStats) uint64 { return cs.Discarded }},
-		{"tollgate_authorizer_calls_total", "counter", "Calls made to dynamic authorizers, by realm.",
-			func(cs *authz.CacheStats) uint64 { return cs.AuthorizerCalls }},
-		{"tollgate_authorizer_failures_total", "counter", "Dynamic authorizer calls that failed (error, timeout, not registered, malformed answer), by realm.",
-			func(cs *authz.CacheStats) uint64 { return cs.Failures }},
-		{"tollgate_authorizer_shared_total", "counter", "Authorization questions answered by an identical question's authorizer call in flight, by realm.",
-			func(cs *authz.CacheStats) uint64 { return cs.Shared }},
-	} {
-		mw.family(f.name, f.typ, f.help)
-		for i := range azStats {
-			mw.sample(f.name, azLabels[i], f.v(&azStats[i]))
-		}
-	}
+	return kinds, inFlight
 }

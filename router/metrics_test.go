@@ -39,6 +39,8 @@ type sample struct {
 // enough to catch our own mistakes: every sample follows its family's
 // HELP and TYPE lines, families are contiguous and declared once, counters
 // end in _total, label values are correctly escaped, series are unique.
+// Histogram and summary samples (_bucket, _sum, _count) belong to their
+// family.
 func parseExposition(body string) ([]sample, error) {
 	if body == "" || !strings.HasSuffix(body, "\n") {
 		return nil, errors.New("exposition must end with a newline")
@@ -81,13 +83,13 @@ func parseLine(line string, out *[]sample, help map[string]bool, types map[strin
 		if _, dup := types[name]; dup {
 			return fmt.Errorf("second TYPE for %s", name)
 		}
-		if typ != "counter" && typ != "gauge" {
-			return fmt.Errorf("type %q (we only write counter and gauge)", typ)
+		if typ != "counter" && typ != "gauge" && typ != "histogram" && typ != "summary" {
+			return fmt.Errorf("type %q", typ)
 		}
 		if !help[name] {
 			return errors.New("TYPE without a HELP line before it")
 		}
-		if typ == "counter" != strings.HasSuffix(name, "_total") {
+		if (typ == "counter" || typ == "gauge") && typ == "counter" != strings.HasSuffix(name, "_total") {
 			return errors.New("counters, and only counters, end in _total")
 		}
 		if *current != "" {
@@ -101,10 +103,18 @@ func parseLine(line string, out *[]sample, help map[string]bool, types map[strin
 		if err != nil {
 			return err
 		}
-		if types[s.name] == "" {
+		family := s.name
+		if t := types[*current]; t == "histogram" || t == "summary" {
+			for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+				if s.name == *current+suffix {
+					family = *current
+				}
+			}
+		}
+		if types[family] == "" {
 			return errors.New("sample without a preceding TYPE")
 		}
-		if s.name != *current || closed[s.name] {
+		if family != *current || closed[family] {
 			return fmt.Errorf("samples of %s are not contiguous", s.name)
 		}
 		key := seriesKey(s.name, s.labels)
@@ -347,6 +357,11 @@ func TestMetrics(t *testing.T) {
 		{"tollgate_subscriptions", []string{"realm", "realm1"}, 1},
 		{"tollgate_registrations", []string{"realm", "realm1"}, 1},
 		{"tollgate_auth_failures_total", nil, 1},
+		{"tollgate_join_refusals_total", []string{"reason", "wamp.error.authentication_failed"}, 1},
+		{"tollgate_joins_total", []string{"authmethod", "ticket", "authprovider", "static"}, 1},
+		{"tollgate_joins_total", []string{"authmethod", "anonymous", "authprovider", "static"}, 1},
+		{"tollgate_joins_total", []string{"authmethod", "cryptosign", "authprovider", "dynamic"}, 0},
+		{"tollgate_accept_errors_total", nil, 0},
 		{"tollgate_messages_received_total", []string{"type", "publish"}, 2},
 		{"tollgate_messages_sent_total", []string{"type", "published"}, 2},
 		{"tollgate_messages_sent_total", []string{"type", "event"}, 2},
@@ -354,6 +369,8 @@ func TestMetrics(t *testing.T) {
 		{"tollgate_messages_sent_total", []string{"type", "welcome"}, 2},
 		{"tollgate_messages_received_total", []string{"type", "hello"}, 3},
 		{"tollgate_authorizer_calls_total", []string{"realm", "realm1"}, 1},
+		{"tollgate_backend_call_duration_seconds_count", []string{"kind", "authorizer", "outcome", "ok"}, 1},
+		{"tollgate_backend_call_duration_seconds_bucket", []string{"kind", "authorizer", "outcome", "ok", "le", "+Inf"}, 1},
 		{"tollgate_authorizer_failures_total", []string{"realm", "realm1"}, 0},
 		{"tollgate_authz_cache_hits_total", []string{"realm", "realm1"}, 1},
 		{"tollgate_authz_cache_misses_total", []string{"realm", "realm1"}, 1},

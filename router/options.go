@@ -63,6 +63,9 @@ type Options struct {
 	// with ABORT tollgate.error.login_throttled instead of queueing.
 	// Default 64; negative: unlimited.
 	MaxPendingLogins int
+	// AuditLog receives the audit records of realms with Audit set
+	// (router/audit.go, docs/operations.md). nil: no audit trail.
+	AuditLog *slog.Logger
 }
 
 // The GOODBYE reply reasons Options.GoodbyeReason may name.
@@ -91,6 +94,9 @@ type RealmOptions struct {
 	// URICheck is "strict" (default: components of [0-9a-z_]) or "loose"
 	// (no '.', '#' or whitespace in components).
 	URICheck string
+	// Audit writes this realm's joins and authorization failures to
+	// Options.AuditLog.
+	Audit bool
 	// Roles defines the realm's roles: static permissions or a dynamic
 	// authorizer each (see package authz). nil makes an open realm: any
 	// role may join and every action is allowed (the development default

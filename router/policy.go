@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/internal/broker"
@@ -27,10 +28,15 @@ func (s *session) Authorize(ctx context.Context, action authz.Action, uri wamp.U
 		d, _ := wamp.OptBool(options, "disclose_me")
 		return authz.Decision{Allow: true, Disclose: d || s.authrole == authz.RoleTrusted}
 	}
+	var start time.Time
+	if s.r.opts.AuditLog != nil { // time only what may be audited
+		start = time.Now()
+	}
 	d := s.realm.authz.Authorize(ctx, s.az, uri, action, options)
 	if d.Failed {
 		s.r.stats.authzFailures.Add(1)
 		s.log.Warn("authorization failed; denying", "action", action, "uri", uri, "reason", d.Message)
+		s.auditAuthzFailure(action, uri, d, time.Since(start))
 	}
 	return d
 }

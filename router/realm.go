@@ -19,7 +19,7 @@ type realm struct {
 	strict bool // strict URI check
 	// authz decides what sessions may do; nil means an open realm that
 	// admits any role and allows everything.
-	authz  *authz.Realm
+	authz  *swapAuthz // reload.go
 	broker *broker.Broker
 	dealer *dealer.Dealer
 	bounds sessionBounds // per-session routing bounds (bounds.go)
@@ -75,7 +75,7 @@ func newRealm(o RealmOptions, ids *wamp.Sequence, wg *sync.WaitGroup, st *stats,
 		if err != nil {
 			return nil, err
 		}
-		rm.authz = az
+		rm.authz = newSwapAuthz(az)
 	}
 	rm.internal = newInternalSession(rm)
 	rm.meta = meta.New(meta.Config{Name: rm.name, Realm: metaRealm{rm}, Broker: rm.broker, Dealer: rm.dealer, Self: rm.internal})

@@ -28,11 +28,18 @@ type Router struct {
 	log   *slog.Logger
 	ids   wamp.Sequence // router-scope subscription and registration ids
 	stats stats
+	// errorsSent counts ERRORs sent by URI; prom is the metrics registry
+	// (metrics*.go).
+	errorsSent errorCounts
+	joins      joinCounts // metrics_join.go
+	prom       promState
+	ops        opsState // health.go
 
 	realms map[wamp.URI]*realm // immutable after New
 
 	mu        sync.Mutex
 	conns     map[*conn]struct{}
+	retired   msgTotals // message counts of closed connections (metrics_shard.go)
 	listeners map[net.Listener]struct{}
 	closed    bool
 	wg        sync.WaitGroup // connection goroutines
@@ -68,9 +75,6 @@ type stats struct {
 	rateLimitCloses   atomic.Uint64
 	refusedConns      atomic.Uint64
 	handshakeTimeouts atomic.Uint64
-	// Messages by type (index wamp.MessageType, all below msgTypes),
-	// received from and queued to peers; see metrics.go.
-	received, sent [msgTypes]atomic.Uint64
 }
 
 // Stats are counters since the router started.
@@ -135,6 +139,7 @@ func New(opts Options) (*Router, error) {
 		conns:     map[*conn]struct{}{},
 		listeners: map[net.Listener]struct{}{},
 		admission: newAdmission(&o),
+		ops:       opsState{started: time.Now()},
 	}
 	var errs []error
 	for i, ro := range o.Realms {
@@ -146,7 +151,7 @@ func New(opts Options) (*Router, error) {
 		case ro.URICheck != "" && ro.URICheck != "strict" && ro.URICheck != "loose":
 			errs = append(errs, fmt.Errorf("router: realms[%d]: uri_check must be strict or loose, got %q", i, ro.URICheck))
 		default:
-			rm, err := newRealm(ro, &r.ids, &r.wg, &r.stats, r, log)
+			rm, err := newRealm(ro, &r.ids, &r.wg, &r.stats, backendCaller{r, "authorizer"}, log)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("router: realms[%d] (%s): %w", i, ro.Name, err))
 				continue
@@ -279,6 +284,7 @@ func (r *Router) serveConn(ctx context.Context, tc transport.Conn, authenticator
 	defer func() {
 		r.mu.Lock()
 		delete(r.conns, c)
+		r.retire(c)
 		r.mu.Unlock()
 		r.wg.Done()
 	}()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"sort"
@@ -77,7 +78,7 @@ func (r *Router) authenticators(ms []auth.MethodConfig) (map[string]auth.Authent
 	if len(ms) == 0 {
 		return nil, nil
 	}
-	return auth.NewSet(ms, r)
+	return auth.NewSet(ms, backendCaller{r, "authenticator"})
 }
 
 // ServeTransport accepts connections on ln and serves t on them until ln
@@ -124,9 +125,12 @@ func (r *Router) ServeTransport(ln net.Listener, t Transport) error {
 		// closes a connection that neither upgrades nor asks for a served
 		// HTTP resource by the handshake deadline. No ReadTimeout or
 		// WriteTimeout: they would cut uploads and downloads of HTTP mounts.
+		// net/http's own errors (TLS handshakes, malformed requests) go
+		// through the router's logger, not the standard log package.
 		httpSrv = &http.Server{Handler: httpHandler, ConnContext: connContext,
 			ReadHeaderTimeout: r.opts.HelloTimeout,
-			IdleTimeout:       r.opts.HelloTimeout}
+			IdleTimeout:       r.opts.HelloTimeout,
+			ErrorLog:          slog.NewLogLogger(r.log.With("transport", t.Name, "component", "http").Handler(), slog.LevelWarn)}
 		httpWG.Add(1)
 		go func() { defer httpWG.Done(); httpSrv.Serve(httpLn) }()
 		defer func() {
@@ -250,6 +254,15 @@ func (r *Router) httpMux(t Transport) (http.Handler, error) {
 		}
 		handlers[p] = claimed(r.MetricsHandler())
 		keys = append(keys, p)
+	}
+	if len(t.Metrics) > 0 {
+		// Health and status live beside the metrics (health.go), unless a
+		// path of their own name is configured.
+		for p, h := range r.healthHandlers() {
+			if handlers[p] == nil {
+				handlers[p] = h
+			}
+		}
 	}
 	mounts := make([]string, 0, len(t.HTTP))
 	for p := range t.HTTP {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/internal/dealer"
@@ -30,6 +31,9 @@ type session struct {
 	az         *authz.Session
 	testaments meta.Testaments
 	rate       *sessionRate // message rate limit; nil: none (ratelimit.go)
+	// hello is the session's HELLO once read, for the audit log (audit.go);
+	// atomic because the handshake timer may refuse the join.
+	hello atomic.Pointer[wamp.Hello]
 }
 
 // broker.Session and dealer.Session.
@@ -39,7 +43,7 @@ func (s *session) AuthRole() string   { return s.authrole }
 func (s *session) Codec() codec.Codec { return s.codec }
 func (s *session) SendEvent(f []byte) {
 	if s.enqueue(f, true) {
-		s.r.stats.count(&s.r.stats.sent, wamp.TypeEvent)
+		s.msgs.out(wamp.TypeEvent, len(f))
 	}
 }
 

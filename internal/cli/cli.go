@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"time"
@@ -44,9 +43,10 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"start", "[--config FILE] [--strict] [--log-level LEVEL] [--log-format FORMAT]", "run the router", runStart},
+		{"start", "[--config FILE] [--strict] [--log-level LEVEL] [--log-format FORMAT] [--audit-log FILE]", "run the router", runStart},
 		{"check", "[--strict] FILE", "validate a config file and print every problem", runCheck},
 		{"authz", "check --config FILE --realm R (--role ROLE --uri U --action A | < TABLE)", "evaluate a config's static permissions offline (exit 0 allow, 1 deny)", runAuthz},
+		{"status", "[--url URL | --config FILE] [--json]", "print a running router's status (its metrics listener's /status)", runStatus},
 		{"passwd", "[--password-stdin]", "hash a ticket (password) for a static ticket principal", runPasswd},
 		{"keygen", "[--out FILE]", "make an Ed25519 key pair for cryptosign", runKeygen},
 		{"version", "", "print the version", runVersion},
@@ -158,6 +158,7 @@ func runStart(ctx context.Context, args []string, s stdio) int {
 	level := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error")
 	format := fs.String("log-format", "text", "log `FORMAT`: text or json")
 	strict := fs.Bool("strict", false, "refuse a config that has warnings (for CI: every skipped or ignored key is an error)")
+	auditPath := fs.String("audit-log", "", "audit log `FILE` (JSON lines; - for stdout) for realms with options.audit; reopened on SIGHUP")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -168,7 +169,7 @@ func runStart(ctx context.Context, args []string, s stdio) int {
 		fmt.Fprintf(stderr, "tollgate start: unexpected argument %q (use --config FILE)\n", fs.Arg(0))
 		return exitUsage
 	}
-	log, err := newLogger(stderr, *level, *format)
+	log, lv, err := newLeveledLogger(stderr, *level, *format)
 	if err != nil {
 		fmt.Fprintf(stderr, "tollgate start: %v\n", err)
 		return exitUsage
@@ -190,12 +191,23 @@ func runStart(ctx context.Context, args []string, s stdio) int {
 
 	opts := cfg.RouterOptions()
 	opts.Logger = log
+	sink, err := openAudit(*auditPath, opts.Realms, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "tollgate start: %v\n", err)
+		return exitFail
+	}
+	if sink != nil {
+		defer sink.Close()
+		opts.AuditLog = sink.Logger()
+	}
 	r, err := router.New(opts)
 	if err != nil {
 		log.Error("cannot create router", "err", err)
 		return exitFail
 	}
-	return serve(ctx, log, r, listeners, cfg.Guests)
+	r.SetConfigFile(cfg.File)
+	rt := &running{log: log, r: r, level: lv, file: *cfgFile, strict: *strict, sink: sink, auditLog: opts.AuditLog}
+	return serve(ctx, rt, cfg, listeners)
 }
 
 // loadConfig loads file, or the embedded default when file is "". On
@@ -233,59 +245,41 @@ func strictError(warns []config.Warning) error {
 	return errs
 }
 
-// serve opens every listener, serves them until ctx ends or one fails,
-// then shuts the router down.
-func serve(ctx context.Context, log *slog.Logger, r *router.Router, listeners []config.Listener, guests []config.Guest) int {
-	lns := make([]net.Listener, 0, len(listeners))
-	closeAll := func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}
-	for i := range listeners {
-		l := &listeners[i]
-		ln, err := l.Listen(ctx)
-		if err != nil {
-			log.Error("cannot listen", "transport", l.Name, "err", err)
-			closeAll()
-			return exitFail
-		}
-		lns = append(lns, ln)
-	}
-
+// serve opens every listener, serves them until ctx ends or one fails
+// (SIGHUP reloads them, reload.go), then shuts the router down.
+func serve(ctx context.Context, rt *running, cfg *config.Config, listeners []config.Listener) int {
+	log, r := rt.log, rt.r
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var (
-		wg       sync.WaitGroup
 		mu       sync.Mutex
 		serveErr error
 	)
-	for i, ln := range lns {
-		l := &listeners[i]
-		attrs := []any{"transport", l.Name, "type", l.Type,
-			"network", ln.Addr().Network(), "address", ln.Addr().String(), "tls", l.TLS != nil}
-		if len(l.Transport.Metrics) > 0 {
-			attrs = append(attrs, "metrics", l.Transport.Metrics)
+	set := &listenerSet{ctx: ctx, log: log, r: r, running: map[string]*runningListener{}, fail: func(err error) {
+		mu.Lock()
+		if serveErr == nil && ctx.Err() == nil {
+			serveErr = err
 		}
-		log.Info("listening", attrs...)
-		wg.Go(func() {
-			err := r.ServeTransport(ln, l.Transport)
-			if err == nil || errors.Is(err, router.ErrServerClosed) {
-				return
-			}
-			mu.Lock()
-			if serveErr == nil && ctx.Err() == nil {
-				serveErr = fmt.Errorf("transport %s: %w", l.Name, err)
-			}
-			mu.Unlock()
-			stop() // one transport failing stops the router
-		})
+		mu.Unlock()
+		stop() // one transport failing stops the router
+	}}
+	rt.set = set
+	// Before the first "listening" line: a SIGHUP or SIGUSR1 sent once the
+	// router is seen listening must not find the default action (exit).
+	watchSignals(ctx, log, rt.level, rt.onHangup)
+	lns, err := openAll(ctx, listeners)
+	if err != nil {
+		log.Error(err.Error())
+		return exitFail
+	}
+	for i, ln := range lns {
+		set.start(listeners[i], cfg.Transports[i], ln)
 	}
 
 	// Guests start once every transport listens (they are usually the
 	// router's own backend) and stop before the router does.
 	guestCtx, stopGuests := context.WithCancel(ctx)
-	waitGuests := startGuests(guestCtx, log, guests)
+	waitGuests := startGuests(guestCtx, log, cfg.Guests)
 
 	<-ctx.Done()
 	stopGuests()
@@ -301,8 +295,8 @@ func serve(ctx context.Context, log *slog.Logger, r *router.Router, listeners []
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	shutdownErr := r.Shutdown(sctx)
-	closeAll() // in case the router did not close them
-	wg.Wait()
+	set.closeAll() // in case the router did not close them
+	set.wg.Wait()
 	if shutdownErr != nil {
 		log.Error("shutdown incomplete", "err", shutdownErr)
 		return exitFail
@@ -315,6 +309,12 @@ func serve(ctx context.Context, log *slog.Logger, r *router.Router, listeners []
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	log, _, err := newLeveledLogger(w, level, format)
+	return log, err
+}
+
+// newLeveledLogger is newLogger with its level adjustable at run time.
+func newLeveledLogger(w io.Writer, level, format string) (*slog.Logger, *slog.LevelVar, error) {
 	var lv slog.Level
 	switch level {
 	case "debug":
@@ -326,14 +326,16 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	case "error":
 		lv = slog.LevelError
 	default:
-		return nil, fmt.Errorf("--log-level must be debug, info, warn or error, got %q", level)
+		return nil, nil, fmt.Errorf("--log-level must be debug, info, warn or error, got %q", level)
 	}
-	ho := &slog.HandlerOptions{Level: lv}
+	v := new(slog.LevelVar)
+	v.Set(lv)
+	ho := &slog.HandlerOptions{Level: v}
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, ho)), nil
+		return slog.New(slog.NewTextHandler(w, ho)), v, nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, ho)), nil
+		return slog.New(slog.NewJSONHandler(w, ho)), v, nil
 	}
-	return nil, fmt.Errorf("--log-format must be text or json, got %q", format)
+	return nil, nil, fmt.Errorf("--log-format must be text or json, got %q", format)
 }

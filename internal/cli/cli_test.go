@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -399,5 +400,60 @@ func waitListening(t *testing.T, log *syncBuffer, n int, done <-chan int) []stri
 			t.Fatalf("no %d listening lines; log:\n%s", n, log.String())
 		case <-time.After(5 * time.Millisecond):
 		}
+	}
+}
+
+// TestStartStatusAndSignals (not parallel: the signal reaches every
+// router this process runs) starts a router with a metrics path, reads
+// `tollgate status` from it, and steps the log level with SIGUSR1.
+func TestStartStatusAndSignals(t *testing.T) {
+	text := strings.Replace(goodConfig, "ws: {type: websocket}", "ws: {type: websocket}\n          metrics: {type: metrics}", 1)
+	text = strings.Replace(text, "      - name: realm1\n", "      - name: realm1\n        options: {audit: true}\n", 1)
+	cfg := writeFile(t, "c.yaml", text)
+	auditFile := filepath.Join(t.TempDir(), "audit.jsonl")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"start", "--config", cfg, "--log-format", "json", "--log-level", "info", "--audit-log", auditFile}, strings.NewReader(""), &stdout, &stderr)
+	}()
+	addrs := waitListening(t, &stderr, 2, done)
+
+	// SIGHUP reopens the audit log: after logrotate moved it, a new file
+	// appears at the path.
+	if err := os.Rename(auditFile, auditFile+".1"); err != nil {
+		t.Fatalf("audit log not created: %v", err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	logged := func(want string) func() bool { return func() bool { return strings.Contains(stderr.String(), want) } }
+	waitLog(t, &stderr, done, "audit reopen", logged(`"msg":"audit log reopened (SIGHUP)"`))
+	waitLog(t, &stderr, done, "reload", logged(`"msg":"config reloaded (SIGHUP)"`))
+	if _, err := os.Stat(auditFile); err != nil {
+		t.Errorf("no new audit file after SIGHUP: %v", err)
+	}
+
+	code, out, errOut := run(t, "status", "--url", "http://"+addrs[0]+"/status")
+	if code != 0 || !strings.Contains(out, "realm realm1: 0 sessions, 0 registrations, 0 subscriptions, authz cache 0 entries") ||
+		!strings.Contains(out, "config       "+cfg) || !strings.Contains(out, " ok\n") {
+		t.Errorf("status: %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := run(t, "status", "--url", "http://"+addrs[1]+"/status"); code != 1 || !strings.Contains(errOut, "tollgate status: ") {
+		t.Errorf("status of a RawSocket port: %d %s", code, errOut)
+	}
+
+	if err := syscall.Kill(os.Getpid(), syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, &stderr, done, "level change", logged(`"msg":"log level changed (SIGUSR1)","new_level":"WARN"`))
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d:\n%s", code, stderr.String())
+	}
+	// At warn, the info line "stopped" is no longer written.
+	if strings.Contains(stderr.String(), `"msg":"stopped"`) {
+		t.Errorf("info logged after the switch to warn:\n%s", stderr.String())
 	}
 }

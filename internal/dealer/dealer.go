@@ -31,6 +31,15 @@ type Session interface {
 	Send(m wamp.Message) error
 }
 
+// epoch is the origin of invocation.started (8 bytes, not a time.Time's 24).
+var epoch = time.Now()
+
+// CallObserver is a Session that wants to know how long its calls took,
+// from CALL to the final answer (metrics).
+type CallObserver interface {
+	CallAnswered(d time.Duration)
+}
+
 // Features the dealer implements and announces.
 var Features = []string{
 	"caller_identification",
@@ -139,6 +148,9 @@ type invocation struct {
 	// timer is the call timeout, armed once the invocation is in both
 	// peers' tables and sent (so it can never fire before that).
 	timer atomic.Pointer[time.Timer]
+	// started is when the CALL arrived (monotonic, since epoch), for a
+	// caller that is a CallObserver.
+	started time.Duration
 }
 
 // RegisterOptions are the parsed REGISTER options.
@@ -269,6 +281,9 @@ func (d *Dealer) Call(caller *Peer, c *wamp.Call, t Target, o CallOptions) wamp.
 		input:     o.ProgressiveInput,
 		inputOpen: o.ProgressiveInput,
 		ppt:       o.PPT,
+	}
+	if _, ok := caller.s.(CallObserver); ok {
+		inv.started = time.Since(epoch)
 	}
 	caller.mu.Lock()
 	if caller.closed {
@@ -544,6 +559,9 @@ func (inv *invocation) finish() bool {
 		t.Stop()
 	}
 	inv.caller.forget(inv)
+	if o, ok := inv.caller.s.(CallObserver); ok {
+		o.CallAnswered(time.Since(epoch) - inv.started)
+	}
 	return true
 }
 

@@ -85,3 +85,11 @@ func (d *Dealer) Callees(id wamp.ID) (callees []Session, ok bool) {
 	}
 	return out, true
 }
+
+// CallsInFlight is the number of p's calls, as caller, still waiting for
+// their final answer (metrics read it at scrape time).
+func (p *Peer) CallsInFlight() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.asCaller)
+}
