@@ -7,6 +7,7 @@ import (
 
 	"github.com/tollgate-wamp/tollgate/auth"
 	"github.com/tollgate-wamp/tollgate/authz"
+	"github.com/tollgate-wamp/tollgate/cluster"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
@@ -36,6 +37,11 @@ type Options struct {
 	// SlowConsumer is what happens when a session's outbound queue is full.
 	// Default SlowConsumerDisconnect.
 	SlowConsumer SlowConsumerPolicy
+
+	// Cluster links this router to the other nodes of a cluster (package
+	// cluster; cluster/natscluster over NATS). nil is a single node. New
+	// starts it and Shutdown stops it.
+	Cluster cluster.Cluster
 }
 
 // SlowConsumerPolicy says what to do with a session whose outbound queue is

@@ -48,6 +48,7 @@ func (s *session) subscribe(r subscribeRequest) {
 	}
 	rm := s.realm
 	id, created, added := rm.broker.Attach(s, r.Topic, r.match)
+	s.r.cl.subscribed(rm, id, r.Topic, r.match, created)
 	if !containsID(s.subs, id) {
 		s.subs = append(s.subs, id)
 	}
@@ -79,6 +80,7 @@ func (s *session) unsubscribe(m *wamp.Unsubscribe) {
 			break
 		}
 	}
+	s.r.cl.unsubscribed(d)
 	s.send(&wamp.Unsubscribed{Request: m.Request})
 	s.realm.meta.Unsubscribed(s, d)
 }
@@ -146,6 +148,7 @@ func (s *session) publish(r publishRequest) bool {
 	// publisher's disclose_me.
 	p.Disclose = d.Disclose
 	s.realm.broker.Publish(p)
+	s.r.cl.publish(s.realm, p)
 	if r.ack {
 		s.send(&wamp.Published{Request: r.Request, Publication: p.ID})
 	}

@@ -38,6 +38,8 @@ type Router struct {
 	wg        sync.WaitGroup // connection goroutines
 
 	lastWarn atomic.Int64 // unix nanos of the last rate-limited warning
+
+	cl *clusterLink // nil: a single node (cluster.go)
 }
 
 type stats struct {
@@ -119,6 +121,10 @@ func New(opts Options) (*Router, error) {
 		errs = append(errs, fmt.Errorf("router: unknown slow consumer policy %d", o.SlowConsumer))
 	}
 	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var err error
+	if r.cl, err = startCluster(r, o.Cluster); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -234,6 +240,7 @@ func (r *Router) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	r.closed = true
+	defer r.cl.stop() // after the sessions, whose leave withdraws interest
 	for ln := range r.listeners {
 		ln.Close()
 	}
