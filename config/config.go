@@ -41,6 +41,9 @@ type Config struct {
 	Limits Limits
 	// Guests are the guest workers to run next to the router, in file order.
 	Guests []Guest
+	// Cluster is the Tollgate-only "cluster" key (cluster.go); nil: a
+	// single node.
+	Cluster *Cluster
 }
 
 // Transport is one listening transport.
