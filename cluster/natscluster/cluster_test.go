@@ -164,9 +164,11 @@ func TestCrossNodeMatching(t *testing.T) {
 	waitInterest(t, a, "com.end", 2)
 
 	const rounds = 50
+	global := int64(0) // publication order across topics
 	for i := range rounds {
 		for _, tp := range topics {
-			publish(t, pub, tp, wamp.List{int64(i)})
+			publish(t, pub, tp, wamp.List{int64(i), global})
+			global++
 		}
 	}
 	publish(t, pub, "com.end", nil)
@@ -174,7 +176,7 @@ func TestCrossNodeMatching(t *testing.T) {
 	for _, g := range all {
 		evs := g.rec.wait(t, g.on+" "+g.sub.match+" "+g.sub.topic)
 		next := map[wamp.URI]int64{}
-		n := 0
+		n, prev := 0, int64(-1)
 		for _, e := range evs {
 			if !g.sub.want[string(e.Topic)] {
 				t.Fatalf("%s %s %q got an event for %s", g.on, g.sub.match, g.sub.topic, e.Topic)
@@ -183,6 +185,11 @@ func TestCrossNodeMatching(t *testing.T) {
 			if seq != next[e.Topic] {
 				t.Fatalf("%s %s %q: event %d of %s, want %d (order or duplicate)", g.on, g.sub.match, g.sub.topic, seq, e.Topic, next[e.Topic])
 			}
+			pos, _ := wamp.AsInt(e.Args[1])
+			if pos <= prev {
+				t.Fatalf("%s %s %q: publication %d after %d (order across topics)", g.on, g.sub.match, g.sub.topic, pos, prev)
+			}
+			prev = pos
 			next[e.Topic]++
 			n++
 		}
