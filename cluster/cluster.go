@@ -20,8 +20,9 @@ type Cluster interface {
 	Publish(p *Publication) error
 	// Interest announces (add) or withdraws this node's interest in
 	// publications matching (uri, match) in realm. The router calls it
-	// once per local subscription created and once per one deleted; the
-	// cluster counts overlapping calls itself.
+	// once per local subscription created and once per one deleted, with
+	// the realm's subscription index locked (so in index order): it must
+	// not block. The cluster counts overlapping calls itself.
 	Interest(realm, uri wamp.URI, match string, add bool)
 	// Stop withdraws all interest and leaves the cluster.
 	Stop()

@@ -1,8 +1,6 @@
 package router
 
 import (
-	"sync"
-
 	"github.com/tollgate-wamp/tollgate/cluster"
 	"github.com/tollgate-wamp/tollgate/internal/broker"
 	"github.com/tollgate-wamp/tollgate/wamp"
@@ -19,24 +17,22 @@ import (
 type clusterLink struct {
 	c cluster.Cluster
 	r *Router
-
-	mu sync.Mutex // a leaf: announced holds what Interest was told
-	// announced maps a live subscription's id to its (realm, topic,
-	// match), which broker.Detached does not carry.
-	announced map[wamp.ID]announcedSub
 }
 
-type announcedSub struct {
-	realm, topic wamp.URI
-	match        string
-}
-
-// startCluster links r to c (nil: none) and starts delivery.
+// startCluster links r to c (nil: none) and starts delivery. Each realm's
+// broker reports its subscriptions created and deleted (under its lock, so
+// in order) as this node's interest.
 func startCluster(r *Router, c cluster.Cluster) (*clusterLink, error) {
 	if c == nil {
 		return nil, nil
 	}
-	l := &clusterLink{c: c, r: r, announced: map[wamp.ID]announcedSub{}}
+	for _, rm := range r.realms {
+		name := rm.name
+		rm.broker.Indexed = func(topic wamp.URI, policy string, created bool) {
+			c.Interest(name, topic, policy, created)
+		}
+	}
+	l := &clusterLink{c: c, r: r}
 	if err := c.Start(l); err != nil {
 		return nil, err
 	}
@@ -46,31 +42,6 @@ func startCluster(r *Router, c cluster.Cluster) (*clusterLink, error) {
 func (l *clusterLink) stop() {
 	if l != nil {
 		l.c.Stop()
-	}
-}
-
-// subscribed announces a subscription the broker just created.
-func (l *clusterLink) subscribed(rm *realm, id wamp.ID, topic wamp.URI, match string, created bool) {
-	if l == nil || !created {
-		return
-	}
-	l.mu.Lock()
-	l.announced[id] = announcedSub{rm.name, topic, match}
-	l.mu.Unlock()
-	l.c.Interest(rm.name, topic, match, true)
-}
-
-// unsubscribed withdraws a subscription the broker just deleted.
-func (l *clusterLink) unsubscribed(d broker.Detached) {
-	if l == nil || !d.Deleted {
-		return
-	}
-	l.mu.Lock()
-	a, ok := l.announced[d.ID]
-	delete(l.announced, d.ID)
-	l.mu.Unlock()
-	if ok {
-		l.c.Interest(a.realm, a.topic, a.match, false)
 	}
 }
 

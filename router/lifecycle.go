@@ -26,7 +26,7 @@ import (
 // shutdown):
 //  1. it leaves the realm's session table;
 //  2. broker: its subscriptions go (on_unsubscribe, on_delete), and with
-//     them this node's cluster interest (cluster.go);
+//     them this node's cluster interest (broker.Indexed, cluster.go);
 //  3. dealer: its registrations go (on_unregister, on_delete);
 //  4. its testaments are published, then on_leave (on a goroutine the
 //     router waits for when there are testaments: they may wait on a
@@ -70,7 +70,6 @@ func (rm *realm) join(s *session, who *auth.Identity, promised wamp.ID, roles wa
 func (rm *realm) leave(s *session) {
 	rm.remove(s)
 	for _, d := range rm.broker.DetachAll(s, s.subs) {
-		s.r.cl.unsubscribed(d)
 		rm.meta.Unsubscribed(s, d)
 	}
 	for _, d := range rm.dealer.DetachAll(s.peer) {

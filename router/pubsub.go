@@ -48,7 +48,6 @@ func (s *session) subscribe(r subscribeRequest) {
 	}
 	rm := s.realm
 	id, created, added := rm.broker.Attach(s, r.Topic, r.match)
-	s.r.cl.subscribed(rm, id, r.Topic, r.match, created)
 	if !containsID(s.subs, id) {
 		s.subs = append(s.subs, id)
 	}
@@ -80,7 +79,6 @@ func (s *session) unsubscribe(m *wamp.Unsubscribe) {
 			break
 		}
 	}
-	s.r.cl.unsubscribed(d)
 	s.send(&wamp.Unsubscribed{Request: m.Request})
 	s.realm.meta.Unsubscribed(s, d)
 }

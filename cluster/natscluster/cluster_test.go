@@ -277,7 +277,7 @@ func TestCrossNodeExclusionAndDisclosure(t *testing.T) {
 }
 
 // TestInterestFollowsSubscriptions: interest goes with the last local
-// subscriber, and with a node that leaves.
+// subscriber (unsubscribed or revoked), and with a node that leaves.
 func TestInterestFollowsSubscriptions(t *testing.T) {
 	nodes := startNodes(t, 3)
 	a, b, c := nodes[0], nodes[1], nodes[2]
@@ -292,6 +292,16 @@ func TestInterestFollowsSubscriptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "B's interest gone", func() bool { return a.c.InterestCount(realm, "com.t") == 1 })
+
+	revoked, err := s.Subscribe(context.Background(), "com.r", func(context.Context, *client.Event) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitInterest(t, a, "com.r", 1)
+	if _, err := s.Call(context.Background(), "wamp.subscription.remove_subscriber", wamp.List{revoked.ID, s.ID()}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "revoked interest gone", func() bool { return a.c.InterestCount(realm, "com.r") == 0 })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := c.srv.Router().Shutdown(ctx); err != nil {
