@@ -3,6 +3,7 @@ package natscluster_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -309,4 +310,20 @@ func TestInterestFollowsSubscriptions(t *testing.T) {
 	}
 	waitFor(t, "C's interest gone", func() bool { return a.c.InterestCount(realm, "com.t") == 0 })
 	waitFor(t, "C out of the mesh", func() bool { return a.c.Peers() == 1 })
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, c := range []struct {
+		cfg  natscluster.Config
+		want string
+	}{
+		{natscluster.Config{}, "node name required"},
+		{natscluster.Config{Node: "a", Routes: []string{"nats-route://127.0.0.1:1"}}, "routes need a listen address"},
+		{natscluster.Config{Node: "a", Listen: "nowhere"}, `listen "nowhere"`},
+		{natscluster.Config{Node: "a", Listen: "127.0.0.1:99999"}, "bad port"},
+	} {
+		if _, err := natscluster.New(c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("New(%+v) = %v, want an error with %q", c.cfg, err, c.want)
+		}
+	}
 }

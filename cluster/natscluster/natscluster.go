@@ -62,7 +62,7 @@ type Stats struct {
 	Gaps       uint64 // sequence numbers skipped (see docs/cluster.md)
 	Unmatched  uint64 // delivered to no local subscriber (prefix supersets)
 	Invalid    uint64 // undecodable messages
-	Dropped    uint64 // lost in the NATS client (slow consumer)
+	Dropped    uint64 // lost in the NATS client: the dispatch channel was full (live subscriptions)
 }
 
 // Cluster is one node's link to the others. It implements cluster.Cluster.
@@ -86,7 +86,7 @@ type Cluster struct {
 	subs map[string]*interest
 
 	last  map[uint64]uint64 // per-origin last sequence; the dispatcher's only
-	stats struct{ published, received, duplicates, gaps, unmatched, invalid, dropped atomic.Uint64 }
+	stats struct{ published, received, duplicates, gaps, unmatched, invalid atomic.Uint64 }
 }
 
 type interest struct {
@@ -127,10 +127,7 @@ func New(cfg Config) (*Cluster, error) {
 	}
 	opts := []nats.Option{nats.Name(cfg.Node), nats.NoEcho(), nats.MaxReconnects(-1),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
-			if errors.Is(err, nats.ErrSlowConsumer) {
-				c.stats.dropped.Add(1)
-			}
-			c.log.Warn("cluster: nats error", "err", err)
+			c.log.Warn("cluster: nats error", "err", err) // slow consumer: counted in Stats().Dropped
 		})}
 	url := cfg.URL
 	if url == "" {
@@ -234,8 +231,16 @@ func (c *Cluster) InterestCount(realm, topic wamp.URI) int {
 // Stats returns the node's counters.
 func (c *Cluster) Stats() Stats {
 	s := &c.stats
-	return Stats{s.published.Load(), s.received.Load(), s.duplicates.Load(), s.gaps.Load(),
-		s.unmatched.Load(), s.invalid.Load(), s.dropped.Load()}
+	st := Stats{s.published.Load(), s.received.Load(), s.duplicates.Load(), s.gaps.Load(),
+		s.unmatched.Load(), s.invalid.Load(), 0}
+	c.mu.Lock()
+	for _, in := range c.subs {
+		if n, err := in.sub.Dropped(); err == nil {
+			st.Dropped += uint64(n)
+		}
+	}
+	c.mu.Unlock()
+	return st
 }
 
 // Start implements cluster.Cluster.
