@@ -89,3 +89,32 @@ func TestClusterErrors(t *testing.T) {
 		t.Errorf("missing nats: %s", got)
 	}
 }
+
+// TestClusterExamples: the README's three node configs pass and route to
+// each other's listeners.
+func TestClusterExamples(t *testing.T) {
+	t.Parallel()
+	listen := map[string]string{}
+	var cs []*Cluster
+	for _, n := range []string{"a", "b", "c"} {
+		c, w, err := Load("../examples/cluster/node-" + n + ".yaml")
+		if err != nil || len(w) > 0 {
+			t.Fatalf("node-%s: %v %v", n, err, w)
+		}
+		if c.Cluster == nil || c.Cluster.NodeName != "node-"+n {
+			t.Fatalf("node-%s: cluster %+v", n, c.Cluster)
+		}
+		listen[c.Cluster.Listen] = c.Cluster.NodeName
+		cs = append(cs, c.Cluster)
+	}
+	for _, c := range cs {
+		for _, r := range c.Routes {
+			if peer := listen[strings.TrimPrefix(r, "nats-route://")]; peer == "" || peer == c.NodeName {
+				t.Errorf("%s routes to %s, which is no other node's listener", c.NodeName, r)
+			}
+		}
+		if len(c.Routes) != 2 {
+			t.Errorf("%s has %d routes, want 2", c.NodeName, len(c.Routes))
+		}
+	}
+}
