@@ -35,7 +35,7 @@ func BenchmarkFanout(b *testing.B) {
 		for range subscribers {
 			subscribe(b, dial(b, subNode), "com.bench", func(context.Context, *client.Event) { got.Add(1) })
 		}
-		if pubNode.c != nil {
+		if pubNode.c != nil && pubNode != subNode {
 			waitInterest(b, pubNode, "com.bench", 1)
 		}
 		pub := dial(b, pubNode)
@@ -68,5 +68,11 @@ func BenchmarkFanout(b *testing.B) {
 	b.Run("cross", func(b *testing.B) {
 		nodes := startNodes(b, 3)
 		run(b, nodes[0], nodes[2])
+	})
+	// Publisher and subscribers on one clustered node: what the cluster
+	// costs a publication no other node wants (it is still sent to NATS).
+	b.Run("clustered-local", func(b *testing.B) {
+		nodes := startNodes(b, 3)
+		run(b, nodes[0], nodes[0])
 	})
 }
