@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"math"
 	"net"
 	"net/url"
@@ -162,4 +163,15 @@ func (p *parser) clusterEmbedded(n *yaml.Node, path string, cl *Cluster) {
 func validPort(s string) bool {
 	n, err := strconv.Atoi(s)
 	return err == nil && n >= 0 && n <= math.MaxUint16
+}
+
+// summary is the cluster's part of Config.Summary ("" for a single node).
+func (c *Cluster) summary() string {
+	switch {
+	case c == nil:
+		return ""
+	case c.URL != "":
+		return fmt.Sprintf(", cluster node %s over NATS %s", c.NodeName, c.URL)
+	}
+	return fmt.Sprintf(", cluster node %s (embedded NATS, routes on %s to %s)", c.NodeName, c.Listen, plural(len(c.Routes), "peer"))
 }

@@ -35,6 +35,9 @@ func TestClusterEmbedded(t *testing.T) {
 	if c.Cluster.URL == "" || c.Cluster.SubjectPrefix != "tg" || c.Cluster.Listen != "" {
 		t.Errorf("external NATS: %+v", c.Cluster)
 	}
+	if s := c.Summary(); !strings.HasSuffix(s, ", cluster node n1 over NATS nats://h1:4222, nats://h2:4222") {
+		t.Errorf("Summary = %q", s)
+	}
 	if c, _ := mustParse(t, "none.yaml", minimalHead+clusterTail); c.Cluster != nil {
 		t.Errorf("no cluster key gave %+v", c.Cluster)
 	}

@@ -404,7 +404,7 @@ func (c *Config) Summary() string {
 	}
 	return fmt.Sprintf("%s (%s), %s (%s)",
 		plural(len(c.Realms), "realm"), strings.Join(names, ", "),
-		plural(len(c.Transports), "transport"), strings.Join(ts, ", "))
+		plural(len(c.Transports), "transport"), strings.Join(ts, ", ")) + c.Cluster.summary()
 }
 
 func plural(n int, word string) string {
