@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+
 	"github.com/tollgate-wamp/tollgate/client"
 	"github.com/tollgate-wamp/tollgate/cluster/natscluster"
 	"github.com/tollgate-wamp/tollgate/router"
@@ -325,5 +327,38 @@ func TestConfigErrors(t *testing.T) {
 		if _, err := natscluster.New(c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("New(%+v) = %v, want an error with %q", c.cfg, err, c.want)
 		}
+	}
+}
+
+// TestExternalNATS: two nodes on a NATS server they do not embed.
+func TestExternalNATS(t *testing.T) {
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(srv.Shutdown)
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	var nodes []*node
+	for _, name := range []string{"x", "y"} {
+		c, err := natscluster.New(natscluster.Config{Node: name, URL: srv.ClientURL()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.InterestCount(realm, "com.end") != -1 || c.RouteAddr() != "" {
+			t.Errorf("%s: an external NATS reported interest or a route listener", name)
+		}
+		nodes = append(nodes, &node{c: c, srv: routertest.Start(t, func(o *router.Options) { o.Cluster = c })})
+	}
+	rec := newRecorder()
+	subscribe(t, dial(t, nodes[1]), "com.end", rec.fn)
+	pub := dial(t, nodes[0])
+	waitFor(t, "interest on the external server", func() bool { return srv.GlobalAccount().SubscriptionInterest("tg.realm1.ev.com.end") })
+	publish(t, pub, "com.end", nil)
+	rec.wait(t, "subscriber on y")
+	if st := nodes[1].c.Stats(); st.Received != 1 {
+		t.Errorf("y received %d NATS messages, want 1", st.Received)
 	}
 }
