@@ -41,6 +41,9 @@ type Config struct {
 	Limits Limits
 	// Guests are the guest workers to run next to the router, in file order.
 	Guests []Guest
+	// Cluster is the Tollgate-only "cluster" key (cluster.go); nil: a
+	// single node.
+	Cluster *Cluster
 }
 
 // Transport is one listening transport.
@@ -408,7 +411,7 @@ func (c *Config) Summary() string {
 	}
 	return fmt.Sprintf("%s (%s), %s (%s)",
 		plural(len(c.Realms), "realm"), strings.Join(names, ", "),
-		plural(len(c.Transports), "transport"), strings.Join(ts, ", "))
+		plural(len(c.Transports), "transport"), strings.Join(ts, ", ")) + c.Cluster.summary()
 }
 
 func plural(n int, word string) string {

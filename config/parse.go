@@ -58,6 +58,7 @@ func (p *parser) top(n *yaml.Node, c *Config) {
 	}
 	m.ignore("controller", "Tollgate has no node controller")
 	r := &refs{realms: map[string]bool{}, roles: map[string]bool{}, endpoints: map[string]string{}}
+	p.cluster(m, c)
 	v, path := m.need("workers")
 	m.done()
 	if v == nil {

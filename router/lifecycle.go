@@ -26,7 +26,8 @@ import (
 // leave, however the session ended (GOODBYE, transport loss, kill,
 // shutdown):
 //  1. it leaves the realm's session table (and the expiry heap);
-//  2. broker: its subscriptions go (on_unsubscribe, on_delete);
+//  2. broker: its subscriptions go (on_unsubscribe, on_delete), and with
+//     them this node's cluster interest (broker.Indexed, cluster.go);
 //  3. dealer: its registrations go (on_unregister, on_delete);
 //  4. its testaments are published, then on_leave (on a goroutine the
 //     router waits for when there are testaments: they may wait on a

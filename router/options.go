@@ -7,6 +7,7 @@ import (
 
 	"github.com/tollgate-wamp/tollgate/auth"
 	"github.com/tollgate-wamp/tollgate/authz"
+	"github.com/tollgate-wamp/tollgate/cluster"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
@@ -66,6 +67,10 @@ type Options struct {
 	// AuditLog receives the audit records of realms with Audit set
 	// (router/audit.go, docs/operations.md). nil: no audit trail.
 	AuditLog *slog.Logger
+	// Cluster links this router to the other nodes of a cluster (package
+	// cluster; cluster/natscluster over NATS). nil is a single node. New
+	// starts it and Shutdown stops it.
+	Cluster cluster.Cluster
 }
 
 // The GOODBYE reply reasons Options.GoodbyeReason may name.

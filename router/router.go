@@ -47,6 +47,8 @@ type Router struct {
 	lastWarn  atomic.Int64 // unix nanos of the last rate-limited warning
 	ipConns   ipConns      // open connections by source address (edge.go)
 	admission *admission   // login admission (admission.go)
+
+	cl *clusterLink // nil: a single node (cluster.go)
 }
 
 type stats struct {
@@ -163,6 +165,10 @@ func New(opts Options) (*Router, error) {
 		errs = append(errs, fmt.Errorf("router: unknown slow consumer policy %d", o.SlowConsumer))
 	}
 	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var err error
+	if r.cl, err = startCluster(r, o.Cluster); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -302,6 +308,7 @@ func (r *Router) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	r.closed = true
+	defer r.cl.stop() // after the sessions, whose leave withdraws interest
 	for ln := range r.listeners {
 		ln.Close()
 	}

@@ -61,6 +61,12 @@ type Broker struct {
 	// because its serializer cannot carry them (NaN to JSON): there is no
 	// request to answer. Set it before the broker is used.
 	Unencodable *atomic.Uint64
+	// Indexed, if set, is told when a subscription (topic, policy) is
+	// created (true) or deleted (false), however that happens (subscribe,
+	// unsubscribe, leave, revocation). It is called with b.mu held, so
+	// calls come in index order; it must not block or call the broker.
+	// Set it before the broker is used.
+	Indexed func(topic wamp.URI, policy string, created bool)
 
 	stores stores // retained events and event history (store.go)
 }
@@ -95,6 +101,9 @@ func (b *Broker) Attach(s Session, topic wamp.URI, policy string) (id wamp.ID, c
 		b.index.Put(topic, policy, sub)
 		b.byID[sub.id] = sub
 		created = true
+		if b.Indexed != nil {
+			b.Indexed(topic, policy, true)
+		}
 	}
 	if !slices.Contains(sub.subscribers, s) {
 		sub.subscribers = append(slices.Clip(sub.subscribers), s)
@@ -118,6 +127,9 @@ func (b *Broker) unsubscribeLocked(s Session, id wamp.ID) bool {
 		b.index.Delete(sub.topic, sub.policy)
 		delete(b.byID, id)
 		sub.subscribers = nil
+		if b.Indexed != nil {
+			b.Indexed(sub.topic, sub.policy, false)
+		}
 		return true
 	}
 	sub.subscribers = slices.Delete(slices.Clone(sub.subscribers), i, i+1)

@@ -200,8 +200,15 @@ func runStart(ctx context.Context, args []string, s stdio) int {
 		defer sink.Close()
 		opts.AuditLog = sink.Logger()
 	}
+	if opts.Cluster, err = joinCluster(cfg.Cluster, log); err != nil {
+		log.Error("cannot join the cluster", "err", err)
+		return exitFail
+	}
 	r, err := router.New(opts)
 	if err != nil {
+		if opts.Cluster != nil {
+			opts.Cluster.Stop()
+		}
 		log.Error("cannot create router", "err", err)
 		return exitFail
 	}

@@ -1,0 +1,271 @@
+// Package natscluster carries the router's cluster traffic over NATS: an
+// embedded nats-server per node with routes to its peers (the default),
+// or an external NATS. It is the only package that imports NATS.
+//
+// One connection per node and one channel drained by one goroutine carry
+// every subscription, so one publisher's events reach a node in the order
+// they were published (nats.go callbacks would run one goroutine per
+// subscription and reorder across topics).
+package natscluster
+
+import (
+	crand "crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/tollgate-wamp/tollgate/cluster"
+	"github.com/tollgate-wamp/tollgate/wamp"
+)
+
+// Config configures one node.
+type Config struct {
+	// Node is this node's name, unique in the cluster. Required.
+	Node string
+	// SubjectPrefix namespaces the subjects (several clusters may share one
+	// NATS). Default "tg".
+	SubjectPrefix string
+	// URL points at an external NATS (comma-separated servers); when set,
+	// no server is embedded and the fields below are unused.
+	URL string
+	// ClusterName must be the same on every node. Default "tollgate".
+	ClusterName string
+	// Listen is the embedded server's route listener, host:port (port 0
+	// picks one). "" runs a cluster of one.
+	Listen string
+	// Routes are the peers' route URLs (nats-route://host:port).
+	Routes []string
+	// PingInterval and MaxPingsOut tune route liveness; defaults 500ms and
+	// 2 (NATS's 2 min would notice a silent peer only after minutes).
+	PingInterval time.Duration
+	MaxPingsOut  int
+	// MaxPayload bounds one message; default 8 MiB.
+	MaxPayload int32
+	// Logger receives the cluster's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Stats are a node's cluster counters.
+type Stats struct {
+	Published  uint64 // publications sent to NATS
+	Received   uint64 // publication messages taken from NATS
+	Duplicates uint64 // dropped: sequence at or below the last seen from its origin
+	Gaps       uint64 // sequence numbers skipped (see docs/cluster.md)
+	Unmatched  uint64 // delivered to no local subscriber (prefix supersets)
+	Invalid    uint64 // undecodable messages
+	Dropped    uint64 // lost in the NATS client: the dispatch channel was full (live subscriptions)
+}
+
+// Cluster is one node's link to the others. It implements cluster.Cluster.
+type Cluster struct {
+	cfg      Config
+	log      *slog.Logger
+	sj       cluster.Subjects
+	origin   uint64
+	srv      *server.Server // nil with an external NATS
+	nc       *nats.Conn
+	ch       chan *nats.Msg
+	done     chan struct{}
+	wg       sync.WaitGroup
+	stopOnce sync.Once
+
+	pubMu sync.Mutex // orders sequence numbers as they go on the wire
+	seq   uint64
+	buf   []byte
+
+	mu   sync.Mutex // interest; a leaf (LOCKING.md)
+	subs map[string]*interest
+
+	last  map[uint64]uint64 // per-origin last sequence; the dispatcher's only
+	stats struct{ published, received, duplicates, gaps, unmatched, invalid atomic.Uint64 }
+}
+
+type interest struct {
+	sub  *nats.Subscription
+	refs int
+}
+
+var _ cluster.Cluster = (*Cluster)(nil)
+
+// New starts the embedded server (unless cfg.URL is set) and connects.
+func New(cfg Config) (*Cluster, error) {
+	if cfg.Node == "" {
+		return nil, errors.New("natscluster: node name required")
+	}
+	if cfg.SubjectPrefix == "" {
+		cfg.SubjectPrefix = "tg"
+	}
+	if cfg.ClusterName == "" {
+		cfg.ClusterName = "tollgate"
+	}
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = 500 * time.Millisecond
+	}
+	if cfg.MaxPingsOut <= 0 {
+		cfg.MaxPingsOut = 2
+	}
+	if cfg.MaxPayload <= 0 {
+		cfg.MaxPayload = 8 << 20
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Cluster{
+		cfg: cfg, log: log.With("node", cfg.Node), sj: cluster.Subjects{Prefix: cfg.SubjectPrefix},
+		origin: rand.Uint64() | 1, subs: map[string]*interest{}, last: map[uint64]uint64{},
+		ch: make(chan *nats.Msg, 1<<16), done: make(chan struct{}),
+	}
+	opts := []nats.Option{nats.Name(cfg.Node), nats.NoEcho(), nats.MaxReconnects(-1),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			c.log.Warn("cluster: nats error", "err", err) // slow consumer: counted in Stats().Dropped
+		})}
+	url := cfg.URL
+	if url == "" {
+		token := crand.Text()
+		srv, err := embedded(cfg, token)
+		if err != nil {
+			return nil, err
+		}
+		c.srv = srv
+		opts = append(opts, nats.InProcessServer(srv), nats.Token(token))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		c.shutdownServer()
+		return nil, fmt.Errorf("natscluster: connect: %w", err)
+	}
+	c.nc = nc
+	return c, nil
+}
+
+func embedded(cfg Config, token string) (*server.Server, error) {
+	o := &server.Options{
+		ServerName: cfg.Node, DontListen: true, NoLog: true, NoSigs: true,
+		MaxPayload: cfg.MaxPayload,
+	}
+	if cfg.Listen != "" {
+		// nats-server starts routing only once its client listener is up,
+		// so a clustered node has one: on loopback, a random port, behind
+		// a random token only this process knows.
+		o.DontListen, o.Host, o.Port, o.Authorization = false, "127.0.0.1", server.RANDOM_PORT, token
+
+		host, port, err := net.SplitHostPort(cfg.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("natscluster: listen %q: %w", cfg.Listen, err)
+		}
+		p, err := strconv.Atoi(port)
+		if err != nil || p < 0 || p > 65535 {
+			return nil, fmt.Errorf("natscluster: listen %q: bad port", cfg.Listen)
+		}
+		if p == 0 {
+			p = server.RANDOM_PORT
+		}
+		o.Cluster = server.ClusterOpts{Name: cfg.ClusterName, Host: host, Port: p,
+			PingInterval: cfg.PingInterval, MaxPingsOut: cfg.MaxPingsOut}
+		for _, r := range cfg.Routes {
+			u := server.RoutesFromStr(r)
+			if len(u) == 0 {
+				return nil, fmt.Errorf("natscluster: bad route %q", r)
+			}
+			o.Routes = append(o.Routes, u...)
+		}
+	} else if len(cfg.Routes) > 0 {
+		return nil, errors.New("natscluster: routes need a listen address")
+	}
+	srv, err := server.NewServer(o)
+	if err != nil {
+		return nil, fmt.Errorf("natscluster: embedded server: %w", err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		srv.Shutdown()
+		return nil, errors.New("natscluster: embedded server not ready after 10s")
+	}
+	return srv, nil
+}
+
+// Node implements cluster.Cluster.
+func (c *Cluster) Node() string { return c.cfg.Node }
+
+// RouteAddr is the embedded server's route listener ("" if none): with
+// port 0 in Listen, the port it picked.
+func (c *Cluster) RouteAddr() string {
+	if c.srv == nil {
+		return ""
+	}
+	if a := c.srv.ClusterAddr(); a != nil {
+		return a.String()
+	}
+	return ""
+}
+
+// Peers is the number of other servers the embedded server has routes to.
+func (c *Cluster) Peers() int {
+	if c.srv == nil {
+		return 0
+	}
+	return c.srv.NumRemotes()
+}
+
+// InterestCount is what the embedded server knows of interest in a
+// publication to topic in realm: each local NATS subscription counts, and
+// each other node with any matching subscription counts once. -1 with an
+// external NATS, which cannot be asked.
+func (c *Cluster) InterestCount(realm, topic wamp.URI) int {
+	if c.srv == nil {
+		return -1
+	}
+	return c.srv.GlobalAccount().Interest(c.sj.Event(realm, topic))
+}
+
+// Stats returns the node's counters.
+func (c *Cluster) Stats() Stats {
+	s := &c.stats
+	st := Stats{s.published.Load(), s.received.Load(), s.duplicates.Load(), s.gaps.Load(),
+		s.unmatched.Load(), s.invalid.Load(), 0}
+	c.mu.Lock()
+	for _, in := range c.subs {
+		if n, err := in.sub.Dropped(); err == nil {
+			st.Dropped += uint64(n)
+		}
+	}
+	c.mu.Unlock()
+	return st
+}
+
+// Start implements cluster.Cluster.
+func (c *Cluster) Start(r cluster.Receiver) error {
+	c.wg.Add(1)
+	go c.dispatch(r)
+	return nil
+}
+
+// Publish implements cluster.Cluster. nats.go buffers the message; it
+// does not wait for the network.
+func (c *Cluster) Publish(p *cluster.Publication) error {
+	subject := c.sj.Event(p.Realm, p.Topic)
+	c.pubMu.Lock()
+	defer c.pubMu.Unlock()
+	c.seq++
+	b, err := cluster.AppendEnvelope(c.buf[:0], cluster.Header{Origin: c.origin, Seq: c.seq}, p)
+	if err != nil {
+		c.seq--
+		return err
+	}
+	c.buf = b[:0]
+	if err := c.nc.Publish(subject, b); err != nil {
+		return fmt.Errorf("natscluster: publish: %w", err)
+	}
+	c.stats.published.Add(1)
+	return nil
+}

@@ -1,0 +1,177 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Cluster is the node's cluster membership, from the Tollgate-only
+// top-level key "cluster" (docs/cluster.md). nil: a single node.
+type Cluster struct {
+	// NodeName is unique in the cluster ("node_name"; default the host name).
+	NodeName string
+	// SubjectPrefix namespaces the NATS subjects ("subject_prefix"; default "tg").
+	SubjectPrefix string
+	// URL is an external NATS ("nats.url"); "" means the embedded server
+	// below.
+	URL string
+	// Embedded server ("nats.embedded"): cluster name, route listener,
+	// peers' routes, route liveness and the largest message.
+	ClusterName  string
+	Listen       string
+	Routes       []string
+	PingInterval time.Duration
+	MaxPingsOut  int
+	MaxPayload   int
+}
+
+var subjectToken = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+
+// notImplemented refuses the keys of cluster-design.md §6 this version
+// does not implement yet, so no one believes they took effect.
+func notImplemented(m *mapping, keys ...string) {
+	for _, k := range keys {
+		if f := m.lookup(k); f != nil {
+			f.used = true
+			m.p.errorf(f.key, join(m.path, k), "not implemented yet (docs/cluster.md says what the cluster does today)")
+		}
+	}
+}
+
+func (p *parser) cluster(m *mapping, c *Config) {
+	v, path := m.get("cluster")
+	if v == nil {
+		return
+	}
+	cm := p.mapping(v, path)
+	if cm == nil {
+		return
+	}
+	cl := &Cluster{SubjectPrefix: "tg"}
+	if n, np := cm.get("node_name"); n != nil {
+		cl.NodeName, _ = p.str(n, np)
+		if cl.NodeName == "" {
+			p.errorf(n, np, "must be a non-empty name")
+		}
+	} else if h, err := os.Hostname(); err == nil {
+		cl.NodeName = h
+	}
+	if n, np := cm.get("subject_prefix"); n != nil {
+		if s, ok := p.str(n, np); ok && !subjectToken.MatchString(s) {
+			p.errorf(n, np, "must be 1 to 32 of [A-Za-z0-9_-] (one NATS subject token), got %q", s)
+		} else if ok {
+			cl.SubjectPrefix = s
+		}
+	}
+	notImplemented(cm, "realms", "heartbeat", "registry", "meta", "partition", "config_mismatch")
+	if n, np := cm.need("nats"); n != nil {
+		p.clusterNATS(n, np, cl)
+	}
+	cm.done()
+	c.Cluster = cl
+}
+
+func (p *parser) clusterNATS(n *yaml.Node, path string, cl *Cluster) {
+	nm := p.mapping(n, path)
+	if nm == nil {
+		return
+	}
+	notImplemented(nm, "credentials", "tls", "ping_interval")
+	u, up := nm.get("url")
+	e, ep := nm.get("embedded")
+	switch {
+	case u != nil && e != nil:
+		p.errorf(e, ep, "give either nats.url (an external NATS) or nats.embedded, not both")
+	case u != nil:
+		if s, ok := p.str(u, up); ok {
+			for _, one := range strings.Split(s, ",") {
+				if x, err := url.Parse(strings.TrimSpace(one)); err != nil || x.Scheme != "nats" && x.Scheme != "tls" || x.Host == "" {
+					p.errorf(u, up, "must be nats://host:port (comma-separated for several), got %q", one)
+				}
+			}
+			cl.URL = s
+		}
+	case e != nil:
+		p.clusterEmbedded(e, ep, cl)
+	default:
+		p.errorf(nm.n, path, "missing nats.embedded or nats.url")
+	}
+	nm.done()
+}
+
+func (p *parser) clusterEmbedded(n *yaml.Node, path string, cl *Cluster) {
+	em := p.mapping(n, path)
+	if em == nil {
+		return
+	}
+	notImplemented(em, "advertise", "auth", "tls", "client_listen", "jetstream")
+	cl.ClusterName = "tollgate"
+	if v, vp := em.get("cluster_name"); v != nil {
+		if s, ok := p.str(v, vp); ok && s != "" {
+			cl.ClusterName = s
+		} else if ok {
+			p.errorf(v, vp, "must be a non-empty name")
+		}
+	}
+	if v, vp := em.get("listen"); v != nil {
+		if s, ok := p.str(v, vp); ok {
+			if _, port, err := net.SplitHostPort(s); err != nil || !validPort(port) {
+				p.errorf(v, vp, "must be host:port (port 0 to 65535), got %q", s)
+			}
+			cl.Listen = s
+		}
+	}
+	if v, vp := em.get("routes"); v != nil {
+		items, _ := p.seq(v, vp)
+		for i, it := range items {
+			ip := index(vp, i)
+			s, ok := p.str(it, ip)
+			if !ok {
+				continue
+			}
+			if x, err := url.Parse(s); err != nil || x.Scheme != "nats-route" && x.Scheme != "nats" || x.Host == "" {
+				p.errorf(it, ip, "must be nats-route://host:port, got %q", s)
+				continue
+			}
+			cl.Routes = append(cl.Routes, s)
+		}
+		if len(cl.Routes) > 0 && cl.Listen == "" {
+			p.errorf(v, vp, "routes need nats.embedded.listen (the route listener the peers connect to)")
+		}
+	}
+	if v, vp := em.get("ping_interval"); v != nil {
+		cl.PingInterval, _ = p.duration(v, vp, time.Millisecond, "milliseconds")
+	}
+	if v, vp := em.get("max_pings_out"); v != nil {
+		cl.MaxPingsOut, _ = p.integer(v, vp, 1, 100)
+	}
+	if v, vp := em.get("max_payload"); v != nil {
+		cl.MaxPayload, _ = p.integer(v, vp, 1024, 64<<20)
+	}
+	em.done()
+}
+
+func validPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 0 && n <= math.MaxUint16
+}
+
+// summary is the cluster's part of Config.Summary ("" for a single node).
+func (c *Cluster) summary() string {
+	switch {
+	case c == nil:
+		return ""
+	case c.URL != "":
+		return fmt.Sprintf(", cluster node %s over NATS %s", c.NodeName, c.URL)
+	}
+	return fmt.Sprintf(", cluster node %s (embedded NATS, routes on %s to %s)", c.NodeName, c.Listen, plural(len(c.Routes), "peer"))
+}

@@ -1,0 +1,123 @@
+package config
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+const clusterTail = `      - type: rawsocket
+        endpoint: {type: tcp, port: 8081}
+`
+
+func TestClusterEmbedded(t *testing.T) {
+	t.Parallel()
+	c, _ := mustParse(t, "c.yaml", `cluster:
+  node_name: node-a
+  subject_prefix: tg2
+  nats:
+    embedded:
+      cluster_name: tg
+      listen: 127.0.0.1:6222
+      routes: [nats-route://127.0.0.1:6223, nats-route://127.0.0.1:6224]
+      ping_interval: 250ms
+      max_pings_out: 3
+      max_payload: 1048576
+`+minimalHead+clusterTail)
+	want := &Cluster{NodeName: "node-a", SubjectPrefix: "tg2", ClusterName: "tg", Listen: "127.0.0.1:6222",
+		Routes: []string{"nats-route://127.0.0.1:6223", "nats-route://127.0.0.1:6224"}, PingInterval: 250 * time.Millisecond,
+		MaxPingsOut: 3, MaxPayload: 1 << 20}
+	if !reflect.DeepEqual(c.Cluster, want) {
+		t.Errorf("Cluster = %+v, want %+v", c.Cluster, want)
+	}
+	c, _ = mustParse(t, "u.yaml", "cluster: {node_name: n1, nats: {url: 'nats://h1:4222, nats://h2:4222'}}\n"+minimalHead+clusterTail)
+	if c.Cluster.URL == "" || c.Cluster.SubjectPrefix != "tg" || c.Cluster.Listen != "" {
+		t.Errorf("external NATS: %+v", c.Cluster)
+	}
+	if s := c.Summary(); !strings.HasSuffix(s, ", cluster node n1 over NATS nats://h1:4222, nats://h2:4222") {
+		t.Errorf("Summary = %q", s)
+	}
+	if c, _ := mustParse(t, "none.yaml", minimalHead+clusterTail); c.Cluster != nil {
+		t.Errorf("no cluster key gave %+v", c.Cluster)
+	}
+}
+
+func TestClusterErrors(t *testing.T) {
+	t.Parallel()
+	_, _, err := Parse("bad.yaml", []byte(`cluster:
+  node_name: ""
+  subject_prefix: "a.b"
+  heartbeat: {interval: 250ms}
+  nats:
+    url: nats://h:4222
+    embedded:
+      listen: nowhere
+      routes: [http://x]
+      jetstream: {}
+      bogus: 1
+`+minimalHead+clusterTail))
+	got := strings.Join(errLines(t, err), "\n")
+	for _, want := range []string{
+		`bad.yaml:2:14: cluster.node_name: must be a non-empty name`,
+		`bad.yaml:3:19: cluster.subject_prefix: must be 1 to 32 of [A-Za-z0-9_-]`,
+		`bad.yaml:4:3: cluster.heartbeat: not implemented yet`,
+		`bad.yaml:8:7: cluster.nats.embedded: give either nats.url`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("errors lack %q:\n%s", want, got)
+		}
+	}
+	_, _, err = Parse("bad2.yaml", []byte(`cluster:
+  nats:
+    embedded:
+      listen: nowhere
+      routes: [http://x]
+      jetstream: {}
+      bogus: 1
+`+minimalHead+clusterTail))
+	got = strings.Join(errLines(t, err), "\n")
+	for _, want := range []string{
+		`bad2.yaml:4:15: cluster.nats.embedded.listen: must be host:port`,
+		`bad2.yaml:5:16: cluster.nats.embedded.routes[0]: must be nats-route://host:port`,
+		`bad2.yaml:6:7: cluster.nats.embedded.jetstream: not implemented yet`,
+		`bad2.yaml:7:7: cluster.nats.embedded: unknown key "bogus"`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("errors lack %q:\n%s", want, got)
+		}
+	}
+	_, _, err = Parse("bad3.yaml", []byte("cluster: {node_name: a}\n"+minimalHead+clusterTail))
+	if got := strings.Join(errLines(t, err), "\n"); !strings.Contains(got, `bad3.yaml:1:10: cluster: missing required key "nats"`) {
+		t.Errorf("missing nats: %s", got)
+	}
+}
+
+// TestClusterExamples: the README's three node configs pass and route to
+// each other's listeners.
+func TestClusterExamples(t *testing.T) {
+	t.Parallel()
+	listen := map[string]string{}
+	var cs []*Cluster
+	for _, n := range []string{"a", "b", "c"} {
+		c, w, err := Load("../examples/cluster/node-" + n + ".yaml")
+		if err != nil || len(w) > 0 {
+			t.Fatalf("node-%s: %v %v", n, err, w)
+		}
+		if c.Cluster == nil || c.Cluster.NodeName != "node-"+n {
+			t.Fatalf("node-%s: cluster %+v", n, c.Cluster)
+		}
+		listen[c.Cluster.Listen] = c.Cluster.NodeName
+		cs = append(cs, c.Cluster)
+	}
+	for _, c := range cs {
+		for _, r := range c.Routes {
+			if peer := listen[strings.TrimPrefix(r, "nats-route://")]; peer == "" || peer == c.NodeName {
+				t.Errorf("%s routes to %s, which is no other node's listener", c.NodeName, r)
+			}
+		}
+		if len(c.Routes) != 2 {
+			t.Errorf("%s has %d routes, want 2", c.NodeName, len(c.Routes))
+		}
+	}
+}

@@ -1,0 +1,97 @@
+package router
+
+import (
+	"github.com/tollgate-wamp/tollgate/cluster"
+	"github.com/tollgate-wamp/tollgate/internal/broker"
+	"github.com/tollgate-wamp/tollgate/wamp"
+	"github.com/tollgate-wamp/tollgate/wamp/codec"
+)
+
+// The router's side of the cluster seam (package cluster): local
+// publications go out, remote ones come in through the broker exactly as
+// local ones do (so matching, exclusion, eligibility and the per-event
+// authorization of pattern subscriptions are the same code), and the
+// node's interest follows its subscriptions. A nil *clusterLink is a
+// single node: every method does nothing.
+
+type clusterLink struct {
+	c cluster.Cluster
+	r *Router
+}
+
+// startCluster links r to c (nil: none) and starts delivery. Each realm's
+// broker reports its subscriptions created and deleted (under its lock, so
+// in order) as this node's interest.
+func startCluster(r *Router, c cluster.Cluster) (*clusterLink, error) {
+	if c == nil {
+		return nil, nil
+	}
+	for _, rm := range r.realms {
+		name := rm.name
+		rm.broker.Indexed = func(topic wamp.URI, policy string, created bool) {
+			c.Interest(name, topic, policy, created)
+		}
+	}
+	l := &clusterLink{c: c, r: r}
+	if err := c.Start(l); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *clusterLink) stop() {
+	if l != nil {
+		l.c.Stop()
+	}
+}
+
+// publish sends a local publication to the nodes with interest in it.
+func (l *clusterLink) publish(rm *realm, p *broker.Publication) {
+	if l == nil {
+		return
+	}
+	cp := &cluster.Publication{
+		Realm: rm.name, Topic: p.Topic, ID: p.ID, Disclose: p.Disclose,
+		Exclude: p.Exclude, Eligible: p.Eligible,
+		ExcludeAuthID: p.ExcludeAuthID, EligibleAuthID: p.EligibleAuthID,
+		ExcludeAuthRole: p.ExcludeAuthRole, EligibleAuthRole: p.EligibleAuthRole,
+		Retain: p.Retain, Extra: p.Extra, Payload: p.Payload,
+	}
+	if p.Disclose {
+		cp.Publisher, cp.AuthID, cp.AuthRole = p.Publisher.ID(), p.Publisher.AuthID(), p.Publisher.AuthRole()
+	}
+	if err := l.c.Publish(cp); err != nil {
+		l.r.warnLimited("cluster: publication not sent to other nodes", "topic", p.Topic, "err", err)
+	}
+}
+
+// Deliver implements cluster.Receiver.
+func (l *clusterLink) Deliver(p *cluster.Publication) int {
+	rm := l.r.realms[p.Realm]
+	if rm == nil {
+		return 0 // a realm this node does not serve
+	}
+	return rm.broker.Publish(&broker.Publication{
+		ID: p.ID, Topic: p.Topic,
+		Publisher: remotePublisher{p.Publisher, p.AuthID, p.AuthRole},
+		Disclose:  p.Disclose,
+		Exclude:   p.Exclude, Eligible: p.Eligible,
+		ExcludeAuthID: p.ExcludeAuthID, EligibleAuthID: p.EligibleAuthID,
+		ExcludeAuthRole: p.ExcludeAuthRole, EligibleAuthRole: p.EligibleAuthRole,
+		Retain: p.Retain, Extra: p.Extra, Payload: p.Payload,
+	})
+}
+
+// remotePublisher stands for a publisher on another node: never a local
+// subscriber (so exclude_me has nothing to exclude here), identity as
+// disclosed.
+type remotePublisher struct {
+	id               wamp.ID
+	authid, authrole string
+}
+
+func (p remotePublisher) ID() wamp.ID        { return p.id }
+func (p remotePublisher) AuthID() string     { return p.authid }
+func (p remotePublisher) AuthRole() string   { return p.authrole }
+func (p remotePublisher) Codec() codec.Codec { return nil }
+func (p remotePublisher) SendEvent([]byte)   {}
