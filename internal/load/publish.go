@@ -13,6 +13,12 @@ import (
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
+// deliveries are what the subscribers saw.
+type deliveries struct {
+	delivered, badEvents, lastDelivery atomic.Int64
+	duplicated, reordered              atomic.Int64
+}
+
 func (r *run) publish(ctx context.Context, res *Result) error {
 	cfg := r.cfg
 	topic := wamp.URI(cfg.Prefix + ".topic." + r.id)
@@ -25,47 +31,11 @@ func (r *run) publish(ctx context.Context, res *Result) error {
 		return err
 	}
 	defer closeAll(subs)
-	var (
-		delivered, badEvents, lastDelivery atomic.Int64
-		duplicated, reordered              atomic.Int64
-	)
 	workers := cfg.Sessions * cfg.InFlight
-	subRecs := make([]*recorder, len(subs))
-	for i, s := range subs {
-		rec := newRecorder()
-		subRecs[i] = rec
-		// last[w] is the sequence number of publishing worker w's latest
-		// event; a publisher's events must arrive once each, in order.
-		// Events of one subscription run one at a time.
-		last := make([]int64, workers)
-		sctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-		_, err := s.Subscribe(sctx, topic, func(_ context.Context, ev *client.Event) {
-			now := ph.now()
-			ts, w, seq, ok := eventStamp(ev.Args, workers)
-			if !ok {
-				badEvents.Add(1)
-				return
-			}
-			switch {
-			case seq == last[w]:
-				duplicated.Add(1)
-				return
-			case seq < last[w]:
-				reordered.Add(1)
-				return
-			}
-			last[w] = seq
-			if !ph.inWindow(ts) {
-				return
-			}
-			rec.record(time.Duration(now - ts))
-			delivered.Add(1)
-			storeMax(&lastDelivery, now)
-		})
-		cancel()
-		if err != nil {
-			return fmt.Errorf("load: subscribing to %s: %w", topic, err)
-		}
+	var dv deliveries
+	subRecs, err := r.subscribeAll(ctx, subs, topic, ph, workers, &dv)
+	if err != nil {
+		return err
 	}
 	pubs, err := r.dialAll(ctx, cfg.Sessions, nil)
 	if err != nil {
@@ -73,17 +43,100 @@ func (r *run) publish(ctx context.Context, res *Result) error {
 	}
 	defer closeAll(pubs)
 
+	var (
+		errs                    errCounts
+		published, backpressure atomic.Int64
+	)
+	ackRecs := r.drive(ctx, ph, pubs, r.publisher(ctx, topic, ph, workers, &errs, &published, &backpressure))
+	pubEnd := ph.now()
+	expected := published.Load() * int64(cfg.Subscribers)
+	if ctx.Err() == nil {
+		awaitDeliveries(ctx, &dv.delivered, expected, cfg.Timeout)
+	}
+
+	res.Elapsed = ph.elapsedUntil(pubEnd)
+	st := &PublishStats{
+		Subscribers: cfg.Subscribers, Ack: cfg.Ack,
+		Publishes: published.Load(), Backpressure: backpressure.Load(),
+		Expected: expected, Delivered: dv.delivered.Load(), BadEvents: dv.badEvents.Load(),
+		Duplicated: dv.duplicated.Load(), Reordered: dv.reordered.Load(), SubSerializers: cfg.SubSerializers,
+		Latency: summarize(subRecs),
+	}
+	st.PublishRate = rate(st.Publishes, res.Elapsed)
+	if d := st.Expected - st.Delivered; d > 0 {
+		st.Lost = d
+	} else {
+		st.Extra = -d
+	}
+	st.DeliveryRate = rate(st.Delivered, ph.elapsedUntil(max(dv.lastDelivery.Load(), pubEnd)))
+	for _, s := range subs {
+		if sessionDone(s) {
+			st.SubscribersLost++
+		}
+	}
+	if cfg.Ack {
+		l := summarize(ackRecs)
+		st.AckLatency = &l
+	}
+	st.Errors, st.ErrorCount = errs.snapshot()
+	res.Publish = st
+	return nil
+}
+
+// subscribeAll subscribes every subscriber to topic; each event is checked
+// (a publisher's events must arrive once each, in order) and, inside the
+// measured window, recorded. It returns one latency recorder a subscriber.
+func (r *run) subscribeAll(ctx context.Context, subs []*client.Session, topic wamp.URI, ph *phase, workers int, dv *deliveries) ([]*recorder, error) {
+	subRecs := make([]*recorder, len(subs))
+	for i, s := range subs {
+		rec := newRecorder()
+		subRecs[i] = rec
+		// last[w] is the sequence number of publishing worker w's latest
+		// event. Events of one subscription run one at a time.
+		last := make([]int64, workers)
+		sctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+		_, err := s.Subscribe(sctx, topic, func(_ context.Context, ev *client.Event) {
+			now := ph.now()
+			ts, w, seq, ok := eventStamp(ev.Args, workers)
+			if !ok {
+				dv.badEvents.Add(1)
+				return
+			}
+			switch {
+			case seq == last[w]:
+				dv.duplicated.Add(1)
+				return
+			case seq < last[w]:
+				dv.reordered.Add(1)
+				return
+			}
+			last[w] = seq
+			if !ph.inWindow(ts) {
+				return
+			}
+			rec.record(time.Duration(now - ts))
+			dv.delivered.Add(1)
+			storeMax(&dv.lastDelivery, now)
+		})
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("load: subscribing to %s: %w", topic, err)
+		}
+	}
+	return subRecs, nil
+}
+
+// publisher returns the drive step of one publishing worker: it publishes
+// [timestamp, padding, worker, sequence number] to topic.
+func (r *run) publisher(ctx context.Context, topic wamp.URI, ph *phase, workers int, errs *errCounts, published, backpressure *atomic.Int64) func(*client.Session, *recorder, int, int64, bool) bool {
+	cfg := r.cfg
 	pad := strings.Repeat("x", cfg.Size)
 	var opts []client.Option
 	if cfg.Ack {
 		opts = append(opts, client.Acknowledge())
 	}
-	var (
-		errs                    errCounts
-		published, backpressure atomic.Int64
-	)
 	seqs := make([]int64, workers) // each written by its worker only
-	ackRecs := r.drive(ctx, ph, pubs, func(s *client.Session, rec *recorder, w int, ts int64, measured bool) bool {
+	return func(s *client.Session, rec *recorder, w int, ts int64, measured bool) bool {
 		seqs[w]++
 		args := wamp.List{ts, pad, w, seqs[w]}
 		var err error
@@ -120,59 +173,27 @@ func (r *run) publish(ctx context.Context, res *Result) error {
 			}
 		}
 		return false
-	})
-	pubEnd := ph.now()
-	expected := published.Load() * int64(cfg.Subscribers)
+	}
+}
 
-	// Let the events in flight arrive: until all expected ones did, no new
-	// one came for a second, or the timeout passed.
-	if ctx.Err() == nil {
-		deadline := time.Now().Add(cfg.Timeout)
-		quiet := min(time.Second, cfg.Timeout)
-		last, lastChange := delivered.Load(), time.Now()
-		tick := time.NewTicker(5 * time.Millisecond)
-		for delivered.Load() < expected && time.Now().Before(deadline) && time.Since(lastChange) < quiet {
-			select {
-			case <-ctx.Done():
-			case <-tick.C:
-			}
-			if ctx.Err() != nil {
-				break
-			}
-			if n := delivered.Load(); n != last {
-				last, lastChange = n, time.Now()
-			}
+// awaitDeliveries lets the events in flight arrive: until all expected
+// ones did, no new one came for a second, or timeout passed.
+func awaitDeliveries(ctx context.Context, delivered *atomic.Int64, expected int64, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	quiet := min(time.Second, timeout)
+	last, lastChange := delivered.Load(), time.Now()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for delivered.Load() < expected && time.Now().Before(deadline) && time.Since(lastChange) < quiet {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
 		}
-		tick.Stop()
-	}
-
-	res.Elapsed = ph.elapsedUntil(pubEnd)
-	st := &PublishStats{
-		Subscribers: cfg.Subscribers, Ack: cfg.Ack,
-		Publishes: published.Load(), Backpressure: backpressure.Load(),
-		Expected: expected, Delivered: delivered.Load(), BadEvents: badEvents.Load(),
-		Duplicated: duplicated.Load(), Reordered: reordered.Load(), SubSerializers: cfg.SubSerializers,
-		Latency: summarize(subRecs),
-	}
-	st.PublishRate = rate(st.Publishes, res.Elapsed)
-	if d := st.Expected - st.Delivered; d > 0 {
-		st.Lost = d
-	} else {
-		st.Extra = -d
-	}
-	st.DeliveryRate = rate(st.Delivered, ph.elapsedUntil(max(lastDelivery.Load(), pubEnd)))
-	for _, s := range subs {
-		if sessionDone(s) {
-			st.SubscribersLost++
+		if n := delivered.Load(); n != last {
+			last, lastChange = n, time.Now()
 		}
 	}
-	if cfg.Ack {
-		l := summarize(ackRecs)
-		st.AckLatency = &l
-	}
-	st.Errors, st.ErrorCount = errs.snapshot()
-	res.Publish = st
-	return nil
 }
 
 // eventStamp reads [send timestamp, padding, worker, sequence number].
