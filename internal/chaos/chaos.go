@@ -305,3 +305,73 @@ func WaitClosed(ctx context.Context, nc net.Conn) error {
 	}
 	return nil
 }
+
+// WriteFrame sends msg (JSON text) as one whole message on a connection
+// after Handshake.
+func WriteFrame(nc net.Conn, kind string, msg []byte) error {
+	return AnnounceFrame(nc, kind, len(msg), msg)
+}
+
+// ReadFrame reads one whole message from the router on a connection after
+// Handshake (RawSocket PINGs and WebSocket control frames are skipped, not
+// answered).
+func ReadFrame(nc net.Conn, kind string) ([]byte, error) {
+	for {
+		var n uint64
+		var control bool
+		switch kind {
+		case RawSocket:
+			var h [4]byte
+			if _, err := io.ReadFull(nc, h[:]); err != nil {
+				return nil, err
+			}
+			n, control = uint64(h[1])<<16|uint64(h[2])<<8|uint64(h[3]), h[0]&7 != 0
+		case WebSocket:
+			var h [2]byte
+			if _, err := io.ReadFull(nc, h[:]); err != nil {
+				return nil, err
+			}
+			n, control = uint64(h[1]&127), h[0]&8 != 0
+			if ext := map[uint64]int{126: 2, 127: 8}[n]; ext > 0 {
+				b := make([]byte, 8)
+				if _, err := io.ReadFull(nc, b[8-ext:]); err != nil {
+					return nil, err
+				}
+				n = binary.BigEndian.Uint64(b)
+			}
+		default:
+			return nil, fmt.Errorf("chaos: unknown kind %q", kind)
+		}
+		if n > 1<<24 {
+			return nil, fmt.Errorf("chaos: %d-byte frame", n)
+		}
+		b := make([]byte, n)
+		if _, err := io.ReadFull(nc, b); err != nil || !control {
+			return b, err
+		}
+	}
+}
+
+// JoinRaw joins realm over a connection after Handshake, speaking JSON
+// frames by hand, so that the caller can go on writing raw bytes.
+func JoinRaw(nc net.Conn, kind string, realm wamp.URI) error {
+	hello, err := codec.JSON.Encode(nil, &wamp.Hello{Realm: realm, Details: wamp.Dict{"roles": Roles}})
+	if err != nil {
+		return err
+	}
+	if err := WriteFrame(nc, kind, hello); err != nil {
+		return err
+	}
+	b, err := ReadFrame(nc, kind)
+	if err != nil {
+		return err
+	}
+	m, err := codec.JSON.Decode(b)
+	if err != nil {
+		return err
+	}
+	if _, ok := m.(*wamp.Welcome); !ok {
+		return fmt.Errorf("chaos: HELLO answered by %s", Describe(m))
+	}
+	return nil
+}
