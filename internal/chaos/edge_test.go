@@ -30,8 +30,12 @@ func TestFDPressure(t *testing.T) {
 		}
 		held = append(held, c)
 	}
-	// Exactly the extra ones are closed by the router (EOF); the first
-	// perIP stay open (their reads time out).
+	// Exactly the extra ones are closed by the router (EOF) once it has
+	// accepted them all; the other perIP stay open (their reads time out).
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.Router().Stats().RefusedConnections < extra && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 	closed := 0
 	for _, c := range held {
 		if chaos.WaitClosed(ctxT(t, 200*time.Millisecond), c) == nil {
@@ -49,7 +53,7 @@ func TestFDPressure(t *testing.T) {
 	}
 	held = nil
 	// The slots come free as the router sees the closes: bounded retry.
-	deadline := time.Now().Add(5 * time.Second)
+	deadline = time.Now().Add(5 * time.Second)
 	for _, kind := range kinds {
 		for {
 			err := roundTrip(ctxT(t, 5*time.Second), srv.URL(kind))
