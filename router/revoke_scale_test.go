@@ -46,6 +46,7 @@ func TestRevokeScale(t *testing.T) {
 		t.Run(role, func(t *testing.T) {
 			ctx := context.Background()
 			srv := routertest.Start(t, func(o *router.Options) {
+				o.HelloRatePerIP = router.Rate{PerSecond: -1} // 1,000 logins from one address
 				o.Realms = []router.RealmOptions{{Name: "realm1", Roles: []authz.RoleConfig{
 					{Name: "backend", Permissions: []authz.Permission{{URI: "*", Allow: everything}}},
 					{Name: "guest", Permissions: []authz.Permission{{URI: "public.*", Allow: authz.Actions{Subscribe: true}}}},
@@ -66,7 +67,9 @@ func TestRevokeScale(t *testing.T) {
 			conns := make([]transport.Conn, sessions)
 			defer func() { // also keeps them reachable: a lost conn is closed by its finalizer
 				for _, c := range conns {
-					c.Close()
+					if c != nil {
+						c.Close()
+					}
 				}
 			}()
 			for i := range conns {
