@@ -215,7 +215,9 @@ func (s *session) rateLimited(m wamp.Message) bool {
 	} else {
 		s.r.stats.droppedPublications.Add(1)
 	}
-	if closeNow {
+	// Requests read while the GOODBYE awaits its reply are refused too:
+	// count and close the session once.
+	if closeNow && !s.conn.closing.Load() {
 		s.r.stats.rateLimitCloses.Add(1)
 		s.r.warnLimited("closing session over its message rate limit", "session", s.id, "authid", s.authid, "authrole", s.authrole)
 		s.conn.goodbye(CloseRateLimited, "message rate limit exceeded repeatedly")
