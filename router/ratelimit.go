@@ -89,7 +89,7 @@ func (bs *buckets) sweep(now int64) {
 
 // MessageRates limit the requests (SUBSCRIBE, UNSUBSCRIBE, PUBLISH,
 // REGISTER, UNREGISTER, CALL) a session sends. A request over any limit is
-// answered with ERROR tollgate.error.rate_limited (an unacknowledged PUBLISH
+// answered with ERROR wamp.error.rate_limited (an unacknowledged PUBLISH
 // is dropped and counted); after CloseAfter refusals within CloseWindow
 // the session gets GOODBYE tollgate.close.rate_limited.
 type MessageRates struct {
@@ -107,7 +107,7 @@ func (m MessageRates) on() bool { return m.Session.on() || m.AuthID.on() || m.Ro
 // ErrRateLimited answers a request over a message rate limit; the
 // session is closed with CloseRateLimited past MessageRates.CloseAfter.
 const (
-	ErrRateLimited   wamp.URI = "tollgate.error.rate_limited"
+	ErrRateLimited   wamp.URI = "wamp.error.rate_limited"
 	CloseRateLimited wamp.URI = "tollgate.close.rate_limited"
 )
 

@@ -11,7 +11,7 @@ import (
 )
 
 // Over its message rate a session's requests get ERROR
-// tollgate.error.rate_limited; the CloseAfter-th refusal ends it with GOODBYE
+// wamp.error.rate_limited; the CloseAfter-th refusal ends it with GOODBYE
 // tollgate.close.rate_limited. Other sessions are unaffected.
 func TestMessageRateLimitPerSession(t *testing.T) {
 	t.Parallel()
