@@ -199,7 +199,17 @@ func TestPreJoinMaxMessageSize(t *testing.T) {
 		for _, url := range []string{tcpURL, wsURL} {
 			t.Run(fmt.Sprintf("%s raised=%v", url[:2], raise), func(t *testing.T) {
 				p := dialURL(t, url, "json")
-				p.hello(wamp.Dict{"authextra": wamp.Dict{"pad": big}})
+				hello := &wamp.Hello{Realm: routertest.Realm, Details: wamp.Dict{"roles": clientRoles, "authextra": wamp.Dict{"pad": big}}}
+				if raise {
+					p.send(hello)
+				} else {
+					// The router may close while the 1 MiB is still being
+					// written: a failed write is the refusal too.
+					f, _ := p.c.Encode(nil, hello)
+					wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					p.tc.Write(wctx, [][]byte{f})
+					cancel()
+				}
 				if !raise {
 					m, err := p.tryRecv(5 * time.Second)
 					if err == nil {
