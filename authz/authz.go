@@ -64,6 +64,10 @@ type Decision struct {
 	// here). A plain deny usually has none; for a session whose role is
 	// not defined it names the role.
 	Message string
+	// Source says where the decision came from: SourceGrant,
+	// SourceStatic, SourceCache, SourceAuthorizer or SourceDefault (as in
+	// Explain), for the audit trail.
+	Source string
 }
 
 // Caller calls a procedure from the router's internal trusted session on

@@ -103,22 +103,30 @@ func (r *Realm) HasRole(name string) bool {
 func (r *Realm) Authorize(ctx context.Context, s *Session, uri wamp.URI, action Action, options wamp.Dict) Decision {
 	ai, ro, d, done := r.prelude(s, action)
 	if done {
+		d.Source = SourceDefault
 		return d
 	}
 	if g := s.Grants.Rules(); g != nil {
 		if d, ok := g.decide(uri, ai, options); ok {
+			d.Source = SourceGrant
 			return d
 		}
 	}
 	if !ro.dynamic {
-		return ro.static(uri, ai, options)
+		d := ro.static(uri, ai, options)
+		d.Source = SourceStatic
+		return d
 	}
 	ck := cacheSlot(ai, options)
 	d, ok := r.cache.get(s, uri, ck, true)
+	source := SourceCache
 	if !ok {
 		d = r.ask(ctx, ro, s, uri, action, ai, ck, options)
+		source = SourceAuthorizer
 	}
-	return finish(d, uri)
+	d = finish(d, uri)
+	d.Source = source
+	return d
 }
 
 // prelude is what every question (Authorize and Peek) starts with: the

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -53,14 +54,31 @@ func (s *session) auditRefused(realm wamp.URI, authid string, reason wamp.URI) {
 		"reason", reason, "peer", info.RemoteAddr, "transport", info.Kind, "serializer", info.Serializer)
 }
 
-// auditAuthzFailure records an authorization denied because the
-// authorizer failed (its Message names the kind: timeout, error, ...).
-func (s *session) auditAuthzFailure(action authz.Action, uri wamp.URI, d authz.Decision, took time.Duration) {
+// auditDecision records an authorization decision that was not a cache
+// hit: its source (a static rule or grant, named by URI and match; the
+// authorizer's answer; the default deny), whether the authorizer failed
+// (only the kind of failure, never its text) and how long it took.
+func (s *session) auditDecision(ctx context.Context, action authz.Action, uri wamp.URI, options wamp.Dict, d authz.Decision, took time.Duration) {
 	al := s.r.auditLog(s.realmURI)
 	if al == nil {
 		return
 	}
-	al.Info("authorization", "event", "authorization", "realm", s.realmURI, "session", s.id,
-		"authid", s.authid, "authrole", s.authrole, "uri", uri, "action", action, "allow", false,
-		"source", "authorizer_failure", "failure", d.Message, "latency_ms", float64(took.Microseconds())/1000)
+	source := d.Source
+	if d.Failed {
+		source = "authorizer_failure"
+	}
+	attrs := []any{"event", "authorization", "realm", s.realmURI, "session", s.id,
+		"authid", s.authid, "authrole", s.authrole, "uri", uri, "action", action, "allow", d.Allow,
+		"source", source, "latency_ms", float64(took.Microseconds()) / 1000}
+	switch {
+	case d.Failed:
+		attrs = append(attrs, "failure", d.Message)
+	case d.Source == authz.SourceStatic || d.Source == authz.SourceGrant:
+		// The rule that governed: Explain evaluates it again, exactly as
+		// Authorize did, without side effects (only when auditing).
+		if e := s.realm.authz.Explain(ctx, s.az, uri, action, options, false); e.RuleURI != "" || e.RuleMatch != "" {
+			attrs = append(attrs, "rule_uri", e.RuleURI, "rule_match", e.RuleMatch)
+		}
+	}
+	al.Info("authorization", attrs...)
 }

@@ -115,3 +115,68 @@ func TestAuditLog(t *testing.T) {
 		t.Errorf("a ticket reached the audit log:\n%s", all)
 	}
 }
+
+// TestAuditDecisions: every authorization decision that is not a cache hit
+// is audited with its source — a static rule (named by URI and match), the
+// default deny, the authorizer's answer — and a cache hit is not.
+func TestAuditDecisions(t *testing.T) {
+	t.Parallel()
+	var buf lockedBuffer
+	srv := routertest.Start(t, func(o *router.Options) {
+		o.AuditLog = slog.New(slog.NewJSONHandler(&buf, nil))
+		o.Realms = []router.RealmOptions{{Name: "realm1", Audit: true, Roles: []authz.RoleConfig{
+			{Name: "backend", Permissions: []authz.Permission{{URI: "*", Allow: everything}}},
+			{Name: "guest", Permissions: []authz.Permission{{URI: "public.*", Allow: authz.Actions{Subscribe: true}}}},
+			{Name: "user", Authorizer: "com.example.authorize", Timeout: 5 * time.Second},
+		}}}
+	})
+	backdoor := srv.Serve(t, "unix", anonymousTransport("backend"))
+	front := srv.Serve(t, "tcp", rawTransport(auth.MethodConfig{Method: "ticket", Type: "static", Ticket: auth.TicketConfig{
+		Principals: map[string]auth.TicketPrincipal{"joe": {Ticket: "pw", Role: "user"}, "gus": {Ticket: "pw", Role: "guest"}},
+	}}))
+	backend := joinBackend(t, backdoor, "realm1")
+	backend.register("com.example.authorize", wamp.Dict{})
+
+	gus := loginTicket(t, front, "gus")
+	gus.subscribe("public.news", wamp.Dict{})
+	req := gus.next()
+	gus.send(&wamp.Subscribe{Request: req, Options: wamp.Dict{}, Topic: "private.news"})
+	gus.expectError(wamp.TypeSubscribe, req, wamp.ErrNotAuthorized)
+
+	joe := loginTicket(t, front, "joe")
+	for i := range 2 { // the second is answered from the cache: not audited
+		joe.send(&wamp.Subscribe{Request: joe.next(), Options: wamp.Dict{}, Topic: "com.example.news"})
+		if i == 0 {
+			authorizeNext(t, backend, wamp.Dict{"allow": true, "cache": true})
+		}
+		expect[*wamp.Subscribed](joe)
+	}
+
+	var decisions []map[string]any
+	for _, r := range buf.records(t) {
+		if r["event"] == "authorization" && r["authrole"] != "backend" {
+			decisions = append(decisions, r)
+		}
+	}
+	want := []map[string]any{
+		{"authid": "gus", "uri": "public.news", "action": "subscribe", "allow": true, "source": "static", "rule_uri": "public", "rule_match": "prefix"},
+		{"authid": "gus", "uri": "private.news", "action": "subscribe", "allow": false, "source": "static"},
+		{"authid": "joe", "uri": "com.example.news", "action": "subscribe", "allow": true, "source": "authorizer"},
+	}
+	if len(decisions) != len(want) {
+		t.Fatalf("%d authorization records, want %d (a cache hit is not audited): %v", len(decisions), len(want), decisions)
+	}
+	for i, w := range want {
+		for k, v := range w {
+			if decisions[i][k] != v {
+				t.Errorf("record %d: %s = %v, want %v (%v)", i, k, decisions[i][k], v, decisions[i])
+			}
+		}
+		if _, ok := decisions[i]["latency_ms"]; !ok {
+			t.Errorf("record %d has no latency: %v", i, decisions[i])
+		}
+	}
+	if _, ok := decisions[1]["rule_uri"]; ok {
+		t.Errorf("the default deny names a rule: %v", decisions[1])
+	}
+}

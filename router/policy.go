@@ -36,7 +36,9 @@ func (s *session) Authorize(ctx context.Context, action authz.Action, uri wamp.U
 	if d.Failed {
 		s.r.stats.authzFailures.Add(1)
 		s.log.Warn("authorization failed; denying", "action", action, "uri", uri, "reason", d.Message)
-		s.auditAuthzFailure(action, uri, d, time.Since(start))
+	}
+	if s.r.opts.AuditLog != nil && d.Source != authz.SourceCache {
+		s.auditDecision(ctx, action, uri, options, d, time.Since(start))
 	}
 	return d
 }
