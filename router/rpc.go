@@ -171,6 +171,9 @@ func (s *session) call(r callRequest) bool {
 	// The router's own procedures need to know the caller.
 	o.Disclose = d.Disclose || reservedURI(r.Procedure)
 	if errURI := rm.call(s.peer, r.Call, o); errURI != "" {
+		if errURI == wamp.ErrProtocolViolation {
+			return s.violation(fmt.Sprintf("CALL request %d: a call with this request ID is still in flight", r.Request))
+		}
 		if msg := rm.boundRefusal(errURI); msg != "" {
 			s.r.stats.boundRefusals.Add(1)
 			return fail(errURI, msg)

@@ -320,3 +320,35 @@ func TestPatternRegistration(t *testing.T) {
 		expect[*wamp.Result](caller)
 	}
 }
+
+// TestCallReusingInFlightRequestID: a CALL whose request ID is still in
+// flight breaks the spec's request-ID rule: the caller's session is
+// aborted with protocol_violation; the callee keeps its session and the
+// first call is settled (canceled to nobody: the caller is gone).
+func TestCallReusingInFlightRequestID(t *testing.T) {
+	t.Parallel()
+	srv := routertest.Start(t)
+	caller, callee := callPair(t, srv, "json", "msgpack")
+	callee.register("com.example.slow", wamp.Dict{})
+	req := caller.next()
+	caller.send(&wamp.Call{Request: req, Options: wamp.Dict{}, Procedure: "com.example.slow"})
+	expect[*wamp.Invocation](callee)
+	caller.send(&wamp.Call{Request: req, Options: wamp.Dict{}, Procedure: "com.example.slow"})
+	expectAbort(caller, wamp.ErrProtocolViolation)
+	caller.expectClosed()
+	// The callee is unaffected: a fresh caller still reaches it.
+	other := dialPeer(t, srv, "tcp", "cbor")
+	other.join()
+	req2 := other.next()
+	other.send(&wamp.Call{Request: req2, Options: wamp.Dict{}, Procedure: "com.example.slow"})
+	for {
+		m := callee.recv()
+		if inv, ok := m.(*wamp.Invocation); ok {
+			callee.send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{}})
+			break
+		}
+	}
+	if res := expect[*wamp.Result](other); res.Request != req2 {
+		t.Errorf("RESULT for request %d, want %d", res.Request, req2)
+	}
+}

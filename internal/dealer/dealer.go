@@ -292,9 +292,11 @@ func (d *Dealer) Call(caller *Peer, c *wamp.Call, t Target, o CallOptions) wamp.
 		return "" // caller is leaving; nobody to answer
 	}
 	if _, dup := caller.asCaller[c.Request]; dup {
+		// A request ID still in flight: the spec's request-ID rule makes
+		// this a protocol violation (the caller aborts the session).
 		caller.mu.Unlock()
 		inv.finish()
-		return wamp.ErrInvalidArgument
+		return wamp.ErrProtocolViolation
 	}
 	if caller.MaxCalls > 0 && len(caller.asCaller) >= caller.MaxCalls {
 		caller.mu.Unlock()
