@@ -219,8 +219,10 @@ func TestProgressiveCallInvocationErrors(t *testing.T) {
 		caller.send(chunk(req, "com.upload", false, "whole"))
 		inv := expectChunk(t, stream, 0, false, "whole")
 		caller.send(chunk(req, "com.upload", false, "again"))
-		caller.expectError(wamp.TypeCall, req, wamp.ErrInvalidArgument)
-		stream.send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{}})
-		expect[*wamp.Result](caller)
+		// The spec's request-ID rule: the caller is aborted, its call interrupted.
+		expectAbort(caller, wamp.ErrProtocolViolation)
+		if in := expect[*wamp.Interrupt](stream); in.Request != inv.Request {
+			t.Errorf("INTERRUPT %d, want %d", in.Request, inv.Request)
+		}
 	})
 }
