@@ -40,18 +40,9 @@ func ParseExpiry(d wamp.Dict, now time.Time) (time.Time, error) {
 	case hasIn && hasAt:
 		return time.Time{}, fmt.Errorf("both expires_in and expires_at")
 	case hasIn:
-		var secs float64
-		switch n := in.(type) {
-		case float64:
-			secs = n
-		case float32:
-			secs = float64(n)
-		default:
-			i, ok := wamp.AsInt(in)
-			if !ok {
-				return time.Time{}, fmt.Errorf("expires_in: %s, want a number of seconds", describe(in))
-			}
-			secs = float64(i)
+		secs, ok := wamp.AsFloat(in)
+		if !ok {
+			return time.Time{}, fmt.Errorf("expires_in: %s, want a number of seconds", describe(in))
 		}
 		if !(secs > 0) || secs > 1e9 {
 			return time.Time{}, fmt.Errorf("expires_in %v, want seconds > 0", in)

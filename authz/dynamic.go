@@ -225,18 +225,9 @@ func parseAnswerDict(d wamp.Dict) (ans answer, bad string) {
 // value below the cache clock's resolution is rounded up to it, so that
 // it expires rather than reading as 0; a negative one stays negative.
 func seconds(v any) (time.Duration, string) {
-	var f float64
-	switch n := v.(type) {
-	case float64:
-		f = n
-	case float32:
-		f = float64(n)
-	default:
-		i, ok := wamp.AsInt(v)
-		if !ok {
-			return 0, "of type " + describe(v) + ", want a number of seconds"
-		}
-		f = float64(i)
+	f, ok := wamp.AsFloat(v)
+	if !ok {
+		return 0, "of type " + describe(v) + ", want a number of seconds"
 	}
 	switch {
 	case math.IsNaN(f):

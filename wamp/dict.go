@@ -77,6 +77,19 @@ func OptIDs(d Dict, key string) ([]ID, bool) {
 	return out, true
 }
 
+// AsFloat converts any Go number to float64: floats as they are, integers
+// as AsInt takes them.
+func AsFloat(v any) (float64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case float32:
+		return float64(n), true
+	}
+	i, ok := AsInt(v)
+	return float64(i), ok
+}
+
 // AsInt converts any Go integer type, or a float with an integral value,
 // to int64.
 func AsInt(v any) (int64, bool) {
