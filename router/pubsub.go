@@ -2,6 +2,7 @@ package router
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/internal/broker"
@@ -52,7 +53,7 @@ func (s *session) subscribe(r subscribeRequest) {
 	}
 	rm := s.realm
 	id, created, added := rm.broker.Attach(s, r.Topic, r.match)
-	if !containsID(s.subs, id) {
+	if !slices.Contains(s.subs, id) {
 		s.subs = append(s.subs, id)
 	}
 	s.send(&wamp.Subscribed{Request: r.Request, Subscription: id})
@@ -61,15 +62,6 @@ func (s *session) subscribe(r subscribeRequest) {
 	}
 	rm.meta.Subscribed(s, id, created, added)
 	s.recheckIfRevoked(since, authz.ActionSubscribe, id, r.Topic, r.Options)
-}
-
-func containsID(ids []wamp.ID, id wamp.ID) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *session) unsubscribe(m *wamp.Unsubscribe) {
