@@ -63,12 +63,17 @@ func (c *conn) send(m wamp.Message) bool {
 	if !c.enqueue(f, false) {
 		return false
 	}
+	c.sent(m, len(f))
+	return true
+}
+
+// sent counts m, queued as n bytes, in the metrics.
+func (c *conn) sent(m wamp.Message, n int) {
 	t := m.MessageType()
-	c.msgs.out(t, len(f))
+	c.msgs.out(t, n)
 	if t == wamp.TypeError {
 		c.r.countError(m)
 	}
-	return true
 }
 
 // enqueue queues a frame and applies the slow-consumer policy.

@@ -32,11 +32,7 @@ func (s *session) Send(m wamp.Message) error {
 	if !s.enqueue(f, false) {
 		return dealer.ErrGone
 	}
-	t := m.MessageType()
-	s.msgs.out(t, len(f))
-	if t == wamp.TypeError {
-		s.r.countError(m)
-	}
+	s.sent(m, len(f))
 	return nil
 }
 
