@@ -318,15 +318,16 @@ type keptPermission struct {
 // replaces (same match and URI): Crossbar keeps the last, and so does
 // Tollgate, with a warning at the one that no longer counts.
 func (p *parser) dropShadowed(perms []keptPermission) []keptPermission {
+	keys := make([]string, len(perms)) // "" for a permission that does not compile
 	last := map[string]int{}
 	for i, k := range perms {
 		if key, ok := authz.PermissionKey(k.perm); ok {
-			last[key] = i
+			keys[i], last[key] = key, i
 		}
 	}
 	var out []keptPermission
 	for i, k := range perms {
-		if key, ok := authz.PermissionKey(k.perm); ok && last[key] != i {
+		if key := keys[i]; key != "" && last[key] != i {
 			later := perms[last[key]]
 			p.warnf(k.n, k.path, "ignored: permission for %q is given again at %s, which replaces it (Crossbar keeps the last one too)", k.perm.URI, later.path)
 			continue

@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"math"
 	"os"
@@ -246,12 +247,10 @@ func jsonable(v any) any {
 			x[k] = jsonable(e)
 		}
 		return x
-	case map[any]any:
+	case map[any]any: // YAML keys that are not strings
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			kb, _ := json.Marshal(k)
-			ks := strings.Trim(string(kb), `"`)
-			out[ks] = jsonable(e)
+			out[fmt.Sprint(k)] = jsonable(e)
 		}
 		return out
 	case []any:
