@@ -85,8 +85,11 @@ type Cluster struct {
 	mu   sync.Mutex // interest; a leaf (LOCKING.md)
 	subs map[string]*interest
 
-	last  map[uint64]uint64 // per-origin last sequence; the dispatcher's only
-	stats struct{ published, received, duplicates, gaps, unmatched, invalid atomic.Uint64 }
+	last map[uint64]uint64 // per-origin last sequence; the dispatcher's only
+
+	lostMu sync.Mutex // a leaf
+	lost   []func(node string)
+	stats  struct{ published, received, duplicates, gaps, unmatched, invalid atomic.Uint64 }
 }
 
 type interest struct {
