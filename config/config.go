@@ -39,6 +39,10 @@ type Config struct {
 	// Limits are the router worker's connection limits (Tollgate's keys
 	// in its options); zero fields mean the router's defaults.
 	Limits Limits
+	// AuthHeaders is the router worker options' auth_headers: the
+	// WebSocket upgrade headers dynamic authenticators and authorizers
+	// receive on endpoints without their own list (nil: none).
+	AuthHeaders []string
 	// Guests are the guest workers to run next to the router, in file order.
 	Guests []Guest
 	// Cluster is the Tollgate-only "cluster" key (cluster.go); nil: a
@@ -320,6 +324,7 @@ func (c *Config) RouterOptions() router.Options {
 		HelloRatePerIP:            l.HelloRatePerIP,
 		HelloRatePerAuthID:        l.HelloRatePerAuthID,
 		MaxPendingLogins:          l.MaxPendingLogins,
+		AuthHeaders:               slices.Clone(c.AuthHeaders),
 	}
 }
 
@@ -333,6 +338,7 @@ func (t *Transport) RouterTransport() router.Transport {
 			o := ws.Options
 			o.Serializers = slices.Clone(o.Serializers)
 			o.AllowedOrigins = slices.Clone(o.AllowedOrigins)
+			o.AuthHeaders = slices.Clone(o.AuthHeaders)
 			o.Auth = cloneMethods(o.Auth)
 			rt.WebSocket[path] = o
 		}

@@ -67,8 +67,10 @@ type dynTimeout struct {
 }
 
 // workerOptions reads the router worker's options: Tollgate's limits,
-// and Crossbar's native worker options (warned about).
-func (p *parser) workerOptions(m *mapping, l *Limits) {
+// the default auth_headers, and Crossbar's native worker options (warned
+// about).
+func (p *parser) workerOptions(m *mapping, c *Config) {
+	l := &c.Limits
 	v, path := m.get("options")
 	if v == nil {
 		return
@@ -100,6 +102,9 @@ func (p *parser) workerOptions(m *mapping, l *Limits) {
 		}
 	}
 	p.edgeOptions(om, l)
+	if v, vp := om.get("auth_headers"); v != nil {
+		c.AuthHeaders = p.authHeaders(v, vp)
+	}
 	om.get("extra")    // the worker's own data: nothing for Tollgate to do
 	om.get("disabled") // read by workerDisabled
 	for _, o := range crossbarWorkerOptions {

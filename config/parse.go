@@ -134,7 +134,7 @@ func (p *parser) labelID(m *mapping) {
 
 func (p *parser) routerWorker(m *mapping, c *Config, r *refs) {
 	p.id(m)
-	p.workerOptions(m, &c.Limits)
+	p.workerOptions(m, c)
 	m.ignore("manhole", "Tollgate has no manhole")
 	m.ignore("connections", "database connections are not supported")
 

@@ -3,12 +3,14 @@ package config
 import (
 	"fmt"
 	"math"
+	"net/textproto"
 	"slices"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tollgate-wamp/tollgate/router"
+	"github.com/tollgate-wamp/tollgate/transport/websocket"
 )
 
 // transport reads one item of transports: websocket, rawsocket, web or
@@ -198,12 +200,47 @@ func (p *parser) webSocket(m *mapping, path string) WebSocket {
 	if v, vp := m.get("auth"); v != nil {
 		ws.Options.Auth = p.auth(v, vp)
 	}
+	if v, vp := m.get("auth_headers"); v != nil {
+		ws.Options.AuthHeaders = p.authHeaders(v, vp)
+	}
 	if v, vp := m.get("cookie"); v != nil {
 		ws.Cookie = p.cookie(v, vp)
 		p.warnf(m.keyNode("cookie"), vp, "ignored: cookie tracking is not supported yet")
 	}
 	m.done()
 	return ws
+}
+
+// authHeaders reads an allow-list of WebSocket upgrade headers for the
+// authenticator and authorizer (a websocket item's or the worker
+// options' auth_headers): header names, case-insensitive, each once, or
+// "*". The result is non-nil (an empty list means none).
+func (p *parser) authHeaders(n *yaml.Node, path string) []string {
+	items, ok := p.seq(n, path)
+	if !ok {
+		return nil
+	}
+	out := make([]string, 0, len(items))
+	seen := map[string]bool{}
+	for i, it := range items {
+		ip := index(path, i)
+		s, ok := p.str(it, ip)
+		if !ok {
+			continue
+		}
+		if err := websocket.CheckHeaderName(s); err != nil {
+			p.errorf(it, ip, "%v", err)
+			continue
+		}
+		k := textproto.CanonicalMIMEHeaderKey(s)
+		if seen[k] {
+			p.errorf(it, ip, "header %q listed twice (names are case-insensitive)", s)
+			continue
+		}
+		seen[k] = true
+		out = append(out, s)
+	}
+	return out
 }
 
 func (p *parser) rawSocket(m *mapping, path string) *router.RawSocketOptions {

@@ -67,6 +67,9 @@ type Options struct {
 	// AuditLog receives the audit records of realms with Audit set
 	// (router/audit.go, docs/operations.md). nil: no audit trail.
 	AuditLog *slog.Logger
+	// AuthHeaders is WebSocketOptions.AuthHeaders for endpoints that set
+	// none (nil). Default nil: no headers.
+	AuthHeaders []string
 	// Cluster links this router to the other nodes of a cluster (package
 	// cluster; cluster/natscluster over NATS). nil is a single node. New
 	// starts it and Shutdown stops it.
@@ -211,6 +214,12 @@ type WebSocketOptions struct {
 	// or dynamic; dynamic ones call through the router). Empty admits
 	// anonymous sessions only, with role "anonymous".
 	Auth []auth.MethodConfig
+	// AuthHeaders names the upgrade request headers dynamic authenticators
+	// and authorizers receive as transport.http_headers_received
+	// (case-insensitive; "*" for all but Cookie, Authorization and
+	// Proxy-Authorization, which pass only when named). nil:
+	// Options.AuthHeaders; empty: none.
+	AuthHeaders []string
 }
 
 // RawSocketOptions configures a RawSocket listener.

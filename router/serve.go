@@ -48,6 +48,10 @@ func (r *Router) WebSocketHandler(o WebSocketOptions) (http.Handler, error) {
 		PreJoinMaxMessageSize: o.PreJoinMaxMessageSize,
 		AllowedOrigins:        o.AllowedOrigins,
 		PingInterval:          o.PingInterval,
+		AuthHeaders:           o.AuthHeaders,
+	}
+	if so.AuthHeaders == nil {
+		so.AuthHeaders = r.opts.AuthHeaders
 	}
 	if err := so.Validate(); err != nil {
 		return nil, err

@@ -54,7 +54,9 @@ type Info struct {
 	RemoteAddr string
 	// TLS is the TLS connection state, nil without TLS.
 	TLS *tls.ConnectionState
-	// HTTPHeaders are the WebSocket upgrade request headers (router side), nil for RawSocket.
+	// HTTPHeaders are the WebSocket upgrade request headers the endpoint's
+	// allow-list keeps (websocket.ServerOptions.AuthHeaders; empty when it
+	// names none), nil for RawSocket.
 	HTTPHeaders http.Header
 	// Path is the HTTP request path of a WebSocket upgrade.
 	Path string

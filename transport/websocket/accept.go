@@ -6,7 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/textproto"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,6 +39,13 @@ type ServerOptions struct {
 	// connection if its pong does not come back within the next interval.
 	// 0 disables pings.
 	PingInterval time.Duration
+	// AuthHeaders names the upgrade request headers kept in
+	// transport.Info.HTTPHeaders, which dynamic authenticators and
+	// authorizers receive (case-insensitive). Empty keeps none: headers
+	// are client-chosen and carry cookies and credentials. "*" keeps all
+	// but Cookie, Authorization and Proxy-Authorization, which are kept
+	// only when listed by name.
+	AuthHeaders []string
 }
 
 // Validate reports unknown serializer names and malformed origin patterns.
@@ -56,7 +65,66 @@ func (o ServerOptions) Validate() error {
 	if o.PingInterval < 0 {
 		return fmt.Errorf("websocket: negative ping interval %v", o.PingInterval)
 	}
+	for _, h := range o.AuthHeaders {
+		if err := CheckHeaderName(h); err != nil {
+			return fmt.Errorf("websocket: auth headers: %w", err)
+		}
+	}
 	return nil
+}
+
+// CheckHeaderName reports whether name may be listed in
+// ServerOptions.AuthHeaders: "*" or an HTTP field name (an RFC 9110
+// token).
+func CheckHeaderName(name string) error {
+	if name == "*" {
+		return nil
+	}
+	if name == "" {
+		return errors.New("empty header name")
+	}
+	for i := 0; i < len(name); i++ {
+		if !isTokenChar(name[i]) {
+			return fmt.Errorf("header name %q: character %q is not allowed in an HTTP header name", name, name[i])
+		}
+	}
+	return nil
+}
+
+func isTokenChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// credentialHeaders are left out by "*": they pass only when named.
+var credentialHeaders = []string{"Cookie", "Authorization", "Proxy-Authorization"}
+
+// pickHeaders returns the headers of h that allow names (never nil, so
+// that a WebSocket connection's details say {} rather than null).
+func pickHeaders(h http.Header, allow []string) http.Header {
+	out := http.Header{}
+	all := false
+	for _, name := range allow {
+		if name == "*" {
+			all = true
+			continue
+		}
+		k := textproto.CanonicalMIMEHeaderKey(name)
+		if vs, ok := h[k]; ok {
+			out[k] = slices.Clone(vs)
+		}
+	}
+	if all {
+		for k, vs := range h {
+			if _, named := out[k]; !named && !slices.Contains(credentialHeaders, textproto.CanonicalMIMEHeaderKey(k)) {
+				out[k] = slices.Clone(vs)
+			}
+		}
+	}
+	return out
 }
 
 func allowedCodecs(names []string) ([]codec.Codec, error) {
@@ -156,7 +224,7 @@ func Accept(w http.ResponseWriter, r *http.Request, o ServerOptions) (transport.
 		Network:     "tcp",
 		RemoteAddr:  r.RemoteAddr,
 		TLS:         r.TLS,
-		HTTPHeaders: r.Header.Clone(),
+		HTTPHeaders: pickHeaders(r.Header, o.AuthHeaders),
 		Path:        r.URL.Path,
 	}
 	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && a != nil {

@@ -146,8 +146,8 @@ func TestMatrix(t *testing.T) {
 				name := fmt.Sprintf("tls=%v/%s", useTLS, codec.Subprotocol(cd, batched))
 				t.Run(name, func(t *testing.T) {
 					t.Parallel()
-					s := startServer(t, ServerOptions{}, useTLS)
-					hdr := http.Header{"X-Test": {"yes"}}
+					s := startServer(t, ServerOptions{AuthHeaders: []string{"x-TEST", "Sec-WebSocket-Protocol"}}, useTLS)
+					hdr := http.Header{"X-Test": {"yes"}, "X-Other": {"no"}}
 					cc, sc := dial(t, s, DialOptions{Serializer: cd, Batched: batched, HTTPHeader: hdr})
 					proto := codec.Subprotocol(cd, batched)
 					for _, c := range []*Conn{cc, sc} {
@@ -163,7 +163,7 @@ func TestMatrix(t *testing.T) {
 						}
 					}
 					si := sc.Info()
-					if si.Path != "/ws" || si.HTTPHeaders.Get("X-Test") != "yes" || si.HTTPHeaders.Get("Sec-WebSocket-Protocol") != proto {
+					if si.Path != "/ws" || si.HTTPHeaders.Get("X-Test") != "yes" || si.HTTPHeaders.Get("Sec-WebSocket-Protocol") != proto || len(si.HTTPHeaders) != 2 {
 						t.Errorf("server Info path %q headers %v", si.Path, si.HTTPHeaders)
 					}
 					if ci := cc.Info(); ci.LocalAddr != si.RemoteAddr || ci.RemoteAddr != si.LocalAddr || ci.LocalAddr == "" {
@@ -435,6 +435,9 @@ func TestServerOptionsValidate(t *testing.T) {
 		{ServerOptions{Serializers: []string{"yaml"}}, `unknown serializer "yaml"`},
 		{ServerOptions{AllowedOrigins: []string{"[bad"}}, `bad origin pattern "[bad"`},
 		{ServerOptions{PingInterval: -1}, "negative ping interval"},
+		{ServerOptions{AuthHeaders: []string{"*", "Cookie", "x-forwarded-for"}}, ""},
+		{ServerOptions{AuthHeaders: []string{"x forwarded"}}, `header name "x forwarded": character ' ' is not allowed`},
+		{ServerOptions{AuthHeaders: []string{""}}, "empty header name"},
 	}
 	for _, tt := range tests {
 		err := tt.o.Validate()
