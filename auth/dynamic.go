@@ -251,15 +251,29 @@ func (d *Dynamic) trusts(req *Request, realm wamp.URI) bool {
 	return slices.Contains(d.cfg.Realms, realm)
 }
 
-// details builds the details dict of a call (see docs/auth.md).
+// details builds the details dict of a call (docs/dynamic-auth.md, "What
+// the backend is told"): what the router established (session,
+// authmethod, authprovider, transport) and what the client chose, under
+// "client" (realm, authid, authrole, authextra). Crossbar's authenticators
+// read the client's authid, authrole and authextra at the top level, so
+// those stay there too.
 func (d *Dynamic) details(req *Request) wamp.Dict {
+	client := wamp.Dict{
+		"realm": nilIfEmpty(string(req.Realm)), "authid": nilIfEmpty(req.AuthID),
+		"authrole": nilIfEmpty(req.AuthRole), "authextra": copyDict(req.AuthExtra),
+	}
+	if client["authextra"] == nil {
+		client["authextra"] = wamp.Dict{} // as the authorizer's client.authextra
+	}
 	return wamp.Dict{
-		"session":    int64(req.Session),
-		"authmethod": d.method,
-		"authid":     nilIfEmpty(req.AuthID),
-		"authrole":   nilIfEmpty(req.AuthRole),
-		"authextra":  copyDict(req.AuthExtra),
-		"transport":  TransportDetails(req.Transport),
+		"session":      int64(req.Session),
+		"authmethod":   d.method,
+		"authprovider": ProviderDynamic,
+		"authid":       client["authid"],
+		"authrole":     client["authrole"],
+		"authextra":    copyDict(req.AuthExtra),
+		"transport":    TransportDetails(req.Transport),
+		"client":       client,
 	}
 }
 

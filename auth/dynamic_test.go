@@ -282,8 +282,9 @@ func TestDynamicCallContent(t *testing.T) {
 				t.Fatalf("details %T", c.args[2])
 			}
 			want := wamp.Dict{
-				"session": int64(4711), "authmethod": tt.method, "authid": "joe", "authrole": "wish",
+				"session": int64(4711), "authmethod": tt.method, "authprovider": "dynamic", "authid": "joe", "authrole": "wish",
 				"authextra": extra, "transport": auth.TransportDetails(info),
+				"client": wamp.Dict{"realm": "realm1", "authid": "joe", "authrole": "wish", "authextra": extra},
 			}
 			if tt.method == "ticket" {
 				want["ticket"] = "the-ticket"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"time"
 
@@ -12,8 +13,12 @@ import (
 )
 
 // SessionDict is the session argument a dynamic authorizer receives:
-// session, realm, authid, authrole, authmethod, authprovider, authextra
-// (a dict, {} when absent) and transport (a dict, {} when absent).
+// what the router established (session, realm, authid, authrole,
+// authmethod, authprovider, authextra: the dynamic authenticator's extra,
+// {} when absent, and transport, {} when absent), and under "client" what
+// the client chose ({"authextra": its HELLO authextra, {} when absent}).
+// The router's sessions carry it built (Details, with expires_at when
+// the credentials expire); without Details the client's part is empty.
 func SessionDict(s *Session) wamp.Dict {
 	if s.Details != nil {
 		return s.Details
@@ -34,7 +39,20 @@ func SessionDict(s *Session) wamp.Dict {
 		"authprovider": s.AuthProvider,
 		"authextra":    extra,
 		"transport":    tr,
+		"client":       ClientDict(nil),
 	}
+}
+
+// ClientDict is the "client" entry of a session dict: what the client
+// chose, kept apart so that no key of it can be mistaken for one the
+// router established. authextra is the client's HELLO authextra ({} when
+// absent), a copy.
+func ClientDict(authextra wamp.Dict) wamp.Dict {
+	extra := maps.Clone(authextra)
+	if extra == nil {
+		extra = wamp.Dict{}
+	}
+	return wamp.Dict{"authextra": extra}
 }
 
 // Messages of failed decisions: what a client may read. They name the

@@ -2,7 +2,9 @@ package router
 
 import (
 	"maps"
+	"time"
 
+	"github.com/tollgate-wamp/tollgate/auth"
 	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
@@ -16,9 +18,11 @@ type identity struct {
 	authrole     string
 	authmethod   string
 	authprovider string
-	authextra    wamp.Dict
-	// transport is auth.TransportDetails of the connection, HTTP headers
-	// included.
+	// authextra is WELCOME's: the dynamic authenticator's extra, or the
+	// client's HELLO authextra echoed by static anonymous and ticket.
+	authextra wamp.Dict
+	// transport is auth.TransportDetails of the connection, with the
+	// HTTP headers the endpoint's allow-list keeps.
 	transport wamp.Dict
 }
 
@@ -35,8 +39,9 @@ const (
 	// The transport's HTTP headers are left out: other sessions may read
 	// these, and headers carry cookies and credentials.
 	metaView
-	// authorizerView: the session argument of a dynamic authorizer, HTTP
-	// headers included (it may decide on them).
+	// authorizerView: the base of a dynamic authorizer's session
+	// argument (authzSession completes it), with the allow-listed HTTP
+	// headers (it may decide on them).
 	authorizerView
 )
 
@@ -76,16 +81,44 @@ func (id *identity) Details(v detailsView) wamp.Dict {
 }
 
 // authzSession is the session as the authorizer sees it. Only a realm
-// with roles asks an authorizer, so only then are the details built.
-func (id *identity) authzSession(withDetails bool) *authz.Session {
+// with roles asks an authorizer, so only then are the details built:
+// what the router established under Crossbar's names, what the client
+// chose (its HELLO authextra, from hello) under "client" only
+// (docs/dynamic-auth.md, "What the backend is told"), and expires_at
+// when the credentials expire.
+func (id *identity) authzSession(withDetails bool, hello *wamp.Hello, expires time.Time) *authz.Session {
 	az := &authz.Session{
 		ID: id.id, Realm: id.realmURI, AuthID: id.authid, AuthRole: id.authrole, AuthMethod: id.authmethod,
-		AuthProvider: id.authprovider, AuthExtra: id.authextra, Transport: id.transport,
+		AuthProvider: id.authprovider, AuthExtra: id.establishedExtra(), Transport: id.transport,
 	}
-	if withDetails {
-		az.Details = id.Details(authorizerView)
+	if !withDetails {
+		return az
 	}
+	d := id.Details(authorizerView)
+	d["authextra"] = az.AuthExtra
+	if az.AuthExtra == nil {
+		d["authextra"] = wamp.Dict{}
+	}
+	var helloExtra wamp.Dict
+	if hello != nil {
+		helloExtra, _ = wamp.OptDict(hello.Details, "authextra")
+	}
+	d["client"] = authz.ClientDict(helloExtra)
+	if !expires.IsZero() {
+		d["expires_at"] = expires.UTC().Format(time.RFC3339Nano)
+	}
+	az.Details = d
 	return az
+}
+
+// establishedExtra is the authextra an authorizer may trust: a dynamic
+// authenticator's own extra. A static method's WELCOME authextra is the
+// client's HELLO authextra echoed (Crossbar's rule), so it is not.
+func (id *identity) establishedExtra() wamp.Dict {
+	if id.authprovider != auth.ProviderDynamic {
+		return nil
+	}
+	return id.authextra
 }
 
 // features are what a client announced in HELLO.Details.roles, parsed
