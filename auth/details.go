@@ -25,9 +25,10 @@ import (
 //	is_server             true
 //	is_secure             whether the connection uses TLS
 //	websocket_protocol    the WebSocket subprotocol, null for RawSocket
-//	http_headers_received request headers of the WebSocket upgrade, keys
-//	                      lower-cased, repeated headers joined with ", ";
-//	                      null for RawSocket
+//	http_headers_received the WebSocket upgrade request headers the
+//	                      endpoint's allow-list kept (info.HTTPHeaders;
+//	                      {} when none), keys lower-cased, repeated
+//	                      headers joined with ", "; null for RawSocket
 //	channel_id            {"tls-unique": hex, "tls-exporter": hex} for the
 //	                      types this connection supports, null without TLS
 //	peer_cert             the client certificate (see below), or null
