@@ -9,6 +9,7 @@ package authz
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
@@ -42,6 +43,10 @@ type Session struct {
 	// Grants are the session's own permissions (the authenticator's
 	// answer), checked before its role's; nil: none.
 	Grants *Grants
+	// Expires is when the session's credentials expire, in Unix
+	// nanoseconds (0: never); the router sets it at join and on each
+	// refresh, and SessionDict reports it as expires_at.
+	Expires atomic.Int64
 	// Details, when set, is the session argument a dynamic authorizer
 	// receives (the router builds it with the session's other details);
 	// otherwise SessionDict builds it from the fields above.

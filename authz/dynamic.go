@@ -17,9 +17,19 @@ import (
 // authmethod, authprovider, authextra: the dynamic authenticator's extra,
 // {} when absent, and transport, {} when absent), and under "client" what
 // the client chose ({"authextra": its HELLO authextra, {} when absent}).
-// The router's sessions carry it built (Details, with expires_at when
-// the credentials expire); without Details the client's part is empty.
+// The router's sessions carry it built (Details); without Details the
+// client's part is empty. expires_at (RFC 3339, UTC) is there while the
+// credentials have an expiry (Expires), as it stands at the call.
 func SessionDict(s *Session) wamp.Dict {
+	d := sessionDict(s)
+	if e := s.Expires.Load(); e != 0 {
+		d = maps.Clone(d) // Details is shared by concurrent calls
+		d["expires_at"] = time.Unix(0, e).UTC().Format(time.RFC3339Nano)
+	}
+	return d
+}
+
+func sessionDict(s *Session) wamp.Dict {
 	if s.Details != nil {
 		return s.Details
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/tollgate-wamp/tollgate/client"
 	"github.com/tollgate-wamp/tollgate/internal/testcert"
 	"github.com/tollgate-wamp/tollgate/router"
+	"github.com/tollgate-wamp/tollgate/routertest"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
@@ -226,5 +227,44 @@ func TestBackendViewStaticEcho(t *testing.T) {
 	}
 	if h, _ := session["transport"].(wamp.Dict)["http_headers_received"]; h != nil {
 		t.Errorf("RawSocket http_headers_received %v, want null", h)
+	}
+}
+
+// A refresh moves the authorizer's expires_at with the session's expiry.
+func TestBackendViewExpiresAtFollowsRefresh(t *testing.T) {
+	t.Parallel()
+	srv := routertest.Start(t, func(o *router.Options) {
+		o.Realms = []router.RealmOptions{{Name: "realm1", CredentialRefresh: "com.example.refresh", Roles: []authz.RoleConfig{
+			{Name: "backend", Permissions: []authz.Permission{{URI: "", Match: "prefix", Allow: everything}}},
+			{Name: "user", Authorizer: "com.example.authorize"},
+		}}}
+	})
+	backdoor := srv.Serve(t, "unix", anonymousTransport("backend"))
+	front := srv.Serve(t, "tcp", rawTransport(auth.MethodConfig{Method: "ticket", Type: "dynamic", Dynamic: auth.DynamicConfig{Authenticator: "com.example.authenticate"}}))
+	backend := joinBackend(t, backdoor, "realm1")
+	backend.register("com.example.authenticate", wamp.Dict{})
+	backend.register("com.example.refresh", wamp.Dict{})
+	backend.register("com.example.authorize", wamp.Dict{})
+
+	joe := loginDynamic(t, front, backend, "joe", wamp.Dict{"role": "user", "expires_in": 1.2})
+	joe.welcomed()
+	later := time.Now().Add(time.Hour).UTC().Truncate(time.Second).Format(time.RFC3339)
+	inv := expect[*wamp.Invocation](backend) // refresh(session, authid), before anything is asked
+	backend.send(&wamp.Yield{Request: inv.Request, Options: wamp.Dict{}, Payload: wamp.Payload{Args: wamp.List{wamp.Dict{"expires_at": later}}}})
+
+	// The new expiry is stored once the router has read the answer: ask
+	// until the authorizer sees it (or give up).
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		req := joe.next()
+		joe.send(&wamp.Call{Request: req, Options: wamp.Dict{}, Procedure: "app.x"})
+		session, _, _ := authorizeNext(t, backend, false)
+		joe.expectError(wamp.TypeCall, req, wamp.ErrNotAuthorized)
+		if session["expires_at"] == later {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("expires_at %v after the refresh, want %s", session["expires_at"], later)
+		}
 	}
 }

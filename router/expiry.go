@@ -63,6 +63,7 @@ func (rm *realm) schedule(s *session, expires time.Time) {
 	if expires.IsZero() {
 		return
 	}
+	s.az.Expires.Store(expires.UnixNano()) // the authorizer's expires_at
 	due := expires
 	if rm.refresh != "" {
 		life := time.Until(expires)

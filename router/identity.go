@@ -2,7 +2,6 @@ package router
 
 import (
 	"maps"
-	"time"
 
 	"github.com/tollgate-wamp/tollgate/auth"
 	"github.com/tollgate-wamp/tollgate/authz"
@@ -84,9 +83,9 @@ func (id *identity) Details(v detailsView) wamp.Dict {
 // with roles asks an authorizer, so only then are the details built:
 // what the router established under Crossbar's names, what the client
 // chose (its HELLO authextra, from hello) under "client" only
-// (docs/dynamic-auth.md, "What the backend is told"), and expires_at
-// when the credentials expire.
-func (id *identity) authzSession(withDetails bool, hello *wamp.Hello, expires time.Time) *authz.Session {
+// (docs/dynamic-auth.md, "What the backend is told"). expires_at is
+// added per call (authz.SessionDict; schedule sets az.Expires).
+func (id *identity) authzSession(withDetails bool, hello *wamp.Hello) *authz.Session {
 	az := &authz.Session{
 		ID: id.id, Realm: id.realmURI, AuthID: id.authid, AuthRole: id.authrole, AuthMethod: id.authmethod,
 		AuthProvider: id.authprovider, AuthExtra: id.establishedExtra(), Transport: id.transport,
@@ -104,9 +103,6 @@ func (id *identity) authzSession(withDetails bool, hello *wamp.Hello, expires ti
 		helloExtra, _ = wamp.OptDict(hello.Details, "authextra")
 	}
 	d["client"] = authz.ClientDict(helloExtra)
-	if !expires.IsZero() {
-		d["expires_at"] = expires.UTC().Format(time.RFC3339Nano)
-	}
 	az.Details = d
 	return az
 }

@@ -57,8 +57,8 @@ func (rm *realm) join(s *session, who *auth.Identity, promised wamp.ID, roles wa
 		authextra:    who.AuthExtra,
 		transport:    auth.TransportDetails(s.tc.Info()),
 	}
-	s.az = s.authzSession(rm.authz != nil, s.hello.Load(), who.Expires) // identity.go
-	s.az.Grants = grantsOf(who)                                         // grants.go
+	s.az = s.authzSession(rm.authz != nil, s.hello.Load()) // identity.go
+	s.az.Grants = grantsOf(who)                            // grants.go
 	s.log = s.conn.log.With("session", s.id, "realm", rm.name, "authid", s.authid)
 
 	rm.add(s, &wamp.Welcome{Session: s.id, Details: s.r.welcomeDetails(s)})
