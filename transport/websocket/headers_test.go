@@ -54,3 +54,38 @@ func TestAuthHeaders(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkKeptHeaders: what a connection keeps of a browser's upgrade
+// request for the auth backend, per connection for its whole life: all of
+// it (before the allow-list), none (the default), or two headers.
+func BenchmarkKeptHeaders(b *testing.B) {
+	h := http.Header{
+		"Host": {"example.com"}, "Connection": {"Upgrade"}, "Upgrade": {"websocket"},
+		"Sec-Websocket-Version": {"13"}, "Sec-Websocket-Key": {"dGhlIHNhbXBsZSBub25jZQ=="},
+		"Sec-Websocket-Protocol":   {"wamp.2.json, wamp.2.msgpack"},
+		"Sec-Websocket-Extensions": {"permessage-deflate; client_max_window_bits"},
+		"Origin":                   {"https://example.com"}, "User-Agent": {"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"},
+		"Accept-Encoding": {"gzip, deflate, br"}, "Accept-Language": {"en-GB,en;q=0.9"},
+		"Cookie":          {"session=0123456789abcdef0123456789abcdef; theme=dark"},
+		"X-Forwarded-For": {"203.0.113.7"},
+	}
+	b.Run("all", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = h.Clone()
+		}
+	})
+	b.Run("none", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = pickHeaders(h, nil)
+		}
+	})
+	b.Run("two", func(b *testing.B) {
+		b.ReportAllocs()
+		allow := []string{"x-forwarded-for", "user-agent"}
+		for b.Loop() {
+			_ = pickHeaders(h, allow)
+		}
+	})
+}
