@@ -268,3 +268,30 @@ func TestBackendViewExpiresAtFollowsRefresh(t *testing.T) {
 		}
 	}
 }
+
+// Bad header names are refused where they are given: New for the router
+// default, ServeTransport and WebSocketHandler for an endpoint's.
+func TestAuthHeadersRefused(t *testing.T) {
+	t.Parallel()
+	_, err := router.New(router.Options{Realms: []router.RealmOptions{{Name: "realm1"}}, AuthHeaders: []string{"user agent"}})
+	if err == nil || !strings.Contains(err.Error(), `AuthHeaders: websocket: auth headers: header name "user agent": character ' ' is not allowed`) {
+		t.Errorf("New: %v", err)
+	}
+	r, err := router.New(router.Options{Realms: []router.RealmOptions{{Name: "realm1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Shutdown(context.Background())
+	if _, err := r.WebSocketHandler(router.WebSocketOptions{AuthHeaders: []string{"x:y"}}); err == nil || !strings.Contains(err.Error(), `header name "x:y"`) {
+		t.Errorf("WebSocketHandler: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	err = r.ServeTransport(ln, router.Transport{WebSocket: map[string]router.WebSocketOptions{"/ws": {AuthHeaders: []string{""}}}})
+	if err == nil || !strings.Contains(err.Error(), "empty header name") {
+		t.Errorf("ServeTransport: %v", err)
+	}
+}

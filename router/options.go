@@ -68,7 +68,7 @@ type Options struct {
 	// (router/audit.go, docs/operations.md). nil: no audit trail.
 	AuditLog *slog.Logger
 	// AuthHeaders is WebSocketOptions.AuthHeaders for endpoints that set
-	// none (nil). Default nil: no headers.
+	// none (nil). Default nil: no headers. New refuses an invalid name.
 	AuthHeaders []string
 	// Cluster links this router to the other nodes of a cluster (package
 	// cluster; cluster/natscluster over NATS). nil is a single node. New

@@ -16,6 +16,7 @@ import (
 	"github.com/tollgate-wamp/tollgate/internal/broker"
 	"github.com/tollgate-wamp/tollgate/internal/dealer"
 	"github.com/tollgate-wamp/tollgate/transport"
+	"github.com/tollgate-wamp/tollgate/transport/websocket"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
@@ -163,6 +164,9 @@ func New(opts Options) (*Router, error) {
 	}
 	if o.SlowConsumer != SlowConsumerDisconnect && o.SlowConsumer != SlowConsumerDropEvents {
 		errs = append(errs, fmt.Errorf("router: unknown slow consumer policy %d", o.SlowConsumer))
+	}
+	if err := (websocket.ServerOptions{AuthHeaders: o.AuthHeaders}).Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("router: AuthHeaders: %w", err)) // Handler relies on it
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
