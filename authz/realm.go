@@ -21,7 +21,7 @@ type role struct {
 	authRealm  wamp.URI
 	timeout    time.Duration
 	ttl        time.Duration
-	arity      *arity // dynamic roles: how many arguments the authorizer takes
+	arity      *arity       // dynamic roles: how many arguments the authorizer takes
 	guard      *guard.Guard // dynamic roles: in-flight bound and circuit breaker
 }
 
