@@ -9,8 +9,6 @@ package guard
 import (
 	"cmp"
 	"context"
-	"errors"
-	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -39,18 +37,6 @@ type Limits struct {
 	Threshold int
 	// Cooldown is how long an open breaker refuses every caller.
 	Cooldown time.Duration
-}
-
-// Validate reports a negative Threshold or Cooldown.
-func (l Limits) Validate() error {
-	var errs []error
-	if l.Threshold < 0 {
-		errs = append(errs, fmt.Errorf("breaker threshold: negative (%d)", l.Threshold))
-	}
-	if l.Cooldown < 0 {
-		errs = append(errs, fmt.Errorf("breaker cooldown: negative (%v)", l.Cooldown))
-	}
-	return errors.Join(errs...)
 }
 
 // resolved applies the defaults: MaxInFlight 0 means unbounded after it.
