@@ -2,7 +2,6 @@ package auth_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/auth"
+	"github.com/tollgate-wamp/tollgate/internal/guard"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
@@ -46,7 +46,8 @@ func (g *gate) Call(ctx context.Context, _, _ wamp.URI, _ wamp.List, _ wamp.Dict
 func TestDynamicGuardBoundsLogins(t *testing.T) {
 	t.Parallel()
 	g := newGate()
-	d := newDynamic(t, "anonymous", auth.DynamicConfig{Caller: g, MaxInFlight: 2, MaxQueued: 1, Timeout: 10 * time.Second})
+	tb := &guard.Table{}
+	d := newDynamic(t, "anonymous", auth.DynamicConfig{Caller: g, MaxInFlight: 2, MaxQueued: 1, Timeout: 10 * time.Second, Guards: tb})
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)
 	for range 3 {
@@ -59,21 +60,16 @@ func TestDynamicGuardBoundsLogins(t *testing.T) {
 	}
 	<-g.entered
 	<-g.entered
-	// Two in flight, one queued (or about to be): a fourth and fifth find
-	// the queue full once the third waits.
-	var refused error
+	// Two in flight and, once the third waits, the queue is full.
+	k := guard.Key{Realm: "realm1", Procedure: "com.example.auth"}
 	deadline := time.Now().Add(5 * time.Second)
-	for refused == nil {
+	for tb.Of(k, guard.Limits{}).Stats().Queued != 1 {
 		if time.Now().After(deadline) {
-			t.Fatal("no login refused while two run and one waits")
+			t.Fatal("third login not queued")
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
-		_, _, _, err := d.Hello(ctx, &auth.Request{Realm: "realm1"})
-		cancel()
-		if ae := (*auth.Error)(nil); errors.As(err, &ae) && strings.Contains(ae.Message, "is overloaded") {
-			refused = err
-		}
+		time.Sleep(time.Millisecond)
 	}
+	_, _, _, refused := d.Hello(context.Background(), &auth.Request{Realm: "realm1"})
 	wantError(t, refused, wamp.ErrAuthenticationFailed, "authenticator com.example.auth is overloaded, retry later")
 	close(g.open)
 	wg.Wait()
