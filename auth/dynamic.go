@@ -332,6 +332,8 @@ func (d *Dynamic) callError(parent, callCtx context.Context, err error) error {
 		switch {
 		case ce.URI == wamp.ErrNoSuchProcedure:
 			return &Error{Reason: wamp.ErrAuthenticationFailed, Message: fmt.Sprintf("authenticator %s is not registered", uri), Detail: detail}
+		case ce.URI == errCalleeBusy:
+			return d.refused(parent, guard.QueueFull)
 		case deliberateRefusal(ce.URI):
 			msg := "authentication refused"
 			if len(ce.Args) > 0 {
@@ -352,7 +354,7 @@ const maxRefusalMessage = 200
 // refusal it chose: an application URI (com.example.ticket_expired) or one
 // of the WAMP refusal URIs. Other wamp.error URIs (runtime_error for an
 // exception, invalid_argument for a signature mismatch, canceled, ...)
-// mean the backend failed.
+// mean the backend failed, and so do the router's own tollgate.* URIs.
 func deliberateRefusal(u wamp.URI) bool {
 	switch u {
 	case wamp.ErrAuthenticationFailed, wamp.ErrAuthenticationDenied, wamp.ErrNotAuthorized,
@@ -361,7 +363,9 @@ func deliberateRefusal(u wamp.URI) bool {
 	case "":
 		return false
 	}
-	return !strings.HasPrefix(string(u), "wamp.")
+	// tollgate.error.* come from the router (callee_busy: the
+	// authenticator's in-flight invocations are at the router's bound).
+	return !strings.HasPrefix(string(u), "wamp.") && !strings.HasPrefix(string(u), "tollgate.")
 }
 
 // firstLine returns s up to its first line break, cut to at most n bytes

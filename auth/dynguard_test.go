@@ -150,3 +150,17 @@ func TestDynamicRetryOnCalleeLoss(t *testing.T) {
 		}
 	}
 }
+
+// The router's own refusals are not the authenticator's: callee_busy reads
+// as overloaded, any other tollgate.* URI as a failure.
+func TestDynamicRouterRefusals(t *testing.T) {
+	t.Parallel()
+	for uri, want := range map[wamp.URI]string{
+		"tollgate.error.callee_busy": "authenticator com.example.auth is overloaded, retry later",
+		"tollgate.error.other":       "authentication failed: the authenticator failed",
+	} {
+		d := newDynamic(t, "anonymous", auth.DynamicConfig{Caller: &recorder{err: &wamp.CallError{URI: uri, Args: wamp.List{"x"}}}})
+		_, _, _, err := d.Hello(context.Background(), &auth.Request{Realm: "realm1"})
+		wantError(t, err, wamp.ErrAuthenticationFailed, want)
+	}
+}
