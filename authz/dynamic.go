@@ -130,6 +130,8 @@ func (r *Realm) callFailure(ctx, cctx context.Context, ro *role, err error) (msg
 			return msgNotRegistered, fmt.Sprintf("authorizer %s is not registered on realm %s", ro.authorizer, ro.authRealm)
 		}
 		return msgNotRegistered, fmt.Sprintf("authorizer %s is not registered", ro.authorizer)
+	case ce != nil && ce.URI == errCalleeBusy:
+		return msgOverloaded, fmt.Sprintf("authorizer %s: its callee has the most invocations in flight the router allows", ro.authorizer)
 	case ce != nil:
 		return msgError, fmt.Sprintf("authorizer %s failed: %s", ro.authorizer, ce.Error())
 	}

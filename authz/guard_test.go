@@ -124,3 +124,14 @@ func TestRetryOnceOnCalleeLoss(t *testing.T) {
 		}
 	}
 }
+
+// The router's callee_busy reads as overloaded, not as a failed authorizer.
+func TestCalleeBusyIsOverloaded(t *testing.T) {
+	a := &authorizer{answer: func(wamp.Dict, string, string) (wamp.List, wamp.Dict, error) {
+		return nil, nil, &wamp.CallError{URI: errCalleeBusy}
+	}}
+	r := dynRealm(t, a, Options{})
+	if d := r.Authorize(context.Background(), userSession("user"), "com.a", ActionCall, nil); d.Allow || !d.Failed || d.Message != msgOverloaded {
+		t.Errorf("%+v", d)
+	}
+}
