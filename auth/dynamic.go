@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
+	"github.com/tollgate-wamp/tollgate/internal/guard"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
@@ -44,6 +46,24 @@ type DynamicConfig struct {
 	// Caller makes the call from the router's trusted internal session.
 	// Required.
 	Caller Caller
+
+	// MaxInFlight, MaxQueued, BreakerThreshold and BreakerCooldown guard
+	// the path to the authenticator, per realm it is called in
+	// ("authenticator-max-in-flight", "authenticator-max-queued",
+	// "authenticator-breaker"), as authz.RoleConfig's do the authorizer's:
+	// 0 means 64 calls in flight, 4 × that many logins waiting (within
+	// Timeout), no breaker, 5 s cooldown. A login refused by the guard
+	// gets wamp.error.authentication_failed saying the authenticator is
+	// overloaded or unavailable. See dynguard.go.
+	MaxInFlight, MaxQueued int
+	BreakerThreshold       int
+	BreakerCooldown        time.Duration
+	// Guards, when set, holds the guards shared with the other methods and
+	// transports naming the same procedure (the router's; the first
+	// configuration's limits apply). nil: this authenticator's own.
+	Guards *guard.Table
+	// Logger receives the warning when a breaker opens. nil discards it.
+	Logger *slog.Logger
 }
 
 // Dynamic authenticates by calling an authenticator procedure, for any of
@@ -60,6 +80,7 @@ type Dynamic struct {
 	method  string
 	cfg     DynamicConfig
 	timeout string // cfg.Timeout as text, for messages
+	limits  guard.Limits
 }
 
 // NewDynamic builds a dynamic authenticator for method (one of the Method*
@@ -94,13 +115,26 @@ func NewDynamic(method string, cfg DynamicConfig) (*Dynamic, error) {
 	if cfg.Caller == nil {
 		errs = append(errs, errors.New("no Caller to call the authenticator with"))
 	}
+	if cfg.BreakerThreshold < 0 {
+		errs = append(errs, fmt.Errorf("authenticator-breaker.threshold: negative (%d)", cfg.BreakerThreshold))
+	}
+	if cfg.BreakerCooldown < 0 {
+		errs = append(errs, fmt.Errorf("authenticator-breaker.cooldown: negative (%v)", cfg.BreakerCooldown))
+	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("auth: %s dynamic: %w", method, errors.Join(errs...))
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	return &Dynamic{method: method, cfg: cfg, timeout: cfg.Timeout.String()}, nil
+	if cfg.Guards == nil {
+		cfg.Guards = &guard.Table{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	lim := guard.Limits{MaxInFlight: cfg.MaxInFlight, MaxQueued: cfg.MaxQueued, Threshold: cfg.BreakerThreshold, Cooldown: cfg.BreakerCooldown}
+	return &Dynamic{method: method, cfg: cfg, timeout: cfg.Timeout.String(), limits: lim}, nil
 }
 
 // Method returns the method name given to NewDynamic.
@@ -218,12 +252,21 @@ func (d *Dynamic) call(ctx context.Context, req *Request, authid string, addDeta
 	}
 	callCtx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
 	defer cancel()
-	args, kwargs, err := d.cfg.Caller.Call(callCtx, realm, d.cfg.Authenticator,
-		wamp.List{string(req.Realm), authid, details}, nil)
+	g := d.cfg.Guards.Of(guard.Key{Realm: realm, Procedure: d.cfg.Authenticator}, d.limits)
+	if reason, ok := g.Enter(callCtx); !ok {
+		return answer{}, d.refused(ctx, reason)
+	}
+	args, kwargs, err := d.callOnce(callCtx, realm, wamp.List{string(req.Realm), authid, details})
+	g.Leave()
 	if err != nil {
+		if failed, counts := callFailed(err); counts {
+			d.record(ctx, g, failed)
+		}
 		return answer{}, d.callError(ctx, callCtx, err)
 	}
-	return d.parseAnswer(args, kwargs)
+	a, err := d.parseAnswer(args, kwargs)
+	d.record(ctx, g, err != nil)
+	return a, err
 }
 
 // runRealm is the realm the authenticator is called in: authenticator-realm,
@@ -303,6 +346,8 @@ func (d *Dynamic) callError(parent, callCtx context.Context, err error) error {
 		switch {
 		case ce.URI == wamp.ErrNoSuchProcedure:
 			return &Error{Reason: wamp.ErrAuthenticationFailed, Message: fmt.Sprintf("authenticator %s is not registered", uri), Detail: detail}
+		case ce.URI == errCalleeBusy:
+			return d.refused(parent, guard.QueueFull)
 		case deliberateRefusal(ce.URI):
 			msg := "authentication refused"
 			if len(ce.Args) > 0 {
@@ -323,7 +368,7 @@ const maxRefusalMessage = 200
 // refusal it chose: an application URI (com.example.ticket_expired) or one
 // of the WAMP refusal URIs. Other wamp.error URIs (runtime_error for an
 // exception, invalid_argument for a signature mismatch, canceled, ...)
-// mean the backend failed.
+// mean the backend failed, and so do the router's own tollgate.* URIs.
 func deliberateRefusal(u wamp.URI) bool {
 	switch u {
 	case wamp.ErrAuthenticationFailed, wamp.ErrAuthenticationDenied, wamp.ErrNotAuthorized,
@@ -332,7 +377,9 @@ func deliberateRefusal(u wamp.URI) bool {
 	case "":
 		return false
 	}
-	return !strings.HasPrefix(string(u), "wamp.")
+	// tollgate.error.* come from the router (callee_busy: the
+	// authenticator's in-flight invocations are at the router's bound).
+	return !strings.HasPrefix(string(u), "wamp.") && !strings.HasPrefix(string(u), "tollgate.")
 }
 
 // firstLine returns s up to its first line break, cut to at most n bytes

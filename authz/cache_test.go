@@ -573,3 +573,27 @@ func TestCachedAnswerNeverOutlivesItsTTL(t *testing.T) {
 		}
 	}
 }
+
+// A hit never extends an entry's life: an answer cached for 10 s and hit
+// every 3 s is asked again at 10 s, for every scope.
+func TestHitDoesNotExtendLife(t *testing.T) {
+	for _, scope := range []string{"session", "authid", "authrole"} {
+		var clock int64
+		a := &authorizer{answer: answerWith(wamp.Dict{"allow": true, "cache": wamp.Dict{"scope": scope, "ttl": 10}})}
+		r := dynRealm(t, a, Options{now: func() int64 { return clock }})
+		s := userSession("user")
+		ctx := context.Background()
+		for range 4 { // at 0, 3, 6 and 9 s: one call, then hits
+			r.Authorize(ctx, s, "com.app.x", ActionCall, nil)
+			clock += int64(3 * time.Second)
+		}
+		if n := a.calls.Load(); n != 1 {
+			t.Fatalf("%s: %d calls within the ttl, want 1", scope, n)
+		}
+		clock = int64(10*time.Second) + 1 // just past the first answer's ttl
+		r.Authorize(ctx, s, "com.app.x", ActionCall, nil)
+		if n := a.calls.Load(); n != 2 {
+			t.Errorf("%s: %d calls after the ttl, want 2 (the hits extended the entry)", scope, n)
+		}
+	}
+}

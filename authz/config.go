@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tollgate-wamp/tollgate/internal/guard"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
@@ -60,15 +61,18 @@ type RoleConfig struct {
 	// and later calls pass 3 (see arity).
 	AuthorizerArgs int
 	// MaxInFlight bounds the calls in flight to this role's authorizer
-	// (shared with the other roles naming the same procedure; the first
-	// role's limits apply). Beyond it, up to MaxQueued questions (default
-	// 4 × MaxInFlight) wait for a slot within Timeout; others fail closed
-	// at once ("the authorizer is overloaded"). 0: unbounded.
+	// (shared with the other roles of the realm naming the same
+	// procedure; the first role's limits apply). Beyond it, up to
+	// MaxQueued questions wait for a slot within Timeout, in arrival
+	// order; others fail closed at once ("the authorizer is overloaded").
+	// 0: guard.DefaultMaxInFlight (64); negative: unbounded. MaxQueued 0:
+	// 4 × MaxInFlight; negative: none wait.
 	MaxInFlight, MaxQueued int
 	// BreakerThreshold consecutive failed calls (error, timeout, malformed
-	// answer) open a circuit breaker: for BreakerCooldown (default 5s)
-	// questions fail closed at once ("the authorizer is unavailable"),
-	// logged once; the next failure after it re-opens. 0: no breaker.
+	// answer; not a denial, not an authorizer that is not registered) open
+	// a circuit breaker: for BreakerCooldown (default 5s) questions fail
+	// closed at once ("the authorizer is unavailable"), logged once; the
+	// next failure after it re-opens. 0: no breaker.
 	BreakerThreshold int
 	BreakerCooldown  time.Duration
 	// CacheTTL is the upper bound on how long an answer of this role's
@@ -128,11 +132,10 @@ func (c *configErrors) add(format string, args ...any) {
 
 // compileRoles validates roles and builds their matchers. Every problem is
 // reported, each naming the role index and field.
-func compileRoles(realm wamp.URI, roles []RoleConfig, o *Options) (map[string]*role, error) {
+func compileRoles(realm wamp.URI, roles []RoleConfig, o *Options, guards *guard.Table) (map[string]*role, error) {
 	ce := &configErrors{realm: realm}
 	out := make(map[string]*role, len(roles))
 	arities := arityTable{}
-	guards := guardTable{}
 	seen := map[string]int{}
 	for i := range roles {
 		rc := &roles[i]
@@ -181,10 +184,13 @@ func compileRoles(realm wamp.URI, roles []RoleConfig, o *Options) (map[string]*r
 			if o.Caller == nil {
 				ce.add("%s.authorizer: Options.Caller is nil, cannot call %q", where, rc.Authorizer)
 			}
-			if rc.MaxInFlight < 0 || rc.MaxQueued < 0 || rc.BreakerThreshold < 0 || rc.BreakerCooldown < 0 {
-				ce.add("%s: negative max-in-flight, max-queued, breaker-threshold or breaker-cooldown", where)
+			if rc.BreakerThreshold < 0 {
+				ce.add("%s.authorizer-breaker.threshold: negative (%d)", where, rc.BreakerThreshold)
 			}
-			ro.guard = guards.of(ro.authRealm, ro.authorizer, rc)
+			if rc.BreakerCooldown < 0 {
+				ce.add("%s.authorizer-breaker.cooldown: negative (%v)", where, rc.BreakerCooldown)
+			}
+			ro.guard = guards.Of(guardKey(ro), rc.limits())
 			switch rc.AuthorizerArgs {
 			case 0, 3, 4:
 				ro.arity = arities.of(ro.authRealm, ro.authorizer, rc.AuthorizerArgs)

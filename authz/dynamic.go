@@ -83,14 +83,15 @@ func (r *Realm) call(ctx context.Context, ro *role, s *Session, uri wamp.URI, ac
 	}
 	cctx, cancel := context.WithTimeout(ctx, ro.timeout)
 	defer cancel()
-	release, refused := ro.guard.enter(cctx)
-	if refused != "" {
-		return r.fail(s, uri, action, refused, fmt.Sprintf("authorizer %s: %s", ro.authorizer, refused), ctx.Err() != nil)
+	if reason, ok := ro.guard.Enter(cctx); !ok {
+		msg := refusal(reason)
+		return r.fail(s, uri, action, msg, fmt.Sprintf("authorizer %s: %s (%s)", ro.authorizer, msg, reason), ctx.Err() != nil)
 	}
 	res := r.callGuarded(ctx, cctx, ro, s, uri, action, ai, options)
-	release()
-	if !res.canceled && ro.guard.record(res.d.Failed) {
-		r.log.Warn("authorizer circuit open: failing fast", "authorizer", string(ro.authorizer), "cooldown", ro.guard.cooldown)
+	ro.guard.Leave()
+	if !res.canceled && ro.guard.Record(backendFailure(res.d)) {
+		r.log.Warn("authorizer circuit open: failing fast", "authorizer", string(ro.authorizer),
+			"failures", ro.guard.Limits().Threshold, "cooldown", ro.guard.Limits().Cooldown)
 	}
 	return res
 }
@@ -157,6 +158,8 @@ func (r *Realm) callFailure(ctx, cctx context.Context, ro *role, err error) (msg
 			return msgNotRegistered, fmt.Sprintf("authorizer %s is not registered on realm %s", ro.authorizer, ro.authRealm)
 		}
 		return msgNotRegistered, fmt.Sprintf("authorizer %s is not registered", ro.authorizer)
+	case ce != nil && ce.URI == errCalleeBusy:
+		return msgOverloaded, fmt.Sprintf("authorizer %s: its callee has the most invocations in flight the router allows", ro.authorizer)
 	case ce != nil:
 		return msgError, fmt.Sprintf("authorizer %s failed: %s", ro.authorizer, ce.Error())
 	}

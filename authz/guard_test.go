@@ -30,7 +30,7 @@ func TestGuardBoundsCallsInFlight(t *testing.T) {
 	<-a.entered
 	g := r.roles["user"].guard
 	deadline := time.Now().Add(5 * time.Second)
-	for g.waiting.Load() != 1 { // the third waits for a slot
+	for g.Stats().Queued != 1 { // the third waits for a slot
 		if time.Now().After(deadline) {
 			t.Fatal("third question not queued")
 		}
@@ -77,18 +77,24 @@ func TestGuardCircuitBreaker(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 	// A denial is not a failure: it closes nothing and opens nothing.
-	g := r.roles["user"].guard
-	g.mu.Lock()
-	g.openUntil = time.Time{}
-	g.mu.Unlock()
-	a.answer = answerWith(false)
-	for range 3 {
-		if d := r.Authorize(ctx, s, "com.a", ActionCall, nil); d.Failed {
-			t.Errorf("denial counted as failure: %+v", d)
+	// A denial is not a failure, nor an authorizer that is not registered.
+	for _, answer := range []func(wamp.Dict, string, string) (wamp.List, wamp.Dict, error){
+		answerWith(false),
+		func(wamp.Dict, string, string) (wamp.List, wamp.Dict, error) {
+			return nil, nil, &wamp.CallError{URI: wamp.ErrNoSuchProcedure}
+		},
+	} {
+		a := &authorizer{answer: answer}
+		r := dynRealm(t, a, Options{}, RoleConfig{Name: "user", Authorizer: "com.auth", BreakerThreshold: 1, BreakerCooldown: time.Hour})
+		for range 3 {
+			r.Authorize(ctx, s, "com.a", ActionCall, nil)
+		}
+		if st := r.CacheStats(); st.CircuitOpened != 0 || a.calls.Load() != 3 {
+			t.Errorf("breaker opened: %+v after %d calls", st, a.calls.Load())
 		}
 	}
-	if _, err := NewRealm("r", []RoleConfig{{Name: "u", Authorizer: "com.auth", MaxInFlight: -1}}, Options{Caller: a}); err == nil {
-		t.Error("negative max-in-flight accepted")
+	if _, err := NewRealm("r", []RoleConfig{{Name: "u", Authorizer: "com.auth", BreakerThreshold: -1}}, Options{Caller: a}); err == nil {
+		t.Error("negative breaker threshold accepted")
 	}
 }
 
@@ -116,5 +122,16 @@ func TestRetryOnceOnCalleeLoss(t *testing.T) {
 		if d.Allow != c.allow || calls != c.calls || (!c.allow && !d.Failed) {
 			t.Errorf("%d losses: %+v after %d calls", c.losses, d, calls)
 		}
+	}
+}
+
+// The router's callee_busy reads as overloaded, not as a failed authorizer.
+func TestCalleeBusyIsOverloaded(t *testing.T) {
+	a := &authorizer{answer: func(wamp.Dict, string, string) (wamp.List, wamp.Dict, error) {
+		return nil, nil, &wamp.CallError{URI: errCalleeBusy}
+	}}
+	r := dynRealm(t, a, Options{})
+	if d := r.Authorize(context.Background(), userSession("user"), "com.a", ActionCall, nil); d.Allow || !d.Failed || d.Message != msgOverloaded {
+		t.Errorf("%+v", d)
 	}
 }

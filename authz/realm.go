@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/tollgate-wamp/tollgate/internal/guard"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
@@ -20,8 +21,8 @@ type role struct {
 	authRealm  wamp.URI
 	timeout    time.Duration
 	ttl        time.Duration
-	arity      *arity // dynamic roles: how many arguments the authorizer takes
-	guard      *guard // dynamic roles: in-flight bound and circuit breaker
+	arity      *arity       // dynamic roles: how many arguments the authorizer takes
+	guard      *guard.Guard // dynamic roles: in-flight bound and circuit breaker
 }
 
 // Realm authorizes the sessions of one realm. Its roles are fixed at
@@ -35,6 +36,7 @@ type Realm struct {
 	cache      *cache
 	defaultTTL time.Duration
 	jitter     float64 // TTLJitter, resolved
+	guards     *guard.Table
 	log        *slog.Logger
 }
 
@@ -53,7 +55,8 @@ func NewRealm(name wamp.URI, roles []RoleConfig, o Options) (*Realm, error) {
 	if o.DefaultTTL < 0 {
 		return nil, fmt.Errorf("%w: realm %q: default ttl negative (%v)", ErrConfig, name, o.DefaultTTL)
 	}
-	rs, err := compileRoles(name, roles, &o)
+	guards := &guard.Table{}
+	rs, err := compileRoles(name, roles, &o, guards)
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +80,7 @@ func NewRealm(name wamp.URI, roles []RoleConfig, o Options) (*Realm, error) {
 		cache:      newCache(o.CacheSize, o.now),
 		defaultTTL: o.DefaultTTL,
 		jitter:     jitter,
+		guards:     guards,
 		log:        log.With("component", "authz", "realm", string(name)),
 	}, nil
 }
@@ -216,14 +220,10 @@ func (r *Realm) Flush(f FlushFilter) int {
 // CacheStats returns the cache counters.
 func (r *Realm) CacheStats() CacheStats {
 	st := r.cache.stats()
-	seen := map[*guard]bool{}
-	for _, ro := range r.roles {
-		if g := ro.guard; g != nil && !seen[g] {
-			seen[g] = true
-			st.Rejected += g.rejected.Load()
-			st.CircuitOpened += g.opened.Load()
-		}
-	}
+	r.Guards(func(_ guard.Key, gs guard.Stats) {
+		st.Rejected += gs.RejectedTotal()
+		st.CircuitOpened += gs.Opened
+	})
 	return st
 }
 

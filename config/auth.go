@@ -292,6 +292,8 @@ func (p *parser) dynamic(m *mapping, d *auth.DynamicConfig, ps positions) {
 			p.roleRef(s, v, vp)
 		}
 	}
+	g := p.backendGuard(m, "authenticator", "")
+	d.MaxInFlight, d.MaxQueued, d.BreakerThreshold, d.BreakerCooldown = g.maxInFlight, g.maxQueued, g.threshold, g.cooldown
 	if v, vp := m.get("timeout"); v != nil {
 		ps.set("timeout", v, vp)
 		if t, ok := p.duration(v, vp, time.Millisecond, "milliseconds"); ok {

@@ -268,6 +268,12 @@ func (p *parser) role(n *yaml.Node, path string) (authz.RoleConfig, positions, [
 			}
 		}
 	}
+	ignored := ""
+	if !hasAuthz {
+		ignored = "only applies to a role with an authorizer"
+	}
+	g := p.backendGuard(m, "authorizer", ignored)
+	role.MaxInFlight, role.MaxQueued, role.BreakerThreshold, role.BreakerCooldown = g.maxInFlight, g.maxQueued, g.threshold, g.cooldown
 	if v, vp := m.get("permissions"); v != nil {
 		if items, good := p.seq(v, vp); good {
 			role.Permissions = []authz.Permission{}
@@ -401,4 +407,62 @@ func (p *parser) permission(n *yaml.Node, path string) (authz.Permission, positi
 	m.ignore("validate", "payload validation is not supported")
 	m.done()
 	return perm, ps, ok
+}
+
+// backendLimits are the guard keys of a dynamic authenticator or a role's
+// authorizer, in the library's terms (0: the default; negative: none).
+type backendLimits struct {
+	maxInFlight, maxQueued, threshold int
+	cooldown                          time.Duration
+}
+
+// maxBackendLimit bounds the integer guard keys.
+const maxBackendLimit = 1_000_000
+
+// backendGuard reads PREFIX-max-in-flight, PREFIX-max-queued and
+// PREFIX-breaker: {threshold, cooldown} (PREFIX: authenticator or
+// authorizer). In the file 0 means no bound (max-in-flight) or no queue
+// (max-queued); absent keys keep the defaults (64, 4 × max-in-flight, no
+// breaker, cooldown 5 s). ignored, when set, is why the keys do nothing
+// here: each given is then a warning.
+func (p *parser) backendGuard(m *mapping, prefix, ignored string) backendLimits {
+	var l backendLimits
+	for _, k := range []struct {
+		key string
+		dst *int
+	}{{prefix + "-max-in-flight", &l.maxInFlight}, {prefix + "-max-queued", &l.maxQueued}} {
+		v, vp := m.get(k.key)
+		if v == nil {
+			continue
+		}
+		if n, good := p.integer(v, vp, 0, maxBackendLimit); good {
+			*k.dst = n
+			if n == 0 {
+				*k.dst = -1
+			}
+			if ignored != "" {
+				p.warnf(m.keyNode(k.key), vp, "ignored: %s %s", k.key, ignored)
+			}
+		}
+	}
+	key := prefix + "-breaker"
+	v, vp := m.get(key)
+	if v == nil {
+		return l
+	}
+	bm := p.mapping(v, vp)
+	if bm == nil {
+		return l
+	}
+	if tv, tp := bm.need("threshold"); tv != nil {
+		l.threshold, _ = p.integer(tv, tp, 1, maxBackendLimit)
+	}
+	if cv, cp := bm.get("cooldown"); cv != nil {
+		l.cooldown, _ = p.duration(cv, cp, time.Millisecond, "milliseconds")
+	}
+	bm.done()
+	if ignored != "" {
+		p.warnf(m.keyNode(key), vp, "ignored: %s %s", key, ignored)
+	}
+	return l
 }

@@ -145,6 +145,9 @@ func (rc *routerCollector) Describe(ch chan<- *prometheus.Desc) {
 		ch <- f.d
 	}
 	ch <- dFlushes
+	for _, d := range guardDescs {
+		ch <- d
+	}
 }
 
 func (rc *routerCollector) Collect(ch chan<- prometheus.Metric) {
@@ -179,6 +182,7 @@ func (rc *routerCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(dStored, float64(st.HistoryBytes), "history")
 	r.collectErrors(func(uri string, n uint64) { counter(dErrors, n, uri) })
 	r.collectJoins(ch)
+	r.collectGuards(ch)
 
 	for _, n := range r.realmNames() {
 		rm := r.realms[n]

@@ -15,6 +15,7 @@ import (
 	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/internal/broker"
 	"github.com/tollgate-wamp/tollgate/internal/dealer"
+	"github.com/tollgate-wamp/tollgate/internal/guard"
 	"github.com/tollgate-wamp/tollgate/transport"
 	"github.com/tollgate-wamp/tollgate/transport/websocket"
 	"github.com/tollgate-wamp/tollgate/wamp"
@@ -48,6 +49,9 @@ type Router struct {
 	lastWarn  atomic.Int64 // unix nanos of the last rate-limited warning
 	ipConns   ipConns      // open connections by source address (edge.go)
 	admission *admission   // login admission (admission.go)
+	// authnGuards bound the calls to dynamic authenticators, shared by
+	// every transport naming one (serve.go, metrics_guards.go).
+	authnGuards guard.Table
 
 	cl *clusterLink // nil: a single node (cluster.go)
 }

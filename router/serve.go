@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -81,6 +82,11 @@ func (r *Router) WebSocketHandler(o WebSocketOptions) (http.Handler, error) {
 func (r *Router) authenticators(ms []auth.MethodConfig) (map[string]auth.Authenticator, error) {
 	if len(ms) == 0 {
 		return nil, nil
+	}
+	ms = slices.Clone(ms)
+	for i := range ms {
+		ms[i].Dynamic.Guards = &r.authnGuards
+		ms[i].Dynamic.Logger = r.log.With("component", "auth")
 	}
 	return auth.NewSet(ms, backendCaller{r, "authenticator"})
 }

@@ -19,6 +19,7 @@ const (
 	ScenarioRPCLat   = "rpc-lat"  // call with one caller, one call in flight
 	ScenarioSessions = "sessions" // open and close sessions
 	ScenarioIdle     = "idle"     // hold -hold sessions, read the router's RSS
+	ScenarioStorm    = "storm"    // -hold sessions join at once
 )
 
 // Limits that keep a run bounded.
@@ -96,6 +97,8 @@ type Config struct {
 	// authenticator (needs AuthID and Ticket): it accepts that pair as
 	// AuthRole. Defaults "loadtest.authenticate" and "user".
 	AuthBackend, AuthProc, AuthRole string
+	// AuthLatency is how long each call to that authenticator takes.
+	AuthLatency time.Duration
 }
 
 // DefaultConfig returns the defaults for scenario (no URL).
@@ -127,15 +130,18 @@ func (c *Config) Validate() error {
 	}
 	switch c.Scenario {
 	case ScenarioCall, ScenarioPublish, ScenarioRPCLat, ScenarioSessions:
-	case ScenarioIdle:
-		if c.RouterPID <= 0 {
+	case ScenarioIdle, ScenarioStorm:
+		if c.RouterPID <= 0 && c.Scenario == ScenarioIdle {
 			errs = append(errs, errNoPID)
 		}
 		if c.Hold < 1 || c.Hold > MaxHold {
 			bad("-hold must be 1..%d, got %d", MaxHold, c.Hold)
 		}
 	default:
-		bad("unknown scenario %q (want call, publish, rpc-lat, sessions or idle)", c.Scenario)
+		bad("unknown scenario %q (want call, publish, rpc-lat, sessions, idle or storm)", c.Scenario)
+	}
+	if c.AuthLatency < 0 || c.AuthLatency > time.Minute {
+		bad("-auth-latency must be 0..1m, got %v", c.AuthLatency)
 	}
 	if c.RouterPID < 0 {
 		bad("-router-pid must not be negative, got %d", c.RouterPID)
@@ -199,7 +205,7 @@ func (c *Config) Validate() error {
 func validSerializer(s string) bool { return s == "json" || s == "msgpack" || s == "cbor" }
 
 // Usage is the command's help text.
-const Usage = `usage: tollgate-load [call|publish|rpc-lat|sessions|idle] [flags] URL
+const Usage = `usage: tollgate-load [call|publish|rpc-lat|sessions|idle|storm] [flags] URL
 
 Drives a WAMP router on this machine and reports throughput and latency.
 URL: ws://127.0.0.1:8080/ws, tcp://127.0.0.1:8081, unix:///path (loopback only).
@@ -212,6 +218,8 @@ Scenarios:
   sessions -c × -inflight workers open a session and close it, again and again
   idle     hold -hold sessions for -d and report the router's RSS per session
            (needs -router-pid)
+  storm    -hold sessions join at the same moment; every login must be answered
+           (with -authenticator and -auth-latency: a reconnect storm on the backend)
 
 Flags:
 `
@@ -275,7 +283,7 @@ func newFlagSet(c *Config, jsonOut *bool) *flag.FlagSet {
 	fs.StringVar(&c.Ticket, "ticket", c.Ticket, "ticket for ticket auth (or $TOLLGATE_LOAD_TICKET)")
 	fs.StringVar(&c.Prefix, "prefix", c.Prefix, "URI prefix for the procedure and topic (a run id is appended)")
 	fs.IntVar(&c.RouterPID, "router-pid", c.RouterPID, "router process id: report its CPU (and RSS for idle) from /proc")
-	fs.IntVar(&c.Hold, "hold", c.Hold, "sessions held open (idle)")
+	fs.IntVar(&c.Hold, "hold", c.Hold, "sessions held open (idle), or joining at once (storm)")
 	fs.Func("sub-serializers", "subscribers' serializers, comma-separated, assigned in turn (publish)", func(v string) error {
 		c.SubSerializers = strings.Split(v, ",")
 		return nil
@@ -283,6 +291,7 @@ func newFlagSet(c *Config, jsonOut *bool) *flag.FlagSet {
 	fs.StringVar(&c.AuthBackend, "authenticator", c.AuthBackend, "URL: join here without credentials and serve -authenticator-proc as the dynamic ticket authenticator")
 	fs.StringVar(&c.AuthProc, "authenticator-proc", c.AuthProc, "procedure the router calls to authenticate (with -authenticator)")
 	fs.StringVar(&c.AuthRole, "auth-role", c.AuthRole, "role the authenticator gives (with -authenticator)")
+	fs.DurationVar(&c.AuthLatency, "auth-latency", c.AuthLatency, "how long each authenticator call takes (with -authenticator)")
 	fs.BoolVar(jsonOut, "json", false, "print the result as JSON on stdout")
 	return fs
 }

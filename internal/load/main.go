@@ -69,7 +69,7 @@ func (r *Result) WriteText(w io.Writer) {
 	if r.Rate > 0 {
 		pace = fmt.Sprintf("paced at %.0f/s", r.Rate)
 	}
-	if r.Idle == nil {
+	if r.Idle == nil && r.Storm == nil {
 		fmt.Fprintf(w, "load        %d %s × %d in flight, %s, payload %d B, warm-up %v, GOMAXPROCS %d of %d CPUs\n",
 			r.Sessions, role, r.InFlight, pace, r.Size, r.Warmup, r.GOMAXPROCS, r.NumCPU)
 	}
@@ -128,6 +128,9 @@ func (r *Result) writeMore(w io.Writer) {
 		fmt.Fprintf(w, "sessions    %d opened and closed  (%.0f/s)\n", s.Sessions, s.Rate)
 		writeLatency(w, "open+close", s.Latency)
 		writeErrors(w, s.ErrorCount, s.Errors)
+	}
+	if s := r.Storm; s != nil {
+		writeStorm(w, s)
 	}
 	if i := r.Idle; i != nil {
 		kib := func(b int64) string { return fmt.Sprintf("%.1f KiB", float64(b)/1024) }

@@ -40,6 +40,7 @@ type Result struct {
 	Publish *PublishStats `json:"publish,omitempty"`
 	Session *SessionStats `json:"open_close,omitempty"`
 	Idle    *IdleStats    `json:"idle,omitempty"`
+	Storm   *StormStats   `json:"storm,omitempty"`
 	// CPU is the measured phase's CPU time (not for idle).
 	CPU *CPUStats `json:"cpu,omitempty"`
 }
@@ -144,6 +145,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		err = r.sessions(ctx, res)
 	case ScenarioIdle:
 		err = r.idle(ctx, res)
+	case ScenarioStorm:
+		err = r.storm(ctx, res)
 	}
 	if err != nil {
 		return nil, err
@@ -162,6 +165,7 @@ type run struct {
 	ccfg client.Config
 	id   string
 	cpu  *cpuMeter
+	auth backendMeter // the tool's authenticator (storm.go)
 }
 
 // work is the scenario's unit counted per router CPU-second.
@@ -173,6 +177,8 @@ func (r *Result) work() int64 {
 		return r.Publish.Delivered
 	case r.Session != nil:
 		return r.Session.Sessions
+	case r.Storm != nil:
+		return r.Storm.Accepted + r.Storm.RefusedCount
 	}
 	return 0
 }
@@ -187,6 +193,9 @@ func (r *Result) Failed() string {
 	}
 	if s := r.Session; s != nil && s.ErrorCount > 0 {
 		why = append(why, fmt.Sprintf("%d sessions failed to open or close", s.ErrorCount))
+	}
+	if s := r.Storm; s != nil && s.UnansweredCount > 0 {
+		why = append(why, fmt.Sprintf("%d logins unanswered", s.UnansweredCount))
 	}
 	if i := r.Idle; i != nil && i.Lost > 0 {
 		why = append(why, fmt.Sprintf("%d held sessions ended early", i.Lost))
