@@ -99,11 +99,16 @@ func (q *Queue) Send(frame []byte) error {
 		q.mu.Unlock()
 		return ErrQueueFull
 	}
+	// Only the frame that makes the queue non-empty wakes the writer: it
+	// takes every frame queued until it runs, so the rest need no wake.
+	first := len(q.frames) == 0
 	q.frames = append(q.frames, frame)
 	q.msgs++
 	q.bytes += n
 	q.mu.Unlock()
-	q.notify()
+	if first {
+		q.notify()
+	}
 	return nil
 }
 

@@ -79,7 +79,22 @@ type subscription struct {
 	created time.Time
 	// subscribers is copy-on-write: replaced, never modified, so publishers
 	// can iterate a snapshot after releasing the lock.
-	subscribers []Session
+	subscribers []member
+}
+
+// member is one subscriber with its serializer's slot in a publication's
+// frames, read once at subscribe time (a session's codec never changes),
+// so the fan-out loop makes no interface call to pick the frame.
+type member struct {
+	s   Session
+	cid uint8
+}
+
+func newMember(s Session) member { return member{s, s.Codec().SerializerID() & 3} }
+
+// indexOf returns the position of s in ms, or -1.
+func indexOf(ms []member, s Session) int {
+	return slices.IndexFunc(ms, func(m member) bool { return m.s == s })
 }
 
 // New returns a broker drawing subscription ids from ids.
@@ -105,8 +120,8 @@ func (b *Broker) Attach(s Session, topic wamp.URI, policy string) (id wamp.ID, c
 			b.Indexed(topic, policy, true)
 		}
 	}
-	if !slices.Contains(sub.subscribers, s) {
-		sub.subscribers = append(slices.Clip(sub.subscribers), s)
+	if indexOf(sub.subscribers, s) < 0 {
+		sub.subscribers = append(slices.Clip(sub.subscribers), newMember(s))
 		added = true
 	}
 	return sub.id, created, added
@@ -119,7 +134,7 @@ func (b *Broker) unsubscribeLocked(s Session, id wamp.ID) bool {
 	if !ok {
 		return false
 	}
-	i := slices.Index(sub.subscribers, s)
+	i := indexOf(sub.subscribers, s)
 	if i < 0 {
 		return false
 	}
@@ -162,7 +177,7 @@ func (b *Broker) Publish(p *Publication) int {
 	b.record(p)
 	type target struct {
 		sub  *subscription
-		subs []Session
+		subs []member
 	}
 	var buf [8]target
 	targets := buf[:0]
@@ -174,32 +189,41 @@ func (b *Broker) Publish(p *Publication) int {
 	b.mu.RUnlock()
 
 	n := 0
+	listed := p.listed()
 	for _, t := range targets {
-		// One encoding per serializer for this subscription.
-		var frames [4][]byte
-		for _, s := range t.subs {
-			if !p.eligible(s) {
-				continue
-			}
-			if t.sub.policy != wamp.MatchExact && b.MayReceive != nil && !b.MayReceive(s, p.Topic) {
-				continue
-			}
-			c := s.Codec()
-			cid := c.SerializerID() & 3
-			if frames[cid] == nil {
-				f, err := c.Encode(nil, p.event(t.sub))
-				if err != nil {
-					f = []byte{} // payload the codec cannot carry: nothing sensible to send
-				}
-				frames[cid] = f
-			}
-			if len(frames[cid]) == 0 {
-				count(b.Unencodable, 1)
-				continue
-			}
-			s.SendEvent(frames[cid])
-			n++
+		n += b.fanout(p, t.sub, t.subs, listed)
+	}
+	return n
+}
+
+// fanout queues p's EVENT for sub to its subscribers subs (a snapshot),
+// encoding it once per serializer; listed says p has black- or whitelists.
+// Per subscriber it costs a pointer compare and SendEvent unless p is
+// filtered or sub is a pattern subscription (then also MayReceive).
+func (b *Broker) fanout(p *Publication, sub *subscription, subs []member, listed bool) int {
+	var frames [4][]byte
+	pattern := sub.policy != wamp.MatchExact && b.MayReceive != nil
+	n := 0
+	for _, m := range subs {
+		s := m.s
+		if s == p.Publisher && p.ExcludeMe || listed && !p.eligible(s) ||
+			pattern && !b.MayReceive(s, p.Topic) {
+			continue
 		}
+		f := frames[m.cid]
+		if f == nil {
+			var err error
+			if f, err = s.Codec().Encode(nil, p.event(sub)); err != nil {
+				f = []byte{} // payload the codec cannot carry: nothing sensible to send
+			}
+			frames[m.cid] = f
+		}
+		if len(f) == 0 {
+			count(b.Unencodable, 1)
+			continue
+		}
+		s.SendEvent(f)
+		n++
 	}
 	return n
 }
@@ -220,10 +244,15 @@ func (p *Publication) event(sub *subscription) *wamp.Event {
 	return &wamp.Event{Subscription: sub.id, Publication: p.ID, Details: details, Payload: p.Payload}
 }
 
+// listed reports whether p has a black- or whitelist to check.
+func (p *Publication) listed() bool {
+	return p.Eligible != nil || p.Exclude != nil || p.EligibleAuthID != nil || p.ExcludeAuthID != nil ||
+		p.EligibleAuthRole != nil || p.ExcludeAuthRole != nil
+}
+
+// eligible applies p's black- and whitelists to s (publisher exclusion is
+// checked by the caller).
 func (p *Publication) eligible(s Session) bool {
-	if s == p.Publisher && p.ExcludeMe {
-		return false
-	}
 	id := s.ID()
 	if p.Eligible != nil && !slices.Contains(p.Eligible, id) ||
 		slices.Contains(p.Exclude, id) {

@@ -80,7 +80,11 @@ func (b *Broker) Subscribers(id wamp.ID) (subs []Session, ok bool) {
 	if !ok {
 		return nil, false
 	}
-	return slices.Clone(sub.subscribers), true
+	subs = make([]Session, len(sub.subscribers))
+	for i, m := range sub.subscribers {
+		subs[i] = m.s
+	}
+	return subs, true
 }
 
 // Matches reports whether a publication to topic would reach any

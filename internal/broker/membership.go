@@ -57,8 +57,8 @@ func (b *Broker) RemoveSubscriber(id, session wamp.ID) (s Session, d Detached, o
 	if !found {
 		return nil, Detached{}, false
 	}
-	for _, x := range sub.subscribers {
-		if x.ID() == session {
+	for _, m := range sub.subscribers {
+		if x := m.s; x.ID() == session {
 			d, ok = b.detachLocked(x, id)
 			return x, d, ok
 		}
