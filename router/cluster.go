@@ -33,6 +33,10 @@ func startCluster(r *Router, c cluster.Cluster) (*clusterLink, error) {
 		}
 	}
 	l := &clusterLink{c: c, r: r}
+	for _, rm := range r.realms {
+		rm.cl = l
+		l.clusterMeta(rm) // cluster_meta.go
+	}
 	if err := c.Start(l); err != nil {
 		return nil, err
 	}

@@ -52,6 +52,19 @@ type Config struct {
 	MaxPayload int32
 	// Logger receives the cluster's logs; nil discards them.
 	Logger *slog.Logger
+
+	// Membership (membership.go): the heartbeat period (default 250ms),
+	// the silence after which a peer is dead (default 1.5s), the meta
+	// gather bound (default 1s), how long a node cut off from the majority
+	// keeps its sessions (0: until it rejoins), the hash of the config
+	// that must be equal on every node, and what a different one does
+	// ("strict", the default: the peer is not a member; "warn": logged).
+	HeartbeatInterval time.Duration
+	DeadAfter         time.Duration
+	GatherTimeout     time.Duration
+	DrainAfter        time.Duration
+	ConfigHash        string
+	ConfigMismatch    string
 }
 
 // Stats are a node's cluster counters.
@@ -89,6 +102,7 @@ type Cluster struct {
 
 	lostMu sync.Mutex // a leaf
 	lost   []func(node string)
+	mb     membership // membership.go
 	stats  struct{ published, received, duplicates, gaps, unmatched, invalid atomic.Uint64 }
 }
 
@@ -250,7 +264,7 @@ func (c *Cluster) Stats() Stats {
 func (c *Cluster) Start(r cluster.Receiver) error {
 	c.wg.Add(1)
 	go c.dispatch(r)
-	return nil
+	return c.startMembership(r)
 }
 
 // Publish implements cluster.Cluster. nats.go buffers the message; it

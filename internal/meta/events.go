@@ -33,20 +33,20 @@ var trustedOnly = []string{authz.RoleTrusted}
 // publishMeta publishes a meta event from the internal session. Events
 // about a hidden session go to trusted subscribers only.
 func (m *Meta) publishMeta(topic wamp.URI, hidden bool, args ...any) {
-	if !m.broker.Matches(topic) {
+	if !m.broker.Matches(topic) && !m.realm.Clustered() {
 		return // nobody listens: skip the publication
 	}
 	p := &broker.Publication{ID: wamp.GlobalID(), Publisher: m.self, Topic: topic, Payload: wamp.Payload{Args: wamp.List(args)}}
 	if hidden {
 		p.EligibleAuthRole = trustedOnly
 	}
-	m.broker.Publish(p)
+	m.realm.Publish(p)
 }
 
 // Joined publishes on_join. The router calls it as the last step of a
 // session's join.
 func (m *Meta) Joined(s Session) {
-	if m.broker.Matches(topicSessionOnJoin) { // details cost ~60 allocations
+	if m.broker.Matches(topicSessionOnJoin) || m.realm.Clustered() { // details cost ~60 allocations
 		m.publishMeta(topicSessionOnJoin, hiddenRole(s.AuthRole()), s.SessionDetails())
 	}
 }
