@@ -66,7 +66,9 @@ func concatIDs(local wamp.List, remote []wamp.List) wamp.List {
 	for _, l := range append([]wamp.List{local}, remote...) {
 		ll, _ := first(l).(wamp.List)
 		for _, v := range ll {
-			if n, ok := wamp.AsInt(v); ok {
+			if id, ok := v.(wamp.ID); ok { // a local answer
+				ids = append(ids, int64(id))
+			} else if n, ok := wamp.AsInt(v); ok {
 				ids = append(ids, n)
 			}
 		}
@@ -142,9 +144,12 @@ func (l *clusterLink) gatherProc(rm *realm, uri wamp.URI, local meta.Procedure) 
 		for _, a := range answers {
 			switch a := a.(type) {
 			case *wamp.Result:
-				found = append(found, a.Payload.Args)
+				if args, _, err := a.Values(); err == nil {
+					found = append(found, args)
+				}
 			case *wamp.Error:
-				notFound = &wamp.CallError{URI: a.Error, Args: a.Payload.Args}
+				args, _, _ := a.Values()
+				notFound = &wamp.CallError{URI: a.Error, Args: args}
 			}
 		}
 		if findOne && len(found) == 0 {

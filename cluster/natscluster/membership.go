@@ -67,8 +67,11 @@ type membership struct {
 	cutSince     time.Time
 	presumedDead bool
 	warned       map[memberKey]bool // config mismatches logged
-	ctl          controlState       // control.go
-	roster       rosterState        // meta.go
+	// stalled stops the heartbeats (tests: a node that stalls, then
+	// comes back, without a partition).
+	stalled bool
+	ctl     controlState // control.go
+	roster  rosterState  // meta.go
 }
 
 func (c *Cluster) startMembership(r cluster.Controller) error {
@@ -230,8 +233,11 @@ func (c *Cluster) heartbeat() {
 	mb := &c.mb
 	mb.mu.Lock()
 	hb := ctlMsg{Kind: kindHeartbeat, Node: c.cfg.Node, Inc: mb.inc, Hash: c.cfg.ConfigHash, Seq: mb.roster.seq}
+	stalled := mb.stalled
 	mb.mu.Unlock()
-	c.sendControl(&hb)
+	if !stalled {
+		c.sendControl(&hb)
+	}
 }
 
 // onHeartbeat records a peer's heartbeat (or goodbye).
@@ -337,7 +343,9 @@ func (c *Cluster) leave() {
 	bye := ctlMsg{Kind: kindLeave, Node: c.cfg.Node, Inc: mb.inc}
 	mb.mu.Unlock()
 	c.sendControl(&bye)
-	_ = c.nc.Flush()
+	if c.nc.IsConnected() { // a node cut off says goodbye to nobody
+		_ = c.nc.FlushTimeout(c.cfg.HeartbeatInterval)
+	}
 }
 
 // encodeCtl is json.Marshal for control messages, which cannot fail.

@@ -1,0 +1,296 @@
+package natscluster_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tollgate-wamp/tollgate/authz"
+	"github.com/tollgate-wamp/tollgate/client"
+	"github.com/tollgate-wamp/tollgate/cluster/natscluster"
+	"github.com/tollgate-wamp/tollgate/router"
+	"github.com/tollgate-wamp/tollgate/routertest"
+	"github.com/tollgate-wamp/tollgate/wamp"
+)
+
+// startMembers starts n nodes (like startNodes) with cfg and router
+// options applied, and waits until every node counts n members.
+func startMembers(t testing.TB, n int, cfg func(i int, c *natscluster.Config), ro ...func(*router.Options)) []*node {
+	t.Helper()
+	nodes := make([]*node, n)
+	for i := range nodes {
+		c := natscluster.Config{Node: fmt.Sprintf("n%d", i), Listen: "127.0.0.1:0"}
+		if i > 0 {
+			c.Routes = []string{"nats-route://" + nodes[0].c.RouteAddr()}
+		}
+		if cfg != nil {
+			cfg(i, &c)
+		}
+		nc, err := natscluster.New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := append([]func(*router.Options){func(o *router.Options) { o.Cluster = nc }}, ro...)
+		nodes[i] = &node{c: nc, srv: routertest.Start(t, opts...)}
+	}
+	waitMembers(t, nodes, n)
+	return nodes
+}
+
+func waitMembers(t testing.TB, nodes []*node, want int) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%d members on every node", want), func() bool {
+		for _, nd := range nodes {
+			if len(nd.c.Members()) != want {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// counter counts events by topic (and keeps the on_leave session ids).
+type counter struct {
+	mu     sync.Mutex
+	n      map[wamp.URI]int
+	leaves map[int64]int
+}
+
+func newCounter() *counter { return &counter{n: map[wamp.URI]int{}, leaves: map[int64]int{}} }
+
+func (c *counter) fn(_ context.Context, e *client.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n[e.Topic]++
+	if e.Topic == "wamp.session.on_leave" {
+		var id int64
+		if len(e.Args) > 0 {
+			id, _ = wamp.AsInt(e.Args[0])
+		}
+		c.leaves[id]++
+	}
+}
+
+func (c *counter) get(topic wamp.URI) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[topic]
+}
+
+func (c *counter) left(id wamp.ID) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.leaves[int64(id)]
+}
+
+// TestNodeLoss: a node whose NATS server vanishes (no goodbye) is declared
+// dead on the others within 2 s, their OnNodeLost hooks run once for it,
+// and one janitor publishes its session's testament exactly once and
+// on_leave for it.
+func TestNodeLoss(t *testing.T) {
+	nodes := startMembers(t, 3, nil)
+	var mu sync.Mutex
+	lost := map[string]int{}
+	for _, nd := range nodes[:2] {
+		me := nd.c.Node()
+		nd.c.OnNodeLost(func(n string) {
+			mu.Lock()
+			lost[me+">"+n]++
+			mu.Unlock()
+		})
+	}
+	var counters []*counter
+	for _, nd := range nodes[:2] {
+		s, k := dial(t, nd), newCounter()
+		subscribe(t, s, "com.test.will", k.fn)
+		subscribe(t, s, "wamp.session.on_leave", k.fn)
+		counters = append(counters, k)
+	}
+	waitInterest(t, nodes[0], "com.test.will", 2) // n1's interest reached n0, the janitor
+	waitInterest(t, nodes[1], "wamp.session.on_leave", 2)
+	victim := dial(t, nodes[2])
+	if _, err := victim.Call(context.Background(), "wamp.session.add_testament", wamp.List{"com.test.will", wamp.List{"bye"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, nd := range nodes[:2] {
+		waitFor(t, "the victim's roster on "+nd.c.Node(), func() bool { s, ts := nd.c.Roster("n2"); return s == 1 && ts == 1 })
+	}
+
+	start := time.Now()
+	nodes[2].c.Crash()
+	waitMembers(t, nodes[:2], 2)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("node declared dead after %v, want <= 2s", d)
+	}
+	for i, k := range counters {
+		waitFor(t, fmt.Sprintf("on_leave of the victim on n%d", i), func() bool { return k.left(victim.ID()) > 0 })
+	}
+	for _, nd := range nodes[:2] {
+		waitFor(t, "the janitor's notice on "+nd.c.Node(), func() bool { return nd.c.Orphans() == 0 })
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, me := range []string{"n0", "n1"} {
+		if lost[me+">n2"] != 1 {
+			t.Errorf("%s: OnNodeLost(n2) ran %d times, want 1 (all: %v)", me, lost[me+">n2"], lost)
+		}
+	}
+	for i, k := range counters {
+		if got := k.get("com.test.will"); got != 1 {
+			t.Errorf("n%d: testament received %d times, want exactly 1", i, got)
+		}
+		if got := k.left(victim.ID()); got != 1 {
+			t.Errorf("n%d: on_leave of the victim received %d times, want 1", i, got)
+		}
+	}
+}
+
+// TestMinorityRefusesRegister: a node that lost both peers sees 1 of 3
+// members and refuses REGISTER with tollgate.error.cluster_unavailable.
+func TestMinorityRefusesRegister(t *testing.T) {
+	nodes := startMembers(t, 3, nil)
+	s := dial(t, nodes[0])
+	if _, err := s.Register(context.Background(), "com.test.before", func(context.Context, *client.Invocation) (*client.Result, error) { return nil, nil }); err != nil {
+		t.Fatalf("REGISTER with a majority: %v", err)
+	}
+	nodes[1].c.Crash()
+	nodes[2].c.Crash()
+	waitFor(t, "n0 without a majority", func() bool { return !nodes[0].c.Available() })
+	_, err := s.Register(context.Background(), "com.test.after", func(context.Context, *client.Invocation) (*client.Result, error) { return nil, nil })
+	if !isCallError(err, router.ErrClusterUnavailable) {
+		t.Fatalf("REGISTER in a minority: %v, want %s", err, router.ErrClusterUnavailable)
+	}
+}
+
+// TestFencing: a node that stalls (no heartbeats) past dead_after is
+// declared dead; when it is heard again it is told so, closes its
+// sessions (GOODBYE tollgate.close.cluster_fenced) and rejoins with a new
+// incarnation.
+func TestFencing(t *testing.T) {
+	nodes := startMembers(t, 3, nil)
+	s := dial(t, nodes[2])
+	inc := nodes[2].c.Members()
+	nodes[2].c.Stall(true)
+	waitMembers(t, nodes[:2], 2)
+	nodes[2].c.Stall(false)
+	select {
+	case <-s.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the fenced node's session is still open")
+	}
+	if err := s.Err(); err == nil || !strings.Contains(err.Error(), natscluster.FenceReason) {
+		t.Errorf("session ended with %v, want %s", err, natscluster.FenceReason)
+	}
+	waitMembers(t, nodes, 3)
+	for _, m := range nodes[0].c.Members() {
+		for _, old := range inc {
+			if m.Node == "n2" && old.Node == "n2" && m.Incarnation == old.Incarnation {
+				t.Errorf("n2 rejoined with its old incarnation %d", m.Incarnation)
+			}
+		}
+	}
+}
+
+// TestMetaAcrossNodes: session count, list, get and kill, and the
+// subscriber count, answer for the whole cluster.
+func TestMetaAcrossNodes(t *testing.T) {
+	nodes := startMembers(t, 3, nil)
+	caller := dial(t, nodes[0])
+	b1, b2, c1 := dial(t, nodes[1]), dial(t, nodes[1]), dial(t, nodes[2])
+	ctx := context.Background()
+	call := func(proc wamp.URI, args ...any) *client.Result {
+		t.Helper()
+		r, err := caller.Call(ctx, proc, wamp.List(args), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", proc, err)
+		}
+		return r
+	}
+	if n, _ := wamp.AsInt(call("wamp.session.count").Arg(0)); n != 4 {
+		t.Errorf("wamp.session.count = %d, want 4 (1 + 2 + 1 over three nodes)", n)
+	}
+	ids, _ := call("wamp.session.list").Arg(0).(wamp.List)
+	want := map[int64]bool{int64(caller.ID()): true, int64(b1.ID()): true, int64(b2.ID()): true, int64(c1.ID()): true}
+	if len(ids) != 4 {
+		t.Errorf("wamp.session.list = %v, want the 4 sessions", ids)
+	}
+	for _, v := range ids {
+		if n, _ := wamp.AsInt(v); !want[n] {
+			t.Errorf("wamp.session.list has %v, not one of the sessions", v)
+		}
+	}
+	d, _ := call("wamp.session.get", c1.ID()).Arg(0).(wamp.Dict)
+	if id, _ := wamp.AsInt(d["session"]); id != int64(c1.ID()) {
+		t.Errorf("wamp.session.get of a session on n2 = %v", d)
+	}
+	if _, err := caller.Call(ctx, "wamp.session.get", wamp.List{int64(1)}, nil); !isCallError(err, wamp.ErrNoSuchSession) {
+		t.Errorf("wamp.session.get of no session: %v, want %s", err, wamp.ErrNoSuchSession)
+	}
+
+	for _, s := range []*client.Session{caller, b1, c1} {
+		subscribe(t, s, "com.test.meta", func(context.Context, *client.Event) {})
+	}
+	sub, _ := wamp.AsInt(call("wamp.subscription.lookup", "com.test.meta").Arg(0))
+	if n, _ := wamp.AsInt(call("wamp.subscription.count_subscribers", sub).Arg(0)); n != 3 {
+		t.Errorf("count_subscribers = %d, want 3 (one per node)", n)
+	}
+
+	start := time.Now()
+	call("wamp.session.kill", c1.ID())
+	select {
+	case <-c1.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("killed session on n2 still open")
+	}
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("kill from n0 ended the session on n2 after %v, want <= 100ms", d)
+	}
+}
+
+func isCallError(err error, uri wamp.URI) bool {
+	return errors.Is(err, &client.Error{URI: uri})
+}
+
+// TestFlushReachesEveryNode: tollgate.authorizer.flush on n0 is applied
+// on n1 and n2 within 100 ms.
+func TestFlushReachesEveryNode(t *testing.T) {
+	withRoles := func(o *router.Options) {
+		o.Realms = []router.RealmOptions{{Name: realm, Roles: []authz.RoleConfig{{Name: "anonymous", Permissions: []authz.Permission{
+			{URI: "", Match: "prefix", Allow: authz.Actions{Call: true, Register: true, Publish: true, Subscribe: true}}}}}}}
+	}
+	nodes := startMembers(t, 3, nil, withRoles)
+	flushes := func(nd *node) float64 { return metric(t, nd, "tollgate_authz_cache_flushes_total") }
+	before := []float64{flushes(nodes[1]), flushes(nodes[2])}
+	start := time.Now()
+	if _, _, err := nodes[0].srv.Router().Call(context.Background(), realm, "tollgate.authorizer.flush", nil, wamp.Dict{"authrole": "anonymous"}); err != nil {
+		t.Fatal(err)
+	}
+	for i, nd := range nodes[1:] {
+		waitFor(t, "the flush on "+nd.c.Node(), func() bool { return flushes(nd) > before[i] })
+	}
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("flush reached the other nodes after %v, want <= 100ms", d)
+	}
+}
+
+// metric reads a counter (summed over labels) from nd's router.
+func metric(t testing.TB, nd *node, name string) float64 {
+	t.Helper()
+	mfs, err := nd.srv.Router().Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
+}
