@@ -294,3 +294,42 @@ func metric(t testing.TB, nd *node, name string) float64 {
 	}
 	return sum
 }
+
+// TestConfigMismatch: with config_mismatch strict a node whose config
+// hash differs is never a member (and, in the minority, refuses
+// REGISTER); with warn it is one.
+func TestConfigMismatch(t *testing.T) {
+	for _, mode := range []string{"strict", "warn"} {
+		t.Run(mode, func(t *testing.T) {
+			nodes := make([]*node, 3)
+			for i := range nodes {
+				c := natscluster.Config{Node: fmt.Sprintf("n%d", i), Listen: "127.0.0.1:0", ConfigHash: "same", ConfigMismatch: mode}
+				if i > 0 {
+					c.Routes = []string{"nats-route://" + nodes[0].c.RouteAddr()}
+				}
+				if i == 2 {
+					c.ConfigHash = "different"
+				}
+				nc, err := natscluster.New(c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				nodes[i] = &node{c: nc, srv: routertest.Start(t, func(o *router.Options) { o.Cluster = nc })}
+			}
+			if mode == "warn" {
+				waitMembers(t, nodes, 3)
+				return
+			}
+			waitMembers(t, nodes[:2], 2)
+			waitFor(t, "n2 counting 3 known members, seeing itself only", func() bool { return !nodes[2].c.Available() })
+			for _, m := range nodes[0].c.Members() {
+				if m.Node == "n2" {
+					t.Errorf("n2, with a different config, is a member of n0's view")
+				}
+			}
+			if !nodes[0].c.Available() {
+				t.Error("n0 (2 of 3 known) should be available")
+			}
+		})
+	}
+}
