@@ -56,11 +56,14 @@ type rosterState struct {
 	pending []rosterOp
 	remote  map[memberKey]*remoteRoster
 	orphans map[memberKey]*remoteRoster
+	// cleaned are the dead incarnations whose janitor reported: its notice
+	// may arrive before this node declares the death itself.
+	cleaned map[memberKey]bool
 }
 
 func (rs *rosterState) init() {
 	rs.reset()
-	rs.remote, rs.orphans = map[memberKey]*remoteRoster{}, map[memberKey]*remoteRoster{}
+	rs.remote, rs.orphans, rs.cleaned = map[memberKey]*remoteRoster{}, map[memberKey]*remoteRoster{}, map[memberKey]bool{}
 }
 
 // reset starts a new incarnation's roster.
@@ -242,7 +245,7 @@ func (c *Cluster) orphan(k memberKey) {
 	mb.mu.Lock()
 	if rr := mb.roster.remote[k]; rr != nil {
 		delete(mb.roster.remote, k)
-		if len(rr.sessions) > 0 {
+		if len(rr.sessions) > 0 && !mb.roster.cleaned[k] {
 			rr.dead = time.Now()
 			mb.roster.orphans[k] = rr
 		}
@@ -290,7 +293,9 @@ func (c *Cluster) runJanitors() {
 
 // onJanitor drops the copy of a roster its janitor took care of.
 func (c *Cluster) onJanitor(m *ctlMsg) {
+	k := memberKey{m.Node, m.Inc}
 	c.mb.mu.Lock()
-	delete(c.mb.roster.orphans, memberKey{m.Node, m.Inc})
+	delete(c.mb.roster.orphans, k)
+	c.mb.roster.cleaned[k] = true
 	c.mb.mu.Unlock()
 }
