@@ -14,7 +14,8 @@ import (
 // peer incarnation, the list of its sessions (id, authid, authrole,
 // testaments): enough to publish their testaments and on_leave when that
 // node dies without saying goodbye. A node sends its changes in batches
-// (at most one per heartbeat interval, numbered); a peer that misses a
+// (at most one per heartbeat interval, numbered; testament changes at
+// once); a peer that misses a
 // batch (the heartbeat announces the last number) asks for a snapshot.
 // No consensus store is involved: sessions that joined within the last
 // batch window before a crash may miss their on_leave (documented).
@@ -100,6 +101,7 @@ func (c *Cluster) SessionTestaments(realm wamp.URI, id wamp.ID, testaments [][]b
 	if ok {
 		s.Testaments = testaments
 		c.rosterChange(rosterOp{Realm: realm, S: s})
+		c.flushRoster() // at once: rare, and a testament matters most at a crash
 	}
 }
 

@@ -44,6 +44,9 @@ type Config struct {
 	Listen string
 	// Routes are the peers' route URLs (nats-route://host:port).
 	Routes []string
+	// Advertise is the route address the peers are told to gossip (host:port;
+	// default the listen address): behind NAT or a proxy.
+	Advertise string
 	// PingInterval and MaxPingsOut tune route liveness; defaults 500ms and
 	// 2 (NATS's 2 min would notice a silent peer only after minutes).
 	PingInterval time.Duration
@@ -187,7 +190,7 @@ func embedded(cfg Config, token string) (*server.Server, error) {
 		if p == 0 {
 			p = server.RANDOM_PORT
 		}
-		o.Cluster = server.ClusterOpts{Name: cfg.ClusterName, Host: host, Port: p,
+		o.Cluster = server.ClusterOpts{Name: cfg.ClusterName, Host: host, Port: p, Advertise: cfg.Advertise,
 			PingInterval: cfg.PingInterval, MaxPingsOut: cfg.MaxPingsOut}
 		for _, r := range cfg.Routes {
 			u := server.RoutesFromStr(r)
