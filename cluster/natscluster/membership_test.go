@@ -274,11 +274,7 @@ func isCallError(err error, uri wamp.URI) bool {
 // TestFlushReachesEveryNode: tollgate.authorizer.flush on n0 is applied
 // on n1 and n2 within 100 ms.
 func TestFlushReachesEveryNode(t *testing.T) {
-	withRoles := func(o *router.Options) {
-		o.Realms = []router.RealmOptions{{Name: realm, Roles: []authz.RoleConfig{{Name: "anonymous", Permissions: []authz.Permission{
-			{URI: "", Match: "prefix", Allow: authz.Actions{Call: true, Register: true, Publish: true, Subscribe: true}}}}}}}
-	}
-	nodes := startMembers(t, 3, nil, withRoles)
+	nodes := startMembers(t, 3, nil, withAllowAll)
 	flushes := func(nd *node) float64 { return metric(t, nd, "tollgate_authz_cache_flushes_total") }
 	before := []float64{flushes(nodes[1]), flushes(nodes[2])}
 	start := time.Now()
@@ -348,4 +344,43 @@ func TestConfigMismatch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRevokeReachesEveryNode: tollgate.authorizer.revoke called on n0
+// for a session on n2 (its grants replaced by ones that deny the
+// subscription) removes that subscription on n2.
+func TestRevokeReachesEveryNode(t *testing.T) {
+	nodes := startMembers(t, 3, nil, withAllowAll)
+	here, there := dial(t, nodes[0]), dial(t, nodes[2])
+	for _, s := range []*client.Session{here, there} {
+		subscribe(t, s, "com.test.rv", func(context.Context, *client.Event) {})
+	}
+	ctx := context.Background()
+	r, err := here.Call(ctx, "wamp.subscription.lookup", wamp.List{"com.test.rv"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func() int64 {
+		res, err := here.Call(ctx, "wamp.subscription.count_subscribers", r.Args, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := wamp.AsInt(res.Args[0])
+		return n
+	}
+	if n := count(); n != 2 {
+		t.Fatalf("count_subscribers = %d before the revoke, want 2", n)
+	}
+	deny := wamp.List{wamp.Dict{"uri": "com.test.rv", "match": "exact", "allow": wamp.Dict{"subscribe": false}}}
+	start := time.Now()
+	if _, _, err := nodes[0].srv.Router().Call(ctx, realm, "tollgate.authorizer.revoke", nil, wamp.Dict{"session": int64(there.ID()), "permissions": deny}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the revoked subscription gone on n2", func() bool { return count() == 1 })
+	t.Logf("revocation applied on n2 after %v", time.Since(start))
+}
+
+func withAllowAll(o *router.Options) {
+	o.Realms = []router.RealmOptions{{Name: realm, Roles: []authz.RoleConfig{{Name: "anonymous", Permissions: []authz.Permission{
+		{URI: "", Match: "prefix", Allow: authz.Actions{Call: true, Register: true, Publish: true, Subscribe: true}}}}}}}
 }
