@@ -113,8 +113,10 @@ type Controller interface {
 	// Control applies another node's Broadcast; it must not block.
 	Control(realm wamp.URI, body []byte)
 	// Orphaned hands this node, the janitor of a dead node, that node's
-	// sessions of realm: publish their testaments, then on_leave.
-	Orphaned(realm wamp.URI, sessions []SessionInfo)
+	// sessions of realm: publish their testaments, then on_leave. It
+	// reports false if it cannot take them (shutting down): another node
+	// will.
+	Orphaned(realm wamp.URI, sessions []SessionInfo) bool
 	// Fence closes every local session with reason, dropping their
 	// testaments (the janitor published them): this node was declared
 	// dead, or was cut off from the majority past partition.drain_after.

@@ -294,7 +294,7 @@ func (l *clusterLink) Control(realm wamp.URI, body []byte) {
 	case procAuthorizerFlush:
 		_, _, _ = rm.flushLocal(0, nil, kwargs)
 	case procAuthorizerRevoke:
-		metaRealm{rm}.Go(func() { _, _, _ = rm.revokeLocal(0, nil, kwargs) })
+		l.goCluster(func() { _, _, _ = rm.revokeLocal(0, nil, kwargs) })
 	}
 }
 
@@ -318,14 +318,18 @@ func (l *clusterLink) sessionLeft(s *session) {
 // dead node; each of its sessions leaves through a stand-in, so its
 // testaments (authorized as it, by its role) and on_leave go out as if it
 // had left here.
-func (l *clusterLink) Orphaned(realm wamp.URI, ss []cluster.SessionInfo) {
+func (l *clusterLink) Orphaned(realm wamp.URI, ss []cluster.SessionInfo) bool {
 	rm := l.r.realms[realm]
 	if rm == nil {
-		return
+		return true // a realm this node does not serve: nothing to publish
 	}
 	slices.SortFunc(ss, func(a, b cluster.SessionInfo) int { return cmp.Compare(a.ID, b.ID) })
+	return l.goCluster(func() { l.orphaned(rm, ss) })
+}
+
+func (l *clusterLink) orphaned(rm *realm, ss []cluster.SessionInfo) {
 	for _, si := range ss {
-		g := &ghost{rm: rm, info: si, log: l.r.log.With("session", si.ID, "realm", realm, "authid", si.AuthID, "janitor", true)}
+		g := &ghost{rm: rm, info: si, log: l.r.log.With("session", si.ID, "realm", rm.name, "authid", si.AuthID, "janitor", true)}
 		var ps []*wamp.Publish
 		for _, b := range si.Testaments {
 			if m, err := ctlCodec.Decode(b); err == nil {
@@ -337,6 +341,26 @@ func (l *clusterLink) Orphaned(realm wamp.URI, ss []cluster.SessionInfo) {
 		g.ts.Import(ps)
 		rm.meta.Left(g)
 	}
+}
+
+// goCluster runs f on a goroutine Shutdown waits for, for work the
+// cluster starts (no connection holds the count, so the Add must happen
+// before Shutdown's Wait: under the router's lock, while it is open). It
+// reports false, and does nothing, once Shutdown has begun.
+func (l *clusterLink) goCluster(f func()) bool {
+	r := l.r
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return false
+	}
+	r.wg.Add(1)
+	r.mu.Unlock()
+	go func() {
+		defer r.wg.Done()
+		f()
+	}()
+	return true
 }
 
 // Fence implements cluster.Controller.

@@ -286,8 +286,15 @@ func (c *Cluster) runJanitors() {
 			byRealm[rk.realm] = append(byRealm[rk.realm], s)
 		}
 		c.log.Info("cluster: janitor of a dead node", "dead", k.node, "incarnation", k.inc, "sessions", len(rr.sessions))
+		taken := true
 		for realm, ss := range byRealm {
-			mb.r.Orphaned(realm, ss)
+			if !mb.r.Orphaned(realm, ss) {
+				taken = false
+				break
+			}
+		}
+		if !taken { // shutting down: leave it to the next janitor
+			continue
 		}
 		c.sendControl(&ctlMsg{Kind: kindJanitor, Node: k.node, Inc: k.inc})
 	}
