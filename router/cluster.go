@@ -1,6 +1,8 @@
 package router
 
 import (
+	"sync"
+
 	"github.com/tollgate-wamp/tollgate/cluster"
 	"github.com/tollgate-wamp/tollgate/internal/broker"
 	"github.com/tollgate-wamp/tollgate/wamp"
@@ -17,6 +19,9 @@ import (
 type clusterLink struct {
 	c cluster.Cluster
 	r *Router
+	// fenced are the sessions a fence closed, until their on_leave
+	// (cluster_meta.go).
+	fenced sync.Map
 }
 
 // startCluster links r to c (nil: none) and starts delivery. Each realm's

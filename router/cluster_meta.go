@@ -363,14 +363,28 @@ func (l *clusterLink) goCluster(f func()) bool {
 	return true
 }
 
-// Fence implements cluster.Controller.
+// Fence implements cluster.Controller. The sessions' meta events as they
+// leave stay on this node (see metaRealm.Publish).
 func (l *clusterLink) Fence(reason wamp.URI) {
 	for _, rm := range l.r.realms {
 		for _, s := range (metaRealm{rm}).Sessions() {
+			l.fenced.Store(s, true)
 			s.Testaments().Clear()
 			s.Kill(reason, "this cluster node was fenced: reconnect (possibly to another node)")
 		}
 	}
+}
+
+// wasFenced reports whether s was closed by a fence; its last meta event
+// (on_leave, last) forgets it.
+func (l *clusterLink) wasFenced(s *session, last bool) bool {
+	if _, ok := l.fenced.Load(s); !ok {
+		return false
+	}
+	if last {
+		l.fenced.Delete(s)
+	}
+	return true
 }
 
 // available is REGISTER's cluster check (rpc.go): a node without a
@@ -379,9 +393,16 @@ func (l *clusterLink) available() bool { return l == nil || l.c.Available() }
 
 // ---- the meta API's realm, clustered ----
 
-func (m metaRealm) Publish(p *broker.Publication) {
+// Publish sends meta events and testaments to the other nodes too, but
+// for the sessions of a fenced node: the janitor spoke for them already.
+func (m metaRealm) Publish(p *broker.Publication, about meta.Session) {
 	m.rm.broker.Publish(p)
-	m.rm.cl.publish(m.rm, p)
+	if l := m.rm.cl; l != nil {
+		if ss, ok := about.(*session); ok && l.wasFenced(ss, p.Topic == "wamp.session.on_leave") {
+			return
+		}
+		l.publish(m.rm, p)
+	}
 }
 
 func (m metaRealm) Clustered() bool { return m.rm.cl != nil }

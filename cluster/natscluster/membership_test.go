@@ -188,7 +188,13 @@ func TestMinorityRefusesRegister(t *testing.T) {
 // incarnation.
 func TestFencing(t *testing.T) {
 	nodes := startMembers(t, 3, nil)
+	watch, k := dial(t, nodes[0]), newCounter()
+	subscribe(t, watch, "wamp.session.on_leave", k.fn)
+	subscribe(t, watch, "com.test.mark", k.fn)
+	waitInterest(t, nodes[2], "com.test.mark", 1)
 	s := dial(t, nodes[2])
+	id := s.ID()
+	waitFor(t, "n2's session in n0's roster", func() bool { n, _ := nodes[0].c.Roster("n2"); return n == 1 })
 	inc := nodes[2].c.Members()
 	nodes[2].c.Stall(true)
 	waitMembers(t, nodes[:2], 2)
@@ -202,6 +208,21 @@ func TestFencing(t *testing.T) {
 		t.Errorf("session ended with %v, want %s", err, natscluster.FenceReason)
 	}
 	waitMembers(t, nodes, 3)
+	// The janitor published the session's on_leave; the fenced node's own,
+	// as the session left, stayed there. A mark from n2 after the session
+	// is gone arrives after any on_leave n2 would have sent.
+	again := dial(t, nodes[2])
+	waitFor(t, "the fenced session gone from n2", func() bool {
+		_, err := again.Call(context.Background(), "wamp.session.get", wamp.List{id}, nil)
+		return isCallError(err, wamp.ErrNoSuchSession)
+	})
+	waitFor(t, "a mark from n2 on n0", func() bool {
+		publish(t, again, "com.test.mark", nil)
+		return k.get("com.test.mark") > 0
+	})
+	if n := k.left(id); n != 1 {
+		t.Errorf("on_leave of the fenced session seen %d times on n0, want 1 (the janitor's)", n)
+	}
 	for _, m := range nodes[0].c.Members() {
 		for _, old := range inc {
 			if m.Node == "n2" && old.Node == "n2" && m.Incarnation == old.Incarnation {

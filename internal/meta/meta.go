@@ -66,9 +66,9 @@ type Realm interface {
 	// Go runs f on a goroutine that the router's shutdown waits for.
 	Go(f func())
 
-	// Publish routes a meta event or testament to the realm's local
-	// subscribers and, clustered, to the other nodes.
-	Publish(p *broker.Publication)
+	// Publish routes a meta event or testament about (or of) session s
+	// to the realm's local subscribers and, clustered, to the other nodes.
+	Publish(p *broker.Publication, s Session)
 	// Clustered reports whether other nodes may have subscribers, so an
 	// event nobody here listens to is still published.
 	Clustered() bool

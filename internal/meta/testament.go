@@ -196,7 +196,7 @@ func (m *Meta) publishTestaments(s Session, ts []testament) {
 		p.Publisher = s
 		p.Topic = t.topic
 		p.Disclose = d.Disclose
-		m.realm.Publish(&p)
+		m.realm.Publish(&p, s)
 	}
 	// Drop what the testament questions cached for the departed session.
 	m.realm.Forget(s.ID())
