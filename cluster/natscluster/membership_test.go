@@ -405,3 +405,26 @@ func withAllowAll(o *router.Options) {
 	o.Realms = []router.RealmOptions{{Name: realm, Roles: []authz.RoleConfig{{Name: "anonymous", Permissions: []authz.Permission{
 		{URI: "", Match: "prefix", Allow: authz.Actions{Call: true, Register: true, Publish: true, Subscribe: true}}}}}}}
 }
+
+// TestGatherPartial: a member that does not answer within
+// meta.gather_timeout (here: its NATS server gone, not yet declared dead)
+// leaves a partial answer that names it.
+func TestGatherPartial(t *testing.T) {
+	nodes := startMembers(t, 3, func(_ int, c *natscluster.Config) {
+		c.DeadAfter, c.GatherTimeout = time.Minute, 300*time.Millisecond
+	})
+	s := dial(t, nodes[0])
+	dial(t, nodes[1])
+	nodes[2].c.Crash()
+	start := time.Now()
+	r, err := s.Call(context.Background(), "wamp.session.count", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("answered after %v, before the gather timeout", d)
+	}
+	if n, _ := wamp.AsInt(r.Args[0]); n != 2 || r.Kwargs["partial"] != true || fmt.Sprint(r.Kwargs["missing_nodes"]) != "[n2]" {
+		t.Errorf("count = %v %v, want [2] with partial: true, missing_nodes: [n2]", r.Args, r.Kwargs)
+	}
+}
