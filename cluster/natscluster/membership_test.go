@@ -286,6 +286,34 @@ func TestMetaAcrossNodes(t *testing.T) {
 	if d := time.Since(start); d > 100*time.Millisecond {
 		t.Errorf("kill from n0 ended the session on n2 after %v, want <= 100ms", d)
 	}
+	// The caller is exempt; b1 and b2 on n1 go.
+	if n, _ := wamp.AsInt(call("wamp.session.kill_by_authrole", "anonymous").Arg(0)); n != 2 {
+		t.Errorf("kill_by_authrole = %d, want 2 (the two sessions on n1)", n)
+	}
+	for _, s := range []*client.Session{b1, b2} {
+		select {
+		case <-s.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("session on n1 not killed by kill_by_authrole")
+		}
+	}
+}
+
+// TestMetaEventsAcrossNodes: on_join and on_leave of a session on n2
+// reach a subscriber on n0.
+func TestMetaEventsAcrossNodes(t *testing.T) {
+	nodes := startMembers(t, 3, nil)
+	watch, k := dial(t, nodes[0]), newCounter()
+	subscribe(t, watch, "wamp.session.on_join", k.fn)
+	subscribe(t, watch, "wamp.session.on_leave", k.fn)
+	waitInterest(t, nodes[2], "wamp.session.on_leave", 1)
+	s := dial(t, nodes[2])
+	id := s.ID()
+	waitFor(t, "on_join from n2", func() bool { return k.get("wamp.session.on_join") == 1 })
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "on_leave from n2", func() bool { return k.left(id) == 1 })
 }
 
 func isCallError(err error, uri wamp.URI) bool {
