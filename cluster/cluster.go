@@ -85,6 +85,10 @@ type Membership interface {
 	// all answered or the gather timeout; missing names those that did
 	// not answer in time.
 	Gather(realm wamp.URI, query []byte) (answers [][]byte, missing []string)
+	// Interested reports whether another node may have a subscriber to
+	// topic in realm (false only when it surely has none), so a meta event
+	// nobody listens to anywhere is not built.
+	Interested(realm, topic wamp.URI) bool
 	// Broadcast sends body to every other node (Controller.Control on
 	// each, once).
 	Broadcast(realm wamp.URI, body []byte) error

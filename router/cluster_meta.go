@@ -405,7 +405,9 @@ func (m metaRealm) Publish(p *broker.Publication, about meta.Session) {
 	}
 }
 
-func (m metaRealm) Clustered() bool { return m.rm.cl != nil }
+func (m metaRealm) Listened(topic wamp.URI) bool {
+	return m.rm.cl != nil && m.rm.cl.c.Interested(m.rm.name, topic)
+}
 
 func (m metaRealm) TestamentsChanged(s meta.Session) {
 	if m.rm.cl == nil {

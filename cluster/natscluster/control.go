@@ -116,6 +116,13 @@ func (c *Cluster) firstSeen(origin, id uint64) bool {
 	return true
 }
 
+// Interested implements cluster.Membership: the embedded server knows
+// every node's interest (one of the counted subscriptions may be this
+// node's own); an external NATS cannot be asked.
+func (c *Cluster) Interested(realm, topic wamp.URI) bool {
+	return c.srv == nil || c.InterestCount(realm, topic) > 0
+}
+
 // Broadcast implements cluster.Membership.
 func (c *Cluster) Broadcast(realm wamp.URI, body []byte) error {
 	mb := &c.mb

@@ -33,7 +33,7 @@ var trustedOnly = []string{authz.RoleTrusted}
 // publishMeta publishes a meta event about session s from the internal
 // session. Events about a hidden session go to trusted subscribers only.
 func (m *Meta) publishMeta(s Session, topic wamp.URI, hidden bool, args ...any) {
-	if !m.broker.Matches(topic) && !m.realm.Clustered() {
+	if !m.broker.Matches(topic) && !m.realm.Listened(topic) {
 		return // nobody listens: skip the publication
 	}
 	p := &broker.Publication{ID: wamp.GlobalID(), Publisher: m.self, Topic: topic, Payload: wamp.Payload{Args: wamp.List(args)}}
@@ -46,7 +46,7 @@ func (m *Meta) publishMeta(s Session, topic wamp.URI, hidden bool, args ...any) 
 // Joined publishes on_join. The router calls it as the last step of a
 // session's join.
 func (m *Meta) Joined(s Session) {
-	if m.broker.Matches(topicSessionOnJoin) || m.realm.Clustered() { // details cost ~60 allocations
+	if m.broker.Matches(topicSessionOnJoin) || m.realm.Listened(topicSessionOnJoin) { // details cost ~60 allocations
 		m.publishMeta(s, topicSessionOnJoin, hiddenRole(s.AuthRole()), s.SessionDetails())
 	}
 }

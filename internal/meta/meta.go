@@ -69,9 +69,9 @@ type Realm interface {
 	// Publish routes a meta event or testament about (or of) session s
 	// to the realm's local subscribers and, clustered, to the other nodes.
 	Publish(p *broker.Publication, s Session)
-	// Clustered reports whether other nodes may have subscribers, so an
-	// event nobody here listens to is still published.
-	Clustered() bool
+	// Listened reports whether a subscriber on another node may want
+	// topic, so an event nobody here listens to is still published.
+	Listened(topic wamp.URI) bool
 	// TestamentsChanged tells the realm s's testaments changed (a cluster
 	// keeps a copy for when this node dies).
 	TestamentsChanged(s Session)
