@@ -184,9 +184,13 @@ func (c *Cluster) members() {
 func (c *Cluster) check(now time.Time) {
 	mb := &c.mb
 	var lost []memberKey
+	routed := c.routed()
 	mb.mu.Lock()
 	for n, p := range mb.peers {
-		if now.Sub(p.seen) > c.cfg.DeadAfter {
+		silent := now.Sub(p.seen)
+		// A process that died closed its route at once: a third of
+		// DeadAfter of silence then suffices (cluster-design.md §2.8).
+		if silent > c.cfg.DeadAfter || routed != nil && !routed[n] && silent > c.cfg.DeadAfter/3 {
 			lost = append(lost, memberKey{n, p.inc})
 			delete(mb.peers, n)
 			mb.dead[memberKey{n, p.inc}] = true
@@ -218,6 +222,23 @@ func (c *Cluster) check(now time.Time) {
 	if fence != "" {
 		c.fence(fence)
 	}
+}
+
+// routed returns the names of the nodes the embedded server has a route
+// to (nil with an external NATS: there, only silence counts).
+func (c *Cluster) routed() map[string]bool {
+	if c.srv == nil {
+		return nil
+	}
+	rz, err := c.srv.Routez(nil)
+	if err != nil {
+		return nil
+	}
+	out := make(map[string]bool, len(rz.Routes))
+	for _, r := range rz.Routes {
+		out[r.RemoteName] = true
+	}
+	return out
 }
 
 // declareDead acts on a peer incarnation found dead (declared dead under

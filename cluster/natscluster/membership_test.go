@@ -139,6 +139,7 @@ func testNodeLoss(t *testing.T, v int) {
 	start := time.Now()
 	nodes[2].c.Crash()
 	waitMembers(t, nodes[:2], 2)
+	t.Logf("declared dead on both survivors after %v", time.Since(start))
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("node declared dead after %v, want <= 2s", d)
 	}
@@ -283,6 +284,7 @@ func TestMetaAcrossNodes(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("killed session on n2 still open")
 	}
+	t.Logf("kill from n0 ended the session on n2 after %v", time.Since(start))
 	if d := time.Since(start); d > 100*time.Millisecond {
 		t.Errorf("kill from n0 ended the session on n2 after %v, want <= 100ms", d)
 	}
@@ -333,6 +335,7 @@ func TestFlushReachesEveryNode(t *testing.T) {
 	for i, nd := range nodes[1:] {
 		waitFor(t, "the flush on "+nd.c.Node(), func() bool { return flushes(nd) > before[i] })
 	}
+	t.Logf("flush applied on n1 and n2 after %v", time.Since(start))
 	if d := time.Since(start); d > 100*time.Millisecond {
 		t.Errorf("flush reached the other nodes after %v, want <= 100ms", d)
 	}
