@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,10 +37,8 @@ const (
 )
 
 type peer struct {
-	inc       uint64
-	seen      time.Time
-	hash      string
-	rosterSeq uint64 // the last roster sequence its heartbeat announced
+	inc  uint64
+	seen time.Time
 }
 
 type memberKey struct {
@@ -48,7 +47,8 @@ type memberKey struct {
 }
 
 // membership is one node's view. mu is a leaf: no hook, receiver call or
-// NATS call runs under it.
+// NATS request runs under it (roster batches are published under it, see
+// flushRoster).
 type membership struct {
 	r    cluster.Controller
 	stop chan struct{}
@@ -121,18 +121,8 @@ func (c *Cluster) Members() []cluster.Member {
 		out = append(out, cluster.Member{Node: n, Incarnation: p.inc})
 	}
 	mb.mu.Unlock()
-	slices.SortFunc(out, func(a, b cluster.Member) int { return compareStrings(a.Node, b.Node) })
+	slices.SortFunc(out, func(a, b cluster.Member) int { return strings.Compare(a.Node, b.Node) })
 	return out
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Available implements cluster.Membership: this node and the peers it
@@ -302,7 +292,7 @@ func (c *Cluster) onHeartbeat(m *ctlMsg) {
 			mb.peers[m.Node] = p
 			mb.known[m.Node] = true
 		}
-		p.seen, p.hash, p.rosterSeq = time.Now(), m.Hash, m.Seq
+		p.seen = time.Now()
 		snapshot = mb.roster.behind(k, m.Seq)
 	}
 	mb.mu.Unlock()
