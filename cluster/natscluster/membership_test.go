@@ -288,7 +288,9 @@ func TestMetaAcrossNodes(t *testing.T) {
 	if d := time.Since(start); d > 100*time.Millisecond {
 		t.Errorf("kill from n0 ended the session on n2 after %v, want <= 100ms", d)
 	}
-	// The caller is exempt; b1 and b2 on n1 go.
+	// The caller is exempt; b1 and b2 on n1 go (once n2 saw its killed
+	// session's GOODBYE reply and dropped it).
+	waitFor(t, "the killed session gone", func() bool { n, _ := wamp.AsInt(call("wamp.session.count").Arg(0)); return n == 3 })
 	if n, _ := wamp.AsInt(call("wamp.session.kill_by_authrole", "anonymous").Arg(0)); n != 2 {
 		t.Errorf("kill_by_authrole = %d, want 2 (the two sessions on n1)", n)
 	}
