@@ -26,6 +26,8 @@ type Cluster interface {
 	Interest(realm, uri wamp.URI, match string, add bool)
 	// Stop withdraws all interest and leaves the cluster.
 	Stop()
+
+	Membership
 }
 
 // Receiver takes remote publications.
@@ -33,6 +35,8 @@ type Receiver interface {
 	// Deliver routes p to the local subscribers as if it had been
 	// published on this node, and returns the number of events queued.
 	Deliver(p *Publication) int
+
+	Controller
 }
 
 // Publication is one PUBLISH crossing nodes: what the receiving node needs
@@ -55,4 +59,70 @@ type Publication struct {
 	// Extra keys go into EVENT.Details (payload passthru ppt_*).
 	Extra   wamp.Dict
 	Payload wamp.Payload
+}
+
+// ---- membership, meta gather and control (docs/cluster.md, "Membership
+// and faults", "Meta API across nodes") ----
+
+// Member is one live node: its name and the incarnation of its current
+// process (random per start, new after fencing).
+type Member struct {
+	Node        string
+	Incarnation uint64
+}
+
+// Membership is the cluster's view of its nodes, what the meta API
+// gathers from them and the session roster a dead node's janitor needs.
+// None of its methods blocks on the network except Gather.
+type Membership interface {
+	// Members returns the live members, this node included, by name.
+	Members() []Member
+	// Available reports whether this node sees a majority of the members
+	// it knows of; a node that does not refuses REGISTER.
+	Available() bool
+	// Gather sends query to every other live member of realm's cluster
+	// and returns their answers (Controller.Answer on each), waiting until
+	// all answered or the gather timeout; missing names those that did
+	// not answer in time.
+	Gather(realm wamp.URI, query []byte) (answers [][]byte, missing []string)
+	// Interested reports whether another node may have a subscriber to
+	// topic in realm (false only when it surely has none), so a meta event
+	// nobody listens to anywhere is not built.
+	Interested(realm, topic wamp.URI) bool
+	// Broadcast sends body to every other node (Controller.Control on
+	// each, once).
+	Broadcast(realm wamp.URI, body []byte) error
+	// SessionJoined, SessionTestaments and SessionLeft keep the roster the
+	// other nodes hold of this node's sessions, so that when it dies one
+	// of them publishes their testaments and on_leave. They batch: the
+	// roster reaches the others within one heartbeat interval.
+	SessionJoined(realm wamp.URI, s SessionInfo)
+	SessionTestaments(realm wamp.URI, id wamp.ID, testaments [][]byte)
+	SessionLeft(realm wamp.URI, id wamp.ID)
+}
+
+// SessionInfo is what the other nodes keep of a session.
+type SessionInfo struct {
+	ID               wamp.ID
+	AuthID, AuthRole string
+	// Testaments are the session's testaments in publishing order, each a
+	// CBOR-encoded PUBLISH (topic, publish options, payload).
+	Testaments [][]byte `json:",omitempty"`
+}
+
+// Controller is the router's side of membership and control.
+type Controller interface {
+	// Answer serves another node's Gather query; it must not block.
+	Answer(realm wamp.URI, query []byte) []byte
+	// Control applies another node's Broadcast; it must not block.
+	Control(realm wamp.URI, body []byte)
+	// Orphaned hands this node, the janitor of a dead node, that node's
+	// sessions of realm: publish their testaments, then on_leave. It
+	// reports false if it cannot take them (shutting down): another node
+	// will.
+	Orphaned(realm wamp.URI, sessions []SessionInfo) bool
+	// Fence closes every local session with reason, dropping their
+	// testaments (the janitor published them): this node was declared
+	// dead, or was cut off from the majority past partition.drain_after.
+	Fence(reason wamp.URI)
 }

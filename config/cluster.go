@@ -32,6 +32,17 @@ type Cluster struct {
 	PingInterval time.Duration
 	MaxPingsOut  int
 	MaxPayload   int
+
+	// Membership and faults (membership): heartbeat period and the silence
+	// after which a node is dead ("heartbeat.interval", "dead_after"), the
+	// meta API's wait for the other nodes ("meta.gather_timeout"), how long
+	// a node cut off from the majority keeps its sessions
+	// ("partition.drain_after", 0: until it rejoins) and what a peer with a
+	// different realm config does ("config_mismatch": strict or warn).
+	Heartbeat, DeadAfter time.Duration
+	GatherTimeout        time.Duration
+	DrainAfter           time.Duration
+	ConfigMismatch       string
 }
 
 var subjectToken = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
@@ -72,7 +83,8 @@ func (p *parser) cluster(m *mapping, c *Config) {
 			cl.SubjectPrefix = s
 		}
 	}
-	notImplemented(cm, "realms", "heartbeat", "registry", "meta", "partition", "config_mismatch")
+	notImplemented(cm, "realms", "registry")
+	p.clusterMembership(cm, cl)
 	if n, np := cm.need("nats"); n != nil {
 		p.clusterNATS(n, np, cl)
 	}
@@ -158,6 +170,54 @@ func (p *parser) clusterEmbedded(n *yaml.Node, path string, cl *Cluster) {
 		cl.MaxPayload, _ = p.integer(v, vp, 1024, 64<<20)
 	}
 	em.done()
+}
+
+// ---- membership and faults ----
+
+func (p *parser) clusterMembership(cm *mapping, cl *Cluster) {
+	cl.Heartbeat, cl.DeadAfter, cl.GatherTimeout, cl.DrainAfter = 250*time.Millisecond, 1500*time.Millisecond, time.Second, 10*time.Second
+	cl.ConfigMismatch = "strict"
+	sub := func(key string, f func(m *mapping)) {
+		if v, vp := cm.get(key); v != nil {
+			if m := p.mapping(v, vp); m != nil {
+				f(m)
+				m.done()
+			}
+		}
+	}
+	dur := func(m *mapping, key string, dst *time.Duration, zero bool) {
+		v, vp := m.get(key)
+		if v == nil {
+			return
+		}
+		if r := p.resolve(v); zero && r != nil && r.Kind == yaml.ScalarNode && (r.Value == "0" || r.Value == "0s") {
+			*dst = 0 // never
+			return
+		}
+		if d, ok := p.duration(v, vp, time.Millisecond, "milliseconds"); ok {
+			*dst = d
+		}
+	}
+	sub("heartbeat", func(m *mapping) {
+		dur(m, "interval", &cl.Heartbeat, false)
+		dur(m, "dead_after", &cl.DeadAfter, false)
+		if cl.DeadAfter < 2*cl.Heartbeat {
+			n, np := m.get("dead_after")
+			if n == nil {
+				n, np = m.n, join(m.path, "dead_after")
+			}
+			p.errorf(n, np, "must be at least twice heartbeat.interval (%v), got %v: one late heartbeat would declare a node dead", cl.Heartbeat, cl.DeadAfter)
+		}
+	})
+	sub("meta", func(m *mapping) { dur(m, "gather_timeout", &cl.GatherTimeout, false) })
+	sub("partition", func(m *mapping) { dur(m, "drain_after", &cl.DrainAfter, true) })
+	if v, vp := cm.get("config_mismatch"); v != nil {
+		if s, ok := p.str(v, vp); ok && s != "strict" && s != "warn" {
+			p.errorf(v, vp, "must be strict or warn, got %q", s)
+		} else if ok {
+			cl.ConfigMismatch = s
+		}
+	}
 }
 
 func validPort(s string) bool {

@@ -27,7 +27,8 @@ func TestClusterEmbedded(t *testing.T) {
 `+minimalHead+clusterTail)
 	want := &Cluster{NodeName: "node-a", SubjectPrefix: "tg2", ClusterName: "tg", Listen: "127.0.0.1:6222",
 		Routes: []string{"nats-route://127.0.0.1:6223", "nats-route://127.0.0.1:6224"}, PingInterval: 250 * time.Millisecond,
-		MaxPingsOut: 3, MaxPayload: 1 << 20}
+		MaxPingsOut: 3, MaxPayload: 1 << 20,
+		Heartbeat: 250 * time.Millisecond, DeadAfter: 1500 * time.Millisecond, GatherTimeout: time.Second, DrainAfter: 10 * time.Second, ConfigMismatch: "strict"}
 	if !reflect.DeepEqual(c.Cluster, want) {
 		t.Errorf("Cluster = %+v, want %+v", c.Cluster, want)
 	}
@@ -48,7 +49,7 @@ func TestClusterErrors(t *testing.T) {
 	_, _, err := Parse("bad.yaml", []byte(`cluster:
   node_name: ""
   subject_prefix: "a.b"
-  heartbeat: {interval: 250ms}
+  registry: {replicas: 3}
   nats:
     url: nats://h:4222
     embedded:
@@ -61,7 +62,7 @@ func TestClusterErrors(t *testing.T) {
 	for _, want := range []string{
 		`bad.yaml:2:14: cluster.node_name: must be a non-empty name`,
 		`bad.yaml:3:19: cluster.subject_prefix: must be 1 to 32 of [A-Za-z0-9_-]`,
-		`bad.yaml:4:3: cluster.heartbeat: not implemented yet`,
+		`bad.yaml:4:3: cluster.registry: not implemented yet`,
 		`bad.yaml:8:7: cluster.nats.embedded: give either nats.url`,
 	} {
 		if !strings.Contains(got, want) {
@@ -90,6 +91,38 @@ func TestClusterErrors(t *testing.T) {
 	_, _, err = Parse("bad3.yaml", []byte("cluster: {node_name: a}\n"+minimalHead+clusterTail))
 	if got := strings.Join(errLines(t, err), "\n"); !strings.Contains(got, `bad3.yaml:1:10: cluster: missing required key "nats"`) {
 		t.Errorf("missing nats: %s", got)
+	}
+}
+
+func TestClusterMembership(t *testing.T) {
+	t.Parallel()
+	c, _ := mustParse(t, "m.yaml", `cluster:
+  nats: {url: nats://h:4222}
+  heartbeat: {interval: 100ms, dead_after: 1s}
+  meta: {gather_timeout: 2s}
+  partition: {drain_after: 0}
+  config_mismatch: warn
+`+minimalHead+clusterTail)
+	if cl := c.Cluster; cl.Heartbeat != 100*time.Millisecond || cl.DeadAfter != time.Second || cl.GatherTimeout != 2*time.Second ||
+		cl.DrainAfter != 0 || cl.ConfigMismatch != "warn" {
+		t.Errorf("membership keys: %+v", cl)
+	}
+	_, _, err := Parse("bad.yaml", []byte(`cluster:
+  nats: {url: nats://h:4222}
+  heartbeat: {interval: 1s, dead_after: 1500ms, jitter: 1}
+  meta: {gather_timeout: soon}
+  config_mismatch: loose
+`+minimalHead+clusterTail))
+	got := strings.Join(errLines(t, err), "\n")
+	for _, want := range []string{
+		`bad.yaml:3:41: cluster.heartbeat.dead_after: must be at least twice heartbeat.interval (1s), got 1.5s`,
+		`bad.yaml:3:49: cluster.heartbeat: unknown key "jitter"`,
+		`bad.yaml:4:26: cluster.meta.gather_timeout: must be an integer (milliseconds) or a duration`,
+		`bad.yaml:5:20: cluster.config_mismatch: must be strict or warn, got "loose"`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("errors lack %q:\n%s", want, got)
+		}
 	}
 }
 

@@ -1,6 +1,8 @@
 package router
 
 import (
+	"sync"
+
 	"github.com/tollgate-wamp/tollgate/cluster"
 	"github.com/tollgate-wamp/tollgate/internal/broker"
 	"github.com/tollgate-wamp/tollgate/wamp"
@@ -17,6 +19,9 @@ import (
 type clusterLink struct {
 	c cluster.Cluster
 	r *Router
+	// fenced are the sessions a fence closed, until their on_leave
+	// (cluster_meta.go).
+	fenced sync.Map
 }
 
 // startCluster links r to c (nil: none) and starts delivery. Each realm's
@@ -33,6 +38,10 @@ func startCluster(r *Router, c cluster.Cluster) (*clusterLink, error) {
 		}
 	}
 	l := &clusterLink{c: c, r: r}
+	for _, rm := range r.realms {
+		rm.cl = l
+		l.clusterMeta(rm) // cluster_meta.go
+	}
 	if err := c.Start(l); err != nil {
 		return nil, err
 	}

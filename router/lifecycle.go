@@ -21,7 +21,8 @@ import (
 //     and a client that read its WELCOME is already counted and listed;
 //     then its credential expiry, if any, is scheduled (expiry.go);
 //  3. the transport's pre-join receive limit is lifted (transport.Joiner);
-//  4. meta event wamp.session.on_join.
+//  4. meta event wamp.session.on_join, and the cluster's copy of the
+//     node's sessions (cluster_meta.go).
 //
 // leave, however the session ended (GOODBYE, transport loss, kill,
 // shutdown):
@@ -29,7 +30,8 @@ import (
 //  2. broker: its subscriptions go (on_unsubscribe, on_delete), and with
 //     them this node's cluster interest (broker.Indexed, cluster.go);
 //  3. dealer: its registrations go (on_unregister, on_delete);
-//  4. its testaments are published, then on_leave (on a goroutine the
+//  4. it leaves the cluster's copy of the node's sessions; its
+//     testaments are published, then on_leave (on a goroutine the
 //     router waits for when there are testaments: they may wait on a
 //     dynamic authorizer);
 //  5. dealer: its pending invocations are settled (Leave);
@@ -67,6 +69,7 @@ func (rm *realm) join(s *session, who *auth.Identity, promised wamp.ID, roles wa
 		j.Joined() // lift the pre-join receive limit
 	}
 	rm.meta.Joined(s) // on_join
+	rm.cl.sessionJoined(s)
 	s.auditJoin()
 	s.log.Debug("session joined", "authrole", s.authrole, "authmethod", s.authmethod, "authprovider", s.authprovider)
 }
@@ -81,6 +84,7 @@ func (rm *realm) leave(s *session) {
 	for _, d := range rm.dealer.DetachAll(s.peer) {
 		rm.meta.Unregistered(s, d)
 	}
+	rm.cl.sessionLeft(s)
 	rm.meta.Left(s) // testaments, on_leave
 	rm.dealer.Leave(s.peer)
 	if rm.authz != nil {

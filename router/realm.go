@@ -29,6 +29,11 @@ type realm struct {
 	internal *internalSession
 	// meta serves the meta API and publishes the meta events.
 	meta *meta.Meta
+	// cl is the router's cluster link (nil: a single node) and localMeta
+	// the meta procedures as this node alone answers them
+	// (cluster_meta.go). Set before any session joins.
+	cl        *clusterLink
+	localMeta map[wamp.URI]meta.Procedure
 	// wg tracks goroutines Shutdown waits for (the router's).
 	wg *sync.WaitGroup
 
@@ -102,7 +107,15 @@ func newRealm(o RealmOptions, ids *wamp.Sequence, wg *sync.WaitGroup, st *stats,
 // authid, authrole, uri_prefix. It returns the number of entries dropped.
 const procAuthorizerFlush wamp.URI = "tollgate.authorizer.flush"
 
-func (rm *realm) flushAuthorizerCache(_ wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+func (rm *realm) flushAuthorizerCache(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	a, k, err := rm.flushLocal(caller, args, kwargs)
+	if err == nil {
+		rm.cl.broadcastAuthz(rm, procAuthorizerFlush, kwargs) // every node flushes its part
+	}
+	return a, k, err
+}
+
+func (rm *realm) flushLocal(_ wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
 	f, err := authorizerFilter(procAuthorizerFlush, args, kwargs, nil)
 	if err != nil {
 		return nil, nil, err

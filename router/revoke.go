@@ -68,7 +68,17 @@ func (r *Router) Revoke(ctx context.Context, realm wamp.URI, f authz.FlushFilter
 	return rm.revoke(ctx, f, o), nil
 }
 
-func (rm *realm) revokeProc(_ wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+// revokeProc revokes on this node and has every other node revoke its
+// part (its answer counts this node's; docs/cluster.md).
+func (rm *realm) revokeProc(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
+	a, k, err := rm.revokeLocal(caller, args, kwargs)
+	if err == nil {
+		rm.cl.broadcastAuthz(rm, procAuthorizerRevoke, kwargs)
+	}
+	return a, k, err
+}
+
+func (rm *realm) revokeLocal(_ wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
 	var o RevokeOptions
 	var grantErr error
 	f, err := authorizerFilter(procAuthorizerRevoke, args, kwargs, func(k string, v any) (known, ok bool) {

@@ -54,6 +54,10 @@ func (s *session) register(r registerRequest) {
 		s.replyError(wamp.TypeRegister, r.Request, wamp.ErrInvalidURI, "registering wamp.* and tollgate.* procedures, or a pattern that matches them, is reserved to the router")
 		return
 	}
+	if !s.r.cl.available() { // cluster_meta.go
+		s.replyError(wamp.TypeRegister, r.Request, ErrClusterUnavailable, "this cluster node does not see a majority of its cluster")
+		return
+	}
 	since := s.realm.revocations() // revoke.go
 	if d := s.authorize(authz.ActionRegister, r.Procedure, r.Options); !d.Allow {
 		uri, msg := refusal(d, authz.ActionRegister, r.Procedure)

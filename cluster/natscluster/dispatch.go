@@ -103,6 +103,7 @@ func (c *Cluster) Stop() {
 }
 
 func (c *Cluster) stop() {
+	c.leave() // membership.go
 	c.mu.Lock()
 	for s, in := range c.subs {
 		_ = in.sub.Unsubscribe()

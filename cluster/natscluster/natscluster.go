@@ -44,6 +44,9 @@ type Config struct {
 	Listen string
 	// Routes are the peers' route URLs (nats-route://host:port).
 	Routes []string
+	// Advertise is the route address the peers are told to gossip (host:port;
+	// default the listen address): behind NAT or a proxy.
+	Advertise string
 	// PingInterval and MaxPingsOut tune route liveness; defaults 500ms and
 	// 2 (NATS's 2 min would notice a silent peer only after minutes).
 	PingInterval time.Duration
@@ -52,6 +55,19 @@ type Config struct {
 	MaxPayload int32
 	// Logger receives the cluster's logs; nil discards them.
 	Logger *slog.Logger
+
+	// Membership (membership.go): the heartbeat period (default 250ms),
+	// the silence after which a peer is dead (default 1.5s), the meta
+	// gather bound (default 1s), how long a node cut off from the majority
+	// keeps its sessions (0: until it rejoins), the hash of the config
+	// that must be equal on every node, and what a different one does
+	// ("strict", the default: the peer is not a member; "warn": logged).
+	HeartbeatInterval time.Duration
+	DeadAfter         time.Duration
+	GatherTimeout     time.Duration
+	DrainAfter        time.Duration
+	ConfigHash        string
+	ConfigMismatch    string
 }
 
 // Stats are a node's cluster counters.
@@ -89,6 +105,7 @@ type Cluster struct {
 
 	lostMu sync.Mutex // a leaf
 	lost   []func(node string)
+	mb     membership // membership.go
 	stats  struct{ published, received, duplicates, gaps, unmatched, invalid atomic.Uint64 }
 }
 
@@ -173,7 +190,7 @@ func embedded(cfg Config, token string) (*server.Server, error) {
 		if p == 0 {
 			p = server.RANDOM_PORT
 		}
-		o.Cluster = server.ClusterOpts{Name: cfg.ClusterName, Host: host, Port: p,
+		o.Cluster = server.ClusterOpts{Name: cfg.ClusterName, Host: host, Port: p, Advertise: cfg.Advertise,
 			PingInterval: cfg.PingInterval, MaxPingsOut: cfg.MaxPingsOut}
 		for _, r := range cfg.Routes {
 			u := server.RoutesFromStr(r)
@@ -250,7 +267,7 @@ func (c *Cluster) Stats() Stats {
 func (c *Cluster) Start(r cluster.Receiver) error {
 	c.wg.Add(1)
 	go c.dispatch(r)
-	return nil
+	return c.startMembership(r)
 }
 
 // Publish implements cluster.Cluster. nats.go buffers the message; it

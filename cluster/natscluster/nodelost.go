@@ -4,9 +4,11 @@ package natscluster
 // whatever holds per-node state (pending calls, the registry replica, the
 // meta gather): they meet here so neither has to know the other.
 
-// OnNodeLost registers fn to run once for every node declared dead, with
-// its name. Hooks run in registration order on the membership goroutine;
-// they must not block.
+// OnNodeLost registers fn to run once for every node incarnation that is
+// gone, with its name: declared dead (heartbeat silence, or back with a
+// new incarnation) or left with a goodbye. Hooks run in registration
+// order on a membership goroutine (the heartbeat loop or the control
+// subscription's); they must not block.
 func (c *Cluster) OnNodeLost(fn func(node string)) {
 	c.lostMu.Lock()
 	c.lost = append(c.lost, fn)

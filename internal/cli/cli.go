@@ -200,7 +200,7 @@ func runStart(ctx context.Context, args []string, s stdio) int {
 		defer sink.Close()
 		opts.AuditLog = sink.Logger()
 	}
-	if opts.Cluster, err = joinCluster(cfg.Cluster, log); err != nil {
+	if opts.Cluster, err = joinCluster(cfg.Cluster, cfg.Realms, log); err != nil {
 		log.Error("cannot join the cluster", "err", err)
 		return exitFail
 	}

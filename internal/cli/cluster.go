@@ -1,17 +1,21 @@
 package cli
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"log/slog"
 
 	"github.com/tollgate-wamp/tollgate/cluster"
 	"github.com/tollgate-wamp/tollgate/cluster/natscluster"
 	"github.com/tollgate-wamp/tollgate/config"
+	"github.com/tollgate-wamp/tollgate/router"
 )
 
 // joinCluster starts the node's cluster link from the config's cluster
 // key; nil (and no error) for a single node. The router stops it on
 // Shutdown.
-func joinCluster(c *config.Cluster, log *slog.Logger) (cluster.Cluster, error) {
+func joinCluster(c *config.Cluster, realms []router.RealmOptions, log *slog.Logger) (cluster.Cluster, error) {
 	if c == nil {
 		return nil, nil
 	}
@@ -19,11 +23,25 @@ func joinCluster(c *config.Cluster, log *slog.Logger) (cluster.Cluster, error) {
 		Node: c.NodeName, SubjectPrefix: c.SubjectPrefix, URL: c.URL,
 		ClusterName: c.ClusterName, Listen: c.Listen, Routes: c.Routes,
 		PingInterval: c.PingInterval, MaxPingsOut: c.MaxPingsOut, MaxPayload: int32(c.MaxPayload),
-		Logger: log,
+		Logger:            log,
+		HeartbeatInterval: c.Heartbeat, DeadAfter: c.DeadAfter, GatherTimeout: c.GatherTimeout,
+		DrainAfter: c.DrainAfter, ConfigHash: realmsHash(realms), ConfigMismatch: c.ConfigMismatch,
 	})
 	if err != nil {
 		return nil, err
 	}
 	log.Info("cluster: joined", "node", c.NodeName, "routes", nc.RouteAddr(), "peers_configured", len(c.Routes), "external_nats", c.URL != "")
 	return nc, nil
+}
+
+// realmsHash is the digest of the realm-level config (roles,
+// permissions, authorizers, limits) that must be equal on every node; the
+// heartbeats carry it (config_mismatch).
+func realmsHash(realms []router.RealmOptions) string {
+	b, err := json.Marshal(realms)
+	if err != nil {
+		return "" // not comparable: nodes differ only if they differ in this too
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:8])
 }

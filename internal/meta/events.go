@@ -30,24 +30,24 @@ var (
 // trustedOnly restricts a meta event about a hidden session.
 var trustedOnly = []string{authz.RoleTrusted}
 
-// publishMeta publishes a meta event from the internal session. Events
-// about a hidden session go to trusted subscribers only.
-func (m *Meta) publishMeta(topic wamp.URI, hidden bool, args ...any) {
-	if !m.broker.Matches(topic) {
+// publishMeta publishes a meta event about session s from the internal
+// session. Events about a hidden session go to trusted subscribers only.
+func (m *Meta) publishMeta(s Session, topic wamp.URI, hidden bool, args ...any) {
+	if !m.broker.Matches(topic) && !m.realm.Listened(topic) {
 		return // nobody listens: skip the publication
 	}
 	p := &broker.Publication{ID: wamp.GlobalID(), Publisher: m.self, Topic: topic, Payload: wamp.Payload{Args: wamp.List(args)}}
 	if hidden {
 		p.EligibleAuthRole = trustedOnly
 	}
-	m.broker.Publish(p)
+	m.realm.Publish(p, s)
 }
 
 // Joined publishes on_join. The router calls it as the last step of a
 // session's join.
 func (m *Meta) Joined(s Session) {
-	if m.broker.Matches(topicSessionOnJoin) { // details cost ~60 allocations
-		m.publishMeta(topicSessionOnJoin, hiddenRole(s.AuthRole()), s.SessionDetails())
+	if m.broker.Matches(topicSessionOnJoin) || m.realm.Listened(topicSessionOnJoin) { // details cost ~60 allocations
+		m.publishMeta(s, topicSessionOnJoin, hiddenRole(s.AuthRole()), s.SessionDetails())
 	}
 }
 
@@ -90,9 +90,9 @@ func (m *Meta) metaAttached(s Session, t memberTopics, id wamp.ID, uri wamp.URI,
 	}
 	hidden := hiddenRole(s.AuthRole())
 	if created {
-		m.publishMeta(t.create, hidden, s.ID(), details())
+		m.publishMeta(s, t.create, hidden, s.ID(), details())
 	}
-	m.publishMeta(t.attach, hidden, s.ID(), id)
+	m.publishMeta(s, t.attach, hidden, s.ID(), id)
 }
 
 // metaDetached publishes that s left registration or subscription id on
@@ -102,9 +102,9 @@ func (m *Meta) metaDetached(s Session, t memberTopics, id wamp.ID, uri wamp.URI,
 		return
 	}
 	hidden := hiddenRole(s.AuthRole())
-	m.publishMeta(t.detach, hidden, s.ID(), id)
+	m.publishMeta(s, t.detach, hidden, s.ID(), id)
 	if deleted {
-		m.publishMeta(t.delete, hidden, s.ID(), id)
+		m.publishMeta(s, t.delete, hidden, s.ID(), id)
 	}
 }
 
@@ -126,5 +126,5 @@ func (m *Meta) Left(s Session) {
 }
 
 func (m *Meta) publishOnLeave(s Session) {
-	m.publishMeta(topicSessionOnLeave, hiddenRole(s.AuthRole()), s.ID(), s.AuthID(), s.AuthRole())
+	m.publishMeta(s, topicSessionOnLeave, hiddenRole(s.AuthRole()), s.ID(), s.AuthID(), s.AuthRole())
 }

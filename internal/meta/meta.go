@@ -65,6 +65,16 @@ type Realm interface {
 	Forget(id wamp.ID)
 	// Go runs f on a goroutine that the router's shutdown waits for.
 	Go(f func())
+
+	// Publish routes a meta event or testament about (or of) session s
+	// to the realm's local subscribers and, clustered, to the other nodes.
+	Publish(p *broker.Publication, s Session)
+	// Listened reports whether a subscriber on another node may want
+	// topic, so an event nobody here listens to is still published.
+	Listened(topic wamp.URI) bool
+	// TestamentsChanged tells the realm s's testaments changed (a cluster
+	// keeps a copy for when this node dies).
+	TestamentsChanged(s Session)
 }
 
 // Config is what New needs.

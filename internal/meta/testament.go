@@ -126,11 +126,15 @@ func (m *Meta) addTestament(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (w
 	}
 	ts := s.Testaments()
 	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	if len(ts.byScope[scope]) >= maxTestaments {
+	full := len(ts.byScope[scope]) >= maxTestaments
+	if !full {
+		ts.byScope[scope] = append(ts.byScope[scope], t)
+	}
+	ts.mu.Unlock()
+	if full {
 		return nil, nil, invalidArg("%s: a session may leave at most %d testaments per scope", proc, maxTestaments)
 	}
-	ts.byScope[scope] = append(ts.byScope[scope], t)
+	m.realm.TestamentsChanged(s)
 	return nil, nil, nil
 }
 
@@ -156,6 +160,7 @@ func (m *Meta) flushTestaments(caller wamp.ID, args wamp.List, kwargs wamp.Dict)
 	n := len(ts.byScope[scope])
 	ts.byScope[scope] = nil
 	ts.mu.Unlock()
+	m.realm.TestamentsChanged(s)
 	return wamp.List{int64(n)}, nil, nil
 }
 
@@ -191,8 +196,42 @@ func (m *Meta) publishTestaments(s Session, ts []testament) {
 		p.Publisher = s
 		p.Topic = t.topic
 		p.Disclose = d.Disclose
-		m.broker.Publish(&p)
+		m.realm.Publish(&p, s)
 	}
 	// Drop what the testament questions cached for the departed session.
 	m.realm.Forget(s.ID())
 }
+
+// Export returns the testaments as PUBLISH messages in publishing order
+// (topic, publish options, payload), for a cluster's copy.
+func (ts *Testaments) Export() []*wamp.Publish {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	var out []*wamp.Publish
+	for _, scope := range ts.byScope {
+		for _, t := range scope {
+			out = append(out, &wamp.Publish{Request: 1, Options: t.options, Topic: t.topic, Payload: t.pub.Payload})
+		}
+	}
+	return out
+}
+
+// Import adds testaments exported on another node (scope destroyed, in
+// order); those whose options no longer parse are skipped.
+func (ts *Testaments) Import(ps []*wamp.Publish) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	for _, p := range ps {
+		t := testament{topic: p.Topic, options: p.Options}
+		t.pub.Payload = p.Payload
+		if t.pub.SetOptions(t.options) != "" {
+			continue
+		}
+		t.pub.ExcludeMe = false
+		ts.byScope[1] = append(ts.byScope[1], t)
+	}
+}
+
+// Clear drops the testaments unpublished (a fenced node's sessions: the
+// cluster's janitor published them).
+func (ts *Testaments) Clear() { ts.take() }

@@ -1,0 +1,175 @@
+//go:build clusterchaos
+
+package natscluster_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tollgate-wamp/tollgate/client"
+	"github.com/tollgate-wamp/tollgate/cluster/natscluster"
+	"github.com/tollgate-wamp/tollgate/router"
+	"github.com/tollgate-wamp/tollgate/routertest"
+)
+
+// proxy forwards TCP connections to target; frozen, it holds every byte
+// back (sockets stay open), as a silent network partition does.
+type proxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	thawed *sync.Cond
+	frozen bool
+	conns  []net.Conn
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln, target: target}
+	p.thawed = sync.NewCond(&p.mu)
+	go p.accept()
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *proxy) addr() string { return p.ln.Addr().String() }
+
+func (p *proxy) accept() {
+	for {
+		in, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		out, err := net.Dial("tcp", p.target)
+		if err != nil {
+			in.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, in, out)
+		p.mu.Unlock()
+		go p.pipe(in, out)
+		go p.pipe(out, in)
+	}
+}
+
+func (p *proxy) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		p.mu.Lock()
+		for p.frozen {
+			p.thawed.Wait()
+		}
+		p.mu.Unlock()
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			if err != io.EOF {
+				dst.Close()
+			}
+			return
+		}
+	}
+}
+
+func (p *proxy) freeze(on bool) {
+	p.mu.Lock()
+	p.frozen = on
+	p.mu.Unlock()
+	p.thawed.Broadcast()
+}
+
+func (p *proxy) close() {
+	p.freeze(false)
+	p.ln.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+}
+
+// TestPartition: node n2 is cut off from n0 and n1 by freezing the
+// proxies its routes go through. The majority drops it within 2 s; n2
+// refuses REGISTER (tollgate.error.cluster_unavailable), fences itself
+// after partition.drain_after (its session gets GOODBYE
+// tollgate.close.cluster_fenced) and, healed, rejoins with a new
+// incarnation.
+func TestPartition(t *testing.T) {
+	const n = 3
+	nodes := make([]*node, n)
+	var cut []*proxy // the proxies between n2 and the others
+	for i := range nodes {
+		// Every route goes through a proxy of its own: node i dials each
+		// earlier node j through proxy i→j; peers are told an address that
+		// does not answer, so no route forms around the proxies.
+		cfg := natscluster.Config{Node: fmt.Sprintf("n%d", i), Listen: "127.0.0.1:0", Advertise: "127.0.0.1:1",
+			DrainAfter: 3 * time.Second}
+		for j := range i {
+			p := newProxy(t, nodes[j].c.RouteAddr())
+			cfg.Routes = append(cfg.Routes, "nats-route://"+p.addr())
+			if i == 2 {
+				cut = append(cut, p)
+			}
+		}
+		c, err := natscluster.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes[i] = &node{c: c, srv: routertest.Start(t, func(o *router.Options) { o.Cluster = c })}
+	}
+	waitMembers(t, nodes, n)
+	s := dial(t, nodes[2])
+	old := nodes[2].c.Members()
+
+	start := time.Now()
+	for _, p := range cut {
+		p.freeze(true)
+	}
+	waitMembers(t, nodes[:2], 2)
+	detected := time.Since(start)
+	t.Logf("partition detected by the majority after %v", detected)
+	if detected > 2*time.Second {
+		t.Errorf("partition detected after %v, want <= 2s", detected)
+	}
+	waitFor(t, "n2 unavailable", func() bool { return !nodes[2].c.Available() })
+	t.Logf("n2 unavailable after %v", time.Since(start))
+	noop := func(context.Context, *client.Invocation) (*client.Result, error) { return nil, nil }
+	if _, err := s.Register(context.Background(), "com.test.minority", noop); !isCallError(err, "tollgate.error.cluster_unavailable") {
+		t.Errorf("REGISTER on the cut-off node: %v, want tollgate.error.cluster_unavailable", err)
+	}
+	select {
+	case <-s.Done():
+		t.Logf("n2 fenced itself after %v", time.Since(start))
+	case <-time.After(15 * time.Second):
+		t.Fatal("the cut-off node did not close its session after drain_after")
+	}
+
+	for _, p := range cut {
+		p.freeze(false)
+	}
+	waitMembers(t, nodes, n)
+	t.Logf("healed: 3 members again after %v", time.Since(start))
+	for _, m := range nodes[0].c.Members() {
+		if m.Node == "n2" && m.Incarnation == old[2].Incarnation {
+			t.Errorf("n2 rejoined with its old incarnation")
+		}
+	}
+	s2 := dial(t, nodes[2])
+	if _, err := s2.Register(context.Background(), "com.test.healed", noop); err != nil {
+		t.Errorf("REGISTER on the healed node: %v", err)
+	}
+}
