@@ -26,6 +26,8 @@ type Cluster interface {
 	Interest(realm, uri wamp.URI, match string, add bool)
 	// Stop withdraws all interest and leaves the cluster.
 	Stop()
+	// RPC carries registrations and calls (rpc.go).
+	RPC
 }
 
 // Receiver takes remote publications.
@@ -33,6 +35,8 @@ type Receiver interface {
 	// Deliver routes p to the local subscribers as if it had been
 	// published on this node, and returns the number of events queued.
 	Deliver(p *Publication) int
+	// RPCReceiver takes the registry and calls (rpc.go).
+	RPCReceiver
 }
 
 // Publication is one PUBLISH crossing nodes: what the receiving node needs

@@ -15,8 +15,9 @@ import (
 // single node: every method does nothing.
 
 type clusterLink struct {
-	c cluster.Cluster
-	r *Router
+	c   cluster.Cluster
+	r   *Router
+	rpc rpcState // cluster_rpc.go
 }
 
 // startCluster links r to c (nil: none) and starts delivery. Each realm's
@@ -33,6 +34,7 @@ func startCluster(r *Router, c cluster.Cluster) (*clusterLink, error) {
 		}
 	}
 	l := &clusterLink{c: c, r: r}
+	l.rpc.init()
 	if err := c.Start(l); err != nil {
 		return nil, err
 	}

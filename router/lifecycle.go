@@ -28,7 +28,8 @@ import (
 //  1. it leaves the realm's session table (and the expiry heap);
 //  2. broker: its subscriptions go (on_unsubscribe, on_delete), and with
 //     them this node's cluster interest (broker.Indexed, cluster.go);
-//  3. dealer: its registrations go (on_unregister, on_delete);
+//  3. dealer: its registrations go (on_unregister, on_delete), and with
+//     them its entries in the cluster's registry (cluster_rpc.go);
 //  4. its testaments are published, then on_leave (on a goroutine the
 //     router waits for when there are testaments: they may wait on a
 //     dynamic authorizer);
@@ -80,6 +81,7 @@ func (rm *realm) leave(s *session) {
 	}
 	for _, d := range rm.dealer.DetachAll(s.peer) {
 		rm.meta.Unregistered(s, d)
+		s.r.cl.unregistered(s, d) // and from the cluster's registry
 	}
 	rm.meta.Left(s) // testaments, on_leave
 	rm.dealer.Leave(s.peer)
