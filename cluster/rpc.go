@@ -165,7 +165,7 @@ const callVersion = 2
 
 // keys of the envelope's Details.
 const (
-	cKind, cFrom, cRealm, cCallee, cProc, cProgress, cMode, cError, cDetails = "k", "f", "r", "c", "p", "pr", "m", "e", "d"
+	cKind, cFrom, cRealm, cReg, cCallee, cProc, cProgress, cMode, cError, cDetails = "k", "f", "r", "g", "c", "p", "pr", "m", "e", "d"
 )
 
 // AppendCall appends m's wire form to dst: a version byte and a CBOR
@@ -173,7 +173,7 @@ const (
 func AppendCall(dst []byte, m *CallMsg) ([]byte, error) {
 	d := wamp.Dict{cKind: uint64(m.Kind), cFrom: m.From}
 	if m.Kind == KindInvoke {
-		d[cRealm], d[cCallee], d[cProc] = string(m.Realm), uint64(m.Callee), string(m.Procedure)
+		d[cRealm], d[cReg], d[cCallee], d[cProc] = string(m.Realm), uint64(m.Registration), uint64(m.Callee), string(m.Procedure)
 	}
 	if m.Progress {
 		d[cProgress] = true
@@ -188,7 +188,9 @@ func AppendCall(dst []byte, m *CallMsg) ([]byte, error) {
 		d[cDetails] = m.Details
 	}
 	dst = append(dst, callVersion)
-	return envCodec.Encode(dst, &wamp.Invocation{Request: wamp.ID(m.Call), Registration: m.Registration, Details: d, Payload: m.Payload})
+	// Registration 1: the field must hold an id; the real one (Invoke
+	// only) is in the details.
+	return envCodec.Encode(dst, &wamp.Invocation{Request: wamp.ID(m.Call), Registration: 1, Details: d, Payload: m.Payload})
 }
 
 // DecodeCall reads a message AppendCall wrote. The payload stays raw CBOR,
@@ -207,7 +209,7 @@ func DecodeCall(b []byte) (*CallMsg, error) {
 	}
 	d := inv.Details
 	k, _ := wamp.OptInt(d, cKind)
-	m := &CallMsg{Kind: CallKind(k), Call: uint64(inv.Request), Registration: inv.Registration, Payload: inv.Payload}
+	m := &CallMsg{Kind: CallKind(k), Call: uint64(inv.Request), Payload: inv.Payload}
 	m.From, _ = wamp.OptString(d, cFrom)
 	if m.Kind < KindInvoke || m.Kind > KindError {
 		return nil, fmt.Errorf("cluster: RPC message of kind %d", k)
@@ -217,6 +219,7 @@ func DecodeCall(b []byte) (*CallMsg, error) {
 		p, _ := wamp.OptString(d, cProc)
 		m.Realm, m.Procedure = wamp.URI(r), wamp.URI(p)
 		m.Callee, _ = wamp.OptID(d, cCallee)
+		m.Registration, _ = wamp.OptID(d, cReg)
 	}
 	m.Progress, _ = wamp.OptBool(d, cProgress)
 	m.Mode, _ = wamp.OptString(d, cMode)

@@ -102,12 +102,16 @@ func (r *registry) run(ctx context.Context) {
 // bind opens the bucket, creating it when create is set: replicas as
 // configured, else 3 with at least 3 servers in view and 1 below.
 func (r *registry) bind(ctx context.Context, js jetstream.JetStream, create bool) (jetstream.KeyValue, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
-	defer cancel()
-	kv, err := js.KeyValue(ctx, r.bucket)
+	// Short lookups: until JetStream has its meta leader (0.3–6 s after a
+	// cold start) a request gets no answer.
+	lctx, lcancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	kv, err := js.KeyValue(lctx, r.bucket)
+	lcancel()
 	if err == nil || !create || !errors.Is(err, jetstream.ErrBucketNotFound) {
 		return kv, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
 	n := r.c.cfg.RegistryReplicas
 	if n == 0 {
 		n = 1
@@ -366,4 +370,11 @@ func (c *Cluster) Callees(realm, procedure wamp.URI, match string) []cluster.Cal
 		return nil
 	}
 	return r.live(rec.Callees)
+}
+
+// WaitRegistry returns once the registry is bound and watched here,
+// creating the bucket if it does not exist (a cold JetStream takes 0.3–6 s).
+func (c *Cluster) WaitRegistry(ctx context.Context) error {
+	_, err := c.reg.store(ctx)
+	return err
 }

@@ -148,11 +148,7 @@ func (c *Cluster) startRPC(ctx context.Context, r cluster.Receiver) error {
 		}
 		c.rpcSubs = append(c.rpcSubs, sub)
 	}
-	c.OnNodeLost(func(node string) {
-		c.failPending(r, node, "declared lost")
-		c.reg.nodeLost(node)
-		r.NodeLost(node)
-	})
+	c.OnNodeLost(func(node string) { c.lose(r, node, "declared lost") })
 	c.wg.Add(2)
 	go func() { defer c.wg.Done(); c.reg.run(ctx) }()
 	go func() { defer c.wg.Done(); c.probe(ctx, r) }()
@@ -185,7 +181,7 @@ func (c *Cluster) handleRPC(r cluster.Receiver, m *nats.Msg) {
 		if noResponders(m) {
 			node, err := cluster.ParseProbeReply(m.Subject[len(c.rpcProbes):])
 			if err == nil {
-				c.failPending(r, node, "its inbox has no responders")
+				c.gone(r, node)
 			}
 		}
 	default:
@@ -218,11 +214,28 @@ func (c *Cluster) invalidRPC(m *nats.Msg, err error) {
 	c.log.Warn("cluster: dropped RPC message", "subject", m.Subject, "err", err)
 }
 
-// failPending answers every call pending at node: ERROR canceled with
-// details.reason tollgate.cluster.node_lost. A node declared lost (the
-// OnNodeLost hook) also leaves the replica, and the invocations it made
-// here are settled; a probe only fails the calls (an external NATS may
-// give the node its connection back).
+// lose answers every call pending at node (ERROR canceled with
+// details.reason tollgate.cluster.node_lost), drops node's callees from
+// the replica and lets the router settle the invocations node made here.
+func (c *Cluster) lose(r cluster.Receiver, node, why string) {
+	c.failPending(r, node, why)
+	c.reg.nodeLost(node)
+	r.NodeLost(node)
+}
+
+// gone is a probe's finding: node's inbox, which took this node's
+// invocations, has no subscriber left anywhere. With embedded NATS its
+// in-process connection closes only when it stops, so it is lost; an
+// external NATS may give it its connection back, so only the pending calls
+// fail (membership decides the rest).
+func (c *Cluster) gone(r cluster.Receiver, node string) {
+	if c.srv != nil {
+		c.lose(r, node, "its inbox has no responders")
+		return
+	}
+	c.failPending(r, node, "its inbox has no responders")
+}
+
 func (c *Cluster) failPending(r cluster.Receiver, node, why string) {
 	for _, call := range c.calls.takeNode(node) {
 		r.Answer(&cluster.CallMsg{Kind: cluster.KindError, Call: call, Error: wamp.ErrCanceled,

@@ -1,0 +1,500 @@
+package natscluster_test
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tollgate-wamp/tollgate/client"
+	"github.com/tollgate-wamp/tollgate/cluster"
+	"github.com/tollgate-wamp/tollgate/cluster/natscluster"
+	"github.com/tollgate-wamp/tollgate/wamp"
+)
+
+func testCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// startRPCNodes is startNodes and a registry every node watches.
+func startRPCNodes(t testing.TB, n int) []*node {
+	t.Helper()
+	nodes := startNodes(t, n)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, nd := range nodes {
+		if err := nd.c.WaitRegistry(ctx); err != nil {
+			t.Fatalf("%s: registry: %v", nd.c.Node(), err)
+		}
+	}
+	return nodes
+}
+
+// dialN is dial with n concurrent handlers.
+func dialN(t testing.TB, nd *node, n int) *client.Session {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := client.Dial(ctx, nd.srv.URL("tcp"), client.Config{Realm: realm, Serializer: "msgpack", MaxConcurrentHandlers: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	return s
+}
+
+func register(t testing.TB, s *client.Session, uri wamp.URI, fn any, opts ...client.Option) *client.Registration {
+	t.Helper()
+	reg, err := s.Register(context.Background(), uri, fn, opts...)
+	if err != nil {
+		t.Fatalf("register %s: %v", uri, err)
+	}
+	return reg
+}
+
+// waitCallees waits until every node's replica has n callees for uri.
+func waitCallees(t testing.TB, nodes []*node, uri wamp.URI, match string, n int) {
+	t.Helper()
+	for _, nd := range nodes {
+		waitFor(t, fmt.Sprintf("%d callees of %s on %s", n, uri, nd.c.Node()), func() bool {
+			return len(nd.c.Callees(realm, uri, match)) == n
+		})
+	}
+}
+
+func errURI(err error) wamp.URI {
+	var we *client.Error
+	if errors.As(err, &we) {
+		return we.URI
+	}
+	return ""
+}
+
+// TestCrossNodeCall: result, application error with its payload,
+// progressive results in order, caller disclosure — callee on C, callers
+// on A and B.
+func TestCrossNodeCall(t *testing.T) {
+	nodes := startRPCNodes(t, 3)
+	ctx := testCtx(t)
+	callee := dialN(t, nodes[2], 4)
+	register(t, callee, "com.add", func(a, b int64) int64 { return a + b })
+	register(t, callee, "com.fail", func() error { return client.NewError("com.app.oops", "bad", int64(7)) })
+	register(t, callee, "com.prog", func(cc *client.CallContext, n int64) (int64, error) {
+		for i := range n {
+			if err := cc.Progress(cc, i); err != nil {
+				return 0, err
+			}
+		}
+		return n, nil
+	})
+	register(t, callee, "com.who", func(cc *client.CallContext) client.Result {
+		return client.Result{Args: wamp.List{uint64(cc.Caller), cc.CallerAuthID, cc.CallerAuthRole}}
+	})
+	for _, u := range []wamp.URI{"com.add", "com.fail", "com.prog", "com.who"} {
+		waitCallees(t, nodes, u, wamp.MatchExact, 1)
+	}
+	for _, nd := range nodes[:2] {
+		caller := dial(t, nd)
+		res, err := caller.Call(ctx, "com.add", wamp.List{2, 40}, nil)
+		if err != nil || len(res.Args) != 1 {
+			t.Fatalf("%s: com.add = %v, %v", nd.c.Node(), res, err)
+		}
+		if v, _ := wamp.AsInt(res.Args[0]); v != 42 {
+			t.Fatalf("%s: com.add = %v, want 42", nd.c.Node(), res.Args)
+		}
+		_, err = caller.Call(ctx, "com.fail", nil, nil)
+		var we *client.Error
+		if !errors.As(err, &we) || we.URI != "com.app.oops" || len(we.Args) != 2 || we.Args[0] != "bad" {
+			t.Fatalf("%s: com.fail = %v, want com.app.oops with its args", nd.c.Node(), err)
+		}
+		var got []int64
+		res, err = caller.Call(ctx, "com.prog", wamp.List{20}, nil, client.ReceiveProgress(func(r *client.Result) {
+			v, _ := wamp.AsInt(r.Args[0])
+			got = append(got, v)
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := wamp.AsInt(res.Args[0]); v != 20 || len(got) != 20 {
+			t.Fatalf("%s: progressive: final %v after %d results, want 20 after 20", nd.c.Node(), res.Args, len(got))
+		}
+		for i, v := range got {
+			if v != int64(i) {
+				t.Fatalf("%s: progressive result %d is %d (order)", nd.c.Node(), i, v)
+			}
+		}
+		res, err = caller.Call(ctx, "com.who", nil, nil)
+		if err != nil || res.Args[0] != uint64(0) && res.Args[0] != int64(0) {
+			t.Fatalf("%s: undisclosed caller seen as %v (%v)", nd.c.Node(), res, err)
+		}
+		res, err = caller.Call(ctx, "com.who", nil, nil, client.DiscloseMe())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id, _ := wamp.AsInt(res.Args[0]); wamp.ID(id) != caller.ID() || res.Args[2] != "anonymous" {
+			t.Fatalf("%s: disclosed caller seen as %v, want %d", nd.c.Node(), res.Args, caller.ID())
+		}
+		if _, err := caller.Call(ctx, "com.none", nil, nil); errURI(err) != wamp.ErrNoSuchProcedure {
+			t.Fatalf("%s: unregistered procedure: %v", nd.c.Node(), err)
+		}
+	}
+	for _, nd := range nodes {
+		if p := nd.c.Pending(); p != 0 {
+			t.Errorf("%s: %d calls still pending", nd.c.Node(), p)
+		}
+	}
+}
+
+// TestCrossNodeCancelAndTimeout: CANCEL in every mode and the call timeout
+// of a caller on A reach the callee on C as on one node.
+func TestCrossNodeCancelAndTimeout(t *testing.T) {
+	nodes := startRPCNodes(t, 3)
+	ctx := testCtx(t)
+	callee := dialN(t, nodes[2], 8)
+	started := make(chan struct{}, 8)
+	interrupted := make(chan error, 8)
+	release := make(chan struct{}, 8)
+	register(t, callee, "com.slow", func(cc *client.CallContext) error {
+		started <- struct{}{}
+		select {
+		case <-cc.Done():
+			interrupted <- cc.Err()
+			return cc.Err()
+		case <-release:
+			interrupted <- nil
+			return nil
+		}
+	})
+	waitCallees(t, nodes, "com.slow", wamp.MatchExact, 1)
+	caller := dial(t, nodes[0])
+	for _, mode := range []string{wamp.CancelKillNoWait, wamp.CancelKill, wamp.CancelSkip} {
+		cctx, cancel := context.WithCancel(ctx)
+		errc := make(chan error, 1)
+		go func() {
+			_, err := caller.Call(cctx, "com.slow", nil, nil, client.CancelMode(mode))
+			errc <- err
+		}()
+		<-started
+		cancel()
+		if err := <-errc; errURI(err) != wamp.ErrCanceled {
+			t.Fatalf("%s: err = %v, want wamp.error.canceled", mode, err)
+		}
+		if mode == wamp.CancelSkip {
+			release <- struct{}{} // skip leaves the invocation running
+		}
+		ierr := <-interrupted
+		if mode != wamp.CancelSkip && !errors.Is(ierr, context.Canceled) {
+			t.Fatalf("%s: handler ctx %v, want canceled by INTERRUPT", mode, ierr)
+		}
+	}
+	_, err := caller.Call(ctx, "com.slow", nil, nil, client.CallTimeout(100*time.Millisecond))
+	if errURI(err) != wamp.ErrTimeout {
+		t.Fatalf("timeout: err = %v, want wamp.error.timeout", err)
+	}
+	<-started
+	if ierr := <-interrupted; ierr == nil {
+		t.Fatal("timed-out invocation not interrupted")
+	}
+	waitFor(t, "no call pending", func() bool { return nodes[0].c.Pending() == 0 })
+}
+
+// TestRegisterRace: the same single URI registered from A and C at once
+// has exactly one winner per round; the loser gets
+// procedure_already_exists and every replica ends with one callee.
+func TestRegisterRace(t *testing.T) {
+	rounds := *registerRounds
+	nodes := startRPCNodes(t, 3)
+	a, c := dial(t, nodes[0]), dial(t, nodes[2])
+	ctx := testCtx(t)
+	// the bucket exists before the race
+	register(t, a, "com.race.warmup", func() {})
+	fn := func() {}
+	for i := range rounds {
+		uri := wamp.URI(fmt.Sprintf("com.race.%d", i))
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for j, s := range []*client.Session{a, c} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[j] = s.Register(ctx, uri, fn)
+			}()
+		}
+		wg.Wait()
+		won := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case errURI(err) != wamp.ErrProcedureAlreadyExists:
+				t.Fatalf("round %d: %v, want REGISTERED or procedure_already_exists", i, err)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("round %d: %d winners (%v)", i, won, errs)
+		}
+	}
+	last := wamp.URI(fmt.Sprintf("com.race.%d", rounds-1))
+	waitCallees(t, nodes, last, wamp.MatchExact, 1)
+}
+
+// registerRounds: go test -run RegisterRace -register-rounds 1000 is the
+// acceptance run (cluster-design.md §8 row 5).
+var registerRounds = flag.Int("register-rounds", 100, "rounds of TestRegisterRace")
+
+// TestInvokePoliciesAcrossNodes: one callee per node; roundrobin splits a
+// node's calls evenly (the rotation is per caller node), first and last
+// follow registration order from every node, random reaches every callee.
+func TestInvokePoliciesAcrossNodes(t *testing.T) {
+	nodes := startRPCNodes(t, 3)
+	ctx := testCtx(t)
+	var callers []*client.Session
+	for _, nd := range nodes {
+		callers = append(callers, dial(t, nd))
+	}
+	for _, policy := range []string{wamp.InvokeRoundRobin, wamp.InvokeFirst, wamp.InvokeLast, wamp.InvokeRandom} {
+		uri := wamp.URI("com.policy." + policy)
+		for i, nd := range nodes { // in order: A, B, C
+			s := dial(t, nd)
+			register(t, s, uri, func() int64 { return int64(i) }, client.Invoke(policy))
+			waitCallees(t, nodes, uri, wamp.MatchExact, i+1)
+		}
+		const calls = 300
+		for from, caller := range callers {
+			var count [3]int
+			for range calls {
+				res, err := caller.Call(ctx, uri, nil, nil)
+				if err != nil {
+					t.Fatalf("%s from %d: %v", policy, from, err)
+				}
+				v, _ := wamp.AsInt(res.Args[0])
+				count[v]++
+			}
+			var want [3]int
+			switch policy {
+			case wamp.InvokeRoundRobin:
+				want = [3]int{calls / 3, calls / 3, calls / 3}
+			case wamp.InvokeFirst:
+				want = [3]int{calls, 0, 0}
+			case wamp.InvokeLast:
+				want = [3]int{0, 0, calls}
+			default:
+				if count[0] == 0 || count[1] == 0 || count[2] == 0 {
+					t.Errorf("random from node %d: %v, want every callee reached", from, count)
+				}
+				continue
+			}
+			if count != want {
+				t.Errorf("%s from node %d: %v, want %v", policy, from, count, want)
+			}
+		}
+	}
+}
+
+// TestPatternPrecedenceAcrossNodes: exact on A, prefix on B, wildcard on
+// C; from every node each call goes to the one best match only.
+func TestPatternPrecedenceAcrossNodes(t *testing.T) {
+	nodes := startRPCNodes(t, 3)
+	ctx := testCtx(t)
+	var hits [3]atomic.Int64
+	regs := []struct {
+		uri, match string
+	}{{"com.app.proc", wamp.MatchExact}, {"com.app.", wamp.MatchPrefix}, {"com..proc", wamp.MatchWildcard}}
+	for i, r := range regs {
+		s := dial(t, nodes[i])
+		register(t, s, wamp.URI(r.uri), func() int64 { hits[i].Add(1); return int64(i) }, client.Match(r.match))
+		waitCallees(t, nodes, wamp.URI(r.uri), r.match, 1)
+	}
+	cases := []struct {
+		proc wamp.URI
+		want int64 // -1: no_such_procedure
+	}{{"com.app.proc", 0}, {"com.app.procx", 1}, {"com.app.other.proc", 1}, {"com.app", -1}, {"com.x.proc", 2}, {"com.x.y.proc", -1}, {"org.app.proc", -1}}
+	calls := 0
+	for _, nd := range nodes {
+		caller := dial(t, nd)
+		for _, c := range cases {
+			res, err := caller.Call(ctx, c.proc, nil, nil)
+			if c.want < 0 {
+				if errURI(err) != wamp.ErrNoSuchProcedure {
+					t.Errorf("%s → %s: %v, want no_such_procedure", nd.c.Node(), c.proc, err)
+				}
+				continue
+			}
+			calls++
+			if err != nil {
+				t.Fatalf("%s → %s: %v", nd.c.Node(), c.proc, err)
+			}
+			if v, _ := wamp.AsInt(res.Args[0]); v != c.want {
+				t.Errorf("%s → %s went to %s, want %s", nd.c.Node(), c.proc, regs[v].match, regs[c.want].match)
+			}
+		}
+	}
+	if n := hits[0].Load() + hits[1].Load() + hits[2].Load(); n != int64(calls) {
+		t.Errorf("%d invocations for %d calls", n, calls)
+	}
+}
+
+// TestUnregisterAndLeaveAcrossNodes: UNREGISTER and a callee session's
+// leave remove its entry from every replica; the URI is free again.
+func TestUnregisterAndLeaveAcrossNodes(t *testing.T) {
+	nodes := startRPCNodes(t, 3)
+	ctx := testCtx(t)
+	s := dial(t, nodes[1])
+	reg := register(t, s, "com.u", func() {})
+	waitCallees(t, nodes, "com.u", wamp.MatchExact, 1)
+	if err := s.Unregister(ctx, reg); err != nil {
+		t.Fatal(err)
+	}
+	waitCallees(t, nodes, "com.u", wamp.MatchExact, 0)
+	if _, err := dial(t, nodes[0]).Call(ctx, "com.u", nil, nil); errURI(err) != wamp.ErrNoSuchProcedure {
+		t.Fatalf("after unregister: %v", err)
+	}
+	other := dial(t, nodes[2])
+	register(t, other, "com.u", func() {})
+	waitCallees(t, nodes, "com.u", wamp.MatchExact, 1)
+	if err := other.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitCallees(t, nodes, "com.u", wamp.MatchExact, 0)
+	register(t, dial(t, nodes[0]), "com.u", func() {})
+}
+
+// TestNodeLostFailsPendingCalls: the OnNodeLost hook answers the calls
+// pending at the lost node with canceled / tollgate.cluster.node_lost and
+// drops its callees from the replica.
+func TestNodeLostFailsPendingCalls(t *testing.T) {
+	nodes := startRPCNodes(t, 3)
+	ctx := testCtx(t)
+	release := make(chan struct{})
+	defer close(release)
+	register(t, dialN(t, nodes[2], 8), "com.stuck", func() { <-release })
+	waitCallees(t, nodes, "com.stuck", wamp.MatchExact, 1)
+	caller := dial(t, nodes[0])
+	const n = 5
+	errc := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := caller.Call(ctx, "com.stuck", nil, nil)
+			errc <- err
+		}()
+	}
+	waitFor(t, "calls pending", func() bool { return nodes[0].c.Pending() == n })
+	natscluster.NodeLost(nodes[0].c, "n2")
+	for range n {
+		err := <-errc
+		var we *client.Error
+		if !errors.As(err, &we) || we.URI != wamp.ErrCanceled || we.Details["reason"] != cluster.ReasonNodeLost {
+			t.Fatalf("err = %v (details %v), want canceled with reason %s", err, we, cluster.ReasonNodeLost)
+		}
+	}
+	if cs := nodes[0].c.Callees(realm, "com.stuck", wamp.MatchExact); len(cs) != 0 {
+		t.Fatalf("lost node's callee still in the replica: %v", cs)
+	}
+	if _, err := caller.Call(ctx, "com.stuck", nil, nil); errURI(err) != wamp.ErrNoSuchProcedure {
+		t.Fatalf("call after node loss: %v, want no_such_procedure", err)
+	}
+}
+
+// TestCalleeClusterStops: C's cluster link stops with a call from A
+// pending; A's probe finds C's inbox without responders, answers the call
+// (canceled, node_lost) and drops C's callee. B, which had no call
+// pending, still lists it: its call is not delivered and answered
+// no_available_callee.
+func TestCalleeClusterStops(t *testing.T) {
+	nodes := startRPCNodes(t, 3)
+	ctx := testCtx(t)
+	release := make(chan struct{})
+	defer close(release)
+	register(t, dialN(t, nodes[2], 8), "com.stuck", func() { <-release })
+	waitCallees(t, nodes, "com.stuck", wamp.MatchExact, 1)
+	caller := dial(t, nodes[0])
+	errc := make(chan error, 1)
+	go func() {
+		_, err := caller.Call(ctx, "com.stuck", nil, nil)
+		errc <- err
+	}()
+	waitFor(t, "call pending", func() bool { return nodes[0].c.Pending() == 1 })
+	nodes[2].c.Stop()
+	var we *client.Error
+	if err := <-errc; !errors.As(err, &we) || we.URI != wamp.ErrCanceled || we.Details["reason"] != cluster.ReasonNodeLost {
+		t.Fatalf("pending call: %v, want canceled (node lost)", err)
+	}
+	if cs := nodes[0].c.Callees(realm, "com.stuck", wamp.MatchExact); len(cs) != 0 {
+		t.Fatalf("A still lists the stopped node's callee: %v", cs)
+	}
+	if _, err := caller.Call(ctx, "com.stuck", nil, nil); errURI(err) != wamp.ErrNoSuchProcedure {
+		t.Fatalf("A's call after the loss: %v, want no_such_procedure", err)
+	}
+	waitFor(t, "C out of B's mesh", func() bool { return nodes[1].c.Peers() == 1 })
+	if _, err := dial(t, nodes[1]).Call(ctx, "com.stuck", nil, nil); errURI(err) != wamp.ErrNoAvailableCallee {
+		t.Fatalf("B's call to the stopped node: %v, want no_available_callee", err)
+	}
+	for _, nd := range nodes[:2] {
+		if p := nd.c.Pending(); p != 0 {
+			t.Fatalf("%s: %d calls pending", nd.c.Node(), p)
+		}
+	}
+}
+
+// TestEveryCallAnsweredWhenCalleeNodeStops: callers on A keep calling a
+// roundrobin procedure with callees on B and C; C's cluster stops midway.
+// Every call returns exactly once, with a result or canceled /
+// no_available_callee, and none is left pending.
+func TestEveryCallAnsweredWhenCalleeNodeStops(t *testing.T) {
+	nodes := startRPCNodes(t, 3)
+	ctx := testCtx(t)
+	for i, nd := range nodes[1:] {
+		register(t, dialN(t, nd, 16), "com.load", func() int64 { return int64(i) }, client.Invoke(wamp.InvokeRoundRobin))
+		waitCallees(t, nodes, "com.load", wamp.MatchExact, i+1)
+	}
+	const workers, perWorker = 8, 100
+	var made, results, failed atomic.Int64
+	var wg sync.WaitGroup
+	half := make(chan struct{})
+	var once sync.Once
+	for range workers {
+		caller := dial(t, nodes[0])
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perWorker {
+				if i == perWorker/2 {
+					once.Do(func() { close(half) })
+				}
+				made.Add(1)
+				_, err := caller.Call(ctx, "com.load", nil, nil)
+				switch u := errURI(err); {
+				case err == nil:
+					results.Add(1)
+				case u == wamp.ErrCanceled || u == wamp.ErrNoAvailableCallee:
+					failed.Add(1)
+				default:
+					t.Errorf("call: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	<-half
+	nodes[2].c.Stop()
+	wg.Wait()
+	if made.Load() != results.Load()+failed.Load() {
+		t.Fatalf("%d calls made, %d results + %d errors", made.Load(), results.Load(), failed.Load())
+	}
+	// C's callee is dropped once a probe finds its inbox gone; until then
+	// calls to it fail (in flight: canceled; not delivered:
+	// no_available_callee), after that B takes them all.
+	if results.Load() < workers*perWorker/2 {
+		t.Errorf("only %d of %d calls succeeded", results.Load(), made.Load())
+	}
+	if p := nodes[0].c.Pending(); p != 0 {
+		t.Errorf("%d calls still pending", p)
+	}
+	t.Logf("%d calls: %d results, %d canceled or no_available_callee", made.Load(), results.Load(), failed.Load())
+}
