@@ -3,9 +3,11 @@ package cluster
 import (
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/tollgate-wamp/tollgate/wamp"
@@ -161,78 +163,72 @@ func (m *CallMsg) Final() bool {
 	return m.Kind == KindError || m.Kind == KindResult && !m.Progress
 }
 
-const callVersion = 2
+const callVersion = 3
 
-// keys of the envelope's Details.
-const (
-	cKind, cFrom, cRealm, cReg, cCallee, cProc, cProgress, cMode, cError, cDetails = "k", "f", "r", "g", "c", "p", "pr", "m", "e", "d"
-)
-
-// AppendCall appends m's wire form to dst: a version byte and a CBOR
-// INVOCATION carrying the fields in its Details.
+// AppendCall appends m's wire form to dst: a binary header (version,
+// kind, progress, call, registration, callee, then from, realm,
+// procedure, mode and error as length-prefixed strings) and a CBOR RESULT
+// carrying the details and the payload.
 func AppendCall(dst []byte, m *CallMsg) ([]byte, error) {
-	d := wamp.Dict{cKind: uint64(m.Kind), cFrom: m.From}
-	if m.Kind == KindInvoke {
-		d[cRealm], d[cReg], d[cCallee], d[cProc] = string(m.Realm), uint64(m.Registration), uint64(m.Callee), string(m.Procedure)
-	}
+	var progress byte
 	if m.Progress {
-		d[cProgress] = true
+		progress = 1
 	}
-	if m.Mode != "" {
-		d[cMode] = m.Mode
+	dst = append(dst, callVersion, byte(m.Kind), progress)
+	dst = binary.BigEndian.AppendUint64(dst, m.Call)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(m.Registration))
+	dst = binary.BigEndian.AppendUint64(dst, uint64(m.Callee))
+	for _, s := range [...]string{m.From, string(m.Realm), string(m.Procedure), m.Mode, string(m.Error)} {
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+		dst = append(dst, s...)
 	}
-	if m.Error != "" {
-		d[cError] = string(m.Error)
+	d := m.Details
+	if d == nil {
+		d = wamp.Dict{}
 	}
-	if len(m.Details) > 0 {
-		d[cDetails] = m.Details
-	}
-	dst = append(dst, callVersion)
-	// Registration 1: the field must hold an id; the real one (Invoke
-	// only) is in the details.
-	return envCodec.Encode(dst, &wamp.Invocation{Request: wamp.ID(m.Call), Registration: 1, Details: d, Payload: m.Payload})
+	return envCodec.Encode(dst, &wamp.Result{Request: 1, Details: d, Payload: m.Payload})
 }
+
+const callHeaderLen = 3 + 3*8
 
 // DecodeCall reads a message AppendCall wrote. The payload stays raw CBOR,
 // referring to b.
 func DecodeCall(b []byte) (*CallMsg, error) {
-	if len(b) < 2 || b[0] != callVersion {
+	if len(b) < callHeaderLen || b[0] != callVersion {
 		return nil, errors.New("cluster: not an RPC message (version or length)")
 	}
-	w, err := envCodec.Decode(b[1:])
+	m := &CallMsg{Kind: CallKind(b[1]), Progress: b[2] == 1, Call: binary.BigEndian.Uint64(b[3:]),
+		Registration: wamp.ID(binary.BigEndian.Uint64(b[11:])), Callee: wamp.ID(binary.BigEndian.Uint64(b[19:]))}
+	if m.Kind < KindInvoke || m.Kind > KindError {
+		return nil, fmt.Errorf("cluster: RPC message of kind %d", m.Kind)
+	}
+	rest := b[callHeaderLen:]
+	var strs [5]string
+	for i := range strs {
+		n, k := binary.Uvarint(rest)
+		if k <= 0 || uint64(len(rest)-k) < n {
+			return nil, errors.New("cluster: RPC message: truncated header")
+		}
+		strs[i], rest = string(rest[k:k+int(n)]), rest[k+int(n):]
+	}
+	m.From, m.Realm, m.Procedure, m.Mode, m.Error = strs[0], wamp.URI(strs[1]), wamp.URI(strs[2]), strs[3], wamp.URI(strs[4])
+	w, err := envCodec.Decode(rest)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: RPC message: %w", err)
 	}
-	inv, ok := w.(*wamp.Invocation)
+	res, ok := w.(*wamp.Result)
 	if !ok {
 		return nil, fmt.Errorf("cluster: RPC message holds %T", w)
 	}
-	d := inv.Details
-	k, _ := wamp.OptInt(d, cKind)
-	m := &CallMsg{Kind: CallKind(k), Call: uint64(inv.Request), Payload: inv.Payload}
-	m.From, _ = wamp.OptString(d, cFrom)
-	if m.Kind < KindInvoke || m.Kind > KindError {
-		return nil, fmt.Errorf("cluster: RPC message of kind %d", k)
-	}
-	if m.Kind == KindInvoke {
-		r, _ := wamp.OptString(d, cRealm)
-		p, _ := wamp.OptString(d, cProc)
-		m.Realm, m.Procedure = wamp.URI(r), wamp.URI(p)
-		m.Callee, _ = wamp.OptID(d, cCallee)
-		m.Registration, _ = wamp.OptID(d, cReg)
-	}
-	m.Progress, _ = wamp.OptBool(d, cProgress)
-	m.Mode, _ = wamp.OptString(d, cMode)
-	e, _ := wamp.OptString(d, cError)
-	m.Error = wamp.URI(e)
-	m.Details, _ = wamp.OptDict(d, cDetails)
+	m.Details, m.Payload = res.Details, res.Payload
 	return m, nil
 }
 
 // RPC subjects: every node has an inbox for invocations, chunks and
-// cancels (<prefix>.%n.<node>.i) and one for answers to its calls
-// (<prefix>.%n.<node>.r.<call>: a NATS "no responders" status on it names
-// the call that was not delivered), and probe replies
+// cancels (<prefix>.%n.<node>.i), one for answers to its calls
+// (<prefix>.%n.<node>.a), the reply subjects of its invocations
+// (<prefix>.%n.<node>.r.<call>: a NATS "no responders" status on one names
+// the call that was not delivered) and probe replies
 // (<prefix>.%n.<node>.p.<target>).
 
 // NodeSubject is the prefix of node's subjects.
@@ -247,9 +243,14 @@ func (sj Subjects) NodeSubject(node string) string {
 // Inbox is node's subject for Invoke, Chunk and Cancel.
 func (sj Subjects) Inbox(node string) string { return sj.NodeSubject(node) + ".i" }
 
-// ReplyTo is the subject of answers to node's call.
+// Answers is node's subject for the Results and Errors of its calls (one
+// subject, so the NATS servers' match caches keep hitting).
+func (sj Subjects) Answers(node string) string { return sj.NodeSubject(node) + ".a" }
+
+// ReplyTo is the reply subject of node's Invoke of call: only a NATS "no
+// responders" status comes back on it.
 func (sj Subjects) ReplyTo(node string, call uint64) string {
-	return fmt.Sprintf("%s.r.%d", sj.NodeSubject(node), call)
+	return sj.NodeSubject(node) + ".r." + strconv.FormatUint(call, 10)
 }
 
 // ProbeReply is where node hears that target's inbox has no responders.

@@ -13,12 +13,13 @@ import (
 // the caller and decided its disclosure; this node runs the invocation on
 // the callee it was told, with a remoteCaller as its caller.
 
-// remoteCaller is the caller of one call from another node.
+// remoteCaller is the caller of calls from another node: one per call
+// that discloses its caller, one per (node, realm) for the others. The
+// dealer's request id of a call is the caller node's call id.
 type remoteCaller struct {
 	l                *clusterLink
 	realm            *realm
-	key              callerKey
-	procedure        wamp.URI
+	node             string
 	id               wamp.ID // the caller's session, when disclosed
 	authid, authrole string
 	peer             *dealer.Peer
@@ -35,27 +36,25 @@ func (rc *remoteCaller) Send(m wamp.Message) error {
 	switch m := m.(type) {
 	case *wamp.Result:
 		progress, _ := wamp.OptBool(m.Details, "progress")
-		cm = &cluster.CallMsg{Kind: cluster.KindResult, Call: rc.key.call, Progress: progress, Details: m.Details, Payload: m.Payload}
+		cm = &cluster.CallMsg{Kind: cluster.KindResult, Call: uint64(m.Request), Progress: progress, Details: m.Details, Payload: m.Payload}
 	case *wamp.Error:
-		cm = &cluster.CallMsg{Kind: cluster.KindError, Call: rc.key.call, Error: m.Error, Details: m.Details, Payload: m.Payload}
+		cm = &cluster.CallMsg{Kind: cluster.KindError, Call: uint64(m.Request), Error: m.Error, Details: m.Details, Payload: m.Payload}
 	default:
 		return nil
 	}
 	if cm.Final() {
-		rc.l.forgetCaller(rc.key)
+		rc.l.forgetCaller(callerKey{rc.node, cm.Call})
 	}
-	if err := rc.l.c.Reply(rc.key.node, cm); err != nil {
+	if err := rc.l.c.Reply(rc.node, cm); err != nil {
 		return dealer.ErrGone
 	}
 	return nil
 }
 
-func (l *clusterLink) forgetCaller(k callerKey) *remoteCaller {
+func (l *clusterLink) forgetCaller(k callerKey) {
 	l.rpc.callsMu.Lock()
-	defer l.rpc.callsMu.Unlock()
-	rc := l.rpc.callers[k]
 	delete(l.rpc.callers, k)
-	return rc
+	l.rpc.callsMu.Unlock()
 }
 
 func (l *clusterLink) caller(k callerKey) *remoteCaller {
@@ -76,7 +75,7 @@ func (l *clusterLink) Call(m *cluster.CallMsg) {
 			if m.Progress {
 				options["progress"] = true
 			}
-			rc.realm.dealer.Continue(rc.peer, &wamp.Call{Request: wamp.ID(m.Call), Procedure: rc.procedure, Options: options, Payload: m.Payload}, m.Progress)
+			rc.realm.dealer.Continue(rc.peer, &wamp.Call{Request: wamp.ID(m.Call), Procedure: m.Procedure, Options: options, Payload: m.Payload}, m.Progress)
 		}
 	case cluster.KindCancel:
 		if rc := l.caller(k); rc != nil {
@@ -110,13 +109,7 @@ func (l *clusterLink) invoke(m *cluster.CallMsg) {
 		return
 	}
 	d := m.Details
-	rc := &remoteCaller{l: l, realm: rm, key: callerKey{m.From, m.Call}, procedure: m.Procedure}
 	o := dealer.CallOptions{}
-	if id, disclosed := wamp.OptID(d, "caller"); disclosed {
-		rc.id, o.Disclose = id, true
-		rc.authid, _ = wamp.OptString(d, "caller_authid")
-		rc.authrole, _ = wamp.OptString(d, "caller_authrole")
-	}
 	o.ReceiveProgress, _ = wamp.OptBool(d, "receive_progress")
 	o.ProgressiveInput, _ = wamp.OptBool(d, "progress")
 	if scheme, _ := d["ppt_scheme"].(string); scheme != "" {
@@ -127,34 +120,59 @@ func (l *clusterLink) invoke(m *cluster.CallMsg) {
 			}
 		}
 	}
+	k := callerKey{m.From, m.Call}
+	var rc *remoteCaller
+	if id, disclosed := wamp.OptID(d, "caller"); disclosed {
+		rc = l.newCaller(rm, m.From)
+		rc.id, o.Disclose = id, true
+		rc.authid, _ = wamp.OptString(d, "caller_authid")
+		rc.authrole, _ = wamp.OptString(d, "caller_authrole")
+		l.rpc.callsMu.Lock()
+	} else {
+		l.rpc.callsMu.Lock()
+		sk := sharedKey{m.From, rm.name}
+		if rc = l.rpc.shared[sk]; rc == nil {
+			rc = l.newCaller(rm, m.From)
+			l.rpc.shared[sk] = rc
+		}
+	}
+	l.rpc.callers[k] = rc
+	l.rpc.callsMu.Unlock()
+	c := &wamp.Call{Request: wamp.ID(m.Call), Procedure: m.Procedure, Options: wamp.Dict{}, Payload: m.Payload}
+	if errURI := rm.dealer.Call(rc.peer, c, t, o); errURI != "" {
+		l.forgetCaller(k)
+		fail(errURI, callRefusal(errURI, m.Procedure, o))
+	}
+}
+
+func (l *clusterLink) newCaller(rm *realm, node string) *remoteCaller {
+	rc := &remoteCaller{l: l, realm: rm, node: node}
 	rc.peer = dealer.NewPeer(rc)
 	// The caller's node checks the caller's payload_passthru_mode when the
 	// answer reaches it.
 	rc.peer.CallerPPT = true
-	l.rpc.callsMu.Lock()
-	l.rpc.callers[rc.key] = rc
-	l.rpc.callsMu.Unlock()
-	c := &wamp.Call{Request: wamp.ID(m.Call), Procedure: m.Procedure, Options: wamp.Dict{}, Payload: m.Payload}
-	if errURI := rm.dealer.Call(rc.peer, c, t, o); errURI != "" {
-		l.forgetCaller(rc.key)
-		fail(errURI, callRefusal(errURI, m.Procedure, o))
-	}
+	return rc
 }
 
 // NodeLost implements cluster.RPCReceiver: the invocations node's calls
 // started here are interrupted (killnowait, callees that cancel) and
 // their late answers dropped, as for a caller that leaves.
 func (l *clusterLink) NodeLost(node string) {
-	var lost []*remoteCaller
+	lost := map[*remoteCaller]bool{}
 	l.rpc.callsMu.Lock()
 	for k, rc := range l.rpc.callers {
 		if k.node == node {
-			lost = append(lost, rc)
+			lost[rc] = true
 			delete(l.rpc.callers, k)
 		}
 	}
+	for k := range l.rpc.shared {
+		if k.node == node {
+			delete(l.rpc.shared, k)
+		}
+	}
 	l.rpc.callsMu.Unlock()
-	for _, rc := range lost {
+	for rc := range lost {
 		rc.realm.dealer.Leave(rc.peer)
 	}
 }

@@ -38,6 +38,7 @@ type rpcState struct {
 	callsMu  sync.Mutex
 	calls    map[uint64]pendingCall      // this node's calls to other nodes
 	callers  map[callerKey]*remoteCaller // other nodes' calls to callees here
+	shared   map[sharedKey]*remoteCaller // the callers that are not disclosed
 	nextCall atomic.Uint64
 }
 
@@ -62,6 +63,11 @@ type callerKey struct {
 	call uint64
 }
 
+type sharedKey struct {
+	node  string
+	realm wamp.URI
+}
+
 type pendingCall struct {
 	p   *proxy
 	inv wamp.ID // the proxy's INVOCATION request id
@@ -69,7 +75,7 @@ type pendingCall struct {
 
 func (st *rpcState) init() {
 	st.applied, st.ids, st.proxies = map[regKey]*appliedReg{}, map[wamp.ID]regKey{}, map[calleeKey]*proxy{}
-	st.calls, st.callers = map[uint64]pendingCall{}, map[callerKey]*remoteCaller{}
+	st.calls, st.callers, st.shared = map[uint64]pendingCall{}, map[callerKey]*remoteCaller{}, map[sharedKey]*remoteCaller{}
 }
 
 // attach adds s as a callee: in the dealer on a single node, through the
@@ -165,7 +171,7 @@ func (l *clusterLink) peerOf(rm *realm, c cluster.Callee, create bool) *dealer.P
 	k := calleeKey{c.Node, c.Session}
 	p := l.rpc.proxies[k]
 	if p == nil && create {
-		p = &proxy{l: l, realm: rm, c: c, calls: map[wamp.ID]uint64{}}
+		p = &proxy{l: l, realm: rm, c: c, calls: map[wamp.ID]proxyCall{}}
 		p.peer = dealer.NewPeer(p)
 		p.peer.CalleeProgress, p.peer.CalleeCanceling = c.Progress, c.Canceling
 		p.peer.CalleeProgressiveInvocations, p.peer.CalleePPT = c.ProgressiveInvocations, c.PPT
@@ -206,7 +212,14 @@ type proxy struct {
 	c     cluster.Callee
 	peer  *dealer.Peer
 	mu    sync.Mutex
-	calls map[wamp.ID]uint64 // INVOCATION request id → call id
+	calls map[wamp.ID]proxyCall // by INVOCATION request id
+}
+
+// proxyCall is one call in flight through a proxy: its id and, for a
+// pattern registration, the procedure called ("" for exact).
+type proxyCall struct {
+	call      uint64
+	procedure wamp.URI
 }
 
 func (p *proxy) ID() wamp.ID      { return p.c.Session }
@@ -222,13 +235,13 @@ func (p *proxy) Send(m wamp.Message) error {
 		cm = p.invocation(m)
 	case *wamp.Interrupt:
 		p.mu.Lock()
-		call, ok := p.calls[m.Request]
+		pc, ok := p.calls[m.Request]
 		p.mu.Unlock()
 		if !ok {
 			return nil
 		}
 		mode, _ := wamp.OptString(m.Options, "mode")
-		cm = &cluster.CallMsg{Kind: cluster.KindCancel, Call: call, Mode: mode}
+		cm = &cluster.CallMsg{Kind: cluster.KindCancel, Call: pc.call, Mode: mode}
 	default:
 		return nil // an ERROR for its YIELD: the callee answered already
 	}
@@ -243,23 +256,25 @@ func (p *proxy) Send(m wamp.Message) error {
 
 func (p *proxy) invocation(m *wamp.Invocation) *cluster.CallMsg {
 	p.mu.Lock()
-	call, chunk := p.calls[m.Request]
+	pc, chunk := p.calls[m.Request]
 	if !chunk {
-		call = p.l.rpc.nextCall.Add(1)
-		p.calls[m.Request] = call
+		procedure, _ := wamp.OptString(m.Details, "procedure")
+		pc = proxyCall{p.l.rpc.nextCall.Add(1), wamp.URI(procedure)}
+		p.calls[m.Request] = pc
 	}
 	p.mu.Unlock()
 	if chunk {
+		// The procedure again: the callee's node checks a chunk against
+		// its call's, as one node does.
 		progress, _ := wamp.OptBool(m.Details, "progress")
-		return &cluster.CallMsg{Kind: cluster.KindChunk, Call: call, Progress: progress, Details: m.Details, Payload: m.Payload}
+		return &cluster.CallMsg{Kind: cluster.KindChunk, Call: pc.call, Procedure: pc.procedure, Progress: progress, Details: m.Details, Payload: m.Payload}
 	}
 	st := &p.l.rpc
 	st.callsMu.Lock()
-	st.calls[call] = pendingCall{p, m.Request}
+	st.calls[pc.call] = pendingCall{p, m.Request}
 	st.callsMu.Unlock()
-	procedure, _ := wamp.OptString(m.Details, "procedure")
-	return &cluster.CallMsg{Kind: cluster.KindInvoke, Call: call, Realm: p.realm.name, Registration: m.Registration,
-		Callee: p.c.Session, Procedure: wamp.URI(procedure), Details: m.Details, Payload: m.Payload}
+	return &cluster.CallMsg{Kind: cluster.KindInvoke, Call: pc.call, Realm: p.realm.name, Registration: m.Registration,
+		Callee: p.c.Session, Procedure: pc.procedure, Details: m.Details, Payload: m.Payload}
 }
 
 // takeCall ends this node's call: its proxy and invocation, or ok false

@@ -104,12 +104,14 @@ type Cluster struct {
 	last map[uint64]uint64 // per-origin last sequence; the dispatcher's only
 
 	// RPC (registry.go, rpc.go)
-	reg                             *registry
-	calls                           calls
-	rpcInbox, rpcReplies, rpcProbes string
-	rpcSubs                         []*nats.Subscription
-	cancel                          context.CancelFunc
-	tmpDir                          string
+	reg                   *registry
+	calls                 calls
+	rpcInbox, rpcAnswers  string
+	rpcReplies, rpcProbes string
+	peerSubjects          sync.Map // node → *nodeSubjects
+	rpcSubs               []*nats.Subscription
+	cancel                context.CancelFunc
+	tmpDir                string
 
 	lostMu sync.Mutex // a leaf
 	lost   []func(node string)

@@ -99,6 +99,18 @@ func (c *Cluster) Pending() int {
 // Incarnation implements cluster.RPC.
 func (c *Cluster) Incarnation() uint64 { return c.origin }
 
+// nodeSubjects are another node's RPC subjects, built once.
+type nodeSubjects struct{ inbox, answers string }
+
+func (c *Cluster) subjectsOf(node string) *nodeSubjects {
+	if v, ok := c.peerSubjects.Load(node); ok {
+		return v.(*nodeSubjects)
+	}
+	ns := &nodeSubjects{c.sj.Inbox(node), c.sj.Answers(node)}
+	c.peerSubjects.Store(node, ns)
+	return ns
+}
+
 // SendCall implements cluster.RPC.
 func (c *Cluster) SendCall(node string, m *cluster.CallMsg) error {
 	m.From = c.cfg.Node
@@ -106,7 +118,7 @@ func (c *Cluster) SendCall(node string, m *cluster.CallMsg) error {
 	if err != nil {
 		return err
 	}
-	msg := &nats.Msg{Subject: c.sj.Inbox(node), Data: b}
+	msg := &nats.Msg{Subject: c.subjectsOf(node).inbox, Data: b}
 	if m.Kind == cluster.KindInvoke {
 		msg.Reply = c.sj.ReplyTo(c.cfg.Node, m.Call)
 		c.calls.add(m.Call, node)
@@ -127,7 +139,7 @@ func (c *Cluster) Reply(node string, m *cluster.CallMsg) error {
 	if err != nil {
 		return err
 	}
-	if err := c.nc.Publish(c.sj.ReplyTo(node, m.Call), b); err != nil {
+	if err := c.nc.Publish(c.subjectsOf(node).answers, b); err != nil {
 		return fmt.Errorf("natscluster: reply to %s: %w", node, err)
 	}
 	return nil
@@ -140,8 +152,8 @@ func (c *Cluster) startRPC(ctx context.Context, r cluster.Receiver) error {
 	c.reg.rx = r
 	c.reg.mu.Unlock()
 	self := c.sj.NodeSubject(c.cfg.Node)
-	c.rpcInbox, c.rpcReplies, c.rpcProbes = self+".i", self+".r.", self+".p."
-	for _, s := range []string{c.rpcInbox, c.rpcReplies + ">", c.rpcProbes + ">"} {
+	c.rpcInbox, c.rpcAnswers, c.rpcReplies, c.rpcProbes = self+".i", self+".a", self+".r.", self+".p."
+	for _, s := range []string{c.rpcInbox, c.rpcAnswers, c.rpcReplies + ">", c.rpcProbes + ">"} {
 		sub, err := c.nc.ChanSubscribe(s, c.ch)
 		if err != nil {
 			return fmt.Errorf("natscluster: subscribe %s: %w", s, err)
@@ -157,7 +169,7 @@ func (c *Cluster) startRPC(ctx context.Context, r cluster.Receiver) error {
 
 // isRPC reports whether subject is one of this node's RPC subjects.
 func (c *Cluster) isRPC(subject string) bool {
-	return subject == c.rpcInbox || strings.HasPrefix(subject, c.rpcReplies) || strings.HasPrefix(subject, c.rpcProbes)
+	return subject == c.rpcInbox || subject == c.rpcAnswers || strings.HasPrefix(subject, c.rpcReplies) || strings.HasPrefix(subject, c.rpcProbes)
 }
 
 func noResponders(m *nats.Msg) bool {
@@ -184,28 +196,26 @@ func (c *Cluster) handleRPC(r cluster.Receiver, m *nats.Msg) {
 				c.gone(r, node)
 			}
 		}
-	default:
-		call, err := strconv.ParseUint(m.Subject[len(c.rpcReplies):], 10, 64)
-		if err != nil {
-			c.invalidRPC(m, err)
-			return
-		}
-		if noResponders(m) {
-			if c.calls.take(call) {
-				r.Answer(&cluster.CallMsg{Kind: cluster.KindError, Call: call, Error: wamp.ErrNoAvailableCallee, Details: wamp.Dict{},
-					Payload: wamp.Payload{Args: wamp.List{"the callee's node is not in the cluster"}}})
-			}
-			return
-		}
+	case m.Subject == c.rpcAnswers:
 		cm, err := cluster.DecodeCall(m.Data)
-		if err != nil || cm.Kind < cluster.KindResult || cm.Call != call {
+		if err != nil || cm.Kind < cluster.KindResult {
 			c.invalidRPC(m, err)
 			return
 		}
-		if cm.Final() && !c.calls.take(call) || !cm.Final() && !c.calls.has(call) {
+		if cm.Final() && !c.calls.take(cm.Call) || !cm.Final() && !c.calls.has(cm.Call) {
 			return // answered already (node lost)
 		}
 		r.Answer(cm)
+	default: // an Invoke's reply subject: only "no responders" comes here
+		call, err := strconv.ParseUint(m.Subject[len(c.rpcReplies):], 10, 64)
+		if err != nil || !noResponders(m) {
+			c.invalidRPC(m, err)
+			return
+		}
+		if c.calls.take(call) {
+			r.Answer(&cluster.CallMsg{Kind: cluster.KindError, Call: call, Error: wamp.ErrNoAvailableCallee, Details: wamp.Dict{},
+				Payload: wamp.Payload{Args: wamp.List{"the callee's node is not in the cluster"}}})
+		}
 	}
 }
 
@@ -258,7 +268,7 @@ func (c *Cluster) probe(ctx context.Context, r cluster.Receiver) {
 		case <-t.C:
 		}
 		for _, node := range c.calls.nodes() {
-			_ = c.nc.PublishMsg(&nats.Msg{Subject: c.sj.Inbox(node), Reply: c.sj.ProbeReply(c.cfg.Node, node)})
+			_ = c.nc.PublishMsg(&nats.Msg{Subject: c.subjectsOf(node).inbox, Reply: c.sj.ProbeReply(c.cfg.Node, node)})
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -148,6 +149,52 @@ func TestCrossNodeCall(t *testing.T) {
 		if p := nd.c.Pending(); p != 0 {
 			t.Errorf("%s: %d calls still pending", nd.c.Node(), p)
 		}
+	}
+}
+
+// TestCrossNodeProgressiveInvocation: a caller on A streams input to a
+// prefix-registered callee on C and gets progressive results back.
+func TestCrossNodeProgressiveInvocation(t *testing.T) {
+	nodes := startRPCNodes(t, 3)
+	ctx := testCtx(t)
+	register(t, dialN(t, nodes[2], 4), "com.sum.", func(cc *client.CallContext, first int) (int, error) {
+		sum := first
+		for {
+			c, err := cc.NextChunk(cc)
+			if errors.Is(err, io.EOF) {
+				return sum, nil
+			}
+			if err != nil {
+				return 0, err
+			}
+			n, _ := wamp.AsInt(c.Args[0])
+			sum += int(n)
+			if err := cc.Progress(cc, sum); err != nil {
+				return 0, err
+			}
+		}
+	}, client.Match(wamp.MatchPrefix))
+	waitCallees(t, nodes, "com.sum.", wamp.MatchPrefix, 1)
+	var partial []int64
+	cs, err := dial(t, nodes[0]).CallProgressive(ctx, "com.sum.x", client.ReceiveProgress(func(r *client.Result) {
+		n, _ := wamp.AsInt(r.Arg(0))
+		partial = append(partial, n)
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 4; i++ {
+		if err := cs.Send(ctx, wamp.List{i}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := cs.Finish(ctx, wamp.List{5}, nil)
+	if n, _ := wamp.AsInt(res.Arg(0)); err != nil || n != 15 {
+		t.Fatalf("Finish = %v, %v; want 15", res, err)
+	}
+	// as on one node (client/advanced_test.go)
+	if fmt.Sprint(partial) != "[3 6 10 15]" {
+		t.Errorf("progressive results %v, want [3 6 10 15]", partial)
 	}
 }
 
