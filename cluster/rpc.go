@@ -184,12 +184,15 @@ func AppendCall(dst []byte, m *CallMsg) ([]byte, error) {
 	}
 	d := m.Details
 	if d == nil {
-		d = wamp.Dict{}
+		d = noDetails
 	}
 	return envCodec.Encode(dst, &wamp.Result{Request: 1, Details: d, Payload: m.Payload})
 }
 
 const callHeaderLen = 3 + 3*8
+
+// noDetails is encoded for a message without details (never written to).
+var noDetails = wamp.Dict{}
 
 // DecodeCall reads a message AppendCall wrote. The payload stays raw CBOR,
 // referring to b.

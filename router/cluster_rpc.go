@@ -317,9 +317,12 @@ func (l *clusterLink) Answer(m *cluster.CallMsg) {
 		d.Error(pc.p.peer, &wamp.Error{RequestType: wamp.TypeInvocation, Request: pc.inv, Details: details, Error: m.Error, Payload: m.Payload})
 		return
 	}
-	opts := wamp.Dict{}
+	var opts wamp.Dict // YIELD options: progress and ppt_*; most answers have none
 	for k, v := range details {
 		if k == "progress" || strings.HasPrefix(k, "ppt_") {
+			if opts == nil {
+				opts = wamp.Dict{}
+			}
 			opts[k] = v
 		}
 	}

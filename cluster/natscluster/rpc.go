@@ -111,13 +111,19 @@ func (c *Cluster) subjectsOf(node string) *nodeSubjects {
 	return ns
 }
 
+// bufs hold encoded RPC messages until nats.go has copied them.
+var bufs = sync.Pool{New: func() any { return new([]byte) }}
+
 // SendCall implements cluster.RPC.
 func (c *Cluster) SendCall(node string, m *cluster.CallMsg) error {
 	m.From = c.cfg.Node
-	b, err := cluster.AppendCall(nil, m)
+	bp := bufs.Get().(*[]byte)
+	defer bufs.Put(bp)
+	b, err := cluster.AppendCall((*bp)[:0], m)
 	if err != nil {
 		return err
 	}
+	*bp = b
 	msg := &nats.Msg{Subject: c.subjectsOf(node).inbox, Data: b}
 	if m.Kind == cluster.KindInvoke {
 		msg.Reply = c.sj.ReplyTo(c.cfg.Node, m.Call)
@@ -135,10 +141,13 @@ func (c *Cluster) SendCall(node string, m *cluster.CallMsg) error {
 // Reply implements cluster.RPC.
 func (c *Cluster) Reply(node string, m *cluster.CallMsg) error {
 	m.From = c.cfg.Node
-	b, err := cluster.AppendCall(nil, m)
+	bp := bufs.Get().(*[]byte)
+	defer bufs.Put(bp)
+	b, err := cluster.AppendCall((*bp)[:0], m)
 	if err != nil {
 		return err
 	}
+	*bp = b
 	if err := c.nc.Publish(c.subjectsOf(node).answers, b); err != nil {
 		return fmt.Errorf("natscluster: reply to %s: %w", node, err)
 	}

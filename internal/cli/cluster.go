@@ -19,6 +19,7 @@ func joinCluster(c *config.Cluster, log *slog.Logger) (cluster.Cluster, error) {
 		Node: c.NodeName, SubjectPrefix: c.SubjectPrefix, URL: c.URL,
 		ClusterName: c.ClusterName, Listen: c.Listen, Routes: c.Routes,
 		PingInterval: c.PingInterval, MaxPingsOut: c.MaxPingsOut, MaxPayload: int32(c.MaxPayload),
+		StoreDir: c.StoreDir, MaxMemory: c.MaxMemory, RegistryReplicas: c.RegistryReplicas,
 		Logger: log,
 	})
 	if err != nil {
