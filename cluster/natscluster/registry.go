@@ -294,7 +294,17 @@ func (c *Cluster) Register(ctx context.Context, realm, procedure wamp.URI, match
 		if err != nil {
 			return 0, false, fmt.Errorf("%w: %w", cluster.ErrUnavailable, err)
 		}
-		return rec.ID, created, r.await(ctx, nrev)
+		if err := r.await(ctx, nrev); err != nil {
+			// Written but not here in time: take it back, so no callee is
+			// registered that its session was told it is not.
+			bg, cancel := context.WithTimeout(context.Background(), r.timeout)
+			defer cancel()
+			if uerr := c.Unregister(bg, realm, procedure, match, callee.Session); uerr != nil {
+				c.log.Warn("cluster: registry entry left behind", "procedure", procedure, "err", uerr)
+			}
+			return 0, false, err
+		}
+		return rec.ID, created, nil
 	}
 	return 0, false, fmt.Errorf("%w: too many concurrent changes to %q", cluster.ErrUnavailable, procedure)
 }
