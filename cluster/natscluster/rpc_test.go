@@ -84,7 +84,7 @@ func TestCrossNodeCall(t *testing.T) {
 	nodes := startRPCNodes(t, 3)
 	ctx := testCtx(t)
 	callee := dialN(t, nodes[2], 4)
-	register(t, callee, "com.add", func(a, b int64) int64 { return a + b })
+	add := register(t, callee, "com.add", func(a, b int64) int64 { return a + b })
 	register(t, callee, "com.fail", func() error { return client.NewError("com.app.oops", "bad", int64(7)) })
 	register(t, callee, "com.prog", func(cc *client.CallContext, n int64) (int64, error) {
 		for i := range n {
@@ -99,6 +99,16 @@ func TestCrossNodeCall(t *testing.T) {
 	})
 	for _, u := range []wamp.URI{"com.add", "com.fail", "com.prog", "com.who"} {
 		waitCallees(t, nodes, u, wamp.MatchExact, 1)
+	}
+	// The registration id is the registry's: the same on every node.
+	for _, nd := range nodes {
+		res, err := dial(t, nd).Call(ctx, "wamp.registration.lookup", wamp.List{"com.add"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id, _ := wamp.AsInt(res.Args[0]); wamp.ID(id) != add.ID {
+			t.Errorf("%s: wamp.registration.lookup(com.add) = %v, want %d", nd.c.Node(), res.Args, add.ID)
+		}
 	}
 	for _, nd := range nodes[:2] {
 		caller := dial(t, nd)
