@@ -258,8 +258,8 @@ func (p *proxy) invocation(m *wamp.Invocation) *cluster.CallMsg {
 	p.mu.Lock()
 	pc, chunk := p.calls[m.Request]
 	if !chunk {
-		procedure, _ := wamp.OptString(m.Details, "procedure")
-		pc = proxyCall{p.l.rpc.nextCall.Add(1), wamp.URI(procedure)}
+		procedure, _ := m.Details["procedure"].(wamp.URI) // the dealer's, for patterns
+		pc = proxyCall{p.l.rpc.nextCall.Add(1), procedure}
 		p.calls[m.Request] = pc
 	}
 	p.mu.Unlock()

@@ -30,6 +30,12 @@ type node struct {
 // needs configured routes), and waits for the mesh.
 func startNodes(t testing.TB, n int, opts ...func(*natscluster.Config)) []*node {
 	t.Helper()
+	return startNodesWith(t, n, func(*router.Options) {}, opts...)
+}
+
+// startNodesWith is startNodes with ropt applied to every router's options.
+func startNodesWith(t testing.TB, n int, ropt func(*router.Options), opts ...func(*natscluster.Config)) []*node {
+	t.Helper()
 	nodes := make([]*node, n)
 	addrs := make([]string, n)
 	var routes []string
@@ -51,7 +57,7 @@ func startNodes(t testing.TB, n int, opts ...func(*natscluster.Config)) []*node 
 		if err != nil {
 			t.Fatal(err)
 		}
-		nodes[i] = &node{c: c, srv: routertest.Start(t, func(o *router.Options) { o.Cluster = c })}
+		nodes[i] = &node{c: c, srv: routertest.Start(t, ropt, func(o *router.Options) { o.Cluster = c })}
 	}
 	waitFor(t, "full mesh", func() bool {
 		for _, nd := range nodes {

@@ -11,9 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-wamp/tollgate/auth"
+	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/client"
 	"github.com/tollgate-wamp/tollgate/cluster"
 	"github.com/tollgate-wamp/tollgate/cluster/natscluster"
+	"github.com/tollgate-wamp/tollgate/router"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
@@ -23,10 +26,15 @@ func testCtx(t testing.TB) context.Context {
 	return ctx
 }
 
-// startRPCNodes is startNodes and a registry every node watches.
-func startRPCNodes(t testing.TB, n int) []*node {
+// startRPCNodes is startNodes and a registry every node watches; ropt
+// (optional) configures the routers.
+func startRPCNodes(t testing.TB, n int, ropt ...func(*router.Options)) []*node {
 	t.Helper()
-	nodes := startNodes(t, n)
+	nodes := startNodesWith(t, n, func(o *router.Options) {
+		for _, f := range ropt {
+			f(o)
+		}
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for _, nd := range nodes {
@@ -365,7 +373,10 @@ func TestPatternPrecedenceAcrossNodes(t *testing.T) {
 	}{{"com.app.proc", wamp.MatchExact}, {"com.app.", wamp.MatchPrefix}, {"com..proc", wamp.MatchWildcard}}
 	for i, r := range regs {
 		s := dial(t, nodes[i])
-		register(t, s, wamp.URI(r.uri), func() int64 { hits[i].Add(1); return int64(i) }, client.Match(r.match))
+		register(t, s, wamp.URI(r.uri), func(cc *client.CallContext) client.Result {
+			hits[i].Add(1)
+			return client.Result{Args: wamp.List{int64(i), string(cc.Procedure)}}
+		}, client.Match(r.match))
 		waitCallees(t, nodes, wamp.URI(r.uri), r.match, 1)
 	}
 	cases := []struct {
@@ -389,6 +400,9 @@ func TestPatternPrecedenceAcrossNodes(t *testing.T) {
 			}
 			if v, _ := wamp.AsInt(res.Args[0]); v != c.want {
 				t.Errorf("%s → %s went to %s, want %s", nd.c.Node(), c.proc, regs[v].match, regs[c.want].match)
+			}
+			if res.Args[1] != string(c.proc) {
+				t.Errorf("%s → %s: the callee saw procedure %q", nd.c.Node(), c.proc, res.Args[1])
 			}
 		}
 	}
@@ -554,4 +568,67 @@ func TestEveryCallAnsweredWhenCalleeNodeStops(t *testing.T) {
 		t.Errorf("%d calls still pending", p)
 	}
 	t.Logf("%d calls: %d results, %d canceled or no_available_callee", made.Load(), results.Load(), failed.Load())
+}
+
+// TestAuthorizationAcrossNodes: the caller's node authorizes the CALL and
+// decides disclosure by the caller's role; the callee's node applies the
+// pattern rule with the callee's role, as one node does.
+func TestAuthorizationAcrossNodes(t *testing.T) {
+	all := authz.Actions{Call: true, Register: true, Publish: true, Subscribe: true}
+	nodes := startRPCNodes(t, 3, func(o *router.Options) {
+		o.Realms = []router.RealmOptions{{Name: realm, Roles: []authz.RoleConfig{
+			{Name: "backend", Permissions: []authz.Permission{{URI: "", Match: wamp.MatchPrefix, Allow: all}}},
+			{Name: "guest", Permissions: []authz.Permission{
+				{URI: "public.", Match: wamp.MatchPrefix, Allow: authz.Actions{Call: true}, Disclose: authz.Disclose{Caller: true}},
+				{URI: "com.", Match: wamp.MatchPrefix, Allow: authz.Actions{Call: true}}}},
+			{Name: "partial", Permissions: []authz.Permission{
+				{URI: "com.app.", Match: wamp.MatchPrefix, Allow: authz.Actions{Register: true}},
+				{URI: "com.app.secret", Match: wamp.MatchExact}}},
+		}}}
+	})
+	ctx := testCtx(t)
+	join := func(nd *node, role string) *client.Session {
+		url := nd.srv.Serve(t, "tcp", router.Transport{RawSocket: &router.RawSocketOptions{Auth: []auth.MethodConfig{
+			{Method: "anonymous", Type: "static", Anonymous: auth.AnonymousConfig{Role: role}}}}})
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		s, err := client.Dial(cctx, url, client.Config{Realm: realm, Serializer: "cbor"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close(context.Background()) })
+		return s
+	}
+	var invoked atomic.Int64
+	backend := join(nodes[2], "backend")
+	register(t, backend, "public.who", func(cc *client.CallContext) client.Result {
+		invoked.Add(1)
+		return client.Result{Args: wamp.List{uint64(cc.Caller)}}
+	})
+	register(t, backend, "private.secret", func() { invoked.Add(1) })
+	register(t, join(nodes[1], "partial"), "com.app.", func() { invoked.Add(1) }, client.Match(wamp.MatchPrefix))
+	waitCallees(t, nodes, "public.who", wamp.MatchExact, 1)
+	waitCallees(t, nodes, "private.secret", wamp.MatchExact, 1)
+	waitCallees(t, nodes, "com.app.", wamp.MatchPrefix, 1)
+
+	guest := join(nodes[0], "guest")
+	res, err := guest.Call(ctx, "public.who", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := wamp.AsInt(res.Args[0]); wamp.ID(id) != guest.ID() {
+		t.Errorf("the guest role discloses the caller: callee saw %v, want %d", res.Args, guest.ID())
+	}
+	if _, err := guest.Call(ctx, "private.secret", nil, nil); errURI(err) != wamp.ErrNotAuthorized {
+		t.Errorf("private.secret: %v, want not_authorized", err)
+	}
+	if _, err := guest.Call(ctx, "com.app.open", nil, nil); err != nil {
+		t.Errorf("com.app.open: %v", err)
+	}
+	if _, err := guest.Call(ctx, "com.app.secret", nil, nil); errURI(err) != wamp.ErrNoSuchProcedure {
+		t.Errorf("com.app.secret (the callee's role may not register it): %v, want no_such_procedure", err)
+	}
+	if n := invoked.Load(); n != 2 {
+		t.Errorf("%d invocations, want 2 (public.who, com.app.open)", n)
+	}
 }
