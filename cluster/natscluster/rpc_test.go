@@ -514,10 +514,24 @@ func TestCalleeClusterStops(t *testing.T) {
 }
 
 // TestEveryCallAnsweredWhenCalleeNodeStops: callers on A keep calling a
-// roundrobin procedure with callees on B and C; C's cluster stops midway.
-// Every call returns exactly once, with a result or canceled /
-// no_available_callee, and none is left pending.
+// roundrobin procedure with callees on B and C; C stops midway, its
+// cluster link alone (found by A's probe) or its whole router (its
+// callees leave and answer). Every call returns exactly once, with a
+// result or canceled / no_available_callee, and none is left pending.
 func TestEveryCallAnsweredWhenCalleeNodeStops(t *testing.T) {
+	t.Run("cluster stop", func(t *testing.T) { callsUnderNodeStop(t, func(nd *node) { nd.c.Stop() }) })
+	t.Run("router shutdown", func(t *testing.T) {
+		callsUnderNodeStop(t, func(nd *node) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := nd.srv.Router().Shutdown(ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	})
+}
+
+func callsUnderNodeStop(t *testing.T, stop func(*node)) {
 	nodes := startRPCNodes(t, 3)
 	ctx := testCtx(t)
 	for i, nd := range nodes[1:] {
@@ -553,7 +567,7 @@ func TestEveryCallAnsweredWhenCalleeNodeStops(t *testing.T) {
 		}()
 	}
 	<-half
-	nodes[2].c.Stop()
+	stop(nodes[2])
 	wg.Wait()
 	if made.Load() != results.Load()+failed.Load() {
 		t.Fatalf("%d calls made, %d results + %d errors", made.Load(), results.Load(), failed.Load())
