@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tollgate-wamp/tollgate/cluster"
@@ -242,6 +243,21 @@ func (r *registry) store(ctx context.Context) (jetstream.KeyValue, error) {
 	}
 }
 
+// settling reports whether err comes from a stream that is not ready yet
+// (just created, or its leader moving), after pausing so the operation
+// can be retried; false once ctx ends.
+func settling(ctx context.Context, err error) bool {
+	if !errors.Is(err, nats.ErrNoResponders) && !errors.Is(err, jetstream.ErrNoStreamResponse) {
+		return false
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(50 * time.Millisecond):
+		return true
+	}
+}
+
 func conflict(err error) bool {
 	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch)
 }
@@ -258,8 +274,12 @@ func (c *Cluster) Register(ctx context.Context, realm, procedure wamp.URI, match
 		return 0, false, err
 	}
 	key := cluster.RegistryKey(realm, procedure, match)
+	unsure := false
 	for range 64 {
 		rec, rev, err := r.get(ctx, kv, key)
+		if settling(ctx, err) {
+			continue
+		}
 		if err != nil {
 			return 0, false, err
 		}
@@ -270,11 +290,14 @@ func (c *Cluster) Register(ctx context.Context, realm, procedure wamp.URI, match
 			r.mu.Unlock()
 		}
 		created := len(live) == 0
-		if created {
+		mine := slices.ContainsFunc(live, func(x cluster.Callee) bool { return x.Node == callee.Node && x.Session == callee.Session })
+		switch {
+		case mine && unsure:
+			// the write that timed out was applied after all
+			return rec.ID, len(live) == 1, r.await(ctx, rev)
+		case created:
 			rec = &cluster.Registration{Realm: realm, Procedure: procedure, Match: match, Invoke: invoke, ID: wamp.GlobalID()}
-		} else if rec.Invoke == wamp.InvokeSingle || rec.Invoke != invoke || slices.ContainsFunc(live, func(x cluster.Callee) bool {
-			return x.Node == callee.Node && x.Session == callee.Session
-		}) {
+		case mine || rec.Invoke == wamp.InvokeSingle || rec.Invoke != invoke:
 			return 0, false, cluster.ErrProcedureExists
 		}
 		rec.Callees = append(live, callee)
@@ -288,7 +311,9 @@ func (c *Cluster) Register(ctx context.Context, realm, procedure wamp.URI, match
 		} else {
 			nrev, err = kv.Update(ctx, key, b, rev)
 		}
-		if conflict(err) {
+		// No answer from the stream: the write may have been applied.
+		unsure = unsure || errors.Is(err, jetstream.ErrNoStreamResponse)
+		if conflict(err) || settling(ctx, err) {
 			continue
 		}
 		if err != nil {
@@ -339,6 +364,9 @@ func (c *Cluster) Unregister(ctx context.Context, realm, procedure wamp.URI, mat
 	key := cluster.RegistryKey(realm, procedure, match)
 	for range 64 {
 		rec, rev, err := r.get(ctx, kv, key)
+		if settling(ctx, err) {
+			continue
+		}
 		if err != nil || rec == nil {
 			return err
 		}
@@ -358,7 +386,7 @@ func (c *Cluster) Unregister(ctx context.Context, realm, procedure wamp.URI, mat
 				_, err = kv.Update(ctx, key, b, rev)
 			}
 		}
-		if conflict(err) {
+		if conflict(err) || settling(ctx, err) {
 			continue
 		}
 		if err != nil {
