@@ -202,7 +202,7 @@ func embedded(cfg Config, token string) (*server.Server, error) {
 		MaxPayload: cfg.MaxPayload,
 		// A clustered JetStream needs configured routes: a node without
 		// any (the first of a mesh that gossip completes) has no registry.
-		JetStream: cfg.Listen == "" || len(cfg.Routes) > 0, StoreDir: cfg.StoreDir, JetStreamMaxMemory: cfg.MaxMemory,
+		JetStream: cfg.jetStream(), StoreDir: cfg.StoreDir, JetStreamMaxMemory: cfg.MaxMemory,
 	}
 	if cfg.Listen != "" {
 		// nats-server starts routing only once its client listener is up,
@@ -244,6 +244,14 @@ func embedded(cfg Config, token string) (*server.Server, error) {
 	}
 	return srv, nil
 }
+
+// jetStream reports whether an embedded server runs JetStream: a clustered
+// JetStream needs configured routes.
+func (cfg Config) jetStream() bool { return cfg.URL != "" || cfg.Listen == "" || len(cfg.Routes) > 0 }
+
+// jetStream reports whether the registry can exist (with an external NATS:
+// if that NATS runs JetStream).
+func (c *Cluster) jetStream() bool { return c.cfg.jetStream() }
 
 // Node implements cluster.Cluster.
 func (c *Cluster) Node() string { return c.cfg.Node }

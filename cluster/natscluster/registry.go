@@ -53,6 +53,9 @@ func newRegistry(c *Cluster) *registry {
 // run binds the bucket (creating it once a REGISTER wants it) and applies
 // its records until ctx ends.
 func (r *registry) run(ctx context.Context) {
+	if !r.c.jetStream() {
+		return
+	}
 	js, err := jetstream.New(r.c.nc)
 	if err != nil {
 		r.c.log.Error("cluster: jetstream", "err", err)
@@ -226,6 +229,9 @@ func (r *registry) await(ctx context.Context, rev uint64) error {
 
 // store returns the bound bucket, asking for it to be created.
 func (r *registry) store(ctx context.Context) (jetstream.KeyValue, error) {
+	if !r.c.jetStream() {
+		return nil, fmt.Errorf("%w: the embedded NATS runs without JetStream (a node with a route listener needs the routes to its peers)", cluster.ErrUnavailable)
+	}
 	select {
 	case <-r.ready:
 		return r.kv, nil

@@ -17,6 +17,7 @@ import (
 	"github.com/tollgate-wamp/tollgate/cluster"
 	"github.com/tollgate-wamp/tollgate/cluster/natscluster"
 	"github.com/tollgate-wamp/tollgate/router"
+	"github.com/tollgate-wamp/tollgate/routertest"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
@@ -644,5 +645,20 @@ func TestAuthorizationAcrossNodes(t *testing.T) {
 	}
 	if n := invoked.Load(); n != 2 {
 		t.Errorf("%d invocations, want 2 (public.who, com.app.open)", n)
+	}
+}
+
+// TestRegisterWithoutJetStream: a node with a route listener but no routes
+// has no JetStream; its REGISTER is refused at once with
+// tollgate.error.cluster_unavailable.
+func TestRegisterWithoutJetStream(t *testing.T) {
+	c, err := natscluster.New(natscluster.Config{Node: "lonely", Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nd := &node{c: c, srv: routertest.Start(t, func(o *router.Options) { o.Cluster = c })}
+	_, err = dial(t, nd).Register(testCtx(t), "com.x", func() {})
+	if errURI(err) != cluster.ErrClusterUnavailable {
+		t.Fatalf("REGISTER = %v, want %s", err, cluster.ErrClusterUnavailable)
 	}
 }
