@@ -109,6 +109,7 @@ type Cluster struct {
 	rpcInbox, rpcAnswers  string
 	rpcReplies, rpcProbes string
 	peerSubjects          sync.Map // node → *nodeSubjects
+	seen                  sync.Map // nodes an RPC message came from
 	rpcSubs               []*nats.Subscription
 	cancel                context.CancelFunc
 	tmpDir                string

@@ -45,6 +45,12 @@ func (cs *calls) add(call uint64, node string) {
 
 // take ends call; false when it was not pending (answered already).
 func (cs *calls) take(call uint64) bool {
+	_, ok := cs.end(call)
+	return ok
+}
+
+// end is take that also says which node the call was pending at.
+func (cs *calls) end(call uint64) (string, bool) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	node, ok := cs.pending[call]
@@ -54,7 +60,7 @@ func (cs *calls) take(call uint64) bool {
 			delete(cs.perNode, node)
 		}
 	}
-	return ok
+	return node, ok
 }
 
 func (cs *calls) has(call uint64) bool {
@@ -197,6 +203,7 @@ func (c *Cluster) handleRPC(r cluster.Receiver, m *nats.Msg) {
 			c.invalidRPC(m, err)
 			return
 		}
+		c.seen.Store(cm.From, true)
 		r.Call(cm)
 	case strings.HasPrefix(m.Subject, c.rpcProbes):
 		if noResponders(m) {
@@ -211,6 +218,7 @@ func (c *Cluster) handleRPC(r cluster.Receiver, m *nats.Msg) {
 			c.invalidRPC(m, err)
 			return
 		}
+		c.seen.Store(cm.From, true)
 		if cm.Final() && !c.calls.take(cm.Call) || !cm.Final() && !c.calls.has(cm.Call) {
 			return // answered already (node lost)
 		}
@@ -221,9 +229,16 @@ func (c *Cluster) handleRPC(r cluster.Receiver, m *nats.Msg) {
 			c.invalidRPC(m, err)
 			return
 		}
-		if c.calls.take(call) {
-			r.Answer(&cluster.CallMsg{Kind: cluster.KindError, Call: call, Error: wamp.ErrNoAvailableCallee, Details: wamp.Dict{},
-				Payload: wamp.Payload{Args: wamp.List{"the callee's node is not in the cluster"}}})
+		node, ok := c.calls.end(call)
+		if !ok {
+			return
+		}
+		r.Answer(&cluster.CallMsg{Kind: cluster.KindError, Call: call, Error: wamp.ErrNoAvailableCallee, Details: wamp.Dict{},
+			Payload: wamp.Payload{Args: wamp.List{"the callee's node is not in the cluster"}}})
+		// A node this one has heard from has an inbox no more: it is gone
+		// (one never heard from may only not be known here yet).
+		if _, heard := c.seen.Load(node); heard {
+			c.gone(r, node)
 		}
 	}
 }

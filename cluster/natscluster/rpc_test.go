@@ -475,9 +475,9 @@ func TestNodeLostFailsPendingCalls(t *testing.T) {
 
 // TestCalleeClusterStops: C's cluster link stops with a call from A
 // pending; A's probe finds C's inbox without responders, answers the call
-// (canceled, node_lost) and drops C's callee. B, which had no call
-// pending, still lists it: its call is not delivered and answered
-// no_available_callee.
+// (canceled, node_lost) and drops C's callee. B, with no call pending,
+// still lists it: its call is not delivered and answered
+// no_available_callee; having heard from C before, B then drops C too.
 func TestCalleeClusterStops(t *testing.T) {
 	nodes := startRPCNodes(t, 3)
 	ctx := testCtx(t)
@@ -485,6 +485,12 @@ func TestCalleeClusterStops(t *testing.T) {
 	defer close(release)
 	register(t, dialN(t, nodes[2], 8), "com.stuck", func() { <-release })
 	waitCallees(t, nodes, "com.stuck", wamp.MatchExact, 1)
+	b := dial(t, nodes[1])
+	register(t, dial(t, nodes[2]), "com.quick", func() {})
+	waitCallees(t, nodes, "com.quick", wamp.MatchExact, 1)
+	if _, err := b.Call(ctx, "com.quick", nil, nil); err != nil {
+		t.Fatal(err)
+	}
 	caller := dial(t, nodes[0])
 	errc := make(chan error, 1)
 	go func() {
@@ -504,8 +510,11 @@ func TestCalleeClusterStops(t *testing.T) {
 		t.Fatalf("A's call after the loss: %v, want no_such_procedure", err)
 	}
 	waitFor(t, "C out of B's mesh", func() bool { return nodes[1].c.Peers() == 1 })
-	if _, err := dial(t, nodes[1]).Call(ctx, "com.stuck", nil, nil); errURI(err) != wamp.ErrNoAvailableCallee {
+	if _, err := b.Call(ctx, "com.stuck", nil, nil); errURI(err) != wamp.ErrNoAvailableCallee {
 		t.Fatalf("B's call to the stopped node: %v, want no_available_callee", err)
+	}
+	if cs := nodes[1].c.Callees(realm, "com.quick", wamp.MatchExact); len(cs) != 0 {
+		t.Fatalf("B still lists the stopped node's callee: %v", cs)
 	}
 	for _, nd := range nodes[:2] {
 		if p := nd.c.Pending(); p != 0 {
