@@ -203,7 +203,7 @@ func (c *Cluster) handleRPC(r cluster.Receiver, m *nats.Msg) {
 			c.invalidRPC(m, err)
 			return
 		}
-		c.seen.Store(cm.From, true)
+		c.heard(cm.From)
 		r.Call(cm)
 	case strings.HasPrefix(m.Subject, c.rpcProbes):
 		if noResponders(m) {
@@ -218,7 +218,7 @@ func (c *Cluster) handleRPC(r cluster.Receiver, m *nats.Msg) {
 			c.invalidRPC(m, err)
 			return
 		}
-		c.seen.Store(cm.From, true)
+		c.heard(cm.From)
 		if cm.Final() && !c.calls.take(cm.Call) || !cm.Final() && !c.calls.has(cm.Call) {
 			return // answered already (node lost)
 		}
@@ -240,6 +240,13 @@ func (c *Cluster) handleRPC(r cluster.Receiver, m *nats.Msg) {
 		if _, heard := c.seen.Load(node); heard {
 			c.gone(r, node)
 		}
+	}
+}
+
+// heard notes that a message came from node (a read, once it is known).
+func (c *Cluster) heard(node string) {
+	if _, ok := c.seen.Load(node); !ok {
+		c.seen.Store(node, true)
 	}
 }
 
