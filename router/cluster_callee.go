@@ -122,19 +122,15 @@ func (l *clusterLink) invoke(m *cluster.CallMsg) {
 	}
 	k := callerKey{m.From, m.Call}
 	var rc *remoteCaller
+	l.rpc.callsMu.Lock()
 	if id, disclosed := wamp.OptID(d, "caller"); disclosed {
 		rc = l.newCaller(rm, m.From)
 		rc.id, o.Disclose = id, true
 		rc.authid, _ = wamp.OptString(d, "caller_authid")
 		rc.authrole, _ = wamp.OptString(d, "caller_authrole")
-		l.rpc.callsMu.Lock()
-	} else {
-		l.rpc.callsMu.Lock()
-		sk := sharedKey{m.From, rm.name}
-		if rc = l.rpc.shared[sk]; rc == nil {
-			rc = l.newCaller(rm, m.From)
-			l.rpc.shared[sk] = rc
-		}
+	} else if rc = l.rpc.shared[sharedKey{m.From, rm.name}]; rc == nil {
+		rc = l.newCaller(rm, m.From)
+		l.rpc.shared[sharedKey{m.From, rm.name}] = rc
 	}
 	l.rpc.callers[k] = rc
 	l.rpc.callsMu.Unlock()
