@@ -197,10 +197,14 @@ func (r *registry) nodeLost(node string) {
 	defer r.mu.Unlock()
 	var hit []*cluster.Registration
 	for _, rec := range r.records {
+		if slices.ContainsFunc(rec.Callees, func(c cluster.Callee) bool { return c.Node == node && !r.lost[c.Incarnation] }) {
+			hit = append(hit, rec)
+		}
+	}
+	for _, rec := range hit {
 		for _, c := range rec.Callees {
-			if c.Node == node && !r.lost[c.Incarnation] {
+			if c.Node == node {
 				r.lost[c.Incarnation] = true
-				hit = append(hit, rec)
 			}
 		}
 	}

@@ -507,7 +507,8 @@ func TestCalleeClusterStops(t *testing.T) {
 		t.Fatalf("A still lists the stopped node's callee: %v", cs)
 	}
 	if _, err := caller.Call(ctx, "com.stuck", nil, nil); errURI(err) != wamp.ErrNoSuchProcedure {
-		t.Fatalf("A's call after the loss: %v, want no_such_procedure", err)
+		res, lerr := caller.Call(ctx, "wamp.registration.lookup", wamp.List{"com.stuck"}, nil)
+		t.Fatalf("A's call after the loss: %v, want no_such_procedure (lookup %v %v, callees %v)", err, res, lerr, nodes[0].c.Callees(realm, "com.stuck", wamp.MatchExact))
 	}
 	waitFor(t, "C out of B's mesh", func() bool { return nodes[1].c.Peers() == 1 })
 	if _, err := b.Call(ctx, "com.stuck", nil, nil); errURI(err) != wamp.ErrNoAvailableCallee {
