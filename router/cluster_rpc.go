@@ -101,20 +101,25 @@ func (s *session) attach(r registerRequest) (wamp.ID, bool, wamp.URI, string) {
 	return id, created, "", ""
 }
 
-// unregistered removes s's callee of registration d from the cluster's
-// registry (the dealer let it go already).
-func (l *clusterLink) unregistered(s *session, d dealer.Detached) {
+// unregistered removes s's callees of registrations ds from the
+// cluster's registry (the dealer let them go already). After one failure
+// the rest are left to the janitor, so a leave waits for an unreachable
+// registry once, not once per registration.
+func (l *clusterLink) unregistered(s *session, ds ...dealer.Detached) {
 	if l == nil {
 		return
 	}
-	l.rpc.mu.Lock()
-	k, ok := l.rpc.ids[d.ID]
-	l.rpc.mu.Unlock()
-	if !ok {
-		return
-	}
-	if err := l.c.Unregister(context.Background(), k.realm, k.uri, k.match, s.id); err != nil {
-		s.log.Warn("cluster: registry entry not removed", "procedure", k.uri, "err", err)
+	for _, d := range ds {
+		l.rpc.mu.Lock()
+		k, ok := l.rpc.ids[d.ID]
+		l.rpc.mu.Unlock()
+		if !ok {
+			continue
+		}
+		if err := l.c.Unregister(context.Background(), k.realm, k.uri, k.match, s.id); err != nil {
+			s.log.Warn("cluster: registry entries not removed", "procedure", k.uri, "registrations", len(ds), "err", err)
+			return
+		}
 	}
 }
 

@@ -79,10 +79,12 @@ func (rm *realm) leave(s *session) {
 	for _, d := range rm.broker.DetachAll(s, s.subs) {
 		rm.meta.Unsubscribed(s, d)
 	}
-	for _, d := range rm.dealer.DetachAll(s.peer) {
+	detached := rm.dealer.DetachAll(s.peer)
+	for _, d := range detached {
 		rm.meta.Unregistered(s, d)
-		s.r.cl.unregistered(s, d) // and from the cluster's registry
 	}
+	// and from the cluster's registry (cluster_rpc.go)
+	s.r.cl.unregistered(s, detached...)
 	rm.meta.Left(s) // testaments, on_leave
 	rm.dealer.Leave(s.peer)
 	if rm.authz != nil {

@@ -612,9 +612,15 @@ func TestAuthorizationAcrossNodes(t *testing.T) {
 		}}}
 	})
 	ctx := testCtx(t)
-	join := func(nd *node, role string) *client.Session {
-		url := nd.srv.Serve(t, "tcp", router.Transport{RawSocket: &router.RawSocketOptions{Auth: []auth.MethodConfig{
+	// Every listener first: their cleanups shut the routers down, after
+	// the sessions' (cleanups run last first).
+	urls := map[string]string{}
+	for i, role := range []string{"guest", "partial", "backend"} {
+		urls[role] = nodes[i].srv.Serve(t, "tcp", router.Transport{RawSocket: &router.RawSocketOptions{Auth: []auth.MethodConfig{
 			{Method: "anonymous", Type: "static", Anonymous: auth.AnonymousConfig{Role: role}}}}})
+	}
+	join := func(role string) *client.Session {
+		url := urls[role]
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		s, err := client.Dial(cctx, url, client.Config{Realm: realm, Serializer: "cbor"})
@@ -625,18 +631,18 @@ func TestAuthorizationAcrossNodes(t *testing.T) {
 		return s
 	}
 	var invoked atomic.Int64
-	backend := join(nodes[2], "backend")
+	backend := join("backend")
 	register(t, backend, "public.who", func(cc *client.CallContext) client.Result {
 		invoked.Add(1)
 		return client.Result{Args: wamp.List{uint64(cc.Caller)}}
 	})
 	register(t, backend, "private.secret", func() { invoked.Add(1) })
-	register(t, join(nodes[1], "partial"), "com.app.", func() { invoked.Add(1) }, client.Match(wamp.MatchPrefix))
+	register(t, join("partial"), "com.app.", func() { invoked.Add(1) }, client.Match(wamp.MatchPrefix))
 	waitCallees(t, nodes, "public.who", wamp.MatchExact, 1)
 	waitCallees(t, nodes, "private.secret", wamp.MatchExact, 1)
 	waitCallees(t, nodes, "com.app.", wamp.MatchPrefix, 1)
 
-	guest := join(nodes[0], "guest")
+	guest := join("guest")
 	res, err := guest.Call(ctx, "public.who", nil, nil)
 	if err != nil {
 		t.Fatal(err)
