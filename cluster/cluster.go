@@ -26,7 +26,10 @@ type Cluster interface {
 	Interest(realm, uri wamp.URI, match string, add bool)
 	// Stop withdraws all interest and leaves the cluster.
 	Stop()
-
+	// RPC carries registrations and calls (rpc.go).
+	RPC
+	// Membership knows the live nodes, their sessions and the control
+	// messages between them (membership.go).
 	Membership
 }
 
@@ -35,7 +38,9 @@ type Receiver interface {
 	// Deliver routes p to the local subscribers as if it had been
 	// published on this node, and returns the number of events queued.
 	Deliver(p *Publication) int
-
+	// RPCReceiver takes the registry and calls (rpc.go).
+	RPCReceiver
+	// Controller takes control messages and meta queries from other nodes.
 	Controller
 }
 
@@ -81,7 +86,7 @@ type Membership interface {
 	// it knows of; a node that does not refuses REGISTER.
 	Available() bool
 	// Gather sends query to every other live member of realm's cluster
-	// and returns their answers (Controller.Answer on each), waiting until
+	// and returns their answers (Controller.AnswerGather on each), waiting until
 	// all answered or the gather timeout; missing names those that did
 	// not answer in time.
 	Gather(realm wamp.URI, query []byte) (answers [][]byte, missing []string)
@@ -112,8 +117,8 @@ type SessionInfo struct {
 
 // Controller is the router's side of membership and control.
 type Controller interface {
-	// Answer serves another node's Gather query; it must not block.
-	Answer(realm wamp.URI, query []byte) []byte
+	// AnswerGather serves another node's Gather query; it must not block.
+	AnswerGather(realm wamp.URI, query []byte) []byte
 	// Control applies another node's Broadcast; it must not block.
 	Control(realm wamp.URI, body []byte)
 	// Orphaned hands this node, the janitor of a dead node, that node's

@@ -43,6 +43,15 @@ type Cluster struct {
 	GatherTimeout        time.Duration
 	DrainAfter           time.Duration
 	ConfigMismatch       string
+
+	// The embedded JetStream ("nats.embedded.jetstream"): its store
+	// directory ("" a temporary one) and memory bound in bytes (0 the
+	// default).
+	StoreDir  string
+	MaxMemory int64
+	// RegistryReplicas is the registry bucket's replica count
+	// ("registry.replicas"; 0: 3 with at least 3 nodes, else 1).
+	RegistryReplicas int
 }
 
 var subjectToken = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
@@ -83,8 +92,11 @@ func (p *parser) cluster(m *mapping, c *Config) {
 			cl.SubjectPrefix = s
 		}
 	}
-	notImplemented(cm, "realms", "registry")
+	notImplemented(cm, "realms")
 	p.clusterMembership(cm, cl)
+	if r, rp := cm.get("registry"); r != nil {
+		p.clusterRegistry(r, rp, cl)
+	}
 	if n, np := cm.need("nats"); n != nil {
 		p.clusterNATS(n, np, cl)
 	}
@@ -125,7 +137,10 @@ func (p *parser) clusterEmbedded(n *yaml.Node, path string, cl *Cluster) {
 	if em == nil {
 		return
 	}
-	notImplemented(em, "advertise", "auth", "tls", "client_listen", "jetstream")
+	notImplemented(em, "advertise", "auth", "tls", "client_listen")
+	if v, vp := em.get("jetstream"); v != nil {
+		p.clusterJetStream(v, vp, cl)
+	}
 	cl.ClusterName = "tollgate"
 	if v, vp := em.get("cluster_name"); v != nil {
 		if s, ok := p.str(v, vp); ok && s != "" {
@@ -218,6 +233,39 @@ func (p *parser) clusterMembership(cm *mapping, cl *Cluster) {
 			cl.ConfigMismatch = s
 		}
 	}
+}
+
+// clusterRegistry reads "registry" (cluster_rpc in docs/cluster.md).
+func (p *parser) clusterRegistry(n *yaml.Node, path string, cl *Cluster) {
+	rm := p.mapping(n, path)
+	if rm == nil {
+		return
+	}
+	if v, vp := rm.get("replicas"); v != nil {
+		cl.RegistryReplicas, _ = p.integer(v, vp, 1, 5)
+	}
+	rm.done()
+}
+
+// clusterJetStream reads "nats.embedded.jetstream": the registry is a
+// memory bucket, but JetStream needs a store directory.
+func (p *parser) clusterJetStream(n *yaml.Node, path string, cl *Cluster) {
+	jm := p.mapping(n, path)
+	if jm == nil {
+		return
+	}
+	if v, vp := jm.get("store_dir"); v != nil {
+		if s, ok := p.str(v, vp); ok && s == "" {
+			p.errorf(v, vp, "must be a directory (leave the key out for a temporary one)")
+		} else {
+			cl.StoreDir = s
+		}
+	}
+	if v, vp := jm.get("max_memory"); v != nil {
+		m, _ := p.integer(v, vp, 1<<20, 1<<40)
+		cl.MaxMemory = int64(m)
+	}
+	jm.done()
 }
 
 func validPort(s string) bool {

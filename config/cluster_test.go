@@ -24,10 +24,12 @@ func TestClusterEmbedded(t *testing.T) {
       ping_interval: 250ms
       max_pings_out: 3
       max_payload: 1048576
+      jetstream: {store_dir: /var/lib/tollgate/nats, max_memory: 67108864}
+  registry: {replicas: 3}
 `+minimalHead+clusterTail)
 	want := &Cluster{NodeName: "node-a", SubjectPrefix: "tg2", ClusterName: "tg", Listen: "127.0.0.1:6222",
 		Routes: []string{"nats-route://127.0.0.1:6223", "nats-route://127.0.0.1:6224"}, PingInterval: 250 * time.Millisecond,
-		MaxPingsOut: 3, MaxPayload: 1 << 20,
+		MaxPingsOut: 3, MaxPayload: 1 << 20, StoreDir: "/var/lib/tollgate/nats", MaxMemory: 64 << 20, RegistryReplicas: 3,
 		Heartbeat: 250 * time.Millisecond, DeadAfter: 1500 * time.Millisecond, GatherTimeout: time.Second, DrainAfter: 10 * time.Second, ConfigMismatch: "strict"}
 	if !reflect.DeepEqual(c.Cluster, want) {
 		t.Errorf("Cluster = %+v, want %+v", c.Cluster, want)
@@ -74,14 +76,18 @@ func TestClusterErrors(t *testing.T) {
     embedded:
       listen: nowhere
       routes: [http://x]
-      jetstream: {}
+      jetstream: {store_dir: "", max_memory: 5, x: 1}
       bogus: 1
+  registry: {replicas: 9}
 `+minimalHead+clusterTail))
 	got = strings.Join(errLines(t, err), "\n")
 	for _, want := range []string{
 		`bad2.yaml:4:15: cluster.nats.embedded.listen: must be host:port`,
 		`bad2.yaml:5:16: cluster.nats.embedded.routes[0]: must be nats-route://host:port`,
-		`bad2.yaml:6:7: cluster.nats.embedded.jetstream: not implemented yet`,
+		`bad2.yaml:6:30: cluster.nats.embedded.jetstream.store_dir: must be a directory`,
+		`bad2.yaml:6:46: cluster.nats.embedded.jetstream.max_memory:`,
+		`bad2.yaml:6:49: cluster.nats.embedded.jetstream: unknown key "x"`,
+		`bad2.yaml:8:24: cluster.registry.replicas:`,
 		`bad2.yaml:7:7: cluster.nats.embedded: unknown key "bogus"`,
 	} {
 		if !strings.Contains(got, want) {

@@ -17,8 +17,9 @@ import (
 // single node: every method does nothing.
 
 type clusterLink struct {
-	c cluster.Cluster
-	r *Router
+	c   cluster.Cluster
+	r   *Router
+	rpc rpcState // cluster_rpc.go
 	// fenced are the sessions a fence closed, until their on_leave
 	// (cluster_meta.go).
 	fenced sync.Map
@@ -42,6 +43,7 @@ func startCluster(r *Router, c cluster.Cluster) (*clusterLink, error) {
 		rm.cl = l
 		l.clusterMeta(rm) // cluster_meta.go
 	}
+	l.rpc.init()
 	if err := c.Start(l); err != nil {
 		return nil, err
 	}

@@ -197,9 +197,9 @@ func (rm *realm) trustedCaller(caller wamp.ID) bool {
 	return s != nil && s.authrole == authz.RoleTrusted
 }
 
-// Answer implements cluster.Controller: another node's gather query, run
+// AnswerGather implements cluster.Controller: another node's gather query, run
 // against this node's sessions.
-func (l *clusterLink) Answer(realm wamp.URI, query []byte) []byte {
+func (l *clusterLink) AnswerGather(realm wamp.URI, query []byte) []byte {
 	res := func(args wamp.List, err error) []byte {
 		var m wamp.Message = &wamp.Result{Request: 1, Details: wamp.Dict{}, Payload: wamp.Payload{Args: args}}
 		if err != nil {

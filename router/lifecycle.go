@@ -29,7 +29,8 @@ import (
 //  1. it leaves the realm's session table (and the expiry heap);
 //  2. broker: its subscriptions go (on_unsubscribe, on_delete), and with
 //     them this node's cluster interest (broker.Indexed, cluster.go);
-//  3. dealer: its registrations go (on_unregister, on_delete);
+//  3. dealer: its registrations go (on_unregister, on_delete), and with
+//     them its entries in the cluster's registry (cluster_rpc.go);
 //  4. it leaves the cluster's copy of the node's sessions; its
 //     testaments are published, then on_leave (on a goroutine the
 //     router waits for when there are testaments: they may wait on a
@@ -81,9 +82,12 @@ func (rm *realm) leave(s *session) {
 	for _, d := range rm.broker.DetachAll(s, s.subs) {
 		rm.meta.Unsubscribed(s, d)
 	}
-	for _, d := range rm.dealer.DetachAll(s.peer) {
+	detached := rm.dealer.DetachAll(s.peer)
+	for _, d := range detached {
 		rm.meta.Unregistered(s, d)
 	}
+	// and from the cluster's registry (cluster_rpc.go)
+	s.r.cl.unregistered(s, detached...)
 	rm.cl.sessionLeft(s)
 	rm.meta.Left(s) // testaments, on_leave
 	rm.dealer.Leave(s.peer)

@@ -67,9 +67,9 @@ func (s *session) register(r registerRequest) {
 	if !s.mayAddRegistration(r.Request) {
 		return
 	}
-	id, created, errURI := s.realm.dealer.Attach(s.peer, r.Procedure, r.opts)
+	id, created, errURI, msg := s.attach(r) // the dealer, or the cluster's registry (cluster_rpc.go)
 	if errURI != "" {
-		s.replyError(wamp.TypeRegister, r.Request, errURI, fmt.Sprintf("procedure %q is already registered", r.Procedure))
+		s.replyError(wamp.TypeRegister, r.Request, errURI, msg)
 		return
 	}
 	s.send(&wamp.Registered{Request: r.Request, Registration: id})
@@ -83,6 +83,7 @@ func (s *session) unregister(m *wamp.Unregister) {
 		s.replyError(wamp.TypeUnregister, m.Request, wamp.ErrNoSuchRegistration, "")
 		return
 	}
+	s.r.cl.unregistered(s, d) // the cluster's registry too (cluster_rpc.go)
 	s.send(&wamp.Unregistered{Request: m.Request})
 	s.realm.meta.Unregistered(s, d)
 }

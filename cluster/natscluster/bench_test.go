@@ -2,6 +2,8 @@ package natscluster_test
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -75,4 +77,97 @@ func BenchmarkFanout(b *testing.B) {
 		nodes := startNodes(b, 3)
 		run(b, nodes[0], nodes[0])
 	})
+}
+
+// BenchmarkCallLatency: one caller, one callee, one call at a time: on
+// one node without a cluster (single) and with the caller on A and the
+// callee on C of a 3-node cluster (cross). Reports p50 and p99 in µs
+// (cluster-design.md §8 row 3: cross p50 ≤ single p50 + 150 µs).
+func BenchmarkCallLatency(b *testing.B) {
+	run := func(b *testing.B, callerNode, calleeNode *node, nodes []*node) {
+		register(b, dialN(b, calleeNode, 1), "com.echo", echo)
+		if nodes != nil {
+			waitCallees(b, nodes, "com.echo", wamp.MatchExact, 1)
+		}
+		caller := dial(b, callerNode)
+		ctx := context.Background()
+		args := wamp.List{string(make([]byte, 64))}
+		lat := make([]time.Duration, 0, b.N)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			t0 := time.Now()
+			if _, err := caller.Call(ctx, "com.echo", args, nil); err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, time.Since(t0))
+		}
+		b.StopTimer()
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	}
+	b.Run("single", func(b *testing.B) {
+		nd := &node{srv: routertest.Start(b)}
+		run(b, nd, nd, nil)
+	})
+	b.Run("cross", func(b *testing.B) {
+		nodes := startRPCNodes(b, 3)
+		run(b, nodes[0], nodes[2], nodes)
+	})
+}
+
+// BenchmarkRPC8x16: 8 callers with 16 calls in flight each against one
+// callee: on one node (single) and with the callers on A and the callee on
+// C (cross). One op is one call; compare calls per process CPU-second
+// (§8 row 4: cross ≥ 0.5× single, 0 failed).
+func BenchmarkRPC8x16(b *testing.B) {
+	const callers, inflight = 8, 16
+	run := func(b *testing.B, callerNode, calleeNode *node, nodes []*node) {
+		register(b, dialN(b, calleeNode, callers*inflight), "com.echo", echo)
+		if nodes != nil {
+			waitCallees(b, nodes, "com.echo", wamp.MatchExact, 1)
+		}
+		sess := make([]*client.Session, callers)
+		for i := range sess {
+			sess[i] = dial(b, callerNode)
+		}
+		ctx := context.Background()
+		args := wamp.List{string(make([]byte, 64))}
+		var next, failed atomic.Int64
+		b.ReportAllocs()
+		b.ResetTimer()
+		start, cpu0 := time.Now(), cpuTime(b)
+		var wg sync.WaitGroup
+		for _, s := range sess {
+			for range inflight {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for next.Add(1) <= int64(b.N) {
+						if _, err := s.Call(ctx, "com.echo", args, nil); err != nil {
+							failed.Add(1)
+						}
+					}
+				}()
+			}
+		}
+		wg.Wait()
+		cpu := cpuTime(b) - cpu0
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "calls/s")
+		b.ReportMetric(float64(b.N)/cpu.Seconds(), "calls/cpu-s")
+		b.ReportMetric(float64(failed.Load()), "failed")
+	}
+	b.Run("single", func(b *testing.B) {
+		nd := &node{srv: routertest.Start(b)}
+		run(b, nd, nd, nil)
+	})
+	b.Run("cross", func(b *testing.B) {
+		nodes := startRPCNodes(b, 3)
+		run(b, nodes[0], nodes[2], nodes)
+	})
+}
+
+func echo(_ context.Context, inv *client.Invocation) (client.Result, error) {
+	return client.Result{Args: inv.Args}, nil
 }

@@ -3,6 +3,7 @@ package natscluster_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -24,21 +25,39 @@ type node struct {
 	srv *routertest.Server
 }
 
-// startNodes starts n routers with embedded NATS on 127.0.0.1:0, each
-// routed to the first (gossip completes the mesh), and waits for the mesh.
-func startNodes(t testing.TB, n int) []*node {
+// startNodes starts n routers with embedded NATS on 127.0.0.1 ports
+// reserved here, each given every node's route (a clustered JetStream
+// needs configured routes), and waits for the mesh.
+func startNodes(t testing.TB, n int, opts ...func(*natscluster.Config)) []*node {
+	t.Helper()
+	return startNodesWith(t, n, func(*router.Options) {}, opts...)
+}
+
+// startNodesWith is startNodes with ropt applied to every router's options.
+func startNodesWith(t testing.TB, n int, ropt func(*router.Options), opts ...func(*natscluster.Config)) []*node {
 	t.Helper()
 	nodes := make([]*node, n)
+	addrs := make([]string, n)
+	var routes []string
+	for i := range addrs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs[i] = ln.Addr().String()
+		ln.Close()
+		routes = append(routes, "nats-route://"+addrs[i])
+	}
 	for i := range nodes {
-		cfg := natscluster.Config{Node: fmt.Sprintf("n%d", i), Listen: "127.0.0.1:0"}
-		if i > 0 {
-			cfg.Routes = []string{"nats-route://" + nodes[0].c.RouteAddr()}
+		cfg := natscluster.Config{Node: fmt.Sprintf("n%d", i), Listen: addrs[i], Routes: routes, RegistryReplicas: min(n, 3)}
+		for _, o := range opts {
+			o(&cfg)
 		}
 		c, err := natscluster.New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		nodes[i] = &node{c: c, srv: routertest.Start(t, func(o *router.Options) { o.Cluster = c })}
+		nodes[i] = &node{c: c, srv: routertest.Start(t, ropt, func(o *router.Options) { o.Cluster = c })}
 	}
 	waitFor(t, "full mesh", func() bool {
 		for _, nd := range nodes {

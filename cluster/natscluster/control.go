@@ -181,7 +181,7 @@ func (c *Cluster) onQuery(msg *nats.Msg) {
 	if json.Unmarshal(msg.Data, &q) != nil || q.Node == c.cfg.Node || msg.Reply == "" {
 		return
 	}
-	a := ctlMsg{Kind: "a", Node: c.cfg.Node, Body: c.mb.r.Answer(q.Realm, q.Body)}
+	a := ctlMsg{Kind: "a", Node: c.cfg.Node, Body: c.mb.r.AnswerGather(q.Realm, q.Body)}
 	if err := c.nc.Publish(msg.Reply, encodeCtl(&a)); err != nil {
 		c.log.Warn("cluster: meta answer not sent", "err", err)
 	}

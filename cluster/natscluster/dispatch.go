@@ -1,6 +1,8 @@
 package natscluster
 
 import (
+	"os"
+
 	"github.com/nats-io/nats.go"
 
 	"github.com/tollgate-wamp/tollgate/cluster"
@@ -62,6 +64,10 @@ func (c *Cluster) dispatch(r cluster.Receiver) {
 }
 
 func (c *Cluster) handle(r cluster.Receiver, m *nats.Msg) {
+	if c.isRPC(m.Subject) {
+		c.handleRPC(r, m)
+		return
+	}
 	c.stats.received.Add(1)
 	h, err := cluster.ReadHeader(m.Data)
 	if err != nil {
@@ -110,15 +116,25 @@ func (c *Cluster) stop() {
 		delete(c.subs, s)
 	}
 	c.mu.Unlock()
+	if c.cancel != nil {
+		c.cancel()
+	}
 	c.nc.Close()
 	close(c.done)
 	c.wg.Wait()
 	c.shutdownServer()
+	c.removeTmp()
 }
 
 func (c *Cluster) shutdownServer() {
 	if c.srv != nil {
 		c.srv.Shutdown()
 		c.srv.WaitForShutdown()
+	}
+}
+
+func (c *Cluster) removeTmp() {
+	if c.tmpDir != "" {
+		_ = os.RemoveAll(c.tmpDir)
 	}
 }

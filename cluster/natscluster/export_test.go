@@ -34,3 +34,6 @@ func (c *Cluster) Roster(node string) (sessions, testaments int) {
 	}
 	return sessions, testaments
 }
+
+// NodeLost runs c's OnNodeLost hooks for node, as membership will.
+var NodeLost = (*Cluster).nodeLost

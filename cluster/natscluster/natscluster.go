@@ -9,12 +9,14 @@
 package natscluster
 
 import (
+	"context"
 	crand "crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -53,6 +55,20 @@ type Config struct {
 	MaxPingsOut  int
 	// MaxPayload bounds one message; default 8 MiB.
 	MaxPayload int32
+	// StoreDir is the embedded JetStream's store (it keeps the registry
+	// in memory but needs a directory); "" is a temporary directory
+	// removed on Stop. MaxMemory bounds its memory storage; default 256 MiB.
+	StoreDir  string
+	MaxMemory int64
+	// RegistryReplicas is the registry bucket's replica count; 0 is 3
+	// when at least 3 servers are in view at its creation, else 1.
+	RegistryReplicas int
+	// RegistryTimeout bounds one REGISTER or UNREGISTER in the registry;
+	// default 5s.
+	RegistryTimeout time.Duration
+	// ProbeInterval is how often a node with calls pending at another
+	// node checks that node's inbox still has responders; default 250ms.
+	ProbeInterval time.Duration
 	// Logger receives the cluster's logs; nil discards them.
 	Logger *slog.Logger
 
@@ -103,6 +119,17 @@ type Cluster struct {
 
 	last map[uint64]uint64 // per-origin last sequence; the dispatcher's only
 
+	// RPC (registry.go, rpc.go)
+	reg                   *registry
+	calls                 calls
+	rpcInbox, rpcAnswers  string
+	rpcReplies, rpcProbes string
+	peerSubjects          sync.Map // node → *nodeSubjects
+	seen                  sync.Map // nodes an RPC message came from
+	rpcSubs               []*nats.Subscription
+	cancel                context.CancelFunc
+	tmpDir                string
+
 	lostMu sync.Mutex // a leaf
 	lost   []func(node string)
 	mb     membership // membership.go
@@ -136,6 +163,15 @@ func New(cfg Config) (*Cluster, error) {
 	if cfg.MaxPayload <= 0 {
 		cfg.MaxPayload = 8 << 20
 	}
+	if cfg.MaxMemory <= 0 {
+		cfg.MaxMemory = 256 << 20
+	}
+	if cfg.RegistryTimeout <= 0 {
+		cfg.RegistryTimeout = 5 * time.Second
+	}
+	if cfg.ProbeInterval <= 0 {
+		cfg.ProbeInterval = 250 * time.Millisecond
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -144,7 +180,9 @@ func New(cfg Config) (*Cluster, error) {
 		cfg: cfg, log: log.With("node", cfg.Node), sj: cluster.Subjects{Prefix: cfg.SubjectPrefix},
 		origin: rand.Uint64() | 1, subs: map[string]*interest{}, last: map[uint64]uint64{},
 		ch: make(chan *nats.Msg, 1<<16), done: make(chan struct{}),
+		calls: calls{pending: map[uint64]string{}, perNode: map[string]int{}},
 	}
+	c.reg = newRegistry(c)
 	opts := []nats.Option{nats.Name(cfg.Node), nats.NoEcho(), nats.MaxReconnects(-1),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			c.log.Warn("cluster: nats error", "err", err) // slow consumer: counted in Stats().Dropped
@@ -152,8 +190,16 @@ func New(cfg Config) (*Cluster, error) {
 	url := cfg.URL
 	if url == "" {
 		token := crand.Text()
+		if cfg.StoreDir == "" {
+			dir, err := os.MkdirTemp("", "tollgate-nats-")
+			if err != nil {
+				return nil, fmt.Errorf("natscluster: jetstream store: %w", err)
+			}
+			c.tmpDir, cfg.StoreDir = dir, dir
+		}
 		srv, err := embedded(cfg, token)
 		if err != nil {
+			c.removeTmp()
 			return nil, err
 		}
 		c.srv = srv
@@ -172,6 +218,9 @@ func embedded(cfg Config, token string) (*server.Server, error) {
 	o := &server.Options{
 		ServerName: cfg.Node, DontListen: true, NoLog: true, NoSigs: true,
 		MaxPayload: cfg.MaxPayload,
+		// A clustered JetStream needs configured routes: a node without
+		// any (the first of a mesh that gossip completes) has no registry.
+		JetStream: cfg.jetStream(), StoreDir: cfg.StoreDir, JetStreamMaxMemory: cfg.MaxMemory,
 	}
 	if cfg.Listen != "" {
 		// nats-server starts routing only once its client listener is up,
@@ -213,6 +262,14 @@ func embedded(cfg Config, token string) (*server.Server, error) {
 	}
 	return srv, nil
 }
+
+// jetStream reports whether an embedded server runs JetStream: a clustered
+// JetStream needs configured routes.
+func (cfg Config) jetStream() bool { return cfg.URL != "" || cfg.Listen == "" || len(cfg.Routes) > 0 }
+
+// jetStream reports whether the registry can exist (with an external NATS:
+// if that NATS runs JetStream).
+func (c *Cluster) jetStream() bool { return c.cfg.jetStream() }
 
 // Node implements cluster.Cluster.
 func (c *Cluster) Node() string { return c.cfg.Node }
@@ -259,12 +316,22 @@ func (c *Cluster) Stats() Stats {
 			st.Dropped += uint64(n)
 		}
 	}
+	for _, sub := range c.rpcSubs {
+		if n, err := sub.Dropped(); err == nil {
+			st.Dropped += uint64(n)
+		}
+	}
 	c.mu.Unlock()
 	return st
 }
 
 // Start implements cluster.Cluster.
 func (c *Cluster) Start(r cluster.Receiver) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	if err := c.startRPC(ctx, r); err != nil {
+		return err
+	}
 	c.wg.Add(1)
 	go c.dispatch(r)
 	return c.startMembership(r)

@@ -23,6 +23,7 @@ func joinCluster(c *config.Cluster, realms []router.RealmOptions, log *slog.Logg
 		Node: c.NodeName, SubjectPrefix: c.SubjectPrefix, URL: c.URL,
 		ClusterName: c.ClusterName, Listen: c.Listen, Routes: c.Routes,
 		PingInterval: c.PingInterval, MaxPingsOut: c.MaxPingsOut, MaxPayload: int32(c.MaxPayload),
+		StoreDir: c.StoreDir, MaxMemory: c.MaxMemory, RegistryReplicas: c.RegistryReplicas,
 		Logger:            log,
 		HeartbeatInterval: c.Heartbeat, DeadAfter: c.DeadAfter, GatherTimeout: c.GatherTimeout,
 		DrainAfter: c.DrainAfter, ConfigHash: realmsHash(realms), ConfigMismatch: c.ConfigMismatch,

@@ -157,6 +157,9 @@ type invocation struct {
 type RegisterOptions struct {
 	Match  string // exact, prefix, wildcard
 	Invoke string // single (default), roundrobin, random, first, last
+	// ID is the id a new registration gets when a cluster's registry drew
+	// it (the same on every node); 0 draws one from the dealer's sequence.
+	ID wamp.ID
 }
 
 // Register adds p as callee of procedure. It returns the registration id,
@@ -184,7 +187,11 @@ func (d *Dealer) Attach(p *Peer, procedure wamp.URI, o RegisterOptions) (id wamp
 		}
 		reg.callees = append(slices.Clip(reg.callees), p)
 	} else {
-		reg = &registration{id: d.ids.Next(), procedure: procedure, policy: o.Match, invoke: o.Invoke, created: time.Now(), callees: []*Peer{p}}
+		rid := o.ID
+		if rid == 0 {
+			rid = d.ids.Next()
+		}
+		reg = &registration{id: rid, procedure: procedure, policy: o.Match, invoke: o.Invoke, created: time.Now(), callees: []*Peer{p}}
 		d.index.Put(procedure, o.Match, reg)
 		d.byID[reg.id] = reg
 		created = true

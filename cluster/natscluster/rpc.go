@@ -1,0 +1,305 @@
+package natscluster
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/tollgate-wamp/tollgate/cluster"
+	"github.com/tollgate-wamp/tollgate/wamp"
+)
+
+// Calls between nodes. The caller's node sends an Invoke to the callee
+// node's inbox with a reply subject naming the call, and keeps the call
+// pending under that node until its final answer. Two things answer a
+// pending call instead of its callee's node:
+//   - a NATS "no responders" status on the reply subject: nothing
+//     subscribes to that inbox, so the Invoke was certainly not delivered
+//     (wamp.error.no_available_callee);
+//   - the node is lost: declared dead by membership (OnNodeLost), or its
+//     inbox found without responders by a probe while calls to it are
+//     pending (wamp.error.canceled, details.reason
+//     tollgate.cluster.node_lost).
+//
+// An answer that arrives for a call no longer pending is dropped, so each
+// call gets one final answer.
+
+// calls are the node's pending calls by callee node.
+type calls struct {
+	mu      sync.Mutex
+	pending map[uint64]string // call id → callee node
+	perNode map[string]int
+}
+
+func (cs *calls) add(call uint64, node string) {
+	cs.mu.Lock()
+	cs.pending[call] = node
+	cs.perNode[node]++
+	cs.mu.Unlock()
+}
+
+// take ends call; false when it was not pending (answered already).
+func (cs *calls) take(call uint64) bool {
+	_, ok := cs.end(call)
+	return ok
+}
+
+// end is take that also says which node the call was pending at.
+func (cs *calls) end(call uint64) (string, bool) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	node, ok := cs.pending[call]
+	if ok {
+		delete(cs.pending, call)
+		if cs.perNode[node]--; cs.perNode[node] == 0 {
+			delete(cs.perNode, node)
+		}
+	}
+	return node, ok
+}
+
+func (cs *calls) has(call uint64) bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	_, ok := cs.pending[call]
+	return ok
+}
+
+// takeNode ends and returns every call pending at node.
+func (cs *calls) takeNode(node string) []uint64 {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	var out []uint64
+	for call, n := range cs.pending {
+		if n == node {
+			out = append(out, call)
+			delete(cs.pending, call)
+		}
+	}
+	delete(cs.perNode, node)
+	return out
+}
+
+func (cs *calls) nodes() []string {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	out := make([]string, 0, len(cs.perNode))
+	for n := range cs.perNode {
+		out = append(out, n)
+	}
+	return out
+}
+
+// Pending is the number of this node's calls waiting for another node.
+func (c *Cluster) Pending() int {
+	c.calls.mu.Lock()
+	defer c.calls.mu.Unlock()
+	return len(c.calls.pending)
+}
+
+// Incarnation implements cluster.RPC.
+func (c *Cluster) Incarnation() uint64 { return c.origin }
+
+// nodeSubjects are another node's RPC subjects, built once.
+type nodeSubjects struct{ inbox, answers string }
+
+func (c *Cluster) subjectsOf(node string) *nodeSubjects {
+	if v, ok := c.peerSubjects.Load(node); ok {
+		return v.(*nodeSubjects)
+	}
+	ns := &nodeSubjects{c.sj.Inbox(node), c.sj.Answers(node)}
+	c.peerSubjects.Store(node, ns)
+	return ns
+}
+
+// bufs hold encoded RPC messages until nats.go has copied them.
+var bufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// SendCall implements cluster.RPC.
+func (c *Cluster) SendCall(node string, m *cluster.CallMsg) error {
+	m.From = c.cfg.Node
+	bp := bufs.Get().(*[]byte)
+	defer bufs.Put(bp)
+	b, err := cluster.AppendCall((*bp)[:0], m)
+	if err != nil {
+		return err
+	}
+	*bp = b
+	msg := &nats.Msg{Subject: c.subjectsOf(node).inbox, Data: b}
+	if m.Kind == cluster.KindInvoke {
+		msg.Reply = c.sj.ReplyTo(c.cfg.Node, m.Call)
+		c.calls.add(m.Call, node)
+	}
+	if err := c.nc.PublishMsg(msg); err != nil {
+		if m.Kind == cluster.KindInvoke {
+			c.calls.take(m.Call)
+		}
+		return fmt.Errorf("natscluster: send to %s: %w", node, err)
+	}
+	return nil
+}
+
+// Reply implements cluster.RPC.
+func (c *Cluster) Reply(node string, m *cluster.CallMsg) error {
+	m.From = c.cfg.Node
+	bp := bufs.Get().(*[]byte)
+	defer bufs.Put(bp)
+	b, err := cluster.AppendCall((*bp)[:0], m)
+	if err != nil {
+		return err
+	}
+	*bp = b
+	if err := c.nc.Publish(c.subjectsOf(node).answers, b); err != nil {
+		return fmt.Errorf("natscluster: reply to %s: %w", node, err)
+	}
+	return nil
+}
+
+// startRPC subscribes the node's inboxes (into the one dispatch channel),
+// starts the registry and the probes.
+func (c *Cluster) startRPC(ctx context.Context, r cluster.Receiver) error {
+	c.reg.mu.Lock()
+	c.reg.rx = r
+	c.reg.mu.Unlock()
+	self := c.sj.NodeSubject(c.cfg.Node)
+	c.rpcInbox, c.rpcAnswers, c.rpcReplies, c.rpcProbes = self+".i", self+".a", self+".r.", self+".p."
+	for _, s := range []string{c.rpcInbox, c.rpcAnswers, c.rpcReplies + ">", c.rpcProbes + ">"} {
+		sub, err := c.nc.ChanSubscribe(s, c.ch)
+		if err != nil {
+			return fmt.Errorf("natscluster: subscribe %s: %w", s, err)
+		}
+		c.rpcSubs = append(c.rpcSubs, sub)
+	}
+	c.OnNodeLost(func(node string) { c.lose(r, node, "declared lost") })
+	c.wg.Add(2)
+	go func() { defer c.wg.Done(); c.reg.run(ctx) }()
+	go func() { defer c.wg.Done(); c.probe(ctx, r) }()
+	return nil
+}
+
+// isRPC reports whether subject is one of this node's RPC subjects.
+func (c *Cluster) isRPC(subject string) bool {
+	return subject == c.rpcInbox || subject == c.rpcAnswers || strings.HasPrefix(subject, c.rpcReplies) || strings.HasPrefix(subject, c.rpcProbes)
+}
+
+func noResponders(m *nats.Msg) bool {
+	return len(m.Data) == 0 && m.Header.Get("Status") == "503"
+}
+
+// handleRPC runs on the dispatch goroutine.
+func (c *Cluster) handleRPC(r cluster.Receiver, m *nats.Msg) {
+	switch {
+	case m.Subject == c.rpcInbox:
+		if len(m.Data) == 0 {
+			return // a probe
+		}
+		cm, err := cluster.DecodeCall(m.Data)
+		if err != nil || cm.Kind > cluster.KindCancel {
+			c.invalidRPC(m, err)
+			return
+		}
+		c.heard(cm.From)
+		r.Call(cm)
+	case strings.HasPrefix(m.Subject, c.rpcProbes):
+		if noResponders(m) {
+			node, err := cluster.ParseProbeReply(m.Subject[len(c.rpcProbes):])
+			if err == nil {
+				c.gone(r, node)
+			}
+		}
+	case m.Subject == c.rpcAnswers:
+		cm, err := cluster.DecodeCall(m.Data)
+		if err != nil || cm.Kind < cluster.KindResult {
+			c.invalidRPC(m, err)
+			return
+		}
+		c.heard(cm.From)
+		if cm.Final() && !c.calls.take(cm.Call) || !cm.Final() && !c.calls.has(cm.Call) {
+			return // answered already (node lost)
+		}
+		r.Answer(cm)
+	default: // an Invoke's reply subject: only "no responders" comes here
+		call, err := strconv.ParseUint(m.Subject[len(c.rpcReplies):], 10, 64)
+		if err != nil || !noResponders(m) {
+			c.invalidRPC(m, err)
+			return
+		}
+		node, ok := c.calls.end(call)
+		if !ok {
+			return
+		}
+		r.Answer(&cluster.CallMsg{Kind: cluster.KindError, Call: call, Error: wamp.ErrNoAvailableCallee, Details: wamp.Dict{},
+			Payload: wamp.Payload{Args: wamp.List{"the callee's node is not in the cluster"}}})
+		// A node this one has heard from has an inbox no more: it is gone
+		// (one never heard from may only not be known here yet).
+		if _, heard := c.seen.Load(node); heard {
+			c.gone(r, node)
+		}
+	}
+}
+
+// heard notes that a message came from node (a read, once it is known).
+func (c *Cluster) heard(node string) {
+	if _, ok := c.seen.Load(node); !ok {
+		c.seen.Store(node, true)
+	}
+}
+
+func (c *Cluster) invalidRPC(m *nats.Msg, err error) {
+	c.stats.invalid.Add(1)
+	c.log.Warn("cluster: dropped RPC message", "subject", m.Subject, "err", err)
+}
+
+// lose answers every call pending at node (ERROR canceled with
+// details.reason tollgate.cluster.node_lost), drops node's callees from
+// the replica and lets the router settle the invocations node made here.
+func (c *Cluster) lose(r cluster.Receiver, node, why string) {
+	c.failPending(r, node, why)
+	c.reg.nodeLost(node)
+	r.NodeLost(node)
+}
+
+// gone is a probe's finding: node's inbox, which took this node's
+// invocations, has no subscriber left anywhere. With embedded NATS its
+// in-process connection closes only when it stops, so it is lost; an
+// external NATS may give it its connection back, so only the pending calls
+// fail (membership decides the rest).
+func (c *Cluster) gone(r cluster.Receiver, node string) {
+	if c.srv != nil {
+		c.lose(r, node, "its inbox has no responders")
+		return
+	}
+	c.failPending(r, node, "its inbox has no responders")
+}
+
+func (c *Cluster) failPending(r cluster.Receiver, node, why string) {
+	for _, call := range c.calls.takeNode(node) {
+		r.Answer(&cluster.CallMsg{Kind: cluster.KindError, Call: call, Error: wamp.ErrCanceled,
+			Details: wamp.Dict{"reason": cluster.ReasonNodeLost},
+			Payload: wamp.Payload{Args: wamp.List{"the callee's node " + node + " is gone: " + why}}})
+	}
+}
+
+// probe asks, every ProbeInterval, whether each node with calls pending
+// still has an inbox: a node whose NATS connection is gone (stopped,
+// crashed with its route lost) then answers "no responders". It does not
+// notice a silent partition; membership does.
+func (c *Cluster) probe(ctx context.Context, r cluster.Receiver) {
+	t := time.NewTicker(c.cfg.ProbeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, node := range c.calls.nodes() {
+			_ = c.nc.PublishMsg(&nats.Msg{Subject: c.subjectsOf(node).inbox, Reply: c.sj.ProbeReply(c.cfg.Node, node)})
+		}
+	}
+}
