@@ -74,8 +74,9 @@ type membership struct {
 	roster  rosterState  // meta.go
 }
 
-func (c *Cluster) startMembership(r cluster.Controller) error {
-	cfg := &c.cfg
+// membershipDefaults fills in and checks cfg's membership settings (in
+// New, before any goroutine reads cfg).
+func (cfg *Config) membershipDefaults() error {
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = defaultHeartbeat
 	}
@@ -91,6 +92,11 @@ func (c *Cluster) startMembership(r cluster.Controller) error {
 	if cfg.ConfigMismatch != "strict" && cfg.ConfigMismatch != "warn" {
 		return errors.New(`natscluster: ConfigMismatch must be "strict" or "warn"`)
 	}
+	return nil
+}
+
+func (c *Cluster) startMembership(r cluster.Controller) error {
+	cfg := &c.cfg
 	mb := &c.mb
 	mb.r, mb.stop = r, make(chan struct{})
 	mb.inc = c.incarnation()

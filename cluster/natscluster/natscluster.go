@@ -163,6 +163,9 @@ func New(cfg Config) (*Cluster, error) {
 	if cfg.MaxPayload <= 0 {
 		cfg.MaxPayload = 8 << 20
 	}
+	if err := cfg.membershipDefaults(); err != nil {
+		return nil, err
+	}
 	if cfg.MaxMemory <= 0 {
 		cfg.MaxMemory = 256 << 20
 	}
