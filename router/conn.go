@@ -120,18 +120,12 @@ func (c *conn) closeAfterDrain() {
 }
 
 // serve runs the connection's read loop until it ends. It owns the
-// connection: it starts the writer and closes everything on return.
+// connection: it starts the writer and closes everything on return. The
+// writer runs only while frames wait (transport.Queue.Start), so an idle
+// connection has one goroutine, this one.
 func (c *conn) serve() {
 	ctx, cancel := c.ctx, c.cancel
-	var writer sync.WaitGroup
-	writer.Add(1)
-	go func() {
-		defer writer.Done()
-		if err := c.q.Run(ctx); err != nil && ctx.Err() == nil {
-			c.log.Debug("writer stopped", "err", err)
-			c.tc.Close() // unblock the reader
-		}
-	}()
+	c.q.Start(ctx, c.writeFailed)
 	defer func() {
 		if v := recover(); v != nil {
 			c.log.Error("panic in session; closing it", "panic", v, "stack", string(debug.Stack()))
@@ -145,7 +139,7 @@ func (c *conn) serve() {
 		dcancel()
 		cancel()
 		c.close()
-		writer.Wait()
+		c.q.Wait()
 		close(c.done)
 	}()
 
@@ -161,6 +155,15 @@ func (c *conn) serve() {
 			return
 		}
 		// GOODBYE exchanged: the transport stays open for a new HELLO.
+	}
+}
+
+// writeFailed ends the connection after a failed write (the queue has
+// closed itself): it unblocks the reader.
+func (c *conn) writeFailed(err error) {
+	if c.ctx.Err() == nil {
+		c.log.Debug("writer stopped", "err", err)
+		c.tc.Close()
 	}
 }
 
