@@ -125,7 +125,10 @@ func (c *conn) closeAfterDrain() {
 // connection has one goroutine, this one.
 func (c *conn) serve() {
 	ctx, cancel := c.ctx, c.cancel
-	c.q.Start(ctx, c.writeFailed)
+	// Reads and writes need no context: whatever cancels ctx closes the
+	// transport too (close), which ends them, and a context would cost
+	// every connection two context.AfterFunc registrations.
+	c.q.Start(context.Background(), c.writeFailed)
 	defer func() {
 		if v := recover(); v != nil {
 			c.log.Error("panic in session; closing it", "panic", v, "stack", string(debug.Stack()))
@@ -188,7 +191,7 @@ func (c *conn) handshakeAside(ctx context.Context, s *session) bool {
 // read reads and decodes one message. A decode failure is answered with
 // ABORT protocol_violation and reported as ok=false.
 func (c *conn) read(ctx context.Context) (wamp.Message, bool) {
-	data, err := c.tc.Read(ctx)
+	data, err := c.tc.Read(context.Background()) // see serve: close ends it
 	if err != nil {
 		if errors.Is(err, transport.ErrMessageTooBig) {
 			c.abort(wamp.ErrProtocolViolation, "message exceeds the maximum size")

@@ -264,7 +264,9 @@ func (r *Router) serveConn(ctx context.Context, tc transport.Conn, authenticator
 	info := tc.Info()
 	// The connection's context ends when it closes (for any reason), which
 	// also abandons an authenticator or authorizer call its read loop waits on.
-	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	// It starts from Background: ctx (an HTTP request's, for WebSocket)
+	// would keep its parents and their values for the connection's life.
+	cctx, cancel := context.WithCancel(context.Background())
 	c := &conn{
 		ctx:    cctx,
 		cancel: cancel,
