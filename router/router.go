@@ -39,7 +39,8 @@ type Router struct {
 
 	mu        sync.Mutex
 	conns     map[*conn]struct{}
-	retired   msgTotals // message counts of closed connections (metrics_shard.go)
+	mem       memRelease // when to hand freed memory back (memory.go)
+	retired   msgTotals  // message counts of closed connections (metrics_shard.go)
 	listeners map[net.Listener]struct{}
 	closed    bool
 	wg        sync.WaitGroup // connection goroutines
@@ -287,12 +288,14 @@ func (r *Router) serveConn(ctx context.Context, tc transport.Conn, authenticator
 		return
 	}
 	r.conns[c] = struct{}{}
+	r.mem.opened(len(r.conns))
 	r.wg.Add(1)
 	r.mu.Unlock()
 	defer func() {
 		r.mu.Lock()
 		delete(r.conns, c)
 		r.retire(c)
+		r.connClosed() // memory.go
 		r.mu.Unlock()
 		r.wg.Done()
 	}()
