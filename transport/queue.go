@@ -116,7 +116,7 @@ func (q *Queue) Send(frame []byte) error {
 	wake := q.wake
 	q.mu.Unlock()
 	if start {
-		go q.writeOut()
+		startWriter(q)
 	} else {
 		notify(wake)
 	}
@@ -216,8 +216,9 @@ func (q *Queue) Run(ctx context.Context) (err error) {
 }
 
 // Start makes the queue write on demand instead of from Run: Send starts a
-// writer goroutine when none is running, and it exits as soon as the queue
-// is empty, so a quiet connection costs no goroutine (nor its stack). Writes
+// writer when none is running, and it leaves as soon as the queue is empty,
+// so a quiet connection costs no goroutine (nor its stack); writers are
+// shared goroutines that linger briefly (writers.go). Writes
 // run under ctx. If one fails, the queue closes as when Run returns an
 // error, and onErr is called with the error, once, from the writer.
 func (q *Queue) Start(ctx context.Context, onErr func(error)) {
@@ -227,7 +228,7 @@ func (q *Queue) Start(ctx context.Context, onErr func(error)) {
 	if len(q.frames) > 0 && q.state != queueClosed {
 		q.writing = true
 		q.writers.Add(1)
-		go q.writeOut()
+		startWriter(q)
 	}
 }
 
