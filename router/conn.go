@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/auth"
+	"github.com/tollgate-wamp/tollgate/internal/linger"
 	"github.com/tollgate-wamp/tollgate/transport"
 	"github.com/tollgate-wamp/tollgate/wamp"
 	"github.com/tollgate-wamp/tollgate/wamp/codec"
@@ -170,13 +171,13 @@ func (c *conn) writeFailed(err error) {
 	}
 }
 
-// handshakeAside runs s.handshake on a goroutine of its own and waits for
-// it. Authentication, decoding HELLO and encoding WELCOME grow a stack to
+// handshakeAside runs s.handshake on another goroutine (asides) and waits
+// for it. Authentication, decoding HELLO and encoding WELCOME grow a stack to
 // 8 KiB or more, and a goroutine keeps its stack while it waits: done on
 // the read loop, every idle session would hold that stack.
 func (c *conn) handshakeAside(ctx context.Context, s *session) bool {
 	ok := make(chan bool, 1)
-	go func() {
+	asides.Go(func() {
 		defer func() {
 			if v := recover(); v != nil {
 				c.log.Error("panic in handshake; closing the connection", "panic", v, "stack", string(debug.Stack()))
@@ -184,9 +185,14 @@ func (c *conn) handshakeAside(ctx context.Context, s *session) bool {
 			}
 		}()
 		ok <- s.handshake(ctx)
-	}()
+	})
 	return <-ok
 }
+
+// asides run handshakes and new connections' dispatch: work that grows a
+// stack to 8 KiB or more, on goroutines that have grown it already
+// (internal/linger) instead of a fresh one per connection.
+var asides = linger.New(50 * time.Millisecond)
 
 // read reads and decodes one message. A decode failure is answered with
 // ABORT protocol_violation and reported as ok=false.

@@ -235,12 +235,18 @@ func (r *Router) warnLimited(msg string, args ...any) {
 func (r *Router) welcomeDetails(s *session) wamp.Dict {
 	d := s.Details(welcomeView)
 	d["agent"] = "tollgate-" + Version
-	d["roles"] = wamp.Dict{
+	d["roles"] = welcomeRoles()
+	return d
+}
+
+// welcomeRoles is WELCOME.Details.roles, the same for every session, so
+// built once and shared: a WELCOME is encoded and dropped, never changed.
+var welcomeRoles = sync.OnceValue(func() wamp.Dict {
+	return wamp.Dict{
 		"broker": wamp.Dict{"features": featureDict(broker.Features)},
 		"dealer": wamp.Dict{"features": featureDict(dealer.Features)},
 	}
-	return d
-}
+})
 
 // pendingSessionID draws the id a joining session will get; authenticators
 // see it as details.session.

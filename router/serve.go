@@ -173,7 +173,7 @@ func (r *Router) ServeTransport(ln net.Listener, t Transport) error {
 		}
 		delay = 0
 		if e := r.admitConn(nc, &t, &open); e != nil {
-			go r.dispatch(e, t, rawAuth, httpLn)
+			asides.Go(func() { r.dispatch(e, t, rawAuth, httpLn) }) // TLS and RawSocket handshakes
 		}
 	}
 }

@@ -75,7 +75,8 @@ type Queue struct {
 	auto    bool
 	ctx     context.Context
 	onErr   func(error)
-	writing bool // a writer goroutine is running
+	writeFn func() // q.writeOut, made once
+	writing bool   // a writer goroutine is running
 	writers sync.WaitGroup
 }
 
@@ -116,7 +117,7 @@ func (q *Queue) Send(frame []byte) error {
 	wake := q.wake
 	q.mu.Unlock()
 	if start {
-		startWriter(q)
+		writers.Go(q.writeFn)
 	} else {
 		notify(wake)
 	}
@@ -224,11 +225,11 @@ func (q *Queue) Run(ctx context.Context) (err error) {
 func (q *Queue) Start(ctx context.Context, onErr func(error)) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.auto, q.ctx, q.onErr = true, ctx, onErr
+	q.auto, q.ctx, q.onErr, q.writeFn = true, ctx, onErr, q.writeOut
 	if len(q.frames) > 0 && q.state != queueClosed {
 		q.writing = true
 		q.writers.Add(1)
-		startWriter(q)
+		writers.Go(q.writeFn)
 	}
 }
 

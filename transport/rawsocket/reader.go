@@ -65,6 +65,15 @@ func (fr *frameReader) release() {
 	fr.r, fr.w = 0, 0
 }
 
+// consumed gives the pooled buffer back as soon as its bytes are read, on
+// a plain socket (rr): a connection closed between messages does not take
+// a buffer with it, and one waiting for the next holds none.
+func (fr *frameReader) consumed() {
+	if fr.rr != nil && fr.r == fr.w {
+		fr.release()
+	}
+}
+
 // fill reads at least one byte into the buffer, which must be empty;
 // need is how many bytes the caller wants. With rr the bytes go into a
 // pooled buffer taken once they arrived. Otherwise a small need after

@@ -60,6 +60,16 @@ func (fr *frameReader) setBuf(b []byte, pooled *[]byte) {
 	fr.buf, fr.pooled = b, pooled
 }
 
+// consumed gives a pooled buffer back as soon as its bytes are read: a
+// connection closed between messages does not take a buffer with it, and
+// one waiting for the next holds none.
+func (fr *frameReader) consumed() {
+	if fr.pooled != nil && fr.start == fr.end {
+		fr.setBuf(nil, nil)
+		fr.start, fr.end = 0, 0
+	}
+}
+
 // fill reads at least one more byte into the buffer, making room first.
 func (fr *frameReader) fill() error {
 	if fr.err != nil {
