@@ -58,10 +58,15 @@ const idleChild = "TOLLGATE_TEST_IDLE_CLIENTS"
 // TOLLGATE_IDLE_HEAPPROFILE=file it writes a heap profile while they are
 // held.
 func BenchmarkIdleSession(b *testing.B) {
-	for _, kind := range []string{"tcp", "ws"} {
+	// "subscribed": each session subscribed to a topic of its own before
+	// going quiet (its read loop has handled a request).
+	for _, kind := range []string{"tcp", "ws", "tcp/subscribed"} {
 		b.Run(kind, func(b *testing.B) {
 			srv := routertest.Start(b)
-			url := srv.URL(kind)
+			url, subscribe := srv.URL(strings.TrimSuffix(kind, "/subscribed")), strings.HasSuffix(kind, "/subscribed")
+			if subscribe {
+				url += "#subscribe"
+			}
 			holdIdle(b, srv, url, 1) // warm up pools and lazily built tables
 			base, baseStack, baseG, baseRSS := settled(b, srv, 0)
 			b.ResetTimer()
@@ -69,7 +74,7 @@ func BenchmarkIdleSession(b *testing.B) {
 			b.StopTimer()
 			held, heldStack, heldG, heldRSS := settled(b, srv, b.N)
 			if p := os.Getenv("TOLLGATE_IDLE_HEAPPROFILE"); p != "" && b.N > 1 {
-				writeHeapProfile(b, p+"."+kind)
+				writeHeapProfile(b, p+"."+strings.ReplaceAll(kind, "/", "-"))
 			}
 			stop()
 			_, _, _, afterRSS := settled(b, srv, 0)
@@ -120,13 +125,15 @@ func holdIdle(b *testing.B, srv *routertest.Server, url string, n int) (stop fun
 }
 
 // TestIdleClients is BenchmarkIdleSession's child process (idleChild);
-// otherwise it skips.
+// otherwise it skips. A URL ending in #subscribe makes each session
+// subscribe first.
 func TestIdleClients(t *testing.T) {
 	spec := os.Getenv(idleChild)
 	if spec == "" {
 		t.Skip("child process of BenchmarkIdleSession")
 	}
 	url, count, _ := strings.Cut(spec, " ")
+	url, subscribe := strings.CutSuffix(url, "#subscribe")
 	n, err := strconv.Atoi(count)
 	if err != nil {
 		t.Fatal(err)
@@ -137,6 +144,12 @@ func TestIdleClients(t *testing.T) {
 		tc := dialConn(t, url, codec.MsgPack)
 		if _, ok := rawRPC(t, ctx, tc, &wamp.Hello{Realm: routertest.Realm, Details: wamp.Dict{"roles": clientRoles}}).(*wamp.Welcome); !ok {
 			t.Fatal("no WELCOME")
+		}
+		if subscribe {
+			topic := wamp.URI(fmt.Sprintf("com.example.idle.%d", len(conns)))
+			if _, ok := rawRPC(t, ctx, tc, &wamp.Subscribe{Request: 1, Options: wamp.Dict{}, Topic: topic}).(*wamp.Subscribed); !ok {
+				t.Fatal("no SUBSCRIBED")
+			}
 		}
 		conns = append(conns, tc)
 	}

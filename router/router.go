@@ -263,10 +263,29 @@ func featureDict(keys []string) wamp.Dict {
 // serveConn runs an established transport connection until it ends.
 // It blocks; it returns at once if the router is shutting down.
 func (r *Router) serveConn(ctx context.Context, tc transport.Conn, authenticators map[string]auth.Authenticator) {
+	c := r.newConn(ctx, tc, authenticators)
+	if c == nil {
+		return
+	}
+	defer func() {
+		r.mu.Lock()
+		delete(r.conns, c)
+		r.retire(c)
+		r.connClosed() // memory.go
+		r.mu.Unlock()
+		r.wg.Done()
+	}()
+	c.serve()
+}
+
+// newConn makes tc a connection of r, or closes it and returns nil. Apart
+// from serveConn so that its frame is not on the stack of a read loop
+// waiting for its peer (conn.serve).
+func (r *Router) newConn(ctx context.Context, tc transport.Conn, authenticators map[string]auth.Authenticator) *conn {
 	deadline, ok := claimEdge(ctx)
 	if !ok {
 		tc.Close() // the handshake deadline passed during the transport handshake
-		return
+		return nil
 	}
 	info := tc.Info()
 	// The connection's context ends when it closes (for any reason), which
@@ -288,24 +307,16 @@ func (r *Router) serveConn(ctx context.Context, tc transport.Conn, authenticator
 		helloDeadline: deadline,
 	}
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.closed {
-		r.mu.Unlock()
+		cancel()
 		tc.Close()
-		return
+		return nil
 	}
 	r.conns[c] = struct{}{}
 	r.mem.opened(len(r.conns))
 	r.wg.Add(1)
-	r.mu.Unlock()
-	defer func() {
-		r.mu.Lock()
-		delete(r.conns, c)
-		r.retire(c)
-		r.connClosed() // memory.go
-		r.mu.Unlock()
-		r.wg.Done()
-	}()
-	c.serve()
+	return c
 }
 
 // Shutdown stops accepting connections, says GOODBYE
