@@ -35,7 +35,6 @@ type conn struct {
 	closing   atomic.Bool
 	current   atomic.Pointer[session]
 	closeOnce sync.Once
-	done      chan struct{} // closed when the connection is finished
 	// helloDeadline ends the first session's handshake: HelloTimeout from
 	// accept (edge.go); zero when the connection came from elsewhere.
 	helloDeadline time.Time
@@ -144,7 +143,6 @@ func (c *conn) serve() {
 		cancel()
 		c.close()
 		c.q.Wait()
-		close(c.done)
 	}()
 
 	for {

@@ -302,7 +302,6 @@ func (r *Router) newConn(ctx context.Context, tc transport.Conn, authenticators 
 		q:      transport.NewQueue(tc, transport.QueueOptions{MaxBytes: r.opts.MaxQueueBytes, MaxMessages: r.opts.MaxQueueMessages}),
 		log:    withLazyAttrs(r.log, slog.String("remote", info.RemoteAddr), slog.String("transport", string(info.Kind)), slog.String("serializer", info.Serializer)),
 		auth:   authenticators,
-		done:   make(chan struct{}),
 
 		helloDeadline: deadline,
 	}
