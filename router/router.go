@@ -290,12 +290,13 @@ func (r *Router) newConn(ctx context.Context, tc transport.Conn, authenticators 
 	info := tc.Info()
 	// The connection's context ends when it closes (for any reason), which
 	// also abandons an authenticator or authorizer call its read loop waits on.
-	// It starts from Background: ctx (an HTTP request's, for WebSocket)
-	// would keep its parents and their values for the connection's life.
-	cctx, cancel := context.WithCancel(context.Background())
+	// It is not derived from ctx (an HTTP request's, for WebSocket), which
+	// would keep its parents and their values for the connection's life
+	// (connctx.go).
+	cctx := &connCtx{}
 	c := &conn{
 		ctx:    cctx,
-		cancel: cancel,
+		cancel: cctx.cancel,
 		r:      r,
 		tc:     tc,
 		codec:  tc.Codec(),
@@ -308,7 +309,7 @@ func (r *Router) newConn(ctx context.Context, tc transport.Conn, authenticators 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		cancel()
+		cctx.cancel()
 		tc.Close()
 		return nil
 	}
