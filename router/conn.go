@@ -32,8 +32,13 @@ type conn struct {
 
 	// closing is set when the router started a close (shutdown, kill): the
 	// read loop then only waits for the peer's GOODBYE.
-	closing   atomic.Bool
-	current   atomic.Pointer[session]
+	closing atomic.Bool
+	current atomic.Pointer[session]
+	// welcomeMu makes queueing WELCOME and storing current one step for a
+	// router GOODBYE (realm.add, goodbye): a close started in between would
+	// otherwise see no session and drop the connection without GOODBYE
+	// after the client already has its WELCOME.
+	welcomeMu sync.Mutex
 	closeOnce sync.Once
 	// helloDeadline ends the first session's handshake: HelloTimeout from
 	// accept (edge.go); zero when the connection came from elsewhere.
@@ -235,7 +240,9 @@ func (c *conn) goodbye(reason wamp.URI, msg string) {
 	if !c.closing.CompareAndSwap(false, true) {
 		return
 	}
+	c.welcomeMu.Lock()
 	if c.current.Load() == nil {
+		c.welcomeMu.Unlock()
 		c.close()
 		return
 	}
@@ -244,5 +251,6 @@ func (c *conn) goodbye(reason wamp.URI, msg string) {
 		details["message"] = msg
 	}
 	c.send(&wamp.Goodbye{Details: details, Reason: reason})
+	c.welcomeMu.Unlock()
 	time.AfterFunc(c.r.opts.GoodbyeTimeout, c.close)
 }

@@ -123,8 +123,10 @@ func (rm *realm) add(s *session, welcome *wamp.Welcome) {
 	defer rm.mu.Unlock()
 	delete(rm.joining, s.id)
 	rm.sessions[s.id] = s
+	s.conn.welcomeMu.Lock() // a router GOODBYE comes before or after both
 	s.send(welcome)
 	s.conn.current.Store(s)
+	s.conn.welcomeMu.Unlock()
 }
 
 func (rm *realm) remove(s *session) {
