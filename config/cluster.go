@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"math"
-	"net"
 	"net/url"
 	"os"
 	"regexp"
@@ -43,6 +42,8 @@ type Cluster struct {
 	GatherTimeout        time.Duration
 	DrainAfter           time.Duration
 	ConfigMismatch       string
+
+	ClusterSecurity // cluster_security.go
 }
 
 var subjectToken = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
@@ -97,7 +98,6 @@ func (p *parser) clusterNATS(n *yaml.Node, path string, cl *Cluster) {
 	if nm == nil {
 		return
 	}
-	notImplemented(nm, "credentials", "tls", "ping_interval")
 	u, up := nm.get("url")
 	e, ep := nm.get("embedded")
 	switch {
@@ -112,7 +112,13 @@ func (p *parser) clusterNATS(n *yaml.Node, path string, cl *Cluster) {
 			}
 			cl.URL = s
 		}
+		p.clusterExternal(nm, cl)
 	case e != nil:
+		for _, k := range []string{"credentials", "tls", "ping_interval"} {
+			if v, vp := nm.get(k); v != nil {
+				p.errorf(v, vp, "only for an external NATS (nats.url); the embedded server's routes take nats.embedded.auth, .tls and .ping_interval")
+			}
+		}
 		p.clusterEmbedded(e, ep, cl)
 	default:
 		p.errorf(nm.n, path, "missing nats.embedded or nats.url")
@@ -125,7 +131,7 @@ func (p *parser) clusterEmbedded(n *yaml.Node, path string, cl *Cluster) {
 	if em == nil {
 		return
 	}
-	notImplemented(em, "advertise", "auth", "tls", "client_listen", "jetstream")
+	notImplemented(em, "advertise", "jetstream")
 	cl.ClusterName = "tollgate"
 	if v, vp := em.get("cluster_name"); v != nil {
 		if s, ok := p.str(v, vp); ok && s != "" {
@@ -136,9 +142,7 @@ func (p *parser) clusterEmbedded(n *yaml.Node, path string, cl *Cluster) {
 	}
 	if v, vp := em.get("listen"); v != nil {
 		if s, ok := p.str(v, vp); ok {
-			if _, port, err := net.SplitHostPort(s); err != nil || !validPort(port) {
-				p.errorf(v, vp, "must be host:port (port 0 to 65535), got %q", s)
-			}
+			p.hostPort(v, vp, s)
 			cl.Listen = s
 		}
 	}
@@ -169,6 +173,7 @@ func (p *parser) clusterEmbedded(n *yaml.Node, path string, cl *Cluster) {
 	if v, vp := em.get("max_payload"); v != nil {
 		cl.MaxPayload, _ = p.integer(v, vp, 1024, 64<<20)
 	}
+	p.clusterRouteSecurity(em, cl)
 	em.done()
 }
 

@@ -19,14 +19,20 @@ func joinCluster(c *config.Cluster, realms []router.RealmOptions, log *slog.Logg
 	if c == nil {
 		return nil, nil
 	}
-	nc, err := natscluster.New(natscluster.Config{
+	cfg := natscluster.Config{
 		Node: c.NodeName, SubjectPrefix: c.SubjectPrefix, URL: c.URL,
 		ClusterName: c.ClusterName, Listen: c.Listen, Routes: c.Routes,
 		PingInterval: c.PingInterval, MaxPingsOut: c.MaxPingsOut, MaxPayload: int32(c.MaxPayload),
 		Logger:            log,
 		HeartbeatInterval: c.Heartbeat, DeadAfter: c.DeadAfter, GatherTimeout: c.GatherTimeout,
 		DrainAfter: c.DrainAfter, ConfigHash: realmsHash(realms), ConfigMismatch: c.ConfigMismatch,
-	})
+		RouteTLS: tlsFiles(c.RouteTLS), ClientListen: c.ClientListen,
+		Credentials: c.Credentials, TLS: tlsFiles(c.TLS), ClientPingInterval: c.ClientPingInterval,
+	}
+	if c.RouteUser != "" {
+		cfg.RouteAuth = &natscluster.RouteAuth{User: c.RouteUser, Password: c.RoutePassword}
+	}
+	nc, err := natscluster.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -44,4 +50,11 @@ func realmsHash(realms []router.RealmOptions) string {
 	}
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:8])
+}
+
+func tlsFiles(t *config.ClusterTLS) *natscluster.TLSFiles {
+	if t == nil {
+		return nil
+	}
+	return &natscluster.TLSFiles{Cert: t.Cert, Key: t.Key, CA: t.CA}
 }
