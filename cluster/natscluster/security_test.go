@@ -25,7 +25,7 @@ import (
 
 // certFiles writes a fresh self-signed certificate (its own CA, valid
 // for 127.0.0.1) and its key as PEM files into dir.
-func certFiles(t *testing.T, dir, name string) natscluster.TLSFiles {
+func certFiles(t testing.TB, dir, name string) natscluster.TLSFiles {
 	t.Helper()
 	cert, _ := testcert.Certificate(t, name)
 	key, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
