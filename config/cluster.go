@@ -238,5 +238,5 @@ func (c *Cluster) summary() string {
 	case c.URL != "":
 		return fmt.Sprintf(", cluster node %s over NATS %s", c.NodeName, c.URL)
 	}
-	return fmt.Sprintf(", cluster node %s (embedded NATS, routes on %s to %s)", c.NodeName, c.Listen, plural(len(c.Routes), "peer"))
+	return fmt.Sprintf(", cluster node %s (embedded NATS, routes on %s to %s%s)", c.NodeName, c.Listen, plural(len(c.Routes), "peer"), c.ClusterSecurity.summary())
 }

@@ -61,7 +61,7 @@ func (p *parser) clusterRouteSecurity(em *mapping, cl *Cluster) {
 				}
 			}
 			if pw, pp := am.need("password"); pw != nil {
-				s, unset := p.secretAt(pw, pp, "password", "the node would start without route auth")
+				s, unset := p.secretAt(pw, pp, "password", "routes cannot authenticate without it")
 				if unset {
 					p.errorf(pw, pp, "the route password's environment variable is not set")
 				}
@@ -168,4 +168,17 @@ func loopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// summary says how the routes are protected, for Config.Summary.
+func (s *ClusterSecurity) summary() string {
+	switch {
+	case s.RouteUser != "" && s.RouteTLS != nil:
+		return ", route auth and TLS"
+	case s.RouteUser != "":
+		return ", route auth, no TLS"
+	case s.RouteTLS != nil:
+		return ", route TLS"
+	}
+	return ""
 }

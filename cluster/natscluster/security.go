@@ -161,10 +161,12 @@ func (l serverLog) Noticef(string, ...any) {}
 func (l serverLog) Debugf(string, ...any)  {}
 func (l serverLog) Tracef(string, ...any)  {}
 func (l serverLog) Warnf(format string, v ...any) {
-	l.log.Warn("cluster: nats-server: " + fmt.Sprintf(format, v...))
+	if msg := fmt.Sprintf(format, v...); !strings.HasPrefix(msg, "Plaintext passwords") { // ours: from config, not a file
+		l.log.Warn("cluster: nats-server: " + msg)
+	}
 }
 func (l serverLog) Errorf(format string, v ...any) {
-	l.log.Error("cluster: nats-server: " + fmt.Sprintf(format, v...))
+	l.log.Warn("cluster: nats-server: " + fmt.Sprintf(format, v...)) // peers come and go: not the node's error
 }
 func (l serverLog) Fatalf(format string, v ...any) {
 	l.log.Error("cluster: nats-server: fatal: " + fmt.Sprintf(format, v...))
