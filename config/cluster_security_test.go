@@ -5,6 +5,7 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -128,5 +129,45 @@ func TestClusterOpenRoutesWarn(t *testing.T) {
 `+minimalHead+clusterTail)
 	if got := strings.Join(warnLines(w), "\n"); !strings.Contains(got, "without tls") {
 		t.Errorf("auth without tls: warnings %q", got)
+	}
+}
+
+// TestClusterSecureExamples: examples/cluster/secure's nodes are the
+// plain ones plus route auth and TLS (with certificates like the ones
+// make-certs.sh writes, here from testcert).
+func TestClusterSecureExamples(t *testing.T) {
+	dir := t.TempDir()
+	pemFiles(t, dir)
+	for _, f := range [][2]string{{"node.crt", "route.crt"}, {"node.key", "route.key"}, {"node.crt", "ca.crt"}} {
+		b, err := os.ReadFile(filepath.Join(dir, f[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f[1]), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("TG_ROUTE_PASSWORD", "try")
+	for _, n := range []string{"a", "b", "c"} {
+		text, err := os.ReadFile("../examples/cluster/secure/node-" + n + ".yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, w, err := Parse(filepath.Join(dir, "node-"+n+".yaml"), text)
+		if err != nil || len(w) > 0 {
+			t.Fatalf("secure node-%s: %v %v", n, err, w)
+		}
+		plain, _, err := Load("../examples/cluster/node-" + n + ".yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := c.Cluster.ClusterSecurity
+		if s.RouteUser != "tollgate" || s.RoutePassword != "try" || s.RouteTLS == nil || s.RouteTLS.CA != filepath.Join(dir, "ca.crt") {
+			t.Errorf("secure node-%s: %+v", n, s)
+		}
+		c.Cluster.ClusterSecurity = ClusterSecurity{}
+		if !reflect.DeepEqual(c.Cluster, plain.Cluster) {
+			t.Errorf("secure node-%s differs from node-%s beyond auth and tls:\n%+v\n%+v", n, n, c.Cluster, plain.Cluster)
+		}
 	}
 }
