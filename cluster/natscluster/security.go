@@ -172,10 +172,11 @@ func (l serverLog) Fatalf(format string, v ...any) {
 	l.log.Error("cluster: nats-server: fatal: " + fmt.Sprintf(format, v...))
 }
 
-// ClientAddr is the embedded server's client listener ("" if none): with
-// ClientListen, where the nats CLI connects.
+// ClientAddr is where the nats CLI connects with ClientListen set (with
+// port 0, the port picked); "" without it (the node's own loopback
+// listener is not for others).
 func (c *Cluster) ClientAddr() string {
-	if c.srv == nil || c.srv.Addr() == nil {
+	if c.srv == nil || c.cfg.ClientListen == "" || c.srv.Addr() == nil {
 		return ""
 	}
 	return c.srv.Addr().String()

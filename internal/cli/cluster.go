@@ -36,7 +36,8 @@ func joinCluster(c *config.Cluster, realms []router.RealmOptions, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	log.Info("cluster: joined", "node", c.NodeName, "routes", nc.RouteAddr(), "peers_configured", len(c.Routes), "external_nats", c.URL != "")
+	log.Info("cluster: joined", "node", c.NodeName, "routes", nc.RouteAddr(), "peers_configured", len(c.Routes), "external_nats", c.URL != "",
+		"route_auth", c.RouteUser != "", "route_tls", c.RouteTLS != nil, "client_listen", nc.ClientAddr())
 	return nc, nil
 }
 
