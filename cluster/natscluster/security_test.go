@@ -265,3 +265,15 @@ func TestExternalNATSCredentialsAndTLS(t *testing.T) {
 	publish(t, dial(t, nodes[0]), "com.end", nil)
 	rec.wait(t, "subscriber on y")
 }
+
+// TestSecureMesh: with route auth and mutual TLS, gossip still completes
+// the mesh (the gossiped routes log in and verify too): every node of
+// three has a route to both others.
+func TestSecureMesh(t *testing.T) {
+	tf := certFiles(t, t.TempDir(), "cluster")
+	nodes := startMembers(t, 3, func(_ int, c *natscluster.Config) {
+		c.RouteTLS, c.RouteAuth = &tf, &natscluster.RouteAuth{User: "tg", Password: "pw"}
+	})
+	waitFor(t, "full mesh", func() bool { return nodes[1].c.Peers() == 2 && nodes[2].c.Peers() == 2 && nodes[0].c.Peers() == 2 })
+	crossTraffic(t, nodes[1], nodes[2])
+}
