@@ -221,7 +221,7 @@ func embedded(cfg Config, token string) (*server.Server, error) {
 	srv.Start()
 	if !srv.ReadyForConnections(10 * time.Second) {
 		srv.Shutdown()
-		return nil, fmt.Errorf("natscluster: embedded server not ready after 10s (route listener %s in use? the log says)", cfg.Listen)
+		return nil, errors.New("natscluster: embedded server not ready after 10s (a listen address in use? the log says why)")
 	}
 	return srv, nil
 }
