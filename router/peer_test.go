@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-wamp/tollgate/router"
 	"github.com/tollgate-wamp/tollgate/routertest"
 	"github.com/tollgate-wamp/tollgate/transport"
 	"github.com/tollgate-wamp/tollgate/transport/rawsocket"
@@ -305,5 +306,19 @@ func deepEqual(t testing.TB, what string, got, want any) {
 	t.Helper()
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%s = %#v, want %#v", what, got, want)
+	}
+}
+
+// waitStats polls the router's Stats until ok holds, for counters that move
+// after the last message a test can see (e.g. an unacknowledged PUBLISH
+// dropped once an authorizer answers), failing after 5s.
+func waitStats(t testing.TB, srv *routertest.Server, what string, ok func(router.Stats) bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for st := srv.Router().Stats(); !ok(st); st = srv.Router().Stats() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: stats %+v", what, st)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
