@@ -265,6 +265,18 @@ func (p *peer) register(proc wamp.URI, opts wamp.Dict) wamp.ID {
 	return r.Registration
 }
 
+// settle returns once p's session has handled everything p sent before (a
+// session handles its messages in order), including what a request does
+// after its answer: the meta events and the revoke re-check that follow
+// SUBSCRIBED and REGISTERED. The probe is a SUBSCRIBE refused for its URI,
+// before any authorization.
+func (p *peer) settle() {
+	p.t.Helper()
+	req := p.next()
+	p.send(&wamp.Subscribe{Request: req, Options: wamp.Dict{}, Topic: "settle..probe"})
+	p.expectError(wamp.TypeSubscribe, req, wamp.ErrInvalidURI)
+}
+
 // expectError expects ERROR for (type, req) with uri.
 func (p *peer) expectError(t wamp.MessageType, req wamp.ID, uri wamp.URI) *wamp.Error {
 	p.t.Helper()
