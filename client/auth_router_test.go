@@ -41,10 +41,7 @@ func TestClientStaticAuthMethods(t *testing.T) {
 	t.Parallel()
 	srv := routertest.Start(t, authRealm)
 	pub, priv, _ := ed25519.GenerateKey(nil)
-	hash, err := auth.HashPassword("tkt")
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := routertest.CheapHash(t, "tkt")
 	url := srv.Serve(t, "tcp", router.Transport{RawSocket: &router.RawSocketOptions{Auth: []auth.MethodConfig{
 		{Method: "ticket", Type: "static", Ticket: auth.TicketConfig{Principals: map[string]auth.TicketPrincipal{"t": {Ticket: hash, Role: "user"}}}},
 		{Method: "wampcra", Type: "static", WAMPCRA: auth.WAMPCRAConfig{Users: map[string]auth.WAMPCRAUser{

@@ -55,10 +55,7 @@ func joinBackend(t *testing.T, url string, realm wamp.URI) *peer {
 func TestStaticTicketAuth(t *testing.T) {
 	t.Parallel()
 	srv := authRouter(t)
-	hash, err := auth.HashPassword("s3cret")
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := routertest.CheapHash(t, "s3cret")
 	url := srv.Serve(t, "tcp", rawTransport(auth.MethodConfig{Method: "ticket", Type: "static", Ticket: auth.TicketConfig{
 		Principals: map[string]auth.TicketPrincipal{
 			"joe": {Ticket: hash, Role: "user"},

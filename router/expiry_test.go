@@ -81,12 +81,19 @@ func TestCredentialsRefresh(t *testing.T) {
 	backend := joinBackend(t, backdoor, "realm1")
 	backend.register("com.example.authenticate", wamp.Dict{})
 	backend.register("com.example.refresh", wamp.Dict{})
-	joe := loginDynamic(t, front, backend, "joe", wamp.Dict{"role": "user", "expires_in": 0.3})
+	// Lifetimes of 2s: the refresh is called 1s (minRefreshLead) before
+	// expiry, and the backend's answer must beat the expiry. A shorter
+	// lifetime leaves it half that, too little for a loaded -race run.
+	joe := loginDynamic(t, front, backend, "joe", wamp.Dict{"role": "user", "expires_in": 2})
 	joe.welcomed()
 
 	// refresh(session, authid) before expiry; a new expiry keeps the session.
-	for _, answer := range []any{0.3, wamp.Dict{"expires_at": time.Now().Add(time.Second).UTC().Format(time.RFC3339Nano)}} {
+	for i := range 2 {
 		inv := expect[*wamp.Invocation](backend)
+		var answer any = 2
+		if i == 1 {
+			answer = wamp.Dict{"expires_at": time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339Nano)}
+		}
 		args := argsOf(t, &inv.Payload)
 		if len(args) != 2 || asID(t, args[0]) != joe.id || args[1] != "joe" {
 			t.Fatalf("refresh args %v", args)

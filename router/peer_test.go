@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-wamp/tollgate/router"
 	"github.com/tollgate-wamp/tollgate/routertest"
 	"github.com/tollgate-wamp/tollgate/transport"
 	"github.com/tollgate-wamp/tollgate/transport/rawsocket"
@@ -264,6 +265,18 @@ func (p *peer) register(proc wamp.URI, opts wamp.Dict) wamp.ID {
 	return r.Registration
 }
 
+// settle returns once p's session has handled everything p sent before (a
+// session handles its messages in order), including what a request does
+// after its answer: the meta events and the revoke re-check that follow
+// SUBSCRIBED and REGISTERED. The probe is a SUBSCRIBE refused for its URI,
+// before any authorization.
+func (p *peer) settle() {
+	p.t.Helper()
+	req := p.next()
+	p.send(&wamp.Subscribe{Request: req, Options: wamp.Dict{}, Topic: "settle..probe"})
+	p.expectError(wamp.TypeSubscribe, req, wamp.ErrInvalidURI)
+}
+
 // expectError expects ERROR for (type, req) with uri.
 func (p *peer) expectError(t wamp.MessageType, req wamp.ID, uri wamp.URI) *wamp.Error {
 	p.t.Helper()
@@ -305,5 +318,19 @@ func deepEqual(t testing.TB, what string, got, want any) {
 	t.Helper()
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("%s = %#v, want %#v", what, got, want)
+	}
+}
+
+// waitStats polls the router's Stats until ok holds, for counters that move
+// after the last message a test can see (e.g. an unacknowledged PUBLISH
+// dropped once an authorizer answers), failing after 5s.
+func waitStats(t testing.TB, srv *routertest.Server, what string, ok func(router.Stats) bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for st := srv.Router().Stats(); !ok(st); st = srv.Router().Stats() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: stats %+v", what, st)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/tollgate-wamp/tollgate/auth"
 	"github.com/tollgate-wamp/tollgate/router"
 	"github.com/tollgate-wamp/tollgate/routertest"
 	"github.com/tollgate-wamp/tollgate/transport/websocket"
@@ -43,5 +44,14 @@ func TestServeWebSocketPathIsDeterministic(t *testing.T) {
 
 	if u := srv.Serve(t, "tcp", router.Transport{Name: "any", WebSocket: map[string]router.WebSocketOptions{"": {}}}); !strings.HasSuffix(u, "/ws") {
 		t.Errorf("Serve with only the any-path endpoint = %s, want /ws", u)
+	}
+}
+
+func TestCheapHashVerifies(t *testing.T) {
+	hash := routertest.CheapHash(t, "s3cret")
+	for pw, want := range map[string]bool{"s3cret": true, "wrong": false} {
+		if ok, err := auth.VerifyPassword(hash, pw); ok != want || err != nil {
+			t.Errorf("VerifyPassword(%q) = %v, %v; want %v", pw, ok, err, want)
+		}
 	}
 }
