@@ -575,27 +575,28 @@ func (inv *invocation) finish() bool {
 }
 
 // fail answers the caller with ERROR uri (if not answered yet) and drops
-// the invocation on the callee side.
-func (inv *invocation) fail(uri wamp.URI, msg string) {
+// the invocation on the callee side. It reports whether it answered.
+func (inv *invocation) fail(uri wamp.URI, msg string) bool {
 	inv.callee.take(inv.id, false)
 	if !inv.finish() {
-		return
+		return false
 	}
 	var args wamp.List
 	if msg != "" {
 		args = wamp.List{msg}
 	}
 	inv.caller.s.Send(&wamp.Error{RequestType: wamp.TypeCall, Request: inv.callReq, Details: wamp.Dict{}, Error: uri, Payload: wamp.Payload{Args: args}})
+	return true
 }
 
-// expire is the call-timeout timer: cancel like killnowait (or skip) and
-// answer wamp.error.timeout.
+// expire is the call-timeout timer: answer wamp.error.timeout, then cancel
+// like killnowait (or skip). Answering first: the callee's ERROR for the
+// INTERRUPT could otherwise win and reach the caller as its answer.
 func (inv *invocation) expire() {
 	if inv.done.Load() {
 		return
 	}
-	if inv.callee.CalleeCanceling {
+	if inv.fail(wamp.ErrTimeout, "call timed out") && inv.callee.CalleeCanceling {
 		inv.callee.s.Send(&wamp.Interrupt{Request: inv.id, Options: wamp.Dict{"mode": CancelKillNoWait, "reason": string(wamp.ErrTimeout)}})
 	}
-	inv.fail(wamp.ErrTimeout, "call timed out")
 }
