@@ -241,7 +241,7 @@ func (c *Cluster) routed() map[string]bool {
 // mu already): the hooks run once, then the janitor.
 func (c *Cluster) declareDead(k memberKey) {
 	c.log.Warn("cluster: node declared dead", "dead", k.node, "incarnation", k.inc)
-	c.nodeLost(k.node)
+	c.nodeLost(k.node, k.inc)
 	c.orphan(k) // meta.go
 }
 
@@ -307,8 +307,9 @@ func (c *Cluster) onHeartbeat(m *ctlMsg) {
 	}
 	for _, l := range left { // its sessions left before it did: no janitor
 		c.log.Info("cluster: node left", "node", l.node, "incarnation", l.inc)
-		c.nodeLost(l.node)
+		c.nodeLost(l.node, l.inc)
 		c.dropRoster(l)
+		c.queuePurge(l) // cleanup.go: it removed its callees; in case it could not
 	}
 	if tellDead {
 		c.sendControl(&ctlMsg{Kind: kindFence, Node: m.Node, Inc: m.Inc})
@@ -341,6 +342,7 @@ func (c *Cluster) fence(why string) {
 	mb.mu.Unlock()
 	c.log.Warn("cluster: fenced: closing local sessions, rejoining with a new incarnation", "why", why, "old", old, "incarnation", inc)
 	mb.r.Fence(FenceReason)
+	c.purgeStale() // cleanup.go: the old incarnation's entries
 	c.heartbeat()
 }
 
@@ -359,6 +361,9 @@ func (c *Cluster) leave() {
 	mb.mu.Lock()
 	bye := ctlMsg{Kind: kindLeave, Node: c.cfg.Node, Inc: mb.inc}
 	mb.mu.Unlock()
+	if c.Available() { // cut off, it leaves them to the janitor
+		c.purgeOwn(bye.Inc, time.Second) // cleanup.go
+	}
 	c.sendControl(&bye)
 	if c.nc.IsConnected() { // a node cut off says goodbye to nobody
 		_ = c.nc.FlushTimeout(c.cfg.HeartbeatInterval)

@@ -17,26 +17,12 @@ import (
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
-// startMembers starts n nodes (like startNodes) with cfg and router
-// options applied, and waits until every node counts n members.
+// startMembers starts n nodes (startMesh: every node has every route, so
+// JetStream runs) with cfg and router options applied, and waits until
+// every node counts n members.
 func startMembers(t testing.TB, n int, cfg func(i int, c *natscluster.Config), ro ...func(*router.Options)) []*node {
 	t.Helper()
-	nodes := make([]*node, n)
-	for i := range nodes {
-		c := natscluster.Config{Node: fmt.Sprintf("n%d", i), Listen: "127.0.0.1:0"}
-		if i > 0 {
-			c.Routes = []string{"nats-route://" + nodes[0].c.RouteAddr()}
-		}
-		if cfg != nil {
-			cfg(i, &c)
-		}
-		nc, err := natscluster.New(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		opts := append([]func(*router.Options){func(o *router.Options) { o.Cluster = nc }}, ro...)
-		nodes[i] = &node{c: nc, srv: routertest.Start(t, opts...)}
-	}
+	nodes := startMesh(t, n, cfg, ro...)
 	waitMembers(t, nodes, n)
 	return nodes
 }

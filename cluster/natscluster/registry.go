@@ -88,6 +88,7 @@ func (r *registry) run(ctx context.Context) {
 	}
 	defer func() { _ = w.Stop() }()
 	close(r.ready)
+	initial := true
 	for {
 		select {
 		case <-ctx.Done():
@@ -96,8 +97,12 @@ func (r *registry) run(ctx context.Context) {
 			if !ok {
 				return
 			}
-			if e != nil { // nil marks the end of the initial values
+			switch {
+			case e != nil:
 				r.entry(e)
+			case initial: // nil marks the end of the initial values
+				initial = false
+				r.c.purgeStale() // cleanup.go: entries of this node's previous process
 			}
 		}
 	}
@@ -190,20 +195,25 @@ func (r *registry) live(cs []cluster.Callee) []cluster.Callee {
 	return out
 }
 
-// nodeLost drops node's callees from the replica (the janitor cleans the
-// bucket itself): every incarnation of node seen in a record is lost.
-func (r *registry) nodeLost(node string) {
+// nodeLost drops incarnation inc of node from the replica, now and in
+// records still to come (the janitor cleans the bucket itself); inc 0
+// loses every incarnation of node seen in a record.
+func (r *registry) nodeLost(node string, inc uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	gone := func(c cluster.Callee) bool { return c.Node == node && (inc == 0 || c.Incarnation == inc) }
 	var hit []*cluster.Registration
 	for _, rec := range r.records {
-		if slices.ContainsFunc(rec.Callees, func(c cluster.Callee) bool { return c.Node == node && !r.lost[c.Incarnation] }) {
+		if slices.ContainsFunc(rec.Callees, func(c cluster.Callee) bool { return gone(c) && !r.lost[c.Incarnation] }) {
 			hit = append(hit, rec)
 		}
 	}
+	if inc != 0 {
+		r.lost[inc] = true
+	}
 	for _, rec := range hit {
 		for _, c := range rec.Callees {
-			if c.Node == node {
+			if gone(c) {
 				r.lost[c.Incarnation] = true
 			}
 		}
@@ -277,6 +287,9 @@ func conflict(err error) bool {
 // nodes no longer count (and are dropped from the record written).
 func (c *Cluster) Register(ctx context.Context, realm, procedure wamp.URI, match, invoke string, callee cluster.Callee) (wamp.ID, bool, error) {
 	r := c.reg
+	if callee.Incarnation != c.incarnation() {
+		return 0, false, errFenced
+	}
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	kv, err := r.store(ctx)
@@ -329,9 +342,14 @@ func (c *Cluster) Register(ctx context.Context, realm, procedure wamp.URI, match
 		if err != nil {
 			return 0, false, fmt.Errorf("%w: %w", cluster.ErrUnavailable, err)
 		}
-		if err := r.await(ctx, nrev); err != nil {
-			// Written but not here in time: take it back, so no callee is
-			// registered that its session was told it is not.
+		err = r.await(ctx, nrev)
+		if err == nil && callee.Incarnation != c.incarnation() {
+			err = errFenced // the fence's cleanup may have run before this write
+		}
+		if err != nil {
+			// Written but not here in time, or by a fenced incarnation:
+			// take it back, so no callee is registered that its session
+			// was told it is not.
 			bg, cancel := context.WithTimeout(context.Background(), r.timeout)
 			defer cancel()
 			if uerr := c.Unregister(bg, realm, procedure, match, callee.Session); uerr != nil {
@@ -361,8 +379,7 @@ func (r *registry) get(ctx context.Context, kv jetstream.KeyValue, key string) (
 	return rec, e.Revision(), nil
 }
 
-// Unregister implements cluster.RPC: CAS Update without the callee, or a
-// Delete at that revision when it was the last one.
+// Unregister implements cluster.RPC (remove, cleanup.go).
 func (c *Cluster) Unregister(ctx context.Context, realm, procedure wamp.URI, match string, session wamp.ID) error {
 	r := c.reg
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
@@ -371,40 +388,8 @@ func (c *Cluster) Unregister(ctx context.Context, realm, procedure wamp.URI, mat
 	if err != nil {
 		return err
 	}
-	key := cluster.RegistryKey(realm, procedure, match)
-	for range 64 {
-		rec, rev, err := r.get(ctx, kv, key)
-		if settling(ctx, err) {
-			continue
-		}
-		if err != nil || rec == nil {
-			return err
-		}
-		i := slices.IndexFunc(rec.Callees, func(x cluster.Callee) bool { return x.Node == c.cfg.Node && x.Session == session })
-		if i < 0 {
-			return nil
-		}
-		rec.Callees = slices.Delete(rec.Callees, i, i+1)
-		r.mu.Lock()
-		rest := len(r.live(rec.Callees))
-		r.mu.Unlock()
-		if rest == 0 {
-			err = kv.Delete(ctx, key, jetstream.LastRevision(rev))
-		} else {
-			var b []byte
-			if b, err = cluster.EncodeRegistration(rec); err == nil {
-				_, err = kv.Update(ctx, key, b, rev)
-			}
-		}
-		if conflict(err) || settling(ctx, err) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("%w: %w", cluster.ErrUnavailable, err)
-		}
-		return nil
-	}
-	return fmt.Errorf("%w: too many concurrent changes to %q", cluster.ErrUnavailable, procedure)
+	node := c.cfg.Node
+	return r.remove(ctx, kv, cluster.RegistryKey(realm, procedure, match), func(x cluster.Callee) bool { return x.Node == node && x.Session == session })
 }
 
 // Callees returns the live callees this node's replica holds for (realm,
