@@ -27,9 +27,10 @@ type registry struct {
 	bucket  string
 	timeout time.Duration
 
-	want  chan struct{} // a REGISTER asks for the bucket to be created
-	ready chan struct{} // closed once kv is bound and watched
-	kv    jetstream.KeyValue
+	want    chan struct{} // a REGISTER asks for the bucket to be created
+	rewatch chan struct{} // a node was lost: renew the watch (kick)
+	ready   chan struct{} // closed once kv is bound and watched
+	kv      jetstream.KeyValue
 
 	mu      sync.Mutex // orders Apply calls; guards the fields below
 	rx      cluster.RPCReceiver
@@ -46,7 +47,7 @@ type waiter struct {
 
 func newRegistry(c *Cluster) *registry {
 	return &registry{c: c, bucket: c.cfg.SubjectPrefix + "_regs", timeout: c.cfg.RegistryTimeout,
-		want: make(chan struct{}, 1), ready: make(chan struct{}),
+		want: make(chan struct{}, 1), rewatch: make(chan struct{}, 1), ready: make(chan struct{}),
 		records: map[string]*cluster.Registration{}, lost: map[uint64]bool{}}
 }
 
@@ -81,6 +82,14 @@ func (r *registry) run(ctx context.Context) {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+	r.watch(ctx)
+}
+
+// watch applies the bucket's records until ctx ends. The watch is an
+// ordered consumer on one of the stream's servers: when a node is lost it
+// starts again from the next revision (nats.go would notice a consumer
+// gone with its server only after two missed 5 s heartbeats).
+func (r *registry) watch(ctx context.Context) {
 	w, err := r.kv.WatchAll(ctx)
 	if err != nil {
 		r.c.log.Error("cluster: registry watch", "err", err)
@@ -93,6 +102,18 @@ func (r *registry) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-r.rewatch:
+			r.mu.Lock()
+			next := r.applied + 1
+			r.mu.Unlock()
+			nw, err := r.kv.WatchAll(ctx, jetstream.ResumeFromRevision(next))
+			if err != nil { // the stream has no leader yet
+				r.c.log.Debug("cluster: registry watch not renewed yet", "err", err)
+				time.AfterFunc(250*time.Millisecond, r.kick)
+				continue
+			}
+			_ = w.Stop()
+			w = nw
 		case e, ok := <-w.Updates():
 			if !ok {
 				return
@@ -141,10 +162,21 @@ func (r *registry) bind(ctx context.Context, js jetstream.JetStream, create bool
 	return kv, err
 }
 
-// entry applies one watched revision.
+// kick asks for the watch to be renewed.
+func (r *registry) kick() {
+	select {
+	case r.rewatch <- struct{}{}:
+	default:
+	}
+}
+
+// entry applies one watched revision (once: a renewed watch may repeat).
 func (r *registry) entry(e jetstream.KeyValueEntry) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if e.Revision() <= r.applied {
+		return
+	}
 	var rec *cluster.Registration
 	if e.Operation() == jetstream.KeyValuePut {
 		var err error
@@ -221,6 +253,7 @@ func (r *registry) nodeLost(node string, inc uint64) {
 	for _, rec := range hit {
 		r.apply(rec)
 	}
+	r.kick()
 }
 
 // await returns once revision rev is applied, or ctx ends.
@@ -245,6 +278,9 @@ func (r *registry) await(ctx context.Context, rev uint64) error {
 func (r *registry) store(ctx context.Context) (jetstream.KeyValue, error) {
 	if !r.c.jetStream() {
 		return nil, fmt.Errorf("%w: the embedded NATS runs without JetStream (a node with a route listener needs the routes to its peers)", cluster.ErrUnavailable)
+	}
+	if !r.c.nc.IsConnected() { // a request would wait out its timeout
+		return nil, fmt.Errorf("%w: not connected to NATS", cluster.ErrUnavailable)
 	}
 	select {
 	case <-r.ready:
