@@ -156,6 +156,9 @@ func testNodeLoss(t *testing.T, v int) {
 // members and refuses REGISTER with tollgate.error.cluster_unavailable.
 func TestMinorityRefusesRegister(t *testing.T) {
 	nodes := startMembers(t, 3, nil)
+	if err := nodes[0].c.WaitRegistry(testCtx(t)); err != nil { // a cold JetStream takes 0.3–6 s
+		t.Fatal(err)
+	}
 	s := dial(t, nodes[0])
 	if _, err := s.Register(context.Background(), "com.test.before", func(context.Context, *client.Invocation) (*client.Result, error) { return nil, nil }); err != nil {
 		t.Fatalf("REGISTER with a majority: %v", err)

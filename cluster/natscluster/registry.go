@@ -266,11 +266,19 @@ func (r *registry) await(ctx context.Context, rev uint64) error {
 	ch := make(chan struct{})
 	r.waiters = append(r.waiters, waiter{rev, ch})
 	r.mu.Unlock()
-	select {
-	case <-ch:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("%w: revision %d not applied here: %w", cluster.ErrUnavailable, rev, ctx.Err())
+	// A revision written but not seen within a second: the watch's
+	// consumer may be on a server that is gone or cut off; renew it.
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ch:
+			return nil
+		case <-t.C:
+			r.kick()
+		case <-ctx.Done():
+			return fmt.Errorf("%w: revision %d not applied here: %w", cluster.ErrUnavailable, rev, ctx.Err())
+		}
 	}
 }
 
