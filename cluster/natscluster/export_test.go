@@ -62,10 +62,3 @@ func (c *Cluster) StoredCallees(ctx context.Context, realm, procedure wamp.URI, 
 	}
 	return len(rec.Callees)
 }
-
-// Applied is the last registry revision this node's replica applied.
-func (c *Cluster) Applied() uint64 {
-	c.reg.mu.Lock()
-	defer c.reg.mu.Unlock()
-	return c.reg.applied
-}

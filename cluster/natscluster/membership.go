@@ -276,7 +276,9 @@ func (c *Cluster) onHeartbeat(m *ctlMsg) {
 		}
 		delete(mb.known, m.Node)
 	case mb.dead[k]:
-		tellDead = true
+		// Only a majority's verdict fences: a node that was cut off
+		// declared the majority dead too.
+		tellDead = mb.availableLocked()
 	case m.Hash != c.cfg.ConfigHash && c.cfg.ConfigMismatch == "strict":
 		mb.known[m.Node] = true // known, never live: the minority side refuses REGISTER
 		if !mb.warned[k] {
@@ -339,7 +341,12 @@ func (c *Cluster) fence(why string) {
 	mb.inc = inc
 	mb.presumedDead, mb.cutSince = false, time.Time{}
 	mb.roster.reset()
+	// What this node declared dead while cut off was a minority's view:
+	// forget it, so it neither cleans up after nor fences the majority.
+	mb.dead = map[memberKey]bool{}
+	mb.roster.orphans, mb.roster.purges = map[memberKey]*remoteRoster{}, map[memberKey]time.Time{}
 	mb.mu.Unlock()
+	c.reg.fenced(old)
 	c.log.Warn("cluster: fenced: closing local sessions, rejoining with a new incarnation", "why", why, "old", old, "incarnation", inc)
 	mb.r.Fence(FenceReason)
 	c.purgeStale() // cleanup.go: the old incarnation's entries

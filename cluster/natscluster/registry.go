@@ -256,6 +256,21 @@ func (r *registry) nodeLost(node string, inc uint64) {
 	r.kick()
 }
 
+// fenced makes every callee live again but those of this node's old
+// incarnation, reapplies the records and renews the watch (stalled, or
+// on a server of the side this node was cut off from). The nodes this one
+// lost while cut off are the majority; the callees of truly dead ones are
+// removed by their janitor.
+func (r *registry) fenced(old uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lost = map[uint64]bool{old: true}
+	for _, rec := range r.records {
+		r.apply(rec)
+	}
+	r.kick()
+}
+
 // await returns once revision rev is applied, or ctx ends.
 func (r *registry) await(ctx context.Context, rev uint64) error {
 	r.mu.Lock()
