@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"math"
-	"net"
 	"net/url"
 	"os"
 	"regexp"
@@ -52,6 +51,8 @@ type Cluster struct {
 	// RegistryReplicas is the registry bucket's replica count
 	// ("registry.replicas"; 0: 3 with at least 3 nodes, else 1).
 	RegistryReplicas int
+
+	ClusterSecurity // cluster_security.go
 }
 
 var subjectToken = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
@@ -109,7 +110,6 @@ func (p *parser) clusterNATS(n *yaml.Node, path string, cl *Cluster) {
 	if nm == nil {
 		return
 	}
-	notImplemented(nm, "credentials", "tls", "ping_interval")
 	u, up := nm.get("url")
 	e, ep := nm.get("embedded")
 	switch {
@@ -124,7 +124,13 @@ func (p *parser) clusterNATS(n *yaml.Node, path string, cl *Cluster) {
 			}
 			cl.URL = s
 		}
+		p.clusterExternal(nm, cl)
 	case e != nil:
+		for _, k := range []string{"credentials", "tls", "ping_interval"} {
+			if v, vp := nm.get(k); v != nil {
+				p.errorf(v, vp, "only for an external NATS (nats.url); the embedded server's routes take nats.embedded.auth, .tls and .ping_interval")
+			}
+		}
 		p.clusterEmbedded(e, ep, cl)
 	default:
 		p.errorf(nm.n, path, "missing nats.embedded or nats.url")
@@ -137,7 +143,7 @@ func (p *parser) clusterEmbedded(n *yaml.Node, path string, cl *Cluster) {
 	if em == nil {
 		return
 	}
-	notImplemented(em, "advertise", "auth", "tls", "client_listen")
+	notImplemented(em, "advertise")
 	if v, vp := em.get("jetstream"); v != nil {
 		p.clusterJetStream(v, vp, cl)
 	}
@@ -151,9 +157,7 @@ func (p *parser) clusterEmbedded(n *yaml.Node, path string, cl *Cluster) {
 	}
 	if v, vp := em.get("listen"); v != nil {
 		if s, ok := p.str(v, vp); ok {
-			if _, port, err := net.SplitHostPort(s); err != nil || !validPort(port) {
-				p.errorf(v, vp, "must be host:port (port 0 to 65535), got %q", s)
-			}
+			p.hostPort(v, vp, s)
 			cl.Listen = s
 		}
 	}
@@ -184,6 +188,7 @@ func (p *parser) clusterEmbedded(n *yaml.Node, path string, cl *Cluster) {
 	if v, vp := em.get("max_payload"); v != nil {
 		cl.MaxPayload, _ = p.integer(v, vp, 1024, 64<<20)
 	}
+	p.clusterRouteSecurity(em, cl)
 	em.done()
 }
 
@@ -281,5 +286,5 @@ func (c *Cluster) summary() string {
 	case c.URL != "":
 		return fmt.Sprintf(", cluster node %s over NATS %s", c.NodeName, c.URL)
 	}
-	return fmt.Sprintf(", cluster node %s (embedded NATS, routes on %s to %s)", c.NodeName, c.Listen, plural(len(c.Routes), "peer"))
+	return fmt.Sprintf(", cluster node %s (embedded NATS, routes on %s to %s%s)", c.NodeName, c.Listen, plural(len(c.Routes), "peer"), c.ClusterSecurity.summary())
 }

@@ -51,7 +51,7 @@ func TestClusterErrors(t *testing.T) {
 	_, _, err := Parse("bad.yaml", []byte(`cluster:
   node_name: ""
   subject_prefix: "a.b"
-  registry: {replicas: 3}
+  registry: {replicas: 9}
   nats:
     url: nats://h:4222
     embedded:
@@ -64,7 +64,7 @@ func TestClusterErrors(t *testing.T) {
 	for _, want := range []string{
 		`bad.yaml:2:14: cluster.node_name: must be a non-empty name`,
 		`bad.yaml:3:19: cluster.subject_prefix: must be 1 to 32 of [A-Za-z0-9_-]`,
-		`bad.yaml:4:3: cluster.registry: not implemented yet`,
+		`bad.yaml:4:24: cluster.registry.replicas: must be an integer 1-5, got 9`,
 		`bad.yaml:8:7: cluster.nats.embedded: give either nats.url`,
 	} {
 		if !strings.Contains(got, want) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/auth"
+	"github.com/tollgate-wamp/tollgate/internal/linger"
 	"github.com/tollgate-wamp/tollgate/transport"
 	"github.com/tollgate-wamp/tollgate/wamp"
 	"github.com/tollgate-wamp/tollgate/wamp/codec"
@@ -31,10 +32,14 @@ type conn struct {
 
 	// closing is set when the router started a close (shutdown, kill): the
 	// read loop then only waits for the peer's GOODBYE.
-	closing   atomic.Bool
-	current   atomic.Pointer[session]
+	closing atomic.Bool
+	current atomic.Pointer[session]
+	// welcomeMu makes queueing WELCOME and storing current one step for a
+	// router GOODBYE (realm.add, goodbye): a close started in between would
+	// otherwise see no session and drop the connection without GOODBYE
+	// after the client already has its WELCOME.
+	welcomeMu sync.Mutex
 	closeOnce sync.Once
-	done      chan struct{} // closed when the connection is finished
 	// helloDeadline ends the first session's handshake: HelloTimeout from
 	// accept (edge.go); zero when the connection came from elsewhere.
 	helloDeadline time.Time
@@ -120,18 +125,15 @@ func (c *conn) closeAfterDrain() {
 }
 
 // serve runs the connection's read loop until it ends. It owns the
-// connection: it starts the writer and closes everything on return.
+// connection: it starts the writer and closes everything on return. The
+// writer runs only while frames wait (transport.Queue.Start), so an idle
+// connection has one goroutine, this one.
 func (c *conn) serve() {
 	ctx, cancel := c.ctx, c.cancel
-	var writer sync.WaitGroup
-	writer.Add(1)
-	go func() {
-		defer writer.Done()
-		if err := c.q.Run(ctx); err != nil && ctx.Err() == nil {
-			c.log.Debug("writer stopped", "err", err)
-			c.tc.Close() // unblock the reader
-		}
-	}()
+	// Reads and writes need no context: whatever cancels ctx closes the
+	// transport too (close), which ends them, and a context would cost
+	// every connection two context.AfterFunc registrations.
+	c.q.Start(context.Background(), c.writeFailed)
 	defer func() {
 		if v := recover(); v != nil {
 			c.log.Error("panic in session; closing it", "panic", v, "stack", string(debug.Stack()))
@@ -145,8 +147,7 @@ func (c *conn) serve() {
 		dcancel()
 		cancel()
 		c.close()
-		writer.Wait()
-		close(c.done)
+		c.q.Wait()
 	}()
 
 	for {
@@ -164,13 +165,22 @@ func (c *conn) serve() {
 	}
 }
 
-// handshakeAside runs s.handshake on a goroutine of its own and waits for
-// it. Authentication, decoding HELLO and encoding WELCOME grow a stack to
+// writeFailed ends the connection after a failed write (the queue has
+// closed itself): it unblocks the reader.
+func (c *conn) writeFailed(err error) {
+	if c.ctx.Err() == nil {
+		c.log.Debug("writer stopped", "err", err)
+		c.tc.Close()
+	}
+}
+
+// handshakeAside runs s.handshake on another goroutine (asides) and waits
+// for it. Authentication, decoding HELLO and encoding WELCOME grow a stack to
 // 8 KiB or more, and a goroutine keeps its stack while it waits: done on
 // the read loop, every idle session would hold that stack.
 func (c *conn) handshakeAside(ctx context.Context, s *session) bool {
 	ok := make(chan bool, 1)
-	go func() {
+	asides.Go(func() {
 		defer func() {
 			if v := recover(); v != nil {
 				c.log.Error("panic in handshake; closing the connection", "panic", v, "stack", string(debug.Stack()))
@@ -178,14 +188,19 @@ func (c *conn) handshakeAside(ctx context.Context, s *session) bool {
 			}
 		}()
 		ok <- s.handshake(ctx)
-	}()
+	})
 	return <-ok
 }
+
+// asides run handshakes and new connections' dispatch: work that grows a
+// stack to 8 KiB or more, on goroutines that have grown it already
+// (internal/linger) instead of a fresh one per connection.
+var asides = linger.New(50 * time.Millisecond)
 
 // read reads and decodes one message. A decode failure is answered with
 // ABORT protocol_violation and reported as ok=false.
 func (c *conn) read(ctx context.Context) (wamp.Message, bool) {
-	data, err := c.tc.Read(ctx)
+	data, err := c.tc.Read(context.Background()) // see serve: close ends it
 	if err != nil {
 		if errors.Is(err, transport.ErrMessageTooBig) {
 			c.abort(wamp.ErrProtocolViolation, "message exceeds the maximum size")
@@ -225,7 +240,9 @@ func (c *conn) goodbye(reason wamp.URI, msg string) {
 	if !c.closing.CompareAndSwap(false, true) {
 		return
 	}
+	c.welcomeMu.Lock()
 	if c.current.Load() == nil {
+		c.welcomeMu.Unlock()
 		c.close()
 		return
 	}
@@ -234,5 +251,6 @@ func (c *conn) goodbye(reason wamp.URI, msg string) {
 		details["message"] = msg
 	}
 	c.send(&wamp.Goodbye{Details: details, Reason: reason})
+	c.welcomeMu.Unlock()
 	time.AfterFunc(c.r.opts.GoodbyeTimeout, c.close)
 }

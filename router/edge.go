@@ -149,6 +149,19 @@ func (c *edgeConn) Close() error {
 // NetConn exposes the wrapped connection (TLS state lookups go through it).
 func (c *edgeConn) NetConn() net.Conn { return c.Conn }
 
+// SyscallConn exposes the socket of a plain (not TLS) connection: the
+// transports wait on it for bytes before taking a read buffer.
+func (c *edgeConn) SyscallConn() (syscall.RawConn, error) { return syscallConn(c.Conn) }
+
+var errNoSocket = errors.New("router: no socket under this connection")
+
+func syscallConn(nc net.Conn) (syscall.RawConn, error) {
+	if sc, ok := nc.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errNoSocket
+}
+
 // claim stops the guard: the WAMP session now enforces the deadline it
 // returns (and answers ABORT when it passes). ok=false: the guard already
 // fired and the connection is closed.

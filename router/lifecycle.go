@@ -1,6 +1,8 @@
 package router
 
 import (
+	"log/slog"
+
 	"github.com/tollgate-wamp/tollgate/auth"
 	"github.com/tollgate-wamp/tollgate/internal/dealer"
 	"github.com/tollgate-wamp/tollgate/transport"
@@ -62,7 +64,10 @@ func (rm *realm) join(s *session, who *auth.Identity, promised wamp.ID, roles wa
 	}
 	s.az = s.authzSession(rm.authz != nil, s.hello.Load()) // identity.go
 	s.az.Grants = grantsOf(who)                            // grants.go
-	s.log = s.conn.log.With("session", s.id, "realm", rm.name, "authid", s.authid)
+	s.log = withLazyAttrs(s.conn.log, slog.Any("session", s.id), slog.Any("realm", rm.name), slog.String("authid", s.authid))
+	// Only a refused join's audit reads HELLO; a joined session would keep
+	// its decoded details (kilobytes of roles) for life.
+	s.hello.Store(nil)
 
 	rm.add(s, &wamp.Welcome{Session: s.id, Details: s.r.welcomeDetails(s)})
 	rm.schedule(s, who.Expires) // expiry.go
@@ -118,8 +123,10 @@ func (rm *realm) add(s *session, welcome *wamp.Welcome) {
 	defer rm.mu.Unlock()
 	delete(rm.joining, s.id)
 	rm.sessions[s.id] = s
+	s.conn.welcomeMu.Lock() // a router GOODBYE comes before or after both
 	s.send(welcome)
 	s.conn.current.Store(s)
+	s.conn.welcomeMu.Unlock()
 }
 
 func (rm *realm) remove(s *session) {

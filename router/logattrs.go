@@ -22,7 +22,13 @@ func withLazyAttrs(l *slog.Logger, attrs ...slog.Attr) *slog.Logger {
 }
 
 func (l *lazyAttrs) handler() slog.Handler {
-	l.once.Do(func() { l.built = l.h.WithAttrs(l.attrs) })
+	l.once.Do(func() {
+		h := l.h
+		if parent, ok := h.(*lazyAttrs); ok {
+			h = parent.handler() // a session's logger under its connection's
+		}
+		l.built = h.WithAttrs(l.attrs)
+	})
 	return l.built
 }
 
@@ -34,6 +40,8 @@ func (l *lazyAttrs) Handle(ctx context.Context, r slog.Record) error {
 	return l.handler().Handle(ctx, r)
 }
 
-func (l *lazyAttrs) WithAttrs(attrs []slog.Attr) slog.Handler { return l.handler().WithAttrs(attrs) }
+// WithAttrs stays lazy: a session's logger adds its own attrs to its
+// connection's, and neither is formatted until one of them logs.
+func (l *lazyAttrs) WithAttrs(attrs []slog.Attr) slog.Handler { return &lazyAttrs{h: l, attrs: attrs} }
 
 func (l *lazyAttrs) WithGroup(name string) slog.Handler { return l.handler().WithGroup(name) }

@@ -15,7 +15,11 @@ func TestLazyAttrs(t *testing.T) {
 	if h := l.Handler().(*lazyAttrs); h.built != nil || buf.Len() != 0 {
 		t.Fatalf("a disabled record built the handler or wrote %q", buf.String())
 	}
-	l.With("k", "v").Info("hello")
+	sl := l.With("k", "v")
+	if h := l.Handler().(*lazyAttrs); h.built != nil {
+		t.Fatal("With built the connection's handler before anything logged")
+	}
+	sl.Info("hello")
 	l.Info("again")
 	out := buf.String()
 	if strings.Count(out, "remote=127.0.0.1:1 transport=websocket") != 2 || !strings.Contains(out, "k=v msg") && !strings.Contains(out, "k=v") {

@@ -41,7 +41,8 @@ type Router struct {
 
 	mu        sync.Mutex
 	conns     map[*conn]struct{}
-	retired   msgTotals // message counts of closed connections (metrics_shard.go)
+	mem       memRelease // when to hand freed memory back (memory.go)
+	retired   msgTotals  // message counts of closed connections (metrics_shard.go)
 	listeners map[net.Listener]struct{}
 	closed    bool
 	wg        sync.WaitGroup // connection goroutines
@@ -242,12 +243,18 @@ func (r *Router) warnLimited(msg string, args ...any) {
 func (r *Router) welcomeDetails(s *session) wamp.Dict {
 	d := s.Details(welcomeView)
 	d["agent"] = "tollgate-" + Version
-	d["roles"] = wamp.Dict{
+	d["roles"] = welcomeRoles()
+	return d
+}
+
+// welcomeRoles is WELCOME.Details.roles, the same for every session, so
+// built once and shared: a WELCOME is encoded and dropped, never changed.
+var welcomeRoles = sync.OnceValue(func() wamp.Dict {
+	return wamp.Dict{
 		"broker": wamp.Dict{"features": featureDict(broker.Features)},
 		"dealer": wamp.Dict{"features": featureDict(dealer.Features)},
 	}
-	return d
-}
+})
 
 // pendingSessionID draws the id a joining session will get; authenticators
 // see it as details.session.
@@ -264,45 +271,60 @@ func featureDict(keys []string) wamp.Dict {
 // serveConn runs an established transport connection until it ends.
 // It blocks; it returns at once if the router is shutting down.
 func (r *Router) serveConn(ctx context.Context, tc transport.Conn, authenticators map[string]auth.Authenticator) {
+	c := r.newConn(ctx, tc, authenticators)
+	if c == nil {
+		return
+	}
+	defer func() {
+		r.mu.Lock()
+		delete(r.conns, c)
+		r.retire(c)
+		r.connClosed() // memory.go
+		r.mu.Unlock()
+		r.wg.Done()
+	}()
+	c.serve()
+}
+
+// newConn makes tc a connection of r, or closes it and returns nil. Apart
+// from serveConn so that its frame is not on the stack of a read loop
+// waiting for its peer (conn.serve).
+func (r *Router) newConn(ctx context.Context, tc transport.Conn, authenticators map[string]auth.Authenticator) *conn {
 	deadline, ok := claimEdge(ctx)
 	if !ok {
 		tc.Close() // the handshake deadline passed during the transport handshake
-		return
+		return nil
 	}
 	info := tc.Info()
 	// The connection's context ends when it closes (for any reason), which
 	// also abandons an authenticator or authorizer call its read loop waits on.
-	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	// It is not derived from ctx (an HTTP request's, for WebSocket), which
+	// would keep its parents and their values for the connection's life
+	// (connctx.go).
+	cctx := &connCtx{}
 	c := &conn{
 		ctx:    cctx,
-		cancel: cancel,
+		cancel: cctx.cancel,
 		r:      r,
 		tc:     tc,
 		codec:  tc.Codec(),
 		q:      transport.NewQueue(tc, transport.QueueOptions{MaxBytes: r.opts.MaxQueueBytes, MaxMessages: r.opts.MaxQueueMessages}),
 		log:    withLazyAttrs(r.log, slog.String("remote", info.RemoteAddr), slog.String("transport", string(info.Kind)), slog.String("serializer", info.Serializer)),
 		auth:   authenticators,
-		done:   make(chan struct{}),
 
 		helloDeadline: deadline,
 	}
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.closed {
-		r.mu.Unlock()
+		cctx.cancel()
 		tc.Close()
-		return
+		return nil
 	}
 	r.conns[c] = struct{}{}
+	r.mem.opened(len(r.conns))
 	r.wg.Add(1)
-	r.mu.Unlock()
-	defer func() {
-		r.mu.Lock()
-		delete(r.conns, c)
-		r.retire(c)
-		r.mu.Unlock()
-		r.wg.Done()
-	}()
-	c.serve()
+	return c
 }
 
 // Shutdown stops accepting connections, says GOODBYE

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/auth"
@@ -182,7 +183,7 @@ func (r *Router) ServeTransport(ln net.Listener, t Transport) error {
 		}
 		delay = 0
 		if e := r.admitConn(nc, &t, &open); e != nil {
-			go r.dispatch(e, t, rawAuth, httpLn)
+			asides.Go(func() { r.dispatch(e, t, rawAuth, httpLn) }) // TLS and RawSocket handshakes
 		}
 	}
 }
@@ -347,6 +348,15 @@ func (c *peekedConn) Read(p []byte) (int, error) {
 // NetConn exposes the wrapped connection (the RawSocket transport finds
 // the TLS state through it).
 func (c *peekedConn) NetConn() net.Conn { return c.Conn }
+
+// SyscallConn exposes the socket once the peeked byte was read (until
+// then reads must go through Read).
+func (c *peekedConn) SyscallConn() (syscall.RawConn, error) {
+	if c.pending {
+		return nil, errNoSocket
+	}
+	return syscallConn(c.Conn)
+}
 
 // tlsStateKey carries the TLS state of a connection that http.Server only
 // sees wrapped (so it cannot fill in Request.TLS itself).

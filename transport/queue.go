@@ -32,40 +32,55 @@ const (
 // does not pin a large slice of frame headers for the life of the session.
 const spareCapLimit = 1024
 
+// idleCapLimit is the batch capacity an on-demand writer leaves behind
+// when it exits: an idle connection keeps no burst-sized slices.
+const idleCapLimit = 4
+
 // Queue is a bounded outbound queue of encoded frames in front of a Conn,
-// with a single writer loop (Run) that is the only writer of the Conn.
+// with a single writer that is the only writer of the Conn: either a loop
+// (Run) for the queue's life, or, after Start, a goroutine that runs only
+// while frames are waiting (an idle connection has none).
 //
 // Send never blocks: it fails with ErrQueueFull when a bound would be
 // exceeded (the caller applies its slow-consumer policy) and with ErrClosed
-// once the queue stopped accepting. Run takes all queued frames at once and
-// hands them to one Conn.Write, so a burst costs one flush.
+// once the queue stopped accepting. The writer takes all queued frames at
+// once and hands them to one Conn.Write, so a burst costs one flush.
 //
 // Frames are shared and immutable: the queue never modifies, retains after
 // writing, or pools them, so one encoded frame may sit in many queues.
 //
-// Concurrency: Send, Len, Drain and Close are safe from any goroutine;
-// Run must be called once, from one goroutine.
+// Concurrency: Send, Len, Drain, Close and Wait are safe from any
+// goroutine; Run or Start must be called once, from one goroutine.
 type Queue struct {
 	c        Conn
 	maxBytes int
 	maxMsgs  int
 
+	mu      sync.Mutex
+	state   int
+	frames  [][]byte // queued, not yet taken by the writer
+	spare   [][]byte // empty slice kept for the next swap
+	msgs    int      // queued + in flight
+	bytes   int      // queued + in flight
+	err     error    // why the writer stopped
+	stopped bool     // the writer stopped for good (Run returned, a write failed)
+	drained bool     // a Drain's frames were all written
+	settled bool     // settle is closed
+	settle  chan struct{}
+	// Run's channels, made when it starts.
 	wake chan struct{} // 1-slot: "there is something to do"
 	done chan struct{} // closed by Close
-	exit chan struct{} // closed when Run returns
-	idle chan struct{} // closed by Run once a Drain has written everything
 
-	mu       sync.Mutex
-	state    int
-	frames   [][]byte // queued, not yet taken by Run
-	spare    [][]byte // empty slice kept for the next swap
-	msgs     int      // queued + in flight
-	bytes    int      // queued + in flight
-	runErr   error    // why Run returned
-	closeOne sync.Once
+	// On-demand writer (Start).
+	auto    bool
+	ctx     context.Context
+	onErr   func(error)
+	writeFn func() // q.writeOut, made once
+	writing bool   // a writer goroutine is running
+	writers sync.WaitGroup
 }
 
-// NewQueue returns a Queue writing to c. Start its writer with Run.
+// NewQueue returns a Queue writing to c. Start its writer with Run or Start.
 func NewQueue(c Conn, o QueueOptions) *Queue {
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = DefaultQueueMaxBytes
@@ -73,21 +88,13 @@ func NewQueue(c Conn, o QueueOptions) *Queue {
 	if o.MaxMessages <= 0 {
 		o.MaxMessages = DefaultQueueMaxMessages
 	}
-	return &Queue{
-		c:        c,
-		maxBytes: o.MaxBytes,
-		maxMsgs:  o.MaxMessages,
-		wake:     make(chan struct{}, 1),
-		done:     make(chan struct{}),
-		exit:     make(chan struct{}),
-		idle:     make(chan struct{}),
-	}
+	return &Queue{c: c, maxBytes: o.MaxBytes, maxMsgs: o.MaxMessages}
 }
 
 // Send queues frame for writing. It never blocks. It returns ErrQueueFull
 // if the frame would exceed a bound, and ErrClosed after Close, Drain, or
-// after Run returned (write error or ctx end). The queue keeps a reference
-// to frame until it is written; the caller must not modify it.
+// after the writer stopped (write error or ctx end). The queue keeps a
+// reference to frame until it is written; the caller must not modify it.
 func (q *Queue) Send(frame []byte) error {
 	q.mu.Lock()
 	if q.state != queueOpen {
@@ -105,16 +112,28 @@ func (q *Queue) Send(frame []byte) error {
 	q.frames = append(q.frames, frame)
 	q.msgs++
 	q.bytes += n
+	start := q.auto && !q.writing
+	if start {
+		q.writing = true
+		q.writers.Add(1)
+	}
+	wake := q.wake
 	q.mu.Unlock()
-	if first {
-		q.notify()
+	if start {
+		writers.Go(q.writeFn)
+	} else if first {
+		notify(wake)
 	}
 	return nil
 }
 
-func (q *Queue) notify() {
+// notify wakes Run, if it is waiting on wake (nil: no Run).
+func notify(wake chan struct{}) {
+	if wake == nil {
+		return
+	}
 	select {
-	case q.wake <- struct{}{}:
+	case wake <- struct{}{}:
 	default:
 	}
 }
@@ -126,18 +145,49 @@ func (q *Queue) Len() (msgs, bytes int) {
 	return q.msgs, q.bytes
 }
 
+// takeLocked returns the queued frames for one write, or nil when there are none
+// or the queue is closed; q.mu must be held.
+func (q *Queue) takeLocked() [][]byte {
+	if q.state == queueClosed || len(q.frames) == 0 {
+		return nil
+	}
+	batch := q.frames
+	q.frames = q.spare[:0]
+	q.spare = nil
+	return batch
+}
+
+// write writes batch with one Conn.Write and accounts for it.
+func (q *Queue) write(ctx context.Context, batch [][]byte) error {
+	var size int
+	for _, f := range batch {
+		size += len(f)
+	}
+	err := q.c.Write(ctx, batch)
+	clear(batch) // drop references so written frames can be collected
+
+	q.mu.Lock()
+	q.msgs -= len(batch)
+	q.bytes -= size
+	if cap(batch) <= spareCapLimit {
+		q.spare = batch[:0]
+	}
+	q.mu.Unlock()
+	return err
+}
+
 // Run is the writer loop. It waits for frames, takes all queued frames at
 // once and writes them with one Conn.Write. It returns nil after Close or
 // after a Drain wrote everything, ctx.Err() when ctx ends, or the Conn's
 // write error. Once Run returned the queue accepts no more frames.
 func (q *Queue) Run(ctx context.Context) (err error) {
+	q.mu.Lock()
+	q.wake, q.done = make(chan struct{}, 1), make(chan struct{})
+	q.mu.Unlock()
 	defer func() {
 		q.mu.Lock()
-		q.state = queueClosed
-		q.discardLocked()
-		q.runErr = err
+		q.stopLocked(err)
 		q.mu.Unlock()
-		close(q.exit)
 	}()
 	for {
 		q.mu.Lock()
@@ -145,11 +195,11 @@ func (q *Queue) Run(ctx context.Context) (err error) {
 			q.mu.Unlock()
 			return nil
 		}
-		batch := q.frames
-		if len(batch) == 0 {
+		batch := q.takeLocked()
+		if batch == nil {
 			if q.state == queueDraining {
+				q.drainedLocked()
 				q.mu.Unlock()
-				close(q.idle)
 				return nil
 			}
 			q.mu.Unlock()
@@ -162,69 +212,148 @@ func (q *Queue) Run(ctx context.Context) (err error) {
 				return ctx.Err()
 			}
 		}
-		q.frames = q.spare[:0]
-		q.spare = nil
 		q.mu.Unlock()
-
-		var size int
-		for _, f := range batch {
-			size += len(f)
-		}
-		werr := q.c.Write(ctx, batch)
-		clear(batch) // drop references so written frames can be collected
-
-		q.mu.Lock()
-		q.msgs -= len(batch)
-		q.bytes -= size
-		if cap(batch) <= spareCapLimit {
-			q.spare = batch[:0]
-		}
-		q.mu.Unlock()
-		if werr != nil {
-			return werr
+		if err := q.write(ctx, batch); err != nil {
+			return err
 		}
 	}
 }
 
-// Drain stops accepting frames and waits until Run has written every
-// queued frame (nil), Run failed (its error), or ctx ended (ctx.Err()).
-// Run returns once the queue is drained. Drain does not close the Conn.
+// Start makes the queue write on demand instead of from Run: Send starts a
+// writer when none is running, and it leaves as soon as the queue is empty,
+// so a quiet connection costs no goroutine (nor its stack); writers are
+// shared goroutines that linger briefly (writers.go). Writes
+// run under ctx. If one fails, the queue closes as when Run returns an
+// error, and onErr is called with the error, once, from the writer.
+func (q *Queue) Start(ctx context.Context, onErr func(error)) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.auto, q.ctx, q.onErr, q.writeFn = true, ctx, onErr, q.writeOut
+	if len(q.frames) > 0 && q.state != queueClosed {
+		q.writing = true
+		q.writers.Add(1)
+		writers.Go(q.writeFn)
+	}
+}
+
+// writeOut is an on-demand writer: it writes until the queue is empty.
+func (q *Queue) writeOut() {
+	defer q.writers.Done()
+	for {
+		q.mu.Lock()
+		batch := q.takeLocked()
+		if batch == nil {
+			q.writing = false
+			switch q.state {
+			case queueDraining:
+				q.drainedLocked()
+			case queueClosed:
+				q.stopped = true
+				q.settleLocked()
+			}
+			if cap(q.frames) > idleCapLimit {
+				q.frames = nil
+			}
+			if cap(q.spare) > idleCapLimit {
+				q.spare = nil
+			}
+			q.mu.Unlock()
+			return
+		}
+		q.mu.Unlock()
+		if err := q.write(q.ctx, batch); err != nil {
+			q.mu.Lock()
+			q.writing = false
+			q.stopLocked(err)
+			q.mu.Unlock()
+			q.onErr(err)
+			return
+		}
+	}
+}
+
+// Wait waits until no on-demand writer is running; after Close none starts
+// again. A Write in progress is not interrupted: close the Conn to end it.
+func (q *Queue) Wait() { q.writers.Wait() }
+
+// stopLocked records that the writer stopped for good; q.mu must be held.
+func (q *Queue) stopLocked(err error) {
+	q.state = queueClosed
+	q.discardLocked()
+	q.err = err
+	q.stopped = true
+	q.settleLocked()
+}
+
+// drainedLocked records that a Drain's frames are all written.
+func (q *Queue) drainedLocked() {
+	q.drained = true
+	q.settleLocked()
+}
+
+func (q *Queue) settleLocked() {
+	if q.settle != nil && !q.settled {
+		close(q.settle)
+	}
+	q.settled = true
+}
+
+// Drain stops accepting frames and waits until the writer has written
+// every queued frame (nil), the writer failed (its error), or ctx ended
+// (ctx.Err()). Run returns once the queue is drained. Drain does not close
+// the Conn.
 func (q *Queue) Drain(ctx context.Context) error {
 	q.mu.Lock()
 	if q.state == queueOpen {
 		q.state = queueDraining
 	}
+	if q.auto && !q.writing && !q.stopped {
+		q.drainedLocked() // nothing queued: an on-demand writer runs while there is
+	}
+	if q.settle == nil {
+		q.settle = make(chan struct{})
+		if q.settled {
+			close(q.settle)
+		}
+	}
+	settle, wake := q.settle, q.wake
 	q.mu.Unlock()
-	q.notify()
+	notify(wake)
 	select {
-	case <-q.idle:
-		return nil
-	case <-q.exit:
-		q.mu.Lock()
-		defer q.mu.Unlock()
-		if q.runErr != nil {
-			return q.runErr
-		}
-		select {
-		case <-q.idle:
-			return nil
-		default:
-		}
-		return ErrClosed // closed before everything was written
+	case <-settle:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	switch {
+	case q.drained:
+		return nil
+	case q.err != nil:
+		return q.err
+	}
+	return ErrClosed // closed before everything was written
 }
 
 // Close stops accepting frames, discards those not yet written and makes
-// Run return. A Write already in progress is not interrupted: close the
-// Conn as well to abort it. Close is idempotent.
+// the writer stop. A Write already in progress is not interrupted: close
+// the Conn as well to abort it. Close is idempotent.
 func (q *Queue) Close() {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	q.state = queueClosed
 	q.discardLocked()
-	q.mu.Unlock()
-	q.closeOne.Do(func() { close(q.done) })
+	if q.done != nil && !q.stopped {
+		select {
+		case <-q.done:
+		default:
+			close(q.done)
+		}
+	}
+	if q.auto && !q.writing {
+		q.stopped = true
+		q.settleLocked()
+	}
 }
 
 // discardLocked drops the queued frames; q.mu must be held. Frames in

@@ -15,9 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,6 +67,17 @@ type Config struct {
 	// ProbeInterval is how often a node with calls pending at another
 	// node checks that node's inbox still has responders; default 250ms.
 	ProbeInterval time.Duration
+	// RouteAuth and RouteTLS (mutual, verified against RouteTLS.CA)
+	// secure the embedded server's routes; ClientListen opens its client
+	// port (for the nats CLI; "" keeps it closed). security.go.
+	RouteAuth    *RouteAuth
+	RouteTLS     *TLSFiles
+	ClientListen string
+	// An external NATS's credentials file, TLS (CA, optional client
+	// certificate) and client ping interval (0: nats.go's 2 min).
+	Credentials        string
+	TLS                *TLSFiles
+	ClientPingInterval time.Duration
 	// Logger receives the cluster's logs; nil discards them.
 	Logger *slog.Logger
 
@@ -207,12 +216,18 @@ func New(cfg Config) (*Cluster, error) {
 			return nil, err
 		}
 		c.srv = srv
-		opts = append(opts, nats.InProcessServer(srv), nats.Token(token))
+		opts = append(opts, nats.InProcessServer(srv), nats.UserInfo(internalUser, token))
+	} else {
+		ext, err := externalOptions(cfg)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, ext...)
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		c.shutdownServer()
-		return nil, fmt.Errorf("natscluster: connect: %w", err)
+		return nil, fmt.Errorf("natscluster: connect: %w%s", err, externalHint(cfg))
 	}
 	c.nc = nc
 	return c, nil
@@ -226,22 +241,13 @@ func embedded(cfg Config, token string) (*server.Server, error) {
 		// any (the first of a mesh that gossip completes) has no registry.
 		JetStream: cfg.jetStream(), StoreDir: cfg.StoreDir, JetStreamMaxMemory: cfg.MaxMemory,
 	}
+	if err := clientListener(o, cfg, token); err != nil {
+		return nil, err
+	}
 	if cfg.Listen != "" {
-		// nats-server starts routing only once its client listener is up,
-		// so a clustered node has one: on loopback, a random port, behind
-		// a random token only this process knows.
-		o.DontListen, o.Host, o.Port, o.Authorization = false, "127.0.0.1", server.RANDOM_PORT, token
-
-		host, port, err := net.SplitHostPort(cfg.Listen)
+		host, p, err := hostPort(cfg.Listen)
 		if err != nil {
 			return nil, fmt.Errorf("natscluster: listen %q: %w", cfg.Listen, err)
-		}
-		p, err := strconv.Atoi(port)
-		if err != nil || p < 0 || p > 65535 {
-			return nil, fmt.Errorf("natscluster: listen %q: bad port", cfg.Listen)
-		}
-		if p == 0 {
-			p = server.RANDOM_PORT
 		}
 		o.Cluster = server.ClusterOpts{Name: cfg.ClusterName, Host: host, Port: p, Advertise: cfg.Advertise,
 			PingInterval: cfg.PingInterval, MaxPingsOut: cfg.MaxPingsOut}
@@ -252,6 +258,9 @@ func embedded(cfg Config, token string) (*server.Server, error) {
 			}
 			o.Routes = append(o.Routes, u...)
 		}
+		if err := routeSecurity(o, cfg); err != nil {
+			return nil, err
+		}
 	} else if len(cfg.Routes) > 0 {
 		return nil, errors.New("natscluster: routes need a listen address")
 	}
@@ -259,10 +268,13 @@ func embedded(cfg Config, token string) (*server.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("natscluster: embedded server: %w", err)
 	}
+	if cfg.Logger != nil {
+		srv.SetLogger(serverLog{cfg.Logger.With("node", cfg.Node)}, false, false)
+	}
 	srv.Start()
 	if !srv.ReadyForConnections(10 * time.Second) {
 		srv.Shutdown()
-		return nil, errors.New("natscluster: embedded server not ready after 10s")
+		return nil, errors.New("natscluster: embedded server not ready after 10s (a listen address in use? the log says why)")
 	}
 	return srv, nil
 }

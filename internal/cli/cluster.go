@@ -19,7 +19,7 @@ func joinCluster(c *config.Cluster, realms []router.RealmOptions, log *slog.Logg
 	if c == nil {
 		return nil, nil
 	}
-	nc, err := natscluster.New(natscluster.Config{
+	cfg := natscluster.Config{
 		Node: c.NodeName, SubjectPrefix: c.SubjectPrefix, URL: c.URL,
 		ClusterName: c.ClusterName, Listen: c.Listen, Routes: c.Routes,
 		PingInterval: c.PingInterval, MaxPingsOut: c.MaxPingsOut, MaxPayload: int32(c.MaxPayload),
@@ -27,11 +27,18 @@ func joinCluster(c *config.Cluster, realms []router.RealmOptions, log *slog.Logg
 		Logger:            log,
 		HeartbeatInterval: c.Heartbeat, DeadAfter: c.DeadAfter, GatherTimeout: c.GatherTimeout,
 		DrainAfter: c.DrainAfter, ConfigHash: realmsHash(realms), ConfigMismatch: c.ConfigMismatch,
-	})
+		RouteTLS: tlsFiles(c.RouteTLS), ClientListen: c.ClientListen,
+		Credentials: c.Credentials, TLS: tlsFiles(c.TLS), ClientPingInterval: c.ClientPingInterval,
+	}
+	if c.RouteUser != "" {
+		cfg.RouteAuth = &natscluster.RouteAuth{User: c.RouteUser, Password: c.RoutePassword}
+	}
+	nc, err := natscluster.New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	log.Info("cluster: joined", "node", c.NodeName, "routes", nc.RouteAddr(), "peers_configured", len(c.Routes), "external_nats", c.URL != "")
+	log.Info("cluster: joined", "node", c.NodeName, "routes", nc.RouteAddr(), "peers_configured", len(c.Routes), "external_nats", c.URL != "",
+		"route_auth", c.RouteUser != "", "route_tls", c.RouteTLS != nil, "client_listen", nc.ClientAddr())
 	return nc, nil
 }
 
@@ -45,4 +52,11 @@ func realmsHash(realms []router.RealmOptions) string {
 	}
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:8])
+}
+
+func tlsFiles(t *config.ClusterTLS) *natscluster.TLSFiles {
+	if t == nil {
+		return nil
+	}
+	return &natscluster.TLSFiles{Cert: t.Cert, Key: t.Key, CA: t.CA}
 }

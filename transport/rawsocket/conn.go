@@ -225,6 +225,7 @@ func (c *Conn) readMessage() ([]byte, error) {
 		}
 		switch typ {
 		case frameMessage:
+			c.fr.consumed()
 			return buf, nil
 		case framePing:
 			if err := c.writeFrames(context.Background(), framePong, [][]byte{buf}); err != nil {

@@ -2,18 +2,24 @@ package rawsocket
 
 import (
 	"io"
+	"net"
 	"sync"
+
+	"github.com/tollgate-wamp/tollgate/transport/internal/rawread"
 )
 
 // Read-side buffering. An idle connection sits in Read, so whatever it
-// reads into is held for as long as the peer is silent: that is a small
-// array inside the Conn. A pooled buffer is used while reads are bigger
-// than the array (a burst, or the rest of a big frame) and given back at
-// the first empty buffer after a read that fitted the array. So an idle
+// reads into is held for as long as the peer is silent. On a plain socket
+// (rawread) the reader waits for bytes without a buffer and reads them
+// into a pooled one, given back once they are consumed: an idle connection
+// holds none. On other connections (TLS) a small buffer, made at the first
+// read, takes reads that fit it, and a pooled buffer is used while reads
+// are bigger (a burst, or the rest of a big frame) and given back at the
+// first empty buffer after a read that fitted the small one; such an idle
 // connection holds no pooled buffer unless its last read before going
-// quiet was over 512 bytes; then it holds one 16 KiB buffer (the price of
-// one read per batch for peers that send batches of 0.5-16 KiB: releasing
-// after every batch doubled the reads, BenchmarkReadPaced).
+// quiet was over 512 bytes (the price of one read per batch for peers that
+// send batches of 0.5-16 KiB: releasing after every batch doubled the
+// reads, BenchmarkReadPaced).
 const (
 	inlineReadSize = 512
 	pooledReadSize = 16 << 10
@@ -33,16 +39,17 @@ var readBufPool = sync.Pool{New: func() any {
 // there is unread data in it. It is owned by the single reader.
 type frameReader struct {
 	src    io.Reader
-	buf    []byte  // inline[:] or *pooled; buf[r:w] is unread
-	pooled *[]byte // non-nil while buf is a pooled buffer
+	rr     *rawread.Reader // non-nil: wait for bytes before taking a buffer
+	buf    []byte          // nil, small or *pooled; buf[r:w] is unread
+	pooled *[]byte         // non-nil while buf is a pooled buffer
+	small  []byte          // without rr: the buffer for small reads
 	r, w   int
-	hot    bool // the last read would not have fitted the inline array
-	inline [inlineReadSize]byte
+	hot    bool // without rr: the last read would not have fitted small
 }
 
-func (fr *frameReader) init(src io.Reader) {
-	fr.src = src
-	fr.buf = fr.inline[:]
+func (fr *frameReader) init(nc net.Conn) {
+	fr.src = nc
+	fr.rr = rawread.New(nc, &readBufPool)
 }
 
 func (fr *frameReader) buffered() int { return fr.w - fr.r }
@@ -54,16 +61,36 @@ func (fr *frameReader) release() {
 		readBufPool.Put(fr.pooled)
 		fr.pooled = nil
 	}
-	fr.buf = fr.inline[:]
+	fr.buf = nil
 	fr.r, fr.w = 0, 0
 }
 
+// consumed gives the pooled buffer back as soon as its bytes are read, on
+// a plain socket (rr): a connection closed between messages does not take
+// a buffer with it, and one waiting for the next holds none.
+func (fr *frameReader) consumed() {
+	if fr.rr != nil && fr.r == fr.w {
+		fr.release()
+	}
+}
+
 // fill reads at least one byte into the buffer, which must be empty;
-// need is how many bytes the caller wants. A small need after small reads
-// reads into the inline array, so a quiet connection waiting for its next
-// frame holds no pooled buffer; a bigger need, or traffic that did not fit
-// the array last time (hot), uses a pooled buffer: one read per batch.
+// need is how many bytes the caller wants. With rr the bytes go into a
+// pooled buffer taken once they arrived. Otherwise a small need after
+// small reads reads into the small buffer, so a quiet connection waiting
+// for its next frame holds no pooled buffer; a bigger need, or traffic
+// that did not fit the small buffer last time (hot), uses a pooled
+// buffer: one read per batch.
 func (fr *frameReader) fill(need int) error {
+	if fr.rr != nil {
+		fr.release()
+		p, n, err := fr.rr.ReadPooled()
+		if err != nil {
+			return err
+		}
+		fr.buf, fr.pooled, fr.w = *p, p, n
+		return nil
+	}
 	fr.r, fr.w = 0, 0
 	if fr.hot || need > inlineReadSize {
 		if fr.pooled == nil {
@@ -72,19 +99,32 @@ func (fr *frameReader) fill(need int) error {
 		}
 	} else {
 		fr.release()
+		if fr.small == nil {
+			fr.small = make([]byte, inlineReadSize)
+		}
+		fr.buf = fr.small
+	}
+	n, err := fr.readDirect(fr.buf)
+	if n > 0 {
+		fr.w = n
+		fr.hot = n == len(fr.buf) || n > inlineReadSize
+		return nil // an error comes back on the next read
+	}
+	return err
+}
+
+// readDirect reads at least one byte into p from the connection.
+func (fr *frameReader) readDirect(p []byte) (int, error) {
+	if fr.rr != nil {
+		return fr.rr.Read(p)
 	}
 	for range 100 {
-		n, err := fr.src.Read(fr.buf)
-		if n > 0 {
-			fr.w = n
-			fr.hot = n == len(fr.buf) || n > inlineReadSize
-			return nil // an error comes back on the next read
-		}
-		if err != nil {
-			return err
+		n, err := fr.src.Read(p)
+		if n > 0 || err != nil {
+			return n, err
 		}
 	}
-	return io.ErrNoProgress
+	return 0, io.ErrNoProgress
 }
 
 // readSome copies at least one byte into p (len(p) > 0). With nothing
@@ -93,16 +133,11 @@ func (fr *frameReader) readSome(p []byte) (int, error) {
 	if fr.r == fr.w {
 		if len(p) >= pooledReadSize {
 			fr.release()
-			for range 100 {
-				n, err := fr.src.Read(p)
-				if n > 0 {
-					return n, nil
-				}
-				if err != nil {
-					return 0, err
-				}
+			n, err := fr.readDirect(p)
+			if n > 0 {
+				return n, nil
 			}
-			return 0, io.ErrNoProgress
+			return 0, err
 		}
 		if err := fr.fill(len(p)); err != nil {
 			return 0, err

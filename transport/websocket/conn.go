@@ -212,6 +212,7 @@ func (c *Conn) readMessage() ([]byte, error) {
 			if op == opText && !utf8.Valid(msg) {
 				return nil, protoErr(StatusInvalidFramePayloadData, "invalid UTF-8", "text message is not valid UTF-8")
 			}
+			c.fr.consumed()
 			return msg, nil
 		}
 	}

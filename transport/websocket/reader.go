@@ -2,32 +2,47 @@ package websocket
 
 import (
 	"io"
+	"net"
+	"sync"
+
+	"github.com/tollgate-wamp/tollgate/transport/internal/rawread"
 )
 
-// Read buffer bounds: a connection starts small (an idle session should
-// cost little), doubles while reads fill the buffer, up to the maximum,
-// and halves again after a run of reads that used little of it.
+// Read buffer bounds. On a plain socket (rawread) the reader waits for
+// bytes without a buffer and reads them into a pooled one of
+// pooledReadBuffer bytes, given back once they are consumed: an idle
+// connection holds none. Otherwise (TLS) a connection starts small,
+// doubles while reads fill the buffer, up to the maximum, and halves again
+// after a run of reads that used little of it.
 const (
-	minReadBuffer = 2 << 10
-	maxReadBuffer = 64 << 10
+	minReadBuffer    = 2 << 10
+	maxReadBuffer    = 64 << 10
+	pooledReadBuffer = 32 << 10
 )
+
+var readBufs = sync.Pool{New: func() any {
+	b := make([]byte, pooledReadBuffer)
+	return &b
+}}
 
 // frameReader is a buffered reader of WebSocket frames. Payloads are
 // copied out as bytes arrive, so a header announcing a huge frame reserves
 // nothing; the buffer itself is bounded by maxReadBuffer.
 type frameReader struct {
 	r          io.Reader
+	rr         *rawread.Reader // non-nil: wait for bytes before taking a buffer
 	buf        []byte
-	start, end int   // buffered bytes are buf[start:end]
-	err        error // sticky read error, reported once the buffer is drained
-	small      int   // consecutive reads that filled under a quarter of buf
+	pooled     *[]byte // non-nil while buf is from readBufs
+	start, end int     // buffered bytes are buf[start:end]
+	err        error   // sticky read error, reported once the buffer is drained
+	small      int     // consecutive reads that filled under a quarter of buf
 }
 
 // shrinkAfter is how many small reads in a row halve the buffer.
 const shrinkAfter = 16
 
-func newFrameReader(r io.Reader, buffered []byte) *frameReader {
-	fr := &frameReader{r: r}
+func newFrameReader(nc net.Conn, buffered []byte) *frameReader {
+	fr := &frameReader{r: nc, rr: rawread.New(nc, &readBufs)}
 	if len(buffered) > 0 { // bytes the HTTP server read past the upgrade request
 		fr.buf = make([]byte, max(minReadBuffer, len(buffered)))
 		fr.end = copy(fr.buf, buffered)
@@ -37,10 +52,40 @@ func newFrameReader(r io.Reader, buffered []byte) *frameReader {
 
 func (fr *frameReader) buffered() int { return fr.end - fr.start }
 
+// setBuf replaces the buffer, giving a pooled one back.
+func (fr *frameReader) setBuf(b []byte, pooled *[]byte) {
+	if fr.pooled != nil {
+		readBufs.Put(fr.pooled)
+	}
+	fr.buf, fr.pooled = b, pooled
+}
+
+// consumed gives a pooled buffer back as soon as its bytes are read: a
+// connection closed between messages does not take a buffer with it, and
+// one waiting for the next holds none.
+func (fr *frameReader) consumed() {
+	if fr.pooled != nil && fr.start == fr.end {
+		fr.setBuf(nil, nil)
+		fr.start, fr.end = 0, 0
+	}
+}
+
 // fill reads at least one more byte into the buffer, making room first.
 func (fr *frameReader) fill() error {
 	if fr.err != nil {
 		return fr.err
+	}
+	if fr.rr != nil && fr.start == fr.end {
+		fr.setBuf(nil, nil) // wait for the bytes without a buffer
+		fr.start, fr.end = 0, 0
+		p, n, err := fr.rr.ReadPooled()
+		if err != nil {
+			fr.err = err
+			return err
+		}
+		fr.setBuf(*p, p)
+		fr.end = n
+		return nil
 	}
 	switch {
 	case fr.buf == nil:
@@ -60,7 +105,7 @@ func (fr *frameReader) fill() error {
 	}
 	for range 100 {
 		free := len(fr.buf) - fr.end
-		n, err := fr.r.Read(fr.buf[fr.end:])
+		n, err := fr.read(fr.buf[fr.end:])
 		fr.end += n
 		if err != nil {
 			if err == io.EOF && fr.buffered() > 0 {
@@ -70,7 +115,7 @@ func (fr *frameReader) fill() error {
 		}
 		if n > 0 {
 			switch {
-			case n == free && len(fr.buf) < maxReadBuffer:
+			case n == free && len(fr.buf) < maxReadBuffer && fr.rr == nil:
 				fr.grow() // the peer sends faster than we read: read more at once
 				fr.small = 0
 			case n < len(fr.buf)/4:
@@ -88,12 +133,19 @@ func (fr *frameReader) fill() error {
 	return fr.err
 }
 
+func (fr *frameReader) read(b []byte) (int, error) {
+	if fr.rr != nil {
+		return fr.rr.Read(b)
+	}
+	return fr.r.Read(b)
+}
+
 // grow doubles the buffer, keeping the buffered bytes.
 func (fr *frameReader) grow() {
 	nb := make([]byte, min(2*len(fr.buf), maxReadBuffer))
 	fr.end = copy(nb, fr.buf[fr.start:fr.end])
 	fr.start = 0
-	fr.buf = nb
+	fr.setBuf(nb, nil)
 }
 
 // header reads the next frame header.
