@@ -135,6 +135,10 @@ func testNodeLoss(t *testing.T, v int) {
 	for _, nd := range nodes[:2] {
 		waitFor(t, "the janitor's notice on "+nd.c.Node(), func() bool { return nd.c.Orphans() == 0 })
 	}
+	for _, nd := range nodes[:2] { // the hooks run just after Members() changed
+		k := nd.c.Node() + ">" + victimName
+		waitFor(t, "OnNodeLost on "+nd.c.Node(), func() bool { mu.Lock(); defer mu.Unlock(); return lost[k] > 0 })
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	for _, nd := range nodes[:2] {
