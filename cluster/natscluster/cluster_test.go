@@ -36,6 +36,27 @@ func startNodes(t testing.TB, n int, opts ...func(*natscluster.Config)) []*node 
 // startNodesWith is startNodes with ropt applied to every router's options.
 func startNodesWith(t testing.TB, n int, ropt func(*router.Options), opts ...func(*natscluster.Config)) []*node {
 	t.Helper()
+	nodes := startMesh(t, n, func(_ int, c *natscluster.Config) {
+		for _, o := range opts {
+			o(c)
+		}
+	}, ropt)
+	waitFor(t, "full mesh", func() bool {
+		for _, nd := range nodes {
+			if nd.c.Peers() != n-1 {
+				return false
+			}
+		}
+		return true
+	})
+	return nodes
+}
+
+// startMesh starts n nodes n0..n(n-1), each with every node's route, cfg
+// (optional) applied to node i's config and ropt to every router's
+// options; it does not wait for anything.
+func startMesh(t testing.TB, n int, cfg func(i int, c *natscluster.Config), ropt ...func(*router.Options)) []*node {
+	t.Helper()
 	nodes := make([]*node, n)
 	addrs := make([]string, n)
 	var routes []string
@@ -49,24 +70,17 @@ func startNodesWith(t testing.TB, n int, ropt func(*router.Options), opts ...fun
 		routes = append(routes, "nats-route://"+addrs[i])
 	}
 	for i := range nodes {
-		cfg := natscluster.Config{Node: fmt.Sprintf("n%d", i), Listen: addrs[i], Routes: routes, RegistryReplicas: min(n, 3)}
-		for _, o := range opts {
-			o(&cfg)
+		c := natscluster.Config{Node: fmt.Sprintf("n%d", i), Listen: addrs[i], Routes: routes, RegistryReplicas: min(n, 3)}
+		if cfg != nil {
+			cfg(i, &c)
 		}
-		c, err := natscluster.New(cfg)
+		nc, err := natscluster.New(c)
 		if err != nil {
 			t.Fatal(err)
 		}
-		nodes[i] = &node{c: c, srv: routertest.Start(t, ropt, func(o *router.Options) { o.Cluster = c })}
+		opts := append([]func(*router.Options){func(o *router.Options) { o.Cluster = nc }}, ropt...)
+		nodes[i] = &node{c: nc, srv: routertest.Start(t, opts...)}
 	}
-	waitFor(t, "full mesh", func() bool {
-		for _, nd := range nodes {
-			if nd.c.Peers() != n-1 {
-				return false
-			}
-		}
-		return true
-	})
 	return nodes
 }
 

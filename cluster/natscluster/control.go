@@ -38,6 +38,7 @@ type ctlMsg struct {
 	Realm wamp.URI   `json:"r,omitempty"`
 	Body  []byte     `json:"b,omitempty"`
 	Ops   []rosterOp `json:"o,omitempty"` // roster batch or snapshot
+	Regs  bool       `json:"g,omitempty"` // janitor: the registry part (cleanup.go)
 }
 
 // controlState dedupes broadcasts: per origin incarnation, the ids seen

@@ -1,5 +1,12 @@
 package natscluster
 
+import (
+	"context"
+
+	"github.com/tollgate-wamp/tollgate/cluster"
+	"github.com/tollgate-wamp/tollgate/wamp"
+)
+
 // Crash shuts the embedded server down without a goodbye: to its peers
 // the node vanishes as if its process had been killed.
 func (c *Cluster) Crash() { c.srv.Shutdown() }
@@ -35,5 +42,23 @@ func (c *Cluster) Roster(node string) (sessions, testaments int) {
 	return sessions, testaments
 }
 
-// NodeLost runs c's OnNodeLost hooks for node, as membership will.
-var NodeLost = (*Cluster).nodeLost
+// NodeLost runs c's OnNodeLost hooks for every incarnation of node, as
+// membership will.
+func NodeLost(c *Cluster, node string) { c.nodeLost(node, 0) }
+
+// StoredCallees is the number of callees the registry bucket itself (not
+// the replica) holds for (realm, match, uri); -1 when it cannot be read.
+func (c *Cluster) StoredCallees(ctx context.Context, realm, procedure wamp.URI, match string) int {
+	kv, err := c.reg.store(ctx)
+	if err != nil {
+		return -1
+	}
+	rec, _, err := c.reg.get(ctx, kv, cluster.RegistryKey(realm, procedure, match))
+	switch {
+	case err != nil:
+		return -1
+	case rec == nil:
+		return 0
+	}
+	return len(rec.Callees)
+}

@@ -241,7 +241,7 @@ func (c *Cluster) routed() map[string]bool {
 // mu already): the hooks run once, then the janitor.
 func (c *Cluster) declareDead(k memberKey) {
 	c.log.Warn("cluster: node declared dead", "dead", k.node, "incarnation", k.inc)
-	c.nodeLost(k.node)
+	c.nodeLost(k.node, k.inc)
 	c.orphan(k) // meta.go
 }
 
@@ -276,7 +276,9 @@ func (c *Cluster) onHeartbeat(m *ctlMsg) {
 		}
 		delete(mb.known, m.Node)
 	case mb.dead[k]:
-		tellDead = true
+		// Only a majority's verdict fences: a node that was cut off
+		// declared the majority dead too.
+		tellDead = mb.availableLocked()
 	case m.Hash != c.cfg.ConfigHash && c.cfg.ConfigMismatch == "strict":
 		mb.known[m.Node] = true // known, never live: the minority side refuses REGISTER
 		if !mb.warned[k] {
@@ -307,8 +309,9 @@ func (c *Cluster) onHeartbeat(m *ctlMsg) {
 	}
 	for _, l := range left { // its sessions left before it did: no janitor
 		c.log.Info("cluster: node left", "node", l.node, "incarnation", l.inc)
-		c.nodeLost(l.node)
+		c.nodeLost(l.node, l.inc)
 		c.dropRoster(l)
+		c.queuePurge(l) // cleanup.go: it removed its callees; in case it could not
 	}
 	if tellDead {
 		c.sendControl(&ctlMsg{Kind: kindFence, Node: m.Node, Inc: m.Inc})
@@ -338,9 +341,15 @@ func (c *Cluster) fence(why string) {
 	mb.inc = inc
 	mb.presumedDead, mb.cutSince = false, time.Time{}
 	mb.roster.reset()
+	// What this node declared dead while cut off was a minority's view:
+	// forget it, so it neither cleans up after nor fences the majority.
+	mb.dead = map[memberKey]bool{}
+	mb.roster.orphans, mb.roster.purges = map[memberKey]*remoteRoster{}, map[memberKey]time.Time{}
 	mb.mu.Unlock()
+	c.reg.fenced(old)
 	c.log.Warn("cluster: fenced: closing local sessions, rejoining with a new incarnation", "why", why, "old", old, "incarnation", inc)
 	mb.r.Fence(FenceReason)
+	c.purgeStale() // cleanup.go: the old incarnation's entries
 	c.heartbeat()
 }
 
@@ -359,6 +368,9 @@ func (c *Cluster) leave() {
 	mb.mu.Lock()
 	bye := ctlMsg{Kind: kindLeave, Node: c.cfg.Node, Inc: mb.inc}
 	mb.mu.Unlock()
+	if c.Available() { // cut off, it leaves them to the janitor
+		c.purgeOwn(bye.Inc, time.Second) // cleanup.go
+	}
 	c.sendControl(&bye)
 	if c.nc.IsConnected() { // a node cut off says goodbye to nobody
 		_ = c.nc.FlushTimeout(c.cfg.HeartbeatInterval)

@@ -17,26 +17,12 @@ import (
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
-// startMembers starts n nodes (like startNodes) with cfg and router
-// options applied, and waits until every node counts n members.
+// startMembers starts n nodes (startMesh: every node has every route, so
+// JetStream runs) with cfg and router options applied, and waits until
+// every node counts n members.
 func startMembers(t testing.TB, n int, cfg func(i int, c *natscluster.Config), ro ...func(*router.Options)) []*node {
 	t.Helper()
-	nodes := make([]*node, n)
-	for i := range nodes {
-		c := natscluster.Config{Node: fmt.Sprintf("n%d", i), Listen: "127.0.0.1:0"}
-		if i > 0 {
-			c.Routes = []string{"nats-route://" + nodes[0].c.RouteAddr()}
-		}
-		if cfg != nil {
-			cfg(i, &c)
-		}
-		nc, err := natscluster.New(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		opts := append([]func(*router.Options){func(o *router.Options) { o.Cluster = nc }}, ro...)
-		nodes[i] = &node{c: nc, srv: routertest.Start(t, opts...)}
-	}
+	nodes := startMesh(t, n, cfg, ro...)
 	waitMembers(t, nodes, n)
 	return nodes
 }
@@ -149,6 +135,10 @@ func testNodeLoss(t *testing.T, v int) {
 	for _, nd := range nodes[:2] {
 		waitFor(t, "the janitor's notice on "+nd.c.Node(), func() bool { return nd.c.Orphans() == 0 })
 	}
+	for _, nd := range nodes[:2] { // the hooks run just after Members() changed
+		k := nd.c.Node() + ">" + victimName
+		waitFor(t, "OnNodeLost on "+nd.c.Node(), func() bool { mu.Lock(); defer mu.Unlock(); return lost[k] > 0 })
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	for _, nd := range nodes[:2] {
@@ -170,6 +160,9 @@ func testNodeLoss(t *testing.T, v int) {
 // members and refuses REGISTER with tollgate.error.cluster_unavailable.
 func TestMinorityRefusesRegister(t *testing.T) {
 	nodes := startMembers(t, 3, nil)
+	if err := nodes[0].c.WaitRegistry(testCtx(t)); err != nil { // a cold JetStream takes 0.3–6 s
+		t.Fatal(err)
+	}
 	s := dial(t, nodes[0])
 	if _, err := s.Register(context.Background(), "com.test.before", func(context.Context, *client.Invocation) (*client.Result, error) { return nil, nil }); err != nil {
 		t.Fatalf("REGISTER with a majority: %v", err)

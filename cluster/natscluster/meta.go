@@ -60,11 +60,17 @@ type rosterState struct {
 	// cleaned are the dead incarnations whose janitor reported: its notice
 	// may arrive before this node declares the death itself.
 	cleaned map[memberKey]bool
+	// purges are the gone incarnations whose callees are still to be
+	// removed from the registry (since when); purged those whose janitor
+	// reported it (cleanup.go).
+	purges map[memberKey]time.Time
+	purged map[memberKey]bool
 }
 
 func (rs *rosterState) init() {
 	rs.reset()
 	rs.remote, rs.orphans, rs.cleaned = map[memberKey]*remoteRoster{}, map[memberKey]*remoteRoster{}, map[memberKey]bool{}
+	rs.purges, rs.purged = map[memberKey]time.Time{}, map[memberKey]bool{}
 }
 
 // reset starts a new incarnation's roster.
@@ -243,6 +249,7 @@ func (c *Cluster) dropRoster(k memberKey) {
 
 // orphan keeps a dead incarnation's roster until its janitor is done.
 func (c *Cluster) orphan(k memberKey) {
+	c.queuePurge(k) // cleanup.go
 	mb := &c.mb
 	mb.mu.Lock()
 	if rr := mb.roster.remote[k]; rr != nil {
@@ -261,7 +268,7 @@ func (c *Cluster) orphan(k memberKey) {
 func (c *Cluster) runJanitors() {
 	mb := &c.mb
 	mb.mu.Lock()
-	if len(mb.roster.orphans) == 0 {
+	if len(mb.roster.orphans) == 0 && len(mb.roster.purges) == 0 {
 		mb.mu.Unlock()
 		return
 	}
@@ -270,16 +277,26 @@ func (c *Cluster) runJanitors() {
 		janitor = janitor && c.cfg.Node < n
 	}
 	var mine map[memberKey]*remoteRoster
+	var purges map[memberKey]time.Time
 	if janitor {
 		mine, mb.roster.orphans = mb.roster.orphans, map[memberKey]*remoteRoster{}
+		purges, mb.roster.purges = mb.roster.purges, map[memberKey]time.Time{}
 	} else {
 		for k, rr := range mb.roster.orphans {
 			if time.Since(rr.dead) > 4*c.cfg.DeadAfter {
 				delete(mb.roster.orphans, k)
 			}
 		}
+		for k, since := range mb.roster.purges {
+			if time.Since(since) > 4*c.cfg.DeadAfter {
+				delete(mb.roster.purges, k)
+			}
+		}
 	}
 	mb.mu.Unlock()
+	for k, since := range purges {
+		c.purgeDead(k, since) // cleanup.go
+	}
 	for k, rr := range mine {
 		byRealm := map[wamp.URI][]cluster.SessionInfo{}
 		for rk, s := range rr.sessions {
@@ -303,8 +320,14 @@ func (c *Cluster) runJanitors() {
 // onJanitor drops the copy of a roster its janitor took care of.
 func (c *Cluster) onJanitor(m *ctlMsg) {
 	k := memberKey{m.Node, m.Inc}
+	rs := &c.mb.roster
 	c.mb.mu.Lock()
-	delete(c.mb.roster.orphans, k)
-	c.mb.roster.cleaned[k] = true
+	if m.Regs {
+		delete(rs.purges, k)
+		rs.purged[k] = true
+	} else {
+		delete(rs.orphans, k)
+		rs.cleaned[k] = true
+	}
 	c.mb.mu.Unlock()
 }

@@ -136,11 +136,12 @@ type Cluster struct {
 	peerSubjects          sync.Map // node → *nodeSubjects
 	seen                  sync.Map // nodes an RPC message came from
 	rpcSubs               []*nats.Subscription
+	ctx                   context.Context // Start to Stop
 	cancel                context.CancelFunc
 	tmpDir                string
 
 	lostMu sync.Mutex // a leaf
-	lost   []func(node string)
+	lost   []func(node string, inc uint64)
 	mb     membership // membership.go
 	stats  struct{ published, received, duplicates, gaps, unmatched, invalid atomic.Uint64 }
 }
@@ -343,7 +344,7 @@ func (c *Cluster) Stats() Stats {
 // Start implements cluster.Cluster.
 func (c *Cluster) Start(r cluster.Receiver) error {
 	ctx, cancel := context.WithCancel(context.Background())
-	c.cancel = cancel
+	c.ctx, c.cancel = ctx, cancel
 	if err := c.startRPC(ctx, r); err != nil {
 		return err
 	}

@@ -10,17 +10,23 @@ package natscluster
 // order on a membership goroutine (the heartbeat loop or the control
 // subscription's); they must not block.
 func (c *Cluster) OnNodeLost(fn func(node string)) {
+	c.onNodeLost(func(node string, _ uint64) { fn(node) })
+}
+
+// onNodeLost is OnNodeLost with the lost incarnation (0: unknown, every
+// incarnation of node seen so far).
+func (c *Cluster) onNodeLost(fn func(node string, inc uint64)) {
 	c.lostMu.Lock()
 	c.lost = append(c.lost, fn)
 	c.lostMu.Unlock()
 }
 
-// nodeLost runs the OnNodeLost hooks for node.
-func (c *Cluster) nodeLost(node string) {
+// nodeLost runs the OnNodeLost hooks for incarnation inc of node.
+func (c *Cluster) nodeLost(node string, inc uint64) {
 	c.lostMu.Lock()
-	hooks := append([]func(string){}, c.lost...)
+	hooks := append([]func(string, uint64){}, c.lost...)
 	c.lostMu.Unlock()
 	for _, fn := range hooks {
-		fn(node)
+		fn(node, inc)
 	}
 }

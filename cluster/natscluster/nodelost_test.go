@@ -11,7 +11,7 @@ func TestNodeLostHooksRunInOrder(t *testing.T) {
 	var got []string
 	c.OnNodeLost(func(n string) { got = append(got, "a:"+n) })
 	c.OnNodeLost(func(n string) { got = append(got, "b:"+n) })
-	c.nodeLost("node-x")
+	c.nodeLost("node-x", 7)
 	if len(got) != 2 || got[0] != "a:node-x" || got[1] != "b:node-x" {
 		t.Fatalf("hooks ran %v, want a then b for node-x", got)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/tollgate-wamp/tollgate/cluster/natscluster"
 	"github.com/tollgate-wamp/tollgate/router"
 	"github.com/tollgate-wamp/tollgate/routertest"
+	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
 // proxy forwards TCP connections to target; frozen, it holds every byte
@@ -103,25 +104,40 @@ func (p *proxy) close() {
 }
 
 // TestPartition: node n2 is cut off from n0 and n1 by freezing the
-// proxies its routes go through. The majority drops it within 2 s; n2
+// proxies its routes go through. The majority drops it within 2 s, its
+// janitor frees the single procedure n2 held, and n0 registers it; n2
 // refuses REGISTER (tollgate.error.cluster_unavailable), fences itself
 // after partition.drain_after (its session gets GOODBYE
 // tollgate.close.cluster_fenced) and, healed, rejoins with a new
-// incarnation.
+// incarnation. After the heal the procedure has one callee everywhere
+// (n0's), and n2 cannot register it again.
 func TestPartition(t *testing.T) {
 	const n = 3
 	nodes := make([]*node, n)
+	addrs := make([]string, n)
+	for i := range addrs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs[i] = ln.Addr().String()
+		ln.Close()
+	}
 	var cut []*proxy // the proxies between n2 and the others
 	for i := range nodes {
 		// Every route goes through a proxy of its own: node i dials each
-		// earlier node j through proxy i→j; peers are told an address that
-		// does not answer, so no route forms around the proxies.
-		cfg := natscluster.Config{Node: fmt.Sprintf("n%d", i), Listen: "127.0.0.1:0", Advertise: "127.0.0.1:1",
-			DrainAfter: 3 * time.Second}
-		for j := range i {
-			p := newProxy(t, nodes[j].c.RouteAddr())
+		// other node j through proxy i→j (every node needs every route for
+		// JetStream); peers are told an address that does not answer, so
+		// no route forms around the proxies.
+		cfg := natscluster.Config{Node: fmt.Sprintf("n%d", i), Listen: addrs[i], Advertise: "127.0.0.1:1",
+			DrainAfter: 3 * time.Second, RegistryReplicas: 3}
+		for j := range n {
+			if j == i {
+				continue
+			}
+			p := newProxy(t, addrs[j])
 			cfg.Routes = append(cfg.Routes, "nats-route://"+p.addr())
-			if i == 2 {
+			if i == 2 || j == 2 {
 				cut = append(cut, p)
 			}
 		}
@@ -132,7 +148,17 @@ func TestPartition(t *testing.T) {
 		nodes[i] = &node{c: c, srv: routertest.Start(t, func(o *router.Options) { o.Cluster = c })}
 	}
 	waitMembers(t, nodes, n)
+	for _, nd := range nodes {
+		if err := nd.c.WaitRegistry(testCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	noop := func(context.Context, *client.Invocation) (*client.Result, error) { return nil, nil }
 	s := dial(t, nodes[2])
+	if _, err := s.Register(context.Background(), "com.test.held", noop); err != nil {
+		t.Fatal(err)
+	}
+	waitCallees(t, nodes, "com.test.held", wamp.MatchExact, 1)
 	old := nodes[2].c.Members()
 
 	start := time.Now()
@@ -147,10 +173,31 @@ func TestPartition(t *testing.T) {
 	}
 	waitFor(t, "n2 unavailable", func() bool { return !nodes[2].c.Available() })
 	t.Logf("n2 unavailable after %v", time.Since(start))
-	noop := func(context.Context, *client.Invocation) (*client.Result, error) { return nil, nil }
 	if _, err := s.Register(context.Background(), "com.test.minority", noop); !isCallError(err, "tollgate.error.cluster_unavailable") {
 		t.Errorf("REGISTER on the cut-off node: %v, want tollgate.error.cluster_unavailable", err)
 	}
+	// The majority's janitor frees n2's single procedure (the registry's
+	// stream may first elect a leader without n2), and n0 takes it.
+	ctx := testCtx(t)
+	waitFor(t, "n2's callee gone from the bucket", func() bool {
+		return nodes[0].c.StoredCallees(ctx, realm, "com.test.held", wamp.MatchExact) == 0
+	})
+	t.Logf("n2's callee gone from the bucket after %v", time.Since(start))
+	// A REGISTER waits for its revision to reach this node's replica; the
+	// watch renews itself, which needs the JetStream meta leader, which
+	// may have been n2 (an election takes seconds): retry while the
+	// registry says unavailable.
+	s0 := dial(t, nodes[0])
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		_, err := s0.Register(context.Background(), "com.test.held", noop)
+		if err == nil {
+			break
+		}
+		if !isCallError(err, "tollgate.error.cluster_unavailable") || time.Now().After(deadline) {
+			t.Fatalf("the majority cannot register n2's procedure: %v", err)
+		}
+	}
+	t.Logf("n2's single procedure registered on n0 after %v", time.Since(start))
 	select {
 	case <-s.Done():
 		t.Logf("n2 fenced itself after %v", time.Since(start))
@@ -168,7 +215,20 @@ func TestPartition(t *testing.T) {
 			t.Errorf("n2 rejoined with its old incarnation")
 		}
 	}
+	for _, nd := range nodes {
+		waitFor(t, nd.c.Node()+"'s replica with n0's callee only", func() bool {
+			cs := nd.c.Callees(realm, "com.test.held", wamp.MatchExact)
+			return len(cs) == 1 && cs[0].Node == "n0"
+		})
+	}
+	t.Logf("every replica has n0's callee only after %v", time.Since(start))
+	if got := nodes[2].c.StoredCallees(ctx, realm, "com.test.held", wamp.MatchExact); got != 1 {
+		t.Errorf("the bucket holds %d callees of the single procedure after the heal, want 1", got)
+	}
 	s2 := dial(t, nodes[2])
+	if _, err := s2.Register(context.Background(), "com.test.held", noop); !isCallError(err, wamp.ErrProcedureAlreadyExists) {
+		t.Errorf("REGISTER of n0's procedure on the healed node: %v, want procedure_already_exists", err)
+	}
 	if _, err := s2.Register(context.Background(), "com.test.healed", noop); err != nil {
 		t.Errorf("REGISTER on the healed node: %v", err)
 	}

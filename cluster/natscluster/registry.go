@@ -27,9 +27,10 @@ type registry struct {
 	bucket  string
 	timeout time.Duration
 
-	want  chan struct{} // a REGISTER asks for the bucket to be created
-	ready chan struct{} // closed once kv is bound and watched
-	kv    jetstream.KeyValue
+	want    chan struct{} // a REGISTER asks for the bucket to be created
+	rewatch chan struct{} // a node was lost: renew the watch (kick)
+	ready   chan struct{} // closed once kv is bound and watched
+	kv      jetstream.KeyValue
 
 	mu      sync.Mutex // orders Apply calls; guards the fields below
 	rx      cluster.RPCReceiver
@@ -46,7 +47,7 @@ type waiter struct {
 
 func newRegistry(c *Cluster) *registry {
 	return &registry{c: c, bucket: c.cfg.SubjectPrefix + "_regs", timeout: c.cfg.RegistryTimeout,
-		want: make(chan struct{}, 1), ready: make(chan struct{}),
+		want: make(chan struct{}, 1), rewatch: make(chan struct{}, 1), ready: make(chan struct{}),
 		records: map[string]*cluster.Registration{}, lost: map[uint64]bool{}}
 }
 
@@ -81,6 +82,14 @@ func (r *registry) run(ctx context.Context) {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+	r.watch(ctx)
+}
+
+// watch applies the bucket's records until ctx ends. The watch is an
+// ordered consumer on one of the stream's servers: when a node is lost it
+// starts again from the next revision (nats.go would notice a consumer
+// gone with its server only after two missed 5 s heartbeats).
+func (r *registry) watch(ctx context.Context) {
 	w, err := r.kv.WatchAll(ctx)
 	if err != nil {
 		r.c.log.Error("cluster: registry watch", "err", err)
@@ -88,16 +97,33 @@ func (r *registry) run(ctx context.Context) {
 	}
 	defer func() { _ = w.Stop() }()
 	close(r.ready)
+	initial := true
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-r.rewatch:
+			r.mu.Lock()
+			next := r.applied + 1
+			r.mu.Unlock()
+			nw, err := r.kv.WatchAll(ctx, jetstream.ResumeFromRevision(next))
+			if err != nil { // the stream has no leader yet
+				r.c.log.Debug("cluster: registry watch not renewed yet", "err", err)
+				time.AfterFunc(250*time.Millisecond, r.kick)
+				continue
+			}
+			_ = w.Stop()
+			w = nw
 		case e, ok := <-w.Updates():
 			if !ok {
 				return
 			}
-			if e != nil { // nil marks the end of the initial values
+			switch {
+			case e != nil:
 				r.entry(e)
+			case initial: // nil marks the end of the initial values
+				initial = false
+				r.c.purgeStale() // cleanup.go: entries of this node's previous process
 			}
 		}
 	}
@@ -136,10 +162,21 @@ func (r *registry) bind(ctx context.Context, js jetstream.JetStream, create bool
 	return kv, err
 }
 
-// entry applies one watched revision.
+// kick asks for the watch to be renewed.
+func (r *registry) kick() {
+	select {
+	case r.rewatch <- struct{}{}:
+	default:
+	}
+}
+
+// entry applies one watched revision (once: a renewed watch may repeat).
 func (r *registry) entry(e jetstream.KeyValueEntry) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if e.Revision() <= r.applied {
+		return
+	}
 	var rec *cluster.Registration
 	if e.Operation() == jetstream.KeyValuePut {
 		var err error
@@ -190,20 +227,25 @@ func (r *registry) live(cs []cluster.Callee) []cluster.Callee {
 	return out
 }
 
-// nodeLost drops node's callees from the replica (the janitor cleans the
-// bucket itself): every incarnation of node seen in a record is lost.
-func (r *registry) nodeLost(node string) {
+// nodeLost drops incarnation inc of node from the replica, now and in
+// records still to come (the janitor cleans the bucket itself); inc 0
+// loses every incarnation of node seen in a record.
+func (r *registry) nodeLost(node string, inc uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	gone := func(c cluster.Callee) bool { return c.Node == node && (inc == 0 || c.Incarnation == inc) }
 	var hit []*cluster.Registration
 	for _, rec := range r.records {
-		if slices.ContainsFunc(rec.Callees, func(c cluster.Callee) bool { return c.Node == node && !r.lost[c.Incarnation] }) {
+		if slices.ContainsFunc(rec.Callees, func(c cluster.Callee) bool { return gone(c) && !r.lost[c.Incarnation] }) {
 			hit = append(hit, rec)
 		}
 	}
+	if inc != 0 {
+		r.lost[inc] = true
+	}
 	for _, rec := range hit {
 		for _, c := range rec.Callees {
-			if c.Node == node {
+			if gone(c) {
 				r.lost[c.Incarnation] = true
 			}
 		}
@@ -211,6 +253,22 @@ func (r *registry) nodeLost(node string) {
 	for _, rec := range hit {
 		r.apply(rec)
 	}
+	r.kick()
+}
+
+// fenced makes every callee live again but those of this node's old
+// incarnation, reapplies the records and renews the watch (stalled, or
+// on a server of the side this node was cut off from). The nodes this one
+// lost while cut off are the majority; the callees of truly dead ones are
+// removed by their janitor.
+func (r *registry) fenced(old uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lost = map[uint64]bool{old: true}
+	for _, rec := range r.records {
+		r.apply(rec)
+	}
+	r.kick()
 }
 
 // await returns once revision rev is applied, or ctx ends.
@@ -223,11 +281,19 @@ func (r *registry) await(ctx context.Context, rev uint64) error {
 	ch := make(chan struct{})
 	r.waiters = append(r.waiters, waiter{rev, ch})
 	r.mu.Unlock()
-	select {
-	case <-ch:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("%w: revision %d not applied here: %w", cluster.ErrUnavailable, rev, ctx.Err())
+	// A revision written but not seen within a second: the watch's
+	// consumer may be on a server that is gone or cut off; renew it.
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ch:
+			return nil
+		case <-t.C:
+			r.kick()
+		case <-ctx.Done():
+			return fmt.Errorf("%w: revision %d not applied here: %w", cluster.ErrUnavailable, rev, ctx.Err())
+		}
 	}
 }
 
@@ -235,6 +301,9 @@ func (r *registry) await(ctx context.Context, rev uint64) error {
 func (r *registry) store(ctx context.Context) (jetstream.KeyValue, error) {
 	if !r.c.jetStream() {
 		return nil, fmt.Errorf("%w: the embedded NATS runs without JetStream (a node with a route listener needs the routes to its peers)", cluster.ErrUnavailable)
+	}
+	if !r.c.nc.IsConnected() { // a request would wait out its timeout
+		return nil, fmt.Errorf("%w: not connected to NATS", cluster.ErrUnavailable)
 	}
 	select {
 	case <-r.ready:
@@ -277,6 +346,9 @@ func conflict(err error) bool {
 // nodes no longer count (and are dropped from the record written).
 func (c *Cluster) Register(ctx context.Context, realm, procedure wamp.URI, match, invoke string, callee cluster.Callee) (wamp.ID, bool, error) {
 	r := c.reg
+	if callee.Incarnation != c.incarnation() {
+		return 0, false, errFenced
+	}
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	kv, err := r.store(ctx)
@@ -329,9 +401,14 @@ func (c *Cluster) Register(ctx context.Context, realm, procedure wamp.URI, match
 		if err != nil {
 			return 0, false, fmt.Errorf("%w: %w", cluster.ErrUnavailable, err)
 		}
-		if err := r.await(ctx, nrev); err != nil {
-			// Written but not here in time: take it back, so no callee is
-			// registered that its session was told it is not.
+		err = r.await(ctx, nrev)
+		if err == nil && callee.Incarnation != c.incarnation() {
+			err = errFenced // the fence's cleanup may have run before this write
+		}
+		if err != nil {
+			// Written but not here in time, or by a fenced incarnation:
+			// take it back, so no callee is registered that its session
+			// was told it is not.
 			bg, cancel := context.WithTimeout(context.Background(), r.timeout)
 			defer cancel()
 			if uerr := c.Unregister(bg, realm, procedure, match, callee.Session); uerr != nil {
@@ -361,8 +438,7 @@ func (r *registry) get(ctx context.Context, kv jetstream.KeyValue, key string) (
 	return rec, e.Revision(), nil
 }
 
-// Unregister implements cluster.RPC: CAS Update without the callee, or a
-// Delete at that revision when it was the last one.
+// Unregister implements cluster.RPC (remove, cleanup.go).
 func (c *Cluster) Unregister(ctx context.Context, realm, procedure wamp.URI, match string, session wamp.ID) error {
 	r := c.reg
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
@@ -371,40 +447,8 @@ func (c *Cluster) Unregister(ctx context.Context, realm, procedure wamp.URI, mat
 	if err != nil {
 		return err
 	}
-	key := cluster.RegistryKey(realm, procedure, match)
-	for range 64 {
-		rec, rev, err := r.get(ctx, kv, key)
-		if settling(ctx, err) {
-			continue
-		}
-		if err != nil || rec == nil {
-			return err
-		}
-		i := slices.IndexFunc(rec.Callees, func(x cluster.Callee) bool { return x.Node == c.cfg.Node && x.Session == session })
-		if i < 0 {
-			return nil
-		}
-		rec.Callees = slices.Delete(rec.Callees, i, i+1)
-		r.mu.Lock()
-		rest := len(r.live(rec.Callees))
-		r.mu.Unlock()
-		if rest == 0 {
-			err = kv.Delete(ctx, key, jetstream.LastRevision(rev))
-		} else {
-			var b []byte
-			if b, err = cluster.EncodeRegistration(rec); err == nil {
-				_, err = kv.Update(ctx, key, b, rev)
-			}
-		}
-		if conflict(err) || settling(ctx, err) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("%w: %w", cluster.ErrUnavailable, err)
-		}
-		return nil
-	}
-	return fmt.Errorf("%w: too many concurrent changes to %q", cluster.ErrUnavailable, procedure)
+	node := c.cfg.Node
+	return r.remove(ctx, kv, cluster.RegistryKey(realm, procedure, match), func(x cluster.Callee) bool { return x.Node == node && x.Session == session })
 }
 
 // Callees returns the live callees this node's replica holds for (realm,

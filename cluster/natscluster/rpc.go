@@ -103,7 +103,7 @@ func (c *Cluster) Pending() int {
 }
 
 // Incarnation implements cluster.RPC.
-func (c *Cluster) Incarnation() uint64 { return c.origin }
+func (c *Cluster) Incarnation() uint64 { return c.incarnation() }
 
 // nodeSubjects are another node's RPC subjects, built once.
 type nodeSubjects struct{ inbox, answers string }
@@ -175,7 +175,7 @@ func (c *Cluster) startRPC(ctx context.Context, r cluster.Receiver) error {
 		}
 		c.rpcSubs = append(c.rpcSubs, sub)
 	}
-	c.OnNodeLost(func(node string) { c.lose(r, node, "declared lost") })
+	c.onNodeLost(func(node string, inc uint64) { c.lose(r, node, inc, "declared lost") })
 	c.wg.Add(2)
 	go func() { defer c.wg.Done(); c.reg.run(ctx) }()
 	go func() { defer c.wg.Done(); c.probe(ctx, r) }()
@@ -258,9 +258,9 @@ func (c *Cluster) invalidRPC(m *nats.Msg, err error) {
 // lose answers every call pending at node (ERROR canceled with
 // details.reason tollgate.cluster.node_lost), drops node's callees from
 // the replica and lets the router settle the invocations node made here.
-func (c *Cluster) lose(r cluster.Receiver, node, why string) {
+func (c *Cluster) lose(r cluster.Receiver, node string, inc uint64, why string) {
 	c.failPending(r, node, why)
-	c.reg.nodeLost(node)
+	c.reg.nodeLost(node, inc)
 	r.NodeLost(node)
 }
 
@@ -271,7 +271,7 @@ func (c *Cluster) lose(r cluster.Receiver, node, why string) {
 // fail (membership decides the rest).
 func (c *Cluster) gone(r cluster.Receiver, node string) {
 	if c.srv != nil {
-		c.lose(r, node, "its inbox has no responders")
+		c.lose(r, node, 0, "its inbox has no responders")
 		return
 	}
 	c.failPending(r, node, "its inbox has no responders")

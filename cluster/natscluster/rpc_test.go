@@ -473,11 +473,12 @@ func TestNodeLostFailsPendingCalls(t *testing.T) {
 	}
 }
 
-// TestCalleeClusterStops: C's cluster link stops with a call from A
-// pending; A's probe finds C's inbox without responders, answers the call
-// (canceled, node_lost) and drops C's callee. B, with no call pending,
-// still lists it: its call is not delivered and answered
-// no_available_callee; having heard from C before, B then drops C too.
+// TestCalleeClusterStops: C's cluster link stops cleanly with a call
+// from A pending. C removes its callees from the registry and says
+// goodbye: A answers the pending call (canceled, node_lost), every
+// replica drops C's callees at once, and a call from B then answers
+// no_such_procedure (the registration left with its node, as when its
+// sessions leave).
 func TestCalleeClusterStops(t *testing.T) {
 	nodes := startRPCNodes(t, 3)
 	ctx := testCtx(t)
@@ -486,11 +487,6 @@ func TestCalleeClusterStops(t *testing.T) {
 	register(t, dialN(t, nodes[2], 8), "com.stuck", func() { <-release })
 	waitCallees(t, nodes, "com.stuck", wamp.MatchExact, 1)
 	b := dial(t, nodes[1])
-	register(t, dial(t, nodes[2]), "com.quick", func() {})
-	waitCallees(t, nodes, "com.quick", wamp.MatchExact, 1)
-	if _, err := b.Call(ctx, "com.quick", nil, nil); err != nil {
-		t.Fatal(err)
-	}
 	caller := dial(t, nodes[0])
 	errc := make(chan error, 1)
 	go func() {
@@ -503,20 +499,71 @@ func TestCalleeClusterStops(t *testing.T) {
 	if err := <-errc; !errors.As(err, &we) || we.URI != wamp.ErrCanceled || we.Details["reason"] != cluster.ReasonNodeLost {
 		t.Fatalf("pending call: %v, want canceled (node lost)", err)
 	}
-	if cs := nodes[0].c.Callees(realm, "com.stuck", wamp.MatchExact); len(cs) != 0 {
-		t.Fatalf("A still lists the stopped node's callee: %v", cs)
+	waitCallees(t, nodes[:2], "com.stuck", wamp.MatchExact, 0)
+	for _, s := range []*client.Session{caller, b} {
+		if _, err := s.Call(ctx, "com.stuck", nil, nil); errURI(err) != wamp.ErrNoSuchProcedure {
+			t.Fatalf("call after the stop: %v, want no_such_procedure", err)
+		}
 	}
-	if _, err := caller.Call(ctx, "com.stuck", nil, nil); errURI(err) != wamp.ErrNoSuchProcedure {
-		res, lerr := caller.Call(ctx, "wamp.registration.lookup", wamp.List{"com.stuck"}, nil)
-		t.Fatalf("A's call after the loss: %v, want no_such_procedure (lookup %v %v, callees %v)", err, res, lerr, nodes[0].c.Callees(realm, "com.stuck", wamp.MatchExact))
+	// (the stream may be electing a leader without the stopped node)
+	waitFor(t, "the stopped node's callee gone from the bucket", func() bool {
+		return nodes[0].c.StoredCallees(ctx, realm, "com.stuck", wamp.MatchExact) == 0
+	})
+	for _, nd := range nodes[:2] {
+		if p := nd.c.Pending(); p != 0 {
+			t.Fatalf("%s: %d calls pending", nd.c.Node(), p)
+		}
+	}
+}
+
+// TestCalleeNodeVanishes: C's NATS server goes without a goodbye and
+// membership is slow (dead_after 1 min), so only RPC notices: A's probe
+// finds C's inbox without responders and answers its pending call
+// (canceled, node_lost); B, with no call pending, still lists C's callee:
+// its call is not delivered and answered no_available_callee, and having
+// heard from C before, B then drops C's callees.
+func TestCalleeNodeVanishes(t *testing.T) {
+	nodes := startMesh(t, 3, func(_ int, c *natscluster.Config) { c.DeadAfter = time.Minute })
+	waitFor(t, "full mesh", func() bool { return nodes[0].c.Peers() == 2 && nodes[1].c.Peers() == 2 && nodes[2].c.Peers() == 2 })
+	for _, nd := range nodes {
+		if err := nd.c.WaitRegistry(testCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := testCtx(t)
+	release := make(chan struct{})
+	defer close(release)
+	register(t, dialN(t, nodes[2], 8), "com.stuck", func() { <-release })
+	register(t, dial(t, nodes[2]), "com.quick", func() {})
+	waitCallees(t, nodes, "com.stuck", wamp.MatchExact, 1)
+	waitCallees(t, nodes, "com.quick", wamp.MatchExact, 1)
+	b := dial(t, nodes[1])
+	if _, err := b.Call(ctx, "com.quick", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	caller := dial(t, nodes[0])
+	errc := make(chan error, 1)
+	go func() {
+		_, err := caller.Call(ctx, "com.stuck", nil, nil)
+		errc <- err
+	}()
+	waitFor(t, "call pending", func() bool { return nodes[0].c.Pending() == 1 })
+	nodes[2].c.Crash()
+	var we *client.Error
+	if err := <-errc; !errors.As(err, &we) || we.URI != wamp.ErrCanceled || we.Details["reason"] != cluster.ReasonNodeLost {
+		t.Fatalf("pending call: %v, want canceled (node lost)", err)
+	}
+	if cs := nodes[0].c.Callees(realm, "com.stuck", wamp.MatchExact); len(cs) != 0 {
+		t.Fatalf("A still lists the vanished node's callee: %v", cs)
 	}
 	waitFor(t, "C out of B's mesh", func() bool { return nodes[1].c.Peers() == 1 })
+	if len(nodes[1].c.Members()) != 3 {
+		t.Fatalf("B's membership already dropped C: the test needs it slow")
+	}
 	if _, err := b.Call(ctx, "com.stuck", nil, nil); errURI(err) != wamp.ErrNoAvailableCallee {
-		t.Fatalf("B's call to the stopped node: %v, want no_available_callee", err)
+		t.Fatalf("B's call to the vanished node: %v, want no_available_callee", err)
 	}
-	if cs := nodes[1].c.Callees(realm, "com.quick", wamp.MatchExact); len(cs) != 0 {
-		t.Fatalf("B still lists the stopped node's callee: %v", cs)
-	}
+	waitCallees(t, nodes[1:2], "com.quick", wamp.MatchExact, 0)
 	for _, nd := range nodes[:2] {
 		if p := nd.c.Pending(); p != 0 {
 			t.Fatalf("%s: %d calls pending", nd.c.Node(), p)
