@@ -339,7 +339,7 @@ func TestFlushReachesEveryNode(t *testing.T) {
 // promptly bounds what the issue asks within 100 ms (a kill, a flush
 // across nodes): measured 2-25 ms and logged, but asserted loosely, as a
 // -race run on a loaded 2-core machine stalls goroutines for 100 ms and
-// more. It still fails anything that waits for a heartbeat or a timeout.
+// more. It still fails anything that waits for dead_after or a timeout.
 const promptly = 500 * time.Millisecond
 
 // metric reads a counter (summed over labels) from nd's router.
