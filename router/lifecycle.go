@@ -60,7 +60,10 @@ func (rm *realm) join(s *session, who *auth.Identity, promised wamp.ID, roles wa
 		authmethod:   who.AuthMethod,
 		authprovider: who.AuthProvider,
 		authextra:    who.AuthExtra,
-		transport:    auth.TransportDetails(s.tc.Info()),
+		wire:         s.tc,
+	}
+	if info := s.tc.Info(); info.TLS != nil {
+		s.transport = auth.TransportDetails(info)
 	}
 	s.az = s.authzSession(rm.authz != nil, s.hello.Load()) // identity.go
 	s.az.Grants = grantsOf(who)                            // grants.go
