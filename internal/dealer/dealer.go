@@ -118,7 +118,7 @@ type Peer struct {
 	asCallee map[wamp.ID]*invocation // by INVOCATION request id
 	asCaller map[wamp.ID]*invocation // by CALL request id
 	regs     []wamp.ID
-	grace    grace // progressive-input calls that ended (progressive.go)
+	grace    *grace // progressive-input calls that ended (progressive.go)
 }
 
 // NewPeer returns the dealer state for session s.
@@ -549,7 +549,7 @@ func (p *Peer) forget(inv *invocation) {
 		delete(p.asCaller, inv.callReq)
 	}
 	if inv.input {
-		p.grace.add(inv.callReq) // late chunks of this call are discarded
+		p.addGrace(inv.callReq) // late chunks of this call are discarded
 	}
 	p.mu.Unlock()
 }
