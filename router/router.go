@@ -321,7 +321,7 @@ func (r *Router) newConn(ctx context.Context, tc transport.Conn, authenticators 
 		return nil
 	}
 	r.conns[c] = struct{}{}
-	r.mem.opened(len(r.conns))
+	r.connOpened() // memory.go
 	r.wg.Add(1)
 	return c
 }
