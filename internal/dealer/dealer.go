@@ -121,10 +121,9 @@ type Peer struct {
 	grace    *grace // progressive-input calls that ended (progressive.go)
 }
 
-// NewPeer returns the dealer state for session s.
-func NewPeer(s Session) *Peer {
-	return &Peer{s: s} // the maps come with the first call: most sessions make none
-}
+// NewPeer returns the dealer state for session s. Its maps and grace ring
+// come with the first call: most sessions make none.
+func NewPeer(s Session) *Peer { return &Peer{s: s} }
 
 type invocation struct {
 	id       wamp.ID // INVOCATION request id
