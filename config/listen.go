@@ -131,7 +131,7 @@ func (l *Listener) Listen(ctx context.Context) (net.Listener, error) {
 			return nil, err
 		}
 	}
-	var lc net.ListenConfig
+	lc := listenConfig() // keepalive_linux.go
 	ln, err := lc.Listen(ctx, l.Network, l.Address)
 	if err != nil {
 		return nil, fmt.Errorf("transport %s: %w", l.Name, err)

@@ -48,6 +48,12 @@ type conn struct {
 	calls atomic.Pointer[callHist] // its calls' latency, from the first call on (metrics_calls.go)
 }
 
+// logAttrs are the attrs of the connection's logger (logattrs.go).
+func (c *conn) logAttrs() []slog.Attr {
+	info := c.tc.Info()
+	return []slog.Attr{slog.String("remote", info.RemoteAddr), slog.String("transport", string(info.Kind)), slog.String("serializer", info.Serializer)}
+}
+
 // helloWait is how long the next handshake may take: what is left of the
 // connection's deadline for its first session, HelloTimeout afterwards.
 func (c *conn) helloWait() time.Duration {

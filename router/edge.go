@@ -118,21 +118,23 @@ func (r *Router) admitConn(nc net.Conn, t *Transport, open *atomic.Int64) *edgeC
 		r.ipConns.release(src, perIP)
 	}
 	// Armed only once e.guard is set: the callback and Close read it.
-	e.guard = time.AfterFunc(time.Duration(math.MaxInt64), func() {
+	g := time.AfterFunc(time.Duration(math.MaxInt64), func() {
 		r.stats.handshakeTimeouts.Add(1)
 		e.Close()
 	})
-	e.guard.Reset(r.opts.HelloTimeout)
+	e.guard.Store(g)
+	g.Reset(r.opts.HelloTimeout)
 	return e
 }
 
 // edgeConn is an accepted connection until it closes: Close releases its
 // connection-limit slots once; its guard closes it at the handshake
-// deadline unless a session claimed it.
+// deadline unless a session claimed it. Claim and Close drop the guard
+// (an idle session would keep a stopped timer and its closure).
 type edgeConn struct {
 	net.Conn
 	deadline time.Time
-	guard    *time.Timer
+	guard    atomic.Pointer[time.Timer]
 	release  func()
 	once     sync.Once
 }
@@ -140,7 +142,9 @@ type edgeConn struct {
 func (c *edgeConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(func() {
-		c.guard.Stop() // closed already: nothing for the guard to do
+		if g := c.guard.Swap(nil); g != nil {
+			g.Stop() // closed already: nothing for the guard to do
+		}
 		c.release()
 	})
 	return err
@@ -166,7 +170,8 @@ func syscallConn(nc net.Conn) (syscall.RawConn, error) {
 // returns (and answers ABORT when it passes). ok=false: the guard already
 // fired and the connection is closed.
 func (c *edgeConn) claim() (deadline time.Time, ok bool) {
-	return c.deadline, c.guard.Stop()
+	g := c.guard.Swap(nil)
+	return c.deadline, g != nil && g.Stop()
 }
 
 // edgeKey carries the *edgeConn of a connection in its context.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/tollgate-wamp/tollgate/auth"
 	"github.com/tollgate-wamp/tollgate/authz"
+	"github.com/tollgate-wamp/tollgate/transport"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
@@ -20,9 +21,21 @@ type identity struct {
 	// authextra is WELCOME's: the dynamic authenticator's extra, or the
 	// client's HELLO authextra echoed by static anonymous and ticket.
 	authextra wamp.Dict
-	// transport is auth.TransportDetails of the connection, with the
-	// HTTP headers the endpoint's allow-list keeps.
+	// wire is the connection; transportDetails describes it on demand
+	// (an idle session would hold the dict for nothing: WELCOME does
+	// not carry it). transport is it built at join for TLS connections,
+	// whose peer_cert.expired is as of the join.
+	wire      interface{ Info() transport.Info }
 	transport wamp.Dict
+}
+
+// transportDetails is auth.TransportDetails of the connection, with the
+// HTTP headers the endpoint's allow-list keeps; nil before join.
+func (id *identity) transportDetails() wamp.Dict {
+	if id.transport != nil || id.wire == nil {
+		return id.transport
+	}
+	return auth.TransportDetails(id.wire.Info())
 }
 
 // detailsView says who a session's details are for; they differ only in
@@ -60,7 +73,7 @@ func (id *identity) Details(v detailsView) wamp.Dict {
 		}
 		return d
 	}
-	extra, tr := id.authextra, id.transport
+	extra, tr := id.authextra, id.transportDetails()
 	if extra == nil {
 		extra = wamp.Dict{}
 	}
@@ -69,7 +82,9 @@ func (id *identity) Details(v detailsView) wamp.Dict {
 	}
 	if v == metaView {
 		if _, ok := tr["http_headers_received"]; ok {
-			tr = maps.Clone(tr)
+			if id.transport != nil { // shared: the others keep the headers
+				tr = maps.Clone(tr)
+			}
 			delete(tr, "http_headers_received")
 		}
 	}
@@ -88,12 +103,13 @@ func (id *identity) Details(v detailsView) wamp.Dict {
 func (id *identity) authzSession(withDetails bool, hello *wamp.Hello) *authz.Session {
 	az := &authz.Session{
 		ID: id.id, Realm: id.realmURI, AuthID: id.authid, AuthRole: id.authrole, AuthMethod: id.authmethod,
-		AuthProvider: id.authprovider, AuthExtra: id.establishedExtra(), Transport: id.transport,
+		AuthProvider: id.authprovider, AuthExtra: id.establishedExtra(),
 	}
 	if !withDetails {
-		return az
+		return az // no authorizer asks for it (authz.SessionDict)
 	}
 	d := id.Details(authorizerView)
+	az.Transport, _ = d["transport"].(wamp.Dict)
 	d["authextra"] = az.AuthExtra
 	if az.AuthExtra == nil {
 		d["authextra"] = wamp.Dict{}

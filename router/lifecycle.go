@@ -60,11 +60,14 @@ func (rm *realm) join(s *session, who *auth.Identity, promised wamp.ID, roles wa
 		authmethod:   who.AuthMethod,
 		authprovider: who.AuthProvider,
 		authextra:    who.AuthExtra,
-		transport:    auth.TransportDetails(s.tc.Info()),
+		wire:         s.tc,
+	}
+	if info := s.tc.Info(); info.TLS != nil {
+		s.transport = auth.TransportDetails(info)
 	}
 	s.az = s.authzSession(rm.authz != nil, s.hello.Load()) // identity.go
 	s.az.Grants = grantsOf(who)                            // grants.go
-	s.log = withLazyAttrs(s.conn.log, slog.Any("session", s.id), slog.Any("realm", rm.name), slog.String("authid", s.authid))
+	s.log = lazyLogger(s.conn.log, s)                      // session.logAttrs
 	// Only a refused join's audit reads HELLO; a joined session would keep
 	// its decoded details (kilobytes of roles) for life.
 	s.hello.Store(nil)
@@ -78,6 +81,12 @@ func (rm *realm) join(s *session, who *auth.Identity, promised wamp.ID, roles wa
 	rm.cl.sessionJoined(s)
 	s.auditJoin()
 	s.log.Debug("session joined", "authrole", s.authrole, "authmethod", s.authmethod, "authprovider", s.authprovider)
+}
+
+// logAttrs are the attrs a joined session's logger adds to its
+// connection's (logattrs.go).
+func (s *session) logAttrs() []slog.Attr {
+	return []slog.Attr{slog.Any("session", s.id), slog.Any("realm", s.realmURI), slog.String("authid", s.authid)}
 }
 
 // leave ends s's membership of rm (see the order above).

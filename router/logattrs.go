@@ -12,13 +12,27 @@ import (
 // With time; most connections never log, so they skip that.
 type lazyAttrs struct {
 	h     slog.Handler
-	attrs []slog.Attr
+	src   attrSource
 	once  sync.Once
 	built slog.Handler
 }
 
+// attrSource gives a logger's attrs when it first logs. Connections and
+// sessions are their own (conn.logAttrs, session.logAttrs), so an idle
+// one holds no attr slice or boxed values, only the handler.
+type attrSource interface{ logAttrs() []slog.Attr }
+
+type attrList []slog.Attr
+
+func (a attrList) logAttrs() []slog.Attr { return a }
+
 func withLazyAttrs(l *slog.Logger, attrs ...slog.Attr) *slog.Logger {
-	return slog.New(&lazyAttrs{h: l.Handler(), attrs: attrs})
+	return lazyLogger(l, attrList(attrs))
+}
+
+// lazyLogger is l with src's attrs, formatted when it first logs.
+func lazyLogger(l *slog.Logger, src attrSource) *slog.Logger {
+	return slog.New(&lazyAttrs{h: l.Handler(), src: src})
 }
 
 func (l *lazyAttrs) handler() slog.Handler {
@@ -27,7 +41,7 @@ func (l *lazyAttrs) handler() slog.Handler {
 		if parent, ok := h.(*lazyAttrs); ok {
 			h = parent.handler() // a session's logger under its connection's
 		}
-		l.built = h.WithAttrs(l.attrs)
+		l.built = h.WithAttrs(l.src.logAttrs())
 	})
 	return l.built
 }
@@ -42,6 +56,8 @@ func (l *lazyAttrs) Handle(ctx context.Context, r slog.Record) error {
 
 // WithAttrs stays lazy: a session's logger adds its own attrs to its
 // connection's, and neither is formatted until one of them logs.
-func (l *lazyAttrs) WithAttrs(attrs []slog.Attr) slog.Handler { return &lazyAttrs{h: l, attrs: attrs} }
+func (l *lazyAttrs) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &lazyAttrs{h: l, src: attrList(attrs)}
+}
 
 func (l *lazyAttrs) WithGroup(name string) slog.Handler { return l.handler().WithGroup(name) }

@@ -33,6 +33,9 @@ var slotOf = func() (t [msgTypes]uint8) {
 	if n > msgSlots {
 		panic("router: more message types than msgSlots")
 	}
+	if t[wamp.TypeHello] != 1 || t[wamp.TypeGoodbye] != hsSlots {
+		panic("router: the handshake's types are not the first hsSlots slots")
+	}
 	return t
 }()
 
@@ -46,22 +49,54 @@ var typeOfSlot = func() (t [msgSlots]wamp.MessageType) {
 	return t
 }()
 
-// msgCounters are one connection's message and byte counts. received and
-// bytesIn have a single writer (the read loop) and are updated with a
-// load and a store (no locked instruction); sent and bytesOut are written
-// by every goroutine that queues to this connection, so they use Add.
+// hsSlots is how many slots, those of the handshake's types (HELLO …
+// GOODBYE, codes 1–6), a connection counts inline; an idle session never
+// sends or receives another kind, so the rest of the counters (msgRest,
+// 288 bytes) come with its first other message.
+const hsSlots = 6
+
+// msgCounters are one connection's message and byte counts. Received
+// counts and bytesIn have a single writer (the read loop) and are updated
+// with a load and a store (no locked instruction); sent counts and
+// bytesOut are written by every goroutine that queues to this
+// connection, so they use Add.
 type msgCounters struct {
-	received [msgSlots]atomic.Uint64
-	sent     [msgSlots]atomic.Uint64
-	bytesIn  atomic.Uint64
-	bytesOut atomic.Uint64
+	hsIn, hsOut       [hsSlots]atomic.Uint64
+	bytesIn, bytesOut atomic.Uint64
+	rest              atomic.Pointer[msgRest]
+}
+
+// msgRest counts the slots from hsSlots on.
+type msgRest struct {
+	received, sent [msgSlots - hsSlots]atomic.Uint64
+}
+
+// counter is slot s's count of received (in) or sent messages, making
+// the rest of the block if s needs it.
+func (mc *msgCounters) counter(s int, in bool) *atomic.Uint64 {
+	if s < hsSlots {
+		if in {
+			return &mc.hsIn[s]
+		}
+		return &mc.hsOut[s]
+	}
+	r := mc.rest.Load()
+	if r == nil {
+		if r = new(msgRest); !mc.rest.CompareAndSwap(nil, r) {
+			r = mc.rest.Load()
+		}
+	}
+	if in {
+		return &r.received[s-hsSlots]
+	}
+	return &r.sent[s-hsSlots]
 }
 
 // in counts a message read by the connection's read loop (its only writer).
 func (mc *msgCounters) in(t wamp.MessageType, bytes int) {
 	if t < msgTypes {
 		if s := slotOf[t]; s > 0 {
-			c := &mc.received[s-1]
+			c := mc.counter(int(s-1), true)
 			c.Store(c.Load() + 1)
 		}
 	}
@@ -72,7 +107,7 @@ func (mc *msgCounters) in(t wamp.MessageType, bytes int) {
 func (mc *msgCounters) out(t wamp.MessageType, bytes int) {
 	if t < msgTypes {
 		if s := slotOf[t]; s > 0 {
-			mc.sent[s-1].Add(1)
+			mc.counter(int(s-1), false).Add(1)
 		}
 	}
 	mc.bytesOut.Add(uint64(bytes))
@@ -86,9 +121,15 @@ type msgTotals struct {
 }
 
 func (mt *msgTotals) add(mc *msgCounters) {
-	for i := range mc.received {
-		mt.received[i] += mc.received[i].Load()
-		mt.sent[i] += mc.sent[i].Load()
+	for i := range hsSlots {
+		mt.received[i] += mc.hsIn[i].Load()
+		mt.sent[i] += mc.hsOut[i].Load()
+	}
+	if r := mc.rest.Load(); r != nil {
+		for i := range r.received {
+			mt.received[hsSlots+i] += r.received[i].Load()
+			mt.sent[hsSlots+i] += r.sent[i].Load()
+		}
 	}
 	mt.bytesIn += mc.bytesIn.Load()
 	mt.bytesOut += mc.bytesOut.Load()

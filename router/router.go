@@ -295,7 +295,6 @@ func (r *Router) newConn(ctx context.Context, tc transport.Conn, authenticators 
 		tc.Close() // the handshake deadline passed during the transport handshake
 		return nil
 	}
-	info := tc.Info()
 	// The connection's context ends when it closes (for any reason), which
 	// also abandons an authenticator or authorizer call its read loop waits on.
 	// It is not derived from ctx (an HTTP request's, for WebSocket), which
@@ -309,11 +308,11 @@ func (r *Router) newConn(ctx context.Context, tc transport.Conn, authenticators 
 		tc:     tc,
 		codec:  tc.Codec(),
 		q:      transport.NewQueue(tc, transport.QueueOptions{MaxBytes: r.opts.MaxQueueBytes, MaxMessages: r.opts.MaxQueueMessages}),
-		log:    withLazyAttrs(r.log, slog.String("remote", info.RemoteAddr), slog.String("transport", string(info.Kind)), slog.String("serializer", info.Serializer)),
 		auth:   authenticators,
 
 		helloDeadline: deadline,
 	}
+	c.log = lazyLogger(r.log, c) // conn.logAttrs
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -322,7 +321,7 @@ func (r *Router) newConn(ctx context.Context, tc transport.Conn, authenticators 
 		return nil
 	}
 	r.conns[c] = struct{}{}
-	r.mem.opened(len(r.conns))
+	r.connOpened() // memory.go
 	r.wg.Add(1)
 	return c
 }

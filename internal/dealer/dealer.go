@@ -118,13 +118,12 @@ type Peer struct {
 	asCallee map[wamp.ID]*invocation // by INVOCATION request id
 	asCaller map[wamp.ID]*invocation // by CALL request id
 	regs     []wamp.ID
-	grace    grace // progressive-input calls that ended (progressive.go)
+	grace    *grace // progressive-input calls that ended (progressive.go)
 }
 
-// NewPeer returns the dealer state for session s.
-func NewPeer(s Session) *Peer {
-	return &Peer{s: s} // the maps come with the first call: most sessions make none
-}
+// NewPeer returns the dealer state for session s. Its maps and grace ring
+// come with the first call: most sessions make none.
+func NewPeer(s Session) *Peer { return &Peer{s: s} }
 
 type invocation struct {
 	id       wamp.ID // INVOCATION request id
@@ -549,7 +548,7 @@ func (p *Peer) forget(inv *invocation) {
 		delete(p.asCaller, inv.callReq)
 	}
 	if inv.input {
-		p.grace.add(inv.callReq) // late chunks of this call are discarded
+		p.addGrace(inv.callReq) // late chunks of this call are discarded
 	}
 	p.mu.Unlock()
 }

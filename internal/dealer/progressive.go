@@ -38,7 +38,8 @@ const graceSize = 64
 
 // grace remembers the CALL request ids of the most recent progressive-input
 // calls that ended, so their late chunks are discarded instead of starting
-// new calls. Guarded by Peer.mu.
+// new calls. Guarded by Peer.mu. A Peer holds a *grace made at its first
+// add: only progressive-input callers need its 0.5 KiB.
 type grace struct {
 	ids  [graceSize]wamp.ID
 	n    int
@@ -46,12 +47,23 @@ type grace struct {
 }
 
 func (g *grace) contains(id wamp.ID) bool {
+	if g == nil {
+		return false
+	}
 	for i := 0; i < g.n; i++ {
 		if g.ids[i] == id {
 			return true
 		}
 	}
 	return false
+}
+
+// addGrace remembers id in p.grace, making it first. p.mu is held.
+func (p *Peer) addGrace(id wamp.ID) {
+	if p.grace == nil {
+		p.grace = new(grace)
+	}
+	p.grace.add(id)
 }
 
 func (g *grace) add(id wamp.ID) {
@@ -114,7 +126,7 @@ func (d *Dealer) Continue(caller *Peer, c *wamp.Call, progress bool) (ChunkResul
 func (d *Dealer) Settle(caller *Peer, req wamp.ID) {
 	caller.mu.Lock()
 	if caller.asCaller[req] == nil {
-		caller.grace.add(req)
+		caller.addGrace(req)
 	}
 	caller.mu.Unlock()
 }
