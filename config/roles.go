@@ -225,6 +225,51 @@ func (p *parser) role(n *yaml.Node, path string) (authz.RoleConfig, positions, [
 		p.errorf(m.keyNode("authorizer"), path, "a role has either permissions or an authorizer, not both")
 		ok = false
 	}
+	if !p.roleAuthorizer(m, &role, hasAuthz) {
+		ok = false
+	}
+	if v, vp := m.get("permissions"); v != nil {
+		if items, good := p.seq(v, vp); good {
+			role.Permissions = []authz.Permission{}
+			var kept []keptPermission
+			for i, it := range items {
+				ip := index(vp, i)
+				perm, pps, good := p.permission(it, ip)
+				if !good {
+					continue
+				}
+				kept = append(kept, keptPermission{perm, pps, it, ip, i})
+			}
+			for _, k := range p.dropShadowed(kept) {
+				ps.nest(fmt.Sprintf("permissions[%d]", len(role.Permissions)), k.n, k.path, k.ps)
+				role.Permissions = append(role.Permissions, k.perm)
+				permIndex = append(permIndex, k.file)
+			}
+		}
+	}
+	if v, vp := m.get("allow-by-default"); v != nil {
+		if allow, good := p.boolean(v, vp); good {
+			switch {
+			case hasPerms || hasAuthz:
+				p.warnf(v, vp, "ignored: allow-by-default only applies to a role without permissions or authorizer")
+			case allow:
+				// Same meaning as Crossbar: every action on every URI.
+				role.Permissions = []authz.Permission{{URI: "", Match: wamp.MatchPrefix,
+					Allow: authz.Actions{Call: true, Register: true, Publish: true, Subscribe: true}}}
+				ps.set("permissions[0]", v, vp)
+				permIndex = []int{0}
+			}
+		}
+	}
+	m.doneLenient("role")
+	return role, ps, permIndex, ok
+}
+
+// roleAuthorizer reads a role's authorizer keys: the procedure, its realm,
+// arity, timeout, cache TTL and the guard on the path to it. It reports
+// false when the authorizer URI is invalid.
+func (p *parser) roleAuthorizer(m *mapping, role *authz.RoleConfig, hasAuthz bool) bool {
+	ok := true
 	if v, vp := m.get("authorizer"); v != nil {
 		if s, good := p.str(v, vp); good {
 			if !wamp.ValidURI(wamp.URI(s), true, wamp.MatchExact) {
@@ -274,41 +319,7 @@ func (p *parser) role(n *yaml.Node, path string) (authz.RoleConfig, positions, [
 	}
 	g := p.backendGuard(m, "authorizer", ignored)
 	role.MaxInFlight, role.MaxQueued, role.BreakerThreshold, role.BreakerCooldown = g.maxInFlight, g.maxQueued, g.threshold, g.cooldown
-	if v, vp := m.get("permissions"); v != nil {
-		if items, good := p.seq(v, vp); good {
-			role.Permissions = []authz.Permission{}
-			var kept []keptPermission
-			for i, it := range items {
-				ip := index(vp, i)
-				perm, pps, good := p.permission(it, ip)
-				if !good {
-					continue
-				}
-				kept = append(kept, keptPermission{perm, pps, it, ip, i})
-			}
-			for _, k := range p.dropShadowed(kept) {
-				ps.nest(fmt.Sprintf("permissions[%d]", len(role.Permissions)), k.n, k.path, k.ps)
-				role.Permissions = append(role.Permissions, k.perm)
-				permIndex = append(permIndex, k.file)
-			}
-		}
-	}
-	if v, vp := m.get("allow-by-default"); v != nil {
-		if allow, good := p.boolean(v, vp); good {
-			switch {
-			case hasPerms || hasAuthz:
-				p.warnf(v, vp, "ignored: allow-by-default only applies to a role without permissions or authorizer")
-			case allow:
-				// Same meaning as Crossbar: every action on every URI.
-				role.Permissions = []authz.Permission{{URI: "", Match: wamp.MatchPrefix,
-					Allow: authz.Actions{Call: true, Register: true, Publish: true, Subscribe: true}}}
-				ps.set("permissions[0]", v, vp)
-				permIndex = []int{0}
-			}
-		}
-	}
-	m.doneLenient("role")
-	return role, ps, permIndex, ok
+	return ok
 }
 
 // keptPermission is one parsed permission of a role and where it is.

@@ -589,8 +589,7 @@ func (inv *invocation) fail(uri wamp.URI, msg string) bool {
 }
 
 // expire is the call-timeout timer: answer wamp.error.timeout, then cancel
-// like killnowait (or skip). Answering first: the callee's ERROR for the
-// INTERRUPT could otherwise win and reach the caller as its answer.
+// like killnowait (or skip), so the callee's ERROR cannot win the answer.
 func (inv *invocation) expire() {
 	if inv.done.Load() {
 		return
