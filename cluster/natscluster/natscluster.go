@@ -271,6 +271,11 @@ func embedded(cfg Config, token string) (*server.Server, error) {
 	if cfg.Logger != nil {
 		srv.SetLogger(serverLog{cfg.Logger.With("node", cfg.Node)}, false, false)
 	}
+	for _, a := range []string{cfg.Listen, cfg.ClientListen} {
+		if err := addrFree(a); err != nil {
+			return nil, fmt.Errorf("natscluster: listen %s: %w", a, err)
+		}
+	}
 	srv.Start()
 	if !srv.ReadyForConnections(10 * time.Second) {
 		srv.Shutdown()

@@ -84,6 +84,20 @@ func clientListener(o *server.Options, cfg Config, token string) error {
 }
 
 // hostPort splits host:port; port 0 picks a free one.
+// addrFree reports an error when a chosen listen address (not "" and not
+// port 0) cannot be listened on: nats-server would only fail to become
+// ready 10 s later, its reason in the log.
+func addrFree(a string) error {
+	if _, p, err := hostPort(a); a == "" || err != nil || p == server.RANDOM_PORT {
+		return nil // hostPort's own errors are reported where it is used
+	}
+	ln, err := net.Listen("tcp", a)
+	if err != nil {
+		return err
+	}
+	return ln.Close()
+}
+
 func hostPort(s string) (string, int, error) {
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
