@@ -32,9 +32,9 @@ for t, tn in [("tcp", "RawSocket"), ("ws", "WebSocket")]:
     rows.append((f"single call round trip p50 (1 × 1), {tn}", "µs", b["latency"]["p50_ns"] / 1e3, a["latency"]["p50_ns"] / 1e3, None, True))
     b, a = load("before.rpc-" + t), load("after.rpc-" + t)
     rows.append((f"RPC 8 × 16 in flight, {tn}", "calls per router CPU-s", per_cpu(b), per_cpu(a), ceil, False))
-    for n in ["10", "1000"]:
+    for n, label in [("10", "1 → 10, window 16"), ("1000", "1 → 1000, window 4"), ("1000w64", "1 → 1000, window 64")]:
         b, a = load(f"before.pubsub{n}-" + t), load(f"after.pubsub{n}-" + t)
-        rows.append((f"pub/sub 1 → {n}, {tn}", "events per router CPU-s", per_cpu(b), per_cpu(a), ceil, False))
+        rows.append((f"pub/sub {label}, {tn}", "events per router CPU-s", per_cpu(b), per_cpu(a), ceil, False))
 for v in ["same", "cross"]:
     b, a = load(f"before.{v}-ser-ws"), load(f"after.{v}-ser-ws")
     label = "JSON → JSON" if v == "same" else "JSON → MessagePack + CBOR"
