@@ -33,8 +33,46 @@ const (
 const spareCapLimit = 1024
 
 // idleCapLimit is the batch capacity an on-demand writer leaves behind
-// when it exits: an idle connection keeps no burst-sized slices.
+// when it exits: an idle connection keeps no burst-sized slices. Bigger
+// ones go to a pool (batches), so that a queue whose writer restarts at
+// every burst (each subscriber of a busy fan-out) does not regrow them.
 const idleCapLimit = 4
+
+// batches holds empty batch slices writers left behind, each in a
+// *batchBox; boxes holds the emptied boxes, so that pooling a slice
+// allocates nothing once both pools are warm.
+var batches, boxes sync.Pool
+
+type batchBox struct{ s [][]byte }
+
+// getBatch returns an empty pooled batch slice, or nil.
+func getBatch() [][]byte {
+	b, ok := batches.Get().(*batchBox)
+	if !ok {
+		return nil
+	}
+	s := b.s
+	b.s = nil
+	boxes.Put(b)
+	return s
+}
+
+// release returns what an exiting writer should keep of s: s itself if it
+// is small, else nil, after pooling s when it is worth reusing.
+func release(s [][]byte) [][]byte {
+	if cap(s) <= idleCapLimit {
+		return s
+	}
+	if cap(s) <= spareCapLimit {
+		b, _ := boxes.Get().(*batchBox)
+		if b == nil {
+			b = new(batchBox)
+		}
+		b.s = s[:0]
+		batches.Put(b)
+	}
+	return nil
+}
 
 // Queue is a bounded outbound queue of encoded frames in front of a Conn,
 // with a single writer that is the only writer of the Conn: either a loop
@@ -109,6 +147,9 @@ func (q *Queue) Send(frame []byte) error {
 	// Only the frame that makes the queue non-empty wakes the writer: it
 	// takes every frame queued until it runs, so the rest need no wake.
 	first := len(q.frames) == 0
+	if q.frames == nil {
+		q.frames = getBatch()
+	}
 	q.frames = append(q.frames, frame)
 	q.msgs++
 	q.bytes += n
@@ -251,12 +292,7 @@ func (q *Queue) writeOut() {
 				q.stopped = true
 				q.settleLocked()
 			}
-			if cap(q.frames) > idleCapLimit {
-				q.frames = nil
-			}
-			if cap(q.spare) > idleCapLimit {
-				q.spare = nil
-			}
+			q.frames, q.spare = release(q.frames), release(q.spare)
 			q.mu.Unlock()
 			return
 		}
