@@ -1,7 +1,9 @@
 package natscluster
 
 import (
+	"maps"
 	"os"
+	"slices"
 
 	"github.com/nats-io/nats.go"
 
@@ -43,11 +45,7 @@ func (c *Cluster) Interest(realm, uri wamp.URI, match string, add bool) {
 func (c *Cluster) Subjects() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]string, 0, len(c.subs))
-	for s := range c.subs {
-		out = append(out, s)
-	}
-	return out
+	return slices.Collect(maps.Keys(c.subs))
 }
 
 // dispatch is the node's one ordered delivery path.

@@ -3,6 +3,7 @@ package natscluster
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -150,11 +151,7 @@ func (c *Cluster) livePeers() []string {
 	mb := &c.mb
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
-	out := make([]string, 0, len(mb.peers))
-	for n := range mb.peers {
-		out = append(out, n)
-	}
-	return out
+	return slices.Collect(maps.Keys(mb.peers))
 }
 
 // members is the membership goroutine: heartbeats out, silent peers

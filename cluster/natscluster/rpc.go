@@ -3,6 +3,8 @@ package natscluster
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,11 +90,7 @@ func (cs *calls) takeNode(node string) []uint64 {
 func (cs *calls) nodes() []string {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	out := make([]string, 0, len(cs.perNode))
-	for n := range cs.perNode {
-		out = append(out, n)
-	}
-	return out
+	return slices.Collect(maps.Keys(cs.perNode))
 }
 
 // Pending is the number of this node's calls waiting for another node.
@@ -120,32 +118,32 @@ func (c *Cluster) subjectsOf(node string) *nodeSubjects {
 // bufs hold encoded RPC messages until nats.go has copied them.
 var bufs = sync.Pool{New: func() any { return new([]byte) }}
 
-// SendCall implements cluster.RPC.
+// SendCall implements cluster.RPC. An invocation's call is indexed
+// under node before it goes out, so its answer always finds it.
 func (c *Cluster) SendCall(node string, m *cluster.CallMsg) error {
-	m.From = c.cfg.Node
-	bp := bufs.Get().(*[]byte)
-	defer bufs.Put(bp)
-	b, err := cluster.AppendCall((*bp)[:0], m)
-	if err != nil {
-		return err
-	}
-	*bp = b
-	msg := &nats.Msg{Subject: c.subjectsOf(node).inbox, Data: b}
+	var reply string
 	if m.Kind == cluster.KindInvoke {
-		msg.Reply = c.sj.ReplyTo(c.cfg.Node, m.Call)
+		reply = c.sj.ReplyTo(c.cfg.Node, m.Call)
 		c.calls.add(m.Call, node)
 	}
-	if err := c.nc.PublishMsg(msg); err != nil {
+	if err := c.publishCall(c.subjectsOf(node).inbox, reply, "send to", node, m); err != nil {
 		if m.Kind == cluster.KindInvoke {
 			c.calls.take(m.Call)
 		}
-		return fmt.Errorf("natscluster: send to %s: %w", node, err)
+		return err
 	}
 	return nil
 }
 
 // Reply implements cluster.RPC.
 func (c *Cluster) Reply(node string, m *cluster.CallMsg) error {
+	return c.publishCall(c.subjectsOf(node).answers, "", "reply to", node, m)
+}
+
+// publishCall encodes m, from this node, into a pooled buffer and
+// publishes it; nats.go has copied it when Publish returns. A publish
+// error says "verb node" (an encoding error is returned as it is).
+func (c *Cluster) publishCall(subject, reply, verb, node string, m *cluster.CallMsg) error {
 	m.From = c.cfg.Node
 	bp := bufs.Get().(*[]byte)
 	defer bufs.Put(bp)
@@ -154,8 +152,8 @@ func (c *Cluster) Reply(node string, m *cluster.CallMsg) error {
 		return err
 	}
 	*bp = b
-	if err := c.nc.Publish(c.subjectsOf(node).answers, b); err != nil {
-		return fmt.Errorf("natscluster: reply to %s: %w", node, err)
+	if err := c.nc.PublishMsg(&nats.Msg{Subject: subject, Reply: reply, Data: b}); err != nil {
+		return fmt.Errorf("natscluster: %s %s: %w", verb, node, err)
 	}
 	return nil
 }
