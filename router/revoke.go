@@ -191,25 +191,27 @@ func (rm *realm) revoke(ctx context.Context, f authz.FlushFilter, o RevokeOption
 func (rm *realm) covered(f *authz.FlushFilter, selected func(*session) bool) []held {
 	var out []held
 	for _, sub := range rm.broker.List() {
-		if !f.Covers(sub.Topic, sub.Match) {
-			continue
-		}
-		members, _ := rm.broker.Subscribers(sub.ID)
-		for _, m := range members {
-			if s, ok := m.(*session); ok && selected(s) {
-				out = append(out, held{s, sub.ID, sub.Topic, sub.Match, authz.ActionSubscribe})
-			}
+		if f.Covers(sub.Topic, sub.Match) {
+			members, _ := rm.broker.Subscribers(sub.ID)
+			out = appendHeld(out, members, selected, held{nil, sub.ID, sub.Topic, sub.Match, authz.ActionSubscribe})
 		}
 	}
 	for _, reg := range rm.dealer.List() {
-		if !f.Covers(reg.Procedure, reg.Match) {
-			continue
+		if f.Covers(reg.Procedure, reg.Match) {
+			members, _ := rm.dealer.Callees(reg.ID)
+			out = appendHeld(out, members, selected, held{nil, reg.ID, reg.Procedure, reg.Match, authz.ActionRegister})
 		}
-		members, _ := rm.dealer.Callees(reg.ID)
-		for _, m := range members {
-			if s, ok := m.(*session); ok && selected(s) {
-				out = append(out, held{s, reg.ID, reg.Procedure, reg.Match, authz.ActionRegister})
-			}
+	}
+	return out
+}
+
+// appendHeld appends h once for each selected session among members (the
+// broker's subscribers or the dealer's callees).
+func appendHeld[M any](out []held, members []M, selected func(*session) bool, h held) []held {
+	for _, m := range members {
+		if s, ok := any(m).(*session); ok && selected(s) {
+			h.s = s
+			out = append(out, h)
 		}
 	}
 	return out
