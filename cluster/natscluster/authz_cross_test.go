@@ -11,6 +11,7 @@ import (
 	"github.com/tollgate-wamp/tollgate/auth"
 	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/client"
+	"github.com/tollgate-wamp/tollgate/cluster"
 	"github.com/tollgate-wamp/tollgate/router"
 	"github.com/tollgate-wamp/tollgate/routertest"
 	"github.com/tollgate-wamp/tollgate/wamp"
@@ -126,12 +127,29 @@ func (p *backendProcs) authenticate(context.Context, *client.Invocation) (client
 	return client.Result{Args: wamp.List{wamp.Dict{"authrole": "backend"}}}, nil
 }
 
-// serveProcs registers p's authorizer and authenticator on node nd, each
-// on its own session (a held one does not block the other).
+// serveProcs registers p's authorizer and authenticator on the node of
+// urls, each on its own session (a held one does not block the other).
 func serveProcs(t testing.TB, urls authzURLs, p *backendProcs) {
 	t.Helper()
-	register(t, mustDial(t, urls.backend), procAuthorize, p.authorize)
-	register(t, mustDial(t, urls.backend), procAuthenticate, p.authenticate)
+	registerRetry(t, mustDial(t, urls.backend), procAuthorize, p.authorize)
+	registerRetry(t, mustDial(t, urls.backend), procAuthenticate, p.authenticate)
+}
+
+// registerRetry is register, tried again while the registry is
+// unavailable (a backend's way through JetStream's leader election after
+// a node loss, up to 30 s).
+func registerRetry(t testing.TB, s *client.Session, uri wamp.URI, fn any) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := s.Register(context.Background(), uri, fn)
+		if err == nil {
+			return
+		}
+		if errURI(err) != cluster.ErrClusterUnavailable || time.Now().After(deadline) {
+			t.Fatalf("register %s: %v", uri, err)
+		}
+	}
 }
 
 func nop(context.Context, *client.Invocation) (client.Result, error) { return client.Result{}, nil }
@@ -164,48 +182,10 @@ func TestAuthorizerNodeDies(t *testing.T) {
 		t.Fatalf("a login authenticated on C: %v", err)
 	}
 
-	p.hold.Store(true)
-	callDone, loginDone := make(chan error, 1), make(chan error, 1)
-	go func() { _, err := user.Call(ctx, "com.test.echo", nil, nil); callDone <- err }()
-	go func() { _, err := ticketLogin(t, urls[0].login); loginDone <- err }()
-	for range 2 {
-		select {
-		case <-p.entered:
-		case <-ctx.Done():
-			t.Fatal("the held decision and login never reached C")
-		}
-	}
-	start := time.Now()
-	nodes[2].c.Crash()
-	for what, ch := range map[string]chan error{"decision": callDone, "login": loginDone} {
-		select {
-		case err := <-ch:
-			d := time.Since(start)
-			t.Logf("pending %s failed after %v: %v", what, d, err)
-			if what == "decision" && errURI(err) != wamp.ErrAuthorizationFailed || what == "login" && abortReason(err) != wamp.ErrAuthenticationFailed {
-				t.Errorf("pending %s: %v, want it to fail closed", what, err)
-			}
-			if d > timeout {
-				t.Errorf("pending %s answered after %v, want <= the authorizer timeout %v", what, d, timeout)
-			}
-		case <-time.After(2 * timeout):
-			t.Fatalf("pending %s still waiting %v after its node died", what, 2*timeout)
-		}
-	}
+	pendingFailClosed(t, p, user, urls[0].login, timeout, nodes[2].c.Crash)
 	waitMembers(t, nodes[:2], 2)
-
-	// Fail closed until another authorizer registers.
 	for _, u := range urls[:2] {
-		t0 := time.Now()
-		if _, err := mustDial(t, u.user).Call(ctx, "com.test.echo", nil, nil); errURI(err) != wamp.ErrAuthorizationFailed {
-			t.Errorf("a decision with the authorizer's node dead: %v, want %s", err, wamp.ErrAuthorizationFailed)
-		}
-		if _, err := ticketLogin(t, u.login); abortReason(err) != wamp.ErrAuthenticationFailed {
-			t.Errorf("a login with the authenticator's node dead: %v, want ABORT %s", err, wamp.ErrAuthenticationFailed)
-		}
-		if d := time.Since(t0); d > timeout {
-			t.Errorf("new decision and login failed after %v, want at once", d)
-		}
+		newFailClosed(t, u, timeout)
 	}
 	p2 := newBackendProcs(t)
 	serveProcs(t, urls[1], p2)
@@ -216,6 +196,58 @@ func TestAuthorizerNodeDies(t *testing.T) {
 	}
 	if _, err := ticketLogin(t, urls[0].login); err != nil {
 		t.Errorf("a login with the authenticator now on B: %v", err)
+	}
+}
+
+// pendingFailClosed holds p's next decision (a call by user) and login
+// (at login), kills p's node and checks that both fail closed within
+// timeout.
+func pendingFailClosed(t *testing.T, p *backendProcs, user *client.Session, login string, timeout time.Duration, kill func()) {
+	t.Helper()
+	ctx := testCtx(t)
+	p.hold.Store(true)
+	callDone, loginDone := make(chan error, 1), make(chan error, 1)
+	go func() { _, err := user.Call(ctx, "com.test.echo", nil, nil); callDone <- err }()
+	go func() { _, err := ticketLogin(t, login); loginDone <- err }()
+	for range 2 {
+		select {
+		case <-p.entered:
+		case <-ctx.Done():
+			t.Fatal("the held decision and login never reached the backend")
+		}
+	}
+	start := time.Now()
+	kill()
+	for what, ch := range map[string]chan error{"decision": callDone, "login": loginDone} {
+		select {
+		case err := <-ch:
+			d := time.Since(start)
+			t.Logf("pending %s failed %v after its node died: %v", what, d, err)
+			if what == "decision" && errURI(err) != wamp.ErrAuthorizationFailed || what == "login" && abortReason(err) != wamp.ErrAuthenticationFailed {
+				t.Errorf("pending %s: %v, want it to fail closed", what, err)
+			}
+			if d > timeout {
+				t.Errorf("pending %s answered after %v, want <= the authorizer timeout %v", what, d, timeout)
+			}
+		case <-time.After(2 * timeout):
+			t.Fatalf("pending %s still waiting %v after its node died", what, 2*timeout)
+		}
+	}
+}
+
+// newFailClosed checks that a new decision and a new login on u's node
+// fail closed, within timeout.
+func newFailClosed(t *testing.T, u authzURLs, timeout time.Duration) {
+	t.Helper()
+	t0 := time.Now()
+	if _, err := mustDial(t, u.user).Call(testCtx(t), "com.test.echo", nil, nil); errURI(err) != wamp.ErrAuthorizationFailed {
+		t.Errorf("a decision with the authorizer's node dead: %v, want %s", err, wamp.ErrAuthorizationFailed)
+	}
+	if _, err := ticketLogin(t, u.login); abortReason(err) != wamp.ErrAuthenticationFailed {
+		t.Errorf("a login with the authenticator's node dead: %v, want ABORT %s", err, wamp.ErrAuthenticationFailed)
+	}
+	if d := time.Since(t0); d > timeout {
+		t.Errorf("new decision and login failed after %v, want within %v", d, timeout)
 	}
 }
 
