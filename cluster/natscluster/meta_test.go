@@ -81,7 +81,8 @@ func TestSubscriptionAndRegistrationMetaAcrossNodes(t *testing.T) {
 	if _, err := b.Subscribe(ctx, "com.test", nop, client.Match(wamp.MatchPrefix)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Subscribe(ctx, "com..m", nop, client.Match(wamp.MatchWildcard)); err != nil {
+	wild, err := c.Subscribe(ctx, "com..m", nop, client.Match(wamp.MatchWildcard))
+	if err != nil {
 		t.Fatal(err)
 	}
 	echo := func(context.Context, *client.Invocation) (client.Result, error) { return client.Result{}, nil }
@@ -113,10 +114,12 @@ func TestSubscriptionAndRegistrationMetaAcrossNodes(t *testing.T) {
 	got := sameOnEveryNode(t, nodes, qs)
 	key := func(i int) string { return fmt.Sprint(qs[i].proc, qs[i].args) }
 	checks := map[int]string{
+		1:  fmt.Sprintf("[map[exact:[%d] prefix:[] wildcard:[%d]]] map[]", sub, wild.ID),
 		2:  fmt.Sprintf("[%d] map[]", sub),
 		6:  fmt.Sprint(sortedList(a.ID(), b.ID(), c.ID()), " map[]"),
 		7:  "[3] map[]",
 		8:  "error " + string(wamp.ErrNoSuchSubscription),
+		10: fmt.Sprintf("[map[exact:[%d] prefix:[] wildcard:[]]] map[]", r2.ID),
 		11: fmt.Sprintf("[%d] map[]", r1.ID),
 		14: fmt.Sprintf("[[%d %d]] map[]", b.ID(), c.ID()),
 		15: "[2] map[]",
