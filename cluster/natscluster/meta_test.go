@@ -85,6 +85,10 @@ func TestSubscriptionAndRegistrationMetaAcrossNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A subscription on a reserved URI, hidden from untrusted callers.
+	if _, err := c.Subscribe(ctx, "wamp.session.on_join", nop); err != nil {
+		t.Fatal(err)
+	}
 	echo := func(context.Context, *client.Invocation) (client.Result, error) { return client.Result{}, nil }
 	r1 := register(t, a, "com.test.p1", echo)
 	r2 := register(t, b, "com.test.p2", echo, client.Invoke(wamp.InvokeRoundRobin))
@@ -110,6 +114,7 @@ func TestSubscriptionAndRegistrationMetaAcrossNodes(t *testing.T) {
 		{"wamp.registration.list_callees", wamp.List{r2.ID}},
 		{"wamp.registration.count_callees", wamp.List{r2.ID}},
 		{"wamp.registration.get", wamp.List{int64(1)}},
+		{"wamp.subscription.lookup", wamp.List{"wamp.session.on_join"}},
 	}
 	got := sameOnEveryNode(t, nodes, qs)
 	key := func(i int) string { return fmt.Sprint(qs[i].proc, qs[i].args) }
@@ -124,6 +129,7 @@ func TestSubscriptionAndRegistrationMetaAcrossNodes(t *testing.T) {
 		14: fmt.Sprintf("[[%d %d]] map[]", b.ID(), c.ID()),
 		15: "[2] map[]",
 		16: "error " + string(wamp.ErrNoSuchRegistration),
+		17: "[<nil>] map[]",
 	}
 	for i, w := range checks {
 		if got[key(i)] != w {
@@ -140,6 +146,10 @@ func TestSubscriptionAndRegistrationMetaAcrossNodes(t *testing.T) {
 	}
 	if l0, l2 := trustedList(nodes[0]), trustedList(nodes[2]); l0 != l2 {
 		t.Errorf("trusted wamp.registration.list on n0 = %s, on n2 = %s", l0, l2)
+	}
+	// A trusted caller on n0 sees n2's subscription on the reserved URI.
+	if args, _, err := nodes[0].srv.Router().Call(ctx, realm, "wamp.subscription.lookup", wamp.List{"wamp.session.on_join"}, nil); err != nil || first(args) == nil {
+		t.Errorf("trusted lookup of n2's wamp.session.on_join subscription from n0: %v %v", args, err)
 	}
 
 	// n2 dies: the survivors agree, without its subscriber and callee.
@@ -168,4 +178,11 @@ func sortedList(ids ...wamp.ID) wamp.List {
 		out = append(out, id)
 	}
 	return wamp.List{out}
+}
+
+func first(l wamp.List) any {
+	if len(l) == 0 {
+		return nil
+	}
+	return l[0]
 }
