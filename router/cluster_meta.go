@@ -69,6 +69,7 @@ var gathered = map[wamp.URI]gatherSpec{
 	"wamp.subscription.get":               {merge: earliest, needOne: true},
 	"wamp.subscription.list_subscribers":  {merge: concatIDs, needOne: true},
 	"wamp.subscription.count_subscribers": {merge: sumCounts, needOne: true},
+	"wamp.subscription.remove_subscriber": {merge: firstFound, final: always, needOne: true},
 	"wamp.registration.get":               {merge: earliest, needOne: true},
 }
 
@@ -262,8 +263,12 @@ func (l *clusterLink) gatherProc(rm *realm, uri wamp.URI, local meta.Procedure) 
 					found = append(found, args)
 				}
 			case *wamp.Error:
-				args, _, _ := a.Values()
-				notFound = &wamp.CallError{URI: a.Error, Args: args}
+				// The node that has the session knows better than
+				// those that do not (remove_subscriber).
+				if ce, _ := notFound.(*wamp.CallError); ce == nil || ce.URI == wamp.ErrNoSuchSession {
+					args, _, _ := a.Values()
+					notFound = &wamp.CallError{URI: a.Error, Args: args}
+				}
 			}
 		}
 		if spec.needOne && lerr != nil && len(found) == 0 {

@@ -152,6 +152,17 @@ func TestSubscriptionAndRegistrationMetaAcrossNodes(t *testing.T) {
 		t.Errorf("trusted lookup of n2's wamp.session.on_join subscription from n0: %v %v", args, err)
 	}
 
+	// remove_subscriber from n0 takes n2's subscriber off.
+	if _, err := a.Call(ctx, "wamp.subscription.remove_subscriber", wamp.List{sub, c.ID()}, nil); err != nil {
+		t.Fatalf("remove_subscriber of a session on n2, from n0: %v", err)
+	}
+	if _, err := a.Call(ctx, "wamp.subscription.remove_subscriber", wamp.List{sub, c.ID()}, nil); errURI(err) != wamp.ErrNoSuchSubscription {
+		t.Errorf("remove_subscriber again: %v, want %s", err, wamp.ErrNoSuchSubscription)
+	}
+	if r, err := b.Call(ctx, "wamp.subscription.count_subscribers", wamp.List{sub}, nil); err != nil || fmt.Sprint(r.Args) != "[2]" {
+		t.Errorf("count_subscribers after remove_subscriber: %v %v, want [2]", r, err)
+	}
+
 	// n2 dies: the survivors agree, without its subscriber and callee.
 	nodes[2].c.Crash()
 	waitMembers(t, nodes[:2], 2)
