@@ -3,21 +3,25 @@ package router
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"log/slog"
 	"slices"
 
 	"github.com/tollgate-wamp/tollgate/authz"
 	"github.com/tollgate-wamp/tollgate/cluster"
 	"github.com/tollgate-wamp/tollgate/internal/broker"
+	"github.com/tollgate-wamp/tollgate/internal/dealer"
 	"github.com/tollgate-wamp/tollgate/internal/meta"
 	"github.com/tollgate-wamp/tollgate/wamp"
 	"github.com/tollgate-wamp/tollgate/wamp/codec"
 )
 
 // The meta API and authorization across nodes (docs/cluster.md, "Meta API
-// across nodes"): the session procedures and the subscriber lists answer
-// for the whole cluster by asking every live member (cluster.Gather) and
-// merging; authorizer flushes and revocations are broadcast and applied
+// across nodes"): the session and subscription procedures answer for the
+// whole cluster by asking every live member (cluster.Gather) and merging,
+// with subscription ids equal on every node; registrations answer from the
+// registry's replica; authorizer flushes and revocations are broadcast and applied
 // by every node; meta events and testaments are ordinary cluster
 // publications; a dead node's janitor publishes its sessions' testaments
 // and on_leave through stand-in sessions; a fenced node closes its
@@ -28,29 +32,49 @@ import (
 // unique).
 const ErrClusterUnavailable wamp.URI = "tollgate.error.cluster_unavailable"
 
-// procSubscribers is the gather query behind list_subscribers and
-// count_subscribers: subscription ids are per node, so the query names the
-// subscription by (topic, match).
-const procSubscribers wamp.URI = "tollgate.cluster.subscribers"
-
 var ctlCodec = codec.CBOR
 
-// merge combines this node's answer with the other nodes'.
+// gatherSpec says how a gathered meta procedure merges this node's answer
+// with the other nodes'.
+type gatherSpec struct {
+	merge merge
+	// final reports whether this node's answer is the whole answer, so
+	// the others are not asked (a session found here).
+	final func(local wamp.List) bool
+	// needOne: the answer comes from the nodes that have the session,
+	// subscription or registration; when none has it, the not-found
+	// error is the answer.
+	needOne bool
+}
+
+// merge combines this node's answer (nil when it had none) with the other
+// nodes'.
 type merge func(local wamp.List, remote []wamp.List) wamp.List
 
 // gathered are the meta procedures that answer for the whole cluster.
-// get and kill answer from this node when the session is here.
-var gathered = map[wamp.URI]merge{
-	"wamp.session.count":                  sumCounts,
-	"wamp.session.list":                   concatIDs,
-	"wamp.session.get":                    firstFound,
-	"wamp.session.kill":                   firstFound,
-	"wamp.session.kill_by_authid":         concatIDs,
-	"wamp.session.kill_by_authrole":       sumCounts,
-	"wamp.session.kill_all":               sumCounts,
-	"wamp.subscription.list_subscribers":  concatIDs,
-	"wamp.subscription.count_subscribers": sumCounts,
+// Subscription and registration ids are the same on every node
+// (clusterID), so a query by id means the same thing everywhere. The rest
+// of wamp.registration.* answers from this node's replica of the registry.
+var gathered = map[wamp.URI]gatherSpec{
+	"wamp.session.count":                  {merge: sumCounts},
+	"wamp.session.list":                   {merge: concatIDs},
+	"wamp.session.get":                    {merge: firstFound, final: always, needOne: true},
+	"wamp.session.kill":                   {merge: firstFound, final: always, needOne: true},
+	"wamp.session.kill_by_authid":         {merge: concatIDs},
+	"wamp.session.kill_by_authrole":       {merge: sumCounts},
+	"wamp.session.kill_all":               {merge: sumCounts},
+	"wamp.subscription.list":              {merge: unionPerPolicy},
+	"wamp.subscription.lookup":            {merge: firstNonNil, final: nonNil},
+	"wamp.subscription.match":             {merge: unionIDs},
+	"wamp.subscription.get":               {merge: earliest, needOne: true},
+	"wamp.subscription.list_subscribers":  {merge: concatIDs, needOne: true},
+	"wamp.subscription.count_subscribers": {merge: sumCounts, needOne: true},
+	"wamp.subscription.remove_subscriber": {merge: firstFound, final: always, needOne: true},
+	"wamp.registration.get":               {merge: earliest, needOne: true},
 }
+
+func always(wamp.List) bool   { return true }
+func nonNil(l wamp.List) bool { return first(l) != nil }
 
 func sumCounts(local wamp.List, remote []wamp.List) wamp.List {
 	n, _ := wamp.AsInt(first(local))
@@ -61,22 +85,59 @@ func sumCounts(local wamp.List, remote []wamp.List) wamp.List {
 	return wamp.List{n}
 }
 
-func concatIDs(local wamp.List, remote []wamp.List) wamp.List {
-	var ids []int64
-	for _, l := range append([]wamp.List{local}, remote...) {
-		ll, _ := first(l).(wamp.List)
-		for _, v := range ll {
-			if id, ok := v.(wamp.ID); ok { // a local answer
-				ids = append(ids, int64(id))
-			} else if n, ok := wamp.AsInt(v); ok {
-				ids = append(ids, n)
-			}
+// idsOf appends the ids in l (local wamp.IDs or decoded integers).
+func idsOf(ids []int64, l any) []int64 {
+	ll, _ := l.(wamp.List)
+	for _, v := range ll {
+		if id, ok := v.(wamp.ID); ok {
+			ids = append(ids, int64(id))
+		} else if n, ok := wamp.AsInt(v); ok {
+			ids = append(ids, n)
 		}
 	}
+	return ids
+}
+
+// sortedIDs sorts and deduplicates ids (a subscription's id comes from
+// every node that has it).
+func sortedIDs(ids []int64) wamp.List {
 	slices.Sort(ids)
+	ids = slices.Compact(ids)
 	out := make(wamp.List, len(ids))
 	for i, n := range ids {
 		out[i] = n
+	}
+	return out
+}
+
+func concatIDs(local wamp.List, remote []wamp.List) wamp.List {
+	ids := idsOf(nil, first(local))
+	for _, r := range remote {
+		ids = idsOf(ids, first(r))
+	}
+	return wamp.List{sortedIDs(ids)}
+}
+
+// unionIDs is wamp.subscription.match: every node's matching
+// subscriptions, or null when there are none.
+func unionIDs(local wamp.List, remote []wamp.List) wamp.List {
+	if out := concatIDs(local, remote)[0].(wamp.List); len(out) > 0 {
+		return wamp.List{out}
+	}
+	return wamp.List{nil}
+}
+
+// unionPerPolicy is wamp.subscription.list: {exact, prefix, wildcard},
+// each the union over the nodes.
+func unionPerPolicy(local wamp.List, remote []wamp.List) wamp.List {
+	out := wamp.Dict{}
+	for _, policy := range []string{wamp.MatchExact, wamp.MatchPrefix, wamp.MatchWildcard} {
+		var ids []int64
+		for _, l := range append([]wamp.List{local}, remote...) {
+			d, _ := first(l).(wamp.Dict)
+			ids = idsOf(ids, d[policy])
+		}
+		out[policy] = sortedIDs(ids)
 	}
 	return wamp.List{out}
 }
@@ -87,6 +148,35 @@ func firstFound(local wamp.List, remote []wamp.List) wamp.List {
 		return remote[0]
 	}
 	return local
+}
+
+// firstNonNil is lookup: the id (the same on every node) if any node has
+// the subscription.
+func firstNonNil(_ wamp.List, remote []wamp.List) wamp.List {
+	for _, r := range remote {
+		if nonNil(r) {
+			return r
+		}
+	}
+	return wamp.List{nil}
+}
+
+// earliest is a subscription's or registration's get: the details of the
+// node that has had it longest, so every node gives the same "created"
+// (ISO 8601 in UTC compares as text).
+func earliest(local wamp.List, remote []wamp.List) wamp.List {
+	var best wamp.Dict
+	var since string
+	for _, l := range append([]wamp.List{local}, remote...) {
+		d, ok := first(l).(wamp.Dict)
+		if !ok {
+			continue
+		}
+		if c, _ := d["created"].(string); best == nil || c < since {
+			best, since = d, c
+		}
+	}
+	return wamp.List{best}
 }
 
 func first(l wamp.List) any {
@@ -100,13 +190,25 @@ func first(l wamp.List) any {
 // the other nodes are asked; any other error (bad arguments) is final.
 func notHere(err error) bool {
 	ce, ok := err.(*wamp.CallError)
-	return ok && (ce.URI == wamp.ErrNoSuchSession || ce.URI == wamp.ErrNoSuchSubscription)
+	return ok && (ce.URI == wamp.ErrNoSuchSession || ce.URI == wamp.ErrNoSuchSubscription || ce.URI == wamp.ErrNoSuchRegistration)
+}
+
+// clusterID is the id of the subscription ("s") or router procedure
+// ("r") (uri, match) of realm on every node: a hash, so the nodes agree
+// without asking.
+func clusterID(kind string, realm, uri wamp.URI, match string) wamp.ID {
+	h := sha256.Sum256([]byte(kind + "\x00" + string(realm) + "\x00" + match + "\x00" + string(uri)))
+	return wamp.ID(binary.BigEndian.Uint64(h[:])%uint64(wamp.MaxID)) + 1
 }
 
 // clusterMeta replaces the realm's gathered meta procedures by their
 // cluster versions and makes them asynchronous (a gather waits for the
-// other nodes). Set-up only, before any session joins.
+// other nodes); subscriptions and the router's own registrations get
+// cluster-wide ids. Set-up only, before any session joins.
 func (l *clusterLink) clusterMeta(rm *realm) {
+	name := rm.name
+	rm.broker.NewID = func(topic wamp.URI, policy string) wamp.ID { return clusterID("s", name, topic, policy) }
+	rm.internalClusterIDs()
 	procs := rm.meta.Procedures()
 	rm.localMeta = procs
 	for uri := range gathered {
@@ -117,27 +219,40 @@ func (l *clusterLink) clusterMeta(rm *realm) {
 	}
 }
 
+// internalClusterIDs registers the router's own procedures again under
+// cluster-wide ids: every node serves them itself (they are not in the
+// registry), and registration meta then answers alike on every node.
+func (rm *realm) internalClusterIDs() {
+	in := rm.internal
+	for _, old := range in.peer.Registrations() {
+		info, ok := rm.dealer.Get(old)
+		if !ok {
+			continue
+		}
+		if _, ok := rm.dealer.Detach(in.peer, old); !ok {
+			continue
+		}
+		id, errURI := rm.dealer.Register(in.peer, info.Procedure, dealer.RegisterOptions{Match: info.Match, Invoke: info.Invoke, ID: clusterID("r", rm.name, info.Procedure, info.Match)})
+		if errURI != "" {
+			panic("router: internal procedure not registered again: " + string(info.Procedure))
+		}
+		in.procs[id], in.async[id] = in.procs[old], in.async[old]
+		delete(in.procs, old)
+		delete(in.async, old)
+	}
+}
+
 func (l *clusterLink) gatherProc(rm *realm, uri wamp.URI, local meta.Procedure) internalProc {
-	m := gathered[uri]
+	spec := gathered[uri]
 	return func(caller wamp.ID, args wamp.List, kwargs wamp.Dict) (wamp.List, wamp.Dict, error) {
 		la, _, lerr := local(caller, args, kwargs)
 		if lerr != nil && !notHere(lerr) {
 			return nil, nil, lerr
 		}
-		findOne := uri == "wamp.session.get" || uri == "wamp.session.kill"
-		if lerr == nil && findOne {
+		if lerr == nil && spec.final != nil && spec.final(la) {
 			return la, nil, nil
 		}
 		q := &wamp.Call{Request: 1, Options: wamp.Dict{"trusted": rm.trustedCaller(caller)}, Procedure: uri, Payload: wamp.Payload{Args: args, Kwargs: kwargs}}
-		if uri == "wamp.subscription.list_subscribers" || uri == "wamp.subscription.count_subscribers" {
-			if lerr != nil {
-				return nil, nil, lerr // not subscribed here: its id means nothing elsewhere
-			}
-			id, _ := wamp.AsInt(first(args))
-			info, _ := rm.broker.Get(wamp.ID(id))
-			q.Procedure = procSubscribers
-			q.Payload = wamp.Payload{Args: wamp.List{string(info.Topic), info.Match, uri == "wamp.subscription.count_subscribers"}}
-		}
 		answers, missing := l.gather(rm, q)
 		var found []wamp.List
 		var notFound error = lerr
@@ -148,18 +263,22 @@ func (l *clusterLink) gatherProc(rm *realm, uri wamp.URI, local meta.Procedure) 
 					found = append(found, args)
 				}
 			case *wamp.Error:
-				args, _, _ := a.Values()
-				notFound = &wamp.CallError{URI: a.Error, Args: args}
+				// The node that has the session knows better than
+				// those that do not (remove_subscriber).
+				if ce, _ := notFound.(*wamp.CallError); ce == nil || ce.URI == wamp.ErrNoSuchSession {
+					args, _, _ := a.Values()
+					notFound = &wamp.CallError{URI: a.Error, Args: args}
+				}
 			}
 		}
-		if findOne && len(found) == 0 {
+		if spec.needOne && lerr != nil && len(found) == 0 {
 			return nil, nil, notFound
 		}
 		var kw wamp.Dict
 		if len(missing) > 0 {
 			kw = wamp.Dict{"partial": true, "missing_nodes": missingList(missing)}
 		}
-		return m(la, found), kw, nil
+		return spec.merge(la, found), kw, nil
 	}
 }
 
@@ -226,39 +345,12 @@ func (l *clusterLink) AnswerGather(realm wamp.URI, query []byte) []byte {
 	if err != nil {
 		return res(nil, err)
 	}
-	if q.Procedure == procSubscribers {
-		return res(rm.subscribersHere(caller, args))
-	}
 	fn := rm.localMeta[q.Procedure]
-	if fn == nil || gathered[q.Procedure] == nil {
+	if _, ok := gathered[q.Procedure]; fn == nil || !ok {
 		return res(nil, &wamp.CallError{URI: wamp.ErrNoSuchProcedure})
 	}
 	a, _, err := fn(caller, args, kwargs)
 	return res(a, err)
-}
-
-// subscribersHere answers procSubscribers: [topic, match, count].
-func (rm *realm) subscribersHere(caller wamp.ID, args wamp.List) (wamp.List, error) {
-	topic, _ := first(args).(string)
-	var match string
-	count := false
-	if len(args) == 3 {
-		match, _ = args[1].(string)
-		count, _ = args[2].(bool)
-	}
-	info, ok := rm.broker.Lookup(wamp.URI(topic), match)
-	if !ok {
-		if count {
-			return wamp.List{int64(0)}, nil
-		}
-		return wamp.List{wamp.List{}}, nil
-	}
-	uri := wamp.URI("wamp.subscription.list_subscribers")
-	if count {
-		uri = "wamp.subscription.count_subscribers"
-	}
-	a, _, err := rm.localMeta[uri](caller, wamp.List{info.ID}, nil)
-	return a, err
 }
 
 // ---- flush and revoke across nodes ----

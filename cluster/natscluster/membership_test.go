@@ -459,4 +459,13 @@ func TestGatherPartial(t *testing.T) {
 	if n, _ := wamp.AsInt(r.Args[0]); n != 2 || r.Kwargs["partial"] != true || fmt.Sprint(r.Kwargs["missing_nodes"]) != "[n2]" {
 		t.Errorf("count = %v %v, want [2] with partial: true, missing_nodes: [n2]", r.Args, r.Kwargs)
 	}
+	// The subscription meta too (wamp.registration.* but get answer from
+	// the replica, without asking).
+	r, err = s.Call(context.Background(), "wamp.subscription.list", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Kwargs["partial"] != true || fmt.Sprint(r.Kwargs["missing_nodes"]) != "[n2]" {
+		t.Errorf("wamp.subscription.list = %v %v, want partial: true, missing_nodes: [n2]", r.Args, r.Kwargs)
+	}
 }

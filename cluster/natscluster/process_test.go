@@ -67,19 +67,31 @@ func freePorts(t *testing.T, n int) []int {
 }
 
 type proc struct {
-	cmd *exec.Cmd
-	url string
+	cmd  *exec.Cmd
+	url  string   // the first client listener
+	urls []string // every client listener, in config order
 }
 
-// startProcesses builds tollgate and starts n nodes routed to each other.
+// startProcesses builds tollgate and starts n nodes routed to each other
+// with nodeConfig.
 func startProcesses(t *testing.T, n int) []*proc {
+	t.Helper()
+	return startProcessesWith(t, n, 1, func(name string, nats int, routes string, ports []int) string {
+		return fmt.Sprintf(nodeConfig, name, nats, routes, ports[0])
+	})
+}
+
+// startProcessesWith builds tollgate and starts n nodes routed to each
+// other, each with clients free client ports and the config config makes
+// of its name, NATS route port, routes and client ports.
+func startProcessesWith(t *testing.T, n, clients int, config func(name string, nats int, routes string, ports []int) string) []*proc {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "tollgate")
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/tollgate-wamp/tollgate/cmd/tollgate").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	ports := freePorts(t, 2*n)
+	ports := freePorts(t, (1+clients)*n)
 	var ps []*proc
 	for i := range n {
 		routes := ""
@@ -93,7 +105,8 @@ func startProcesses(t *testing.T, n int) []*proc {
 		}
 		name := fmt.Sprintf("node-%c", 'a'+i)
 		cfg := filepath.Join(dir, name+".yaml")
-		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(nodeConfig, name, ports[i], routes, ports[n+i])), 0o600); err != nil {
+		mine := ports[n+i*clients : n+(i+1)*clients]
+		if err := os.WriteFile(cfg, []byte(config(name, ports[i], routes, mine)), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		log, err := os.Create(filepath.Join(dir, name+".log"))
@@ -105,7 +118,11 @@ func startProcesses(t *testing.T, n int) []*proc {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		p := &proc{cmd: cmd, url: fmt.Sprintf("tcp://127.0.0.1:%d", ports[n+i])}
+		p := &proc{cmd: cmd}
+		for _, port := range mine {
+			p.urls = append(p.urls, fmt.Sprintf("tcp://127.0.0.1:%d", port))
+		}
+		p.url = p.urls[0]
 		ps = append(ps, p)
 		t.Cleanup(func() {
 			_ = cmd.Process.Kill()

@@ -67,6 +67,11 @@ type Broker struct {
 	// calls come in index order; it must not block or call the broker.
 	// Set it before the broker is used.
 	Indexed func(topic wamp.URI, policy string, created bool)
+	// NewID, if set, gives a new subscription (topic, policy) its id
+	// instead of the sequence (a cluster makes ids equal on every node);
+	// an id in use (a hash collision) falls back to the sequence. Set it
+	// before the broker is used.
+	NewID func(topic wamp.URI, policy string) wamp.ID
 
 	stores stores // retained events and event history (store.go)
 }
@@ -112,7 +117,7 @@ func (b *Broker) Attach(s Session, topic wamp.URI, policy string) (id wamp.ID, c
 	defer b.mu.Unlock()
 	sub, ok := b.index.Get(topic, policy)
 	if !ok {
-		sub = &subscription{id: b.ids.Next(), topic: topic, policy: policy, created: time.Now()}
+		sub = &subscription{id: b.newIDLocked(topic, policy), topic: topic, policy: policy, created: time.Now()}
 		b.index.Put(topic, policy, sub)
 		b.byID[sub.id] = sub
 		created = true
@@ -125,6 +130,15 @@ func (b *Broker) Attach(s Session, topic wamp.URI, policy string) (id wamp.ID, c
 		added = true
 	}
 	return sub.id, created, added
+}
+
+func (b *Broker) newIDLocked(topic wamp.URI, policy string) wamp.ID {
+	if b.NewID != nil {
+		if id := b.NewID(topic, policy); id.Valid() && b.byID[id] == nil {
+			return id
+		}
+	}
+	return b.ids.Next()
 }
 
 // unsubscribeLocked removes s from subscription id, reporting false if s
