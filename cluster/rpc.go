@@ -40,6 +40,11 @@ type RPC interface {
 	Reply(node string, m *CallMsg) error
 	// Incarnation identifies this node's process (random per start).
 	Incarnation() uint64
+	// CatchUp returns once this node's replica has applied every record
+	// written before the call (a short bound; an error when it could not
+	// tell), so a CALL that found nothing is answered no_such_procedure
+	// only if no node had confirmed a registration for it.
+	CatchUp(ctx context.Context) error
 }
 
 // RPCReceiver is the router's side: the cluster calls it from its

@@ -101,6 +101,14 @@ func (s *session) attach(r registerRequest) (wamp.ID, bool, wamp.URI, string) {
 	return id, created, "", ""
 }
 
+// caughtUp is asked after a CALL found no registration: it waits until
+// this node's replica has every record written so far (natscluster's
+// CatchUp bounds and coalesces it) and reports whether looking again may
+// find one. A single node never waits.
+func (l *clusterLink) caughtUp() bool {
+	return l != nil && l.c.CatchUp(context.Background()) == nil
+}
+
 // unregistered removes s's callees of registrations ds from the
 // cluster's registry (the dealer let them go already). After one failure
 // the rest are left to the janitor, so a leave waits for an unreachable

@@ -1,0 +1,109 @@
+package natscluster
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tollgate-wamp/tollgate/cluster"
+)
+
+// Read-your-writes across nodes. The replica lags the bucket by the watch
+// delay, so a CALL that finds nothing here may be one for a registration
+// another node has just confirmed. Before such a call is answered
+// no_such_procedure, CatchUp asks the stream for its last revision and
+// waits (briefly) until the replica has applied it.
+//
+// The asks are coalesced into rounds: one round runs at a time, and every
+// miss that arrives meanwhile waits for the next one, which starts after
+// it arrived (so its answer covers every write confirmed before the
+// miss). However many clients call unknown URIs, a node has at most one
+// request to JetStream in flight for them, and a miss costs one round trip
+// to the stream leader.
+
+// catchUpBound bounds one round: the stream's answer and the replica
+// applying up to it.
+const catchUpBound = 250 * time.Millisecond
+
+type catchup struct {
+	mu      sync.Mutex
+	running bool
+	next    *round // the round after the running one: the misses waiting for it
+	stream  jetstream.Stream
+	rounds  atomic.Uint64 // asks sent to the stream
+}
+
+type round struct {
+	done chan struct{}
+	err  error
+}
+
+// CatchUp implements cluster.RPC.
+func (c *Cluster) CatchUp(ctx context.Context) error {
+	r := c.reg
+	select {
+	case <-r.ready:
+	default:
+		return fmt.Errorf("%w: registry not watched yet", cluster.ErrUnavailable)
+	}
+	cu := &r.catchup
+	cu.mu.Lock()
+	if cu.next == nil {
+		cu.next = &round{done: make(chan struct{})}
+	}
+	rd := cu.next
+	if !cu.running {
+		cu.running = true
+		cu.next = nil
+		go r.rounds(rd)
+	}
+	cu.mu.Unlock()
+	select {
+	case <-rd.done:
+		return rd.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// rounds runs rd and then the rounds asked for meanwhile, until none is.
+func (r *registry) rounds(rd *round) {
+	cu := &r.catchup
+	for rd != nil {
+		rd.err = r.catchUp()
+		close(rd.done)
+		cu.mu.Lock()
+		rd, cu.next = cu.next, nil
+		cu.running = rd != nil
+		cu.mu.Unlock()
+	}
+}
+
+// catchUp waits until the replica has the stream's last revision.
+func (r *registry) catchUp() error {
+	ctx, cancel := context.WithTimeout(context.Background(), catchUpBound)
+	defer cancel()
+	if r.catchup.stream == nil { // only rounds touches it, one at a time
+		js, err := jetstream.New(r.c.nc)
+		if err != nil {
+			return err
+		}
+		if r.catchup.stream, err = js.Stream(ctx, "KV_"+r.bucket); err != nil {
+			return fmt.Errorf("%w: %w", cluster.ErrUnavailable, err)
+		}
+	}
+	info, err := r.catchup.stream.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: %w", cluster.ErrUnavailable, err)
+	}
+	r.catchup.rounds.Add(1)
+	return r.await(ctx, info.State.LastSeq)
+}
+
+// CatchUps is the number of times this node asked the stream for its last
+// revision after a miss.
+func (c *Cluster) CatchUps() uint64 { return c.reg.catchup.rounds.Load() }
