@@ -156,6 +156,13 @@ type CallMsg struct {
 	// Cancel: the mode the caller's node decided.
 	Mode  string
 	Error wamp.URI
+	// NotDelivered marks an Error for an Invoke that certainly reached
+	// no callee (nothing took it, or the callee was not there): the
+	// caller's node may reroute the call.
+	NotDelivered bool
+	// Seq numbers the RPC messages from one incarnation (Inc) of node From
+	// to one other node, set by the cluster as it sends (loss detection).
+	Seq, Inc uint64
 	// Invoke and Chunk: INVOCATION.Details as the caller's node built them
 	// (caller disclosure decided there); Result and Error: their details.
 	Details wamp.Dict
@@ -168,21 +175,36 @@ func (m *CallMsg) Final() bool {
 	return m.Kind == KindError || m.Kind == KindResult && !m.Progress
 }
 
-const callVersion = 3
+const callVersion = 4
+
+// Flag bits of an RPC message's third byte.
+const (
+	flagProgress     = 1
+	flagNotDelivered = 2
+)
+
+// CallSeqOffset is where an RPC message's Seq sits in its wire form, so
+// the sender can number it as it goes on the wire.
+const CallSeqOffset = 3 + 3*8
 
 // AppendCall appends m's wire form to dst: a binary header (version,
-// kind, progress, call, registration, callee, then from, realm,
+// kind, flags, call, registration, callee, seq, inc, then from, realm,
 // procedure, mode and error as length-prefixed strings) and a CBOR RESULT
 // carrying the details and the payload.
 func AppendCall(dst []byte, m *CallMsg) ([]byte, error) {
-	var progress byte
+	var flags byte
 	if m.Progress {
-		progress = 1
+		flags |= flagProgress
 	}
-	dst = append(dst, callVersion, byte(m.Kind), progress)
+	if m.NotDelivered {
+		flags |= flagNotDelivered
+	}
+	dst = append(dst, callVersion, byte(m.Kind), flags)
 	dst = binary.BigEndian.AppendUint64(dst, m.Call)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(m.Registration))
 	dst = binary.BigEndian.AppendUint64(dst, uint64(m.Callee))
+	dst = binary.BigEndian.AppendUint64(dst, m.Seq)
+	dst = binary.BigEndian.AppendUint64(dst, m.Inc)
 	for _, s := range [...]string{m.From, string(m.Realm), string(m.Procedure), m.Mode, string(m.Error)} {
 		dst = binary.AppendUvarint(dst, uint64(len(s)))
 		dst = append(dst, s...)
@@ -194,7 +216,7 @@ func AppendCall(dst []byte, m *CallMsg) ([]byte, error) {
 	return envCodec.Encode(dst, &wamp.Result{Request: 1, Details: d, Payload: m.Payload})
 }
 
-const callHeaderLen = 3 + 3*8
+const callHeaderLen = 3 + 5*8
 
 // noDetails is encoded for a message without details (never written to).
 var noDetails = wamp.Dict{}
@@ -205,8 +227,10 @@ func DecodeCall(b []byte) (*CallMsg, error) {
 	if len(b) < callHeaderLen || b[0] != callVersion {
 		return nil, errors.New("cluster: not an RPC message (version or length)")
 	}
-	m := &CallMsg{Kind: CallKind(b[1]), Progress: b[2] == 1, Call: binary.BigEndian.Uint64(b[3:]),
-		Registration: wamp.ID(binary.BigEndian.Uint64(b[11:])), Callee: wamp.ID(binary.BigEndian.Uint64(b[19:]))}
+	m := &CallMsg{Kind: CallKind(b[1]), Progress: b[2]&flagProgress != 0, NotDelivered: b[2]&flagNotDelivered != 0,
+		Call: binary.BigEndian.Uint64(b[3:]), Registration: wamp.ID(binary.BigEndian.Uint64(b[11:])),
+		Callee: wamp.ID(binary.BigEndian.Uint64(b[19:])), Seq: binary.BigEndian.Uint64(b[CallSeqOffset:]),
+		Inc: binary.BigEndian.Uint64(b[CallSeqOffset+8:])}
 	if m.Kind < KindInvoke || m.Kind > KindError {
 		return nil, fmt.Errorf("cluster: RPC message of kind %d", m.Kind)
 	}

@@ -86,12 +86,16 @@ func (l *clusterLink) Call(m *cluster.CallMsg) {
 
 // invoke runs an Invoke on its local callee, or answers why not.
 func (l *clusterLink) invoke(m *cluster.CallMsg) {
+	// notHere marks the answers for an Invoke no callee got, so the
+	// caller's node may reroute it.
+	var notHere bool
 	fail := func(uri wamp.URI, msg string) {
-		_ = l.c.Reply(m.From, &cluster.CallMsg{Kind: cluster.KindError, Call: m.Call, Error: uri, Details: wamp.Dict{},
+		_ = l.c.Reply(m.From, &cluster.CallMsg{Kind: cluster.KindError, Call: m.Call, Error: uri, NotDelivered: notHere, Details: wamp.Dict{},
 			Payload: wamp.Payload{Args: wamp.List{msg}}})
 	}
 	rm := l.r.realms[m.Realm]
 	if rm == nil {
+		notHere = true
 		fail(wamp.ErrNoSuchRealm, "node "+l.c.Node()+" does not serve realm "+string(m.Realm))
 		return
 	}
@@ -101,6 +105,7 @@ func (l *clusterLink) invoke(m *cluster.CallMsg) {
 		s, ok = t.Callee().(*session)
 	}
 	if !ok {
+		notHere = true
 		fail(wamp.ErrNoAvailableCallee, "the callee is no longer registered on node "+l.c.Node())
 		return
 	}
@@ -137,6 +142,7 @@ func (l *clusterLink) invoke(m *cluster.CallMsg) {
 	c := &wamp.Call{Request: wamp.ID(m.Call), Procedure: m.Procedure, Options: wamp.Dict{}, Payload: m.Payload}
 	if errURI := rm.dealer.Call(rc.peer, c, t, o); errURI != "" {
 		l.forgetCaller(k)
+		notHere = errURI == wamp.ErrCanceled // the callee is leaving
 		fail(errURI, callRefusal(errURI, m.Procedure, o))
 	}
 }

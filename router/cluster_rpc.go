@@ -71,6 +71,9 @@ type sharedKey struct {
 type pendingCall struct {
 	p   *proxy
 	inv wamp.ID // the proxy's INVOCATION request id
+	// msg is the INVOCATION, kept until the call is answered so a call
+	// its callee never got can be rerouted (dealer.Reroute).
+	msg *wamp.Invocation
 }
 
 func (st *rpcState) init() {
@@ -284,7 +287,7 @@ func (p *proxy) invocation(m *wamp.Invocation) *cluster.CallMsg {
 	}
 	st := &p.l.rpc
 	st.callsMu.Lock()
-	st.calls[pc.call] = pendingCall{p, m.Request}
+	st.calls[pc.call] = pendingCall{p, m.Request, m}
 	st.callsMu.Unlock()
 	return &cluster.CallMsg{Kind: cluster.KindInvoke, Call: pc.call, Realm: p.realm.name, Registration: m.Registration,
 		Callee: p.c.Session, Procedure: pc.procedure, Details: m.Details, Payload: m.Payload}
@@ -322,6 +325,9 @@ func (l *clusterLink) Answer(m *cluster.CallMsg) {
 		return
 	}
 	d := pc.p.realm.dealer
+	if m.NotDelivered && d.Reroute(pc.p.peer, pc.msg) {
+		return // another callee has it now
+	}
 	details := m.Details
 	if details == nil {
 		details = wamp.Dict{}
