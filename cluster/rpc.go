@@ -63,6 +63,10 @@ type RPCReceiver interface {
 	// NodeLost is told after node's pending calls were answered: the
 	// invocations it made on this node's callees are settled.
 	NodeLost(node string)
+	// Unknown returns those of node's calls that no invocation here is
+	// running for (never received, or answered already). The cluster
+	// asks it after every Invoke it took from node before the question.
+	Unknown(node string, calls []uint64) []uint64
 }
 
 // Registry errors.
@@ -78,6 +82,11 @@ const ErrClusterUnavailable wamp.URI = "tollgate.error.cluster_unavailable"
 // ReasonNodeLost is details.reason of the ERROR wamp.error.canceled that
 // answers a call whose callee's node was lost.
 const ReasonNodeLost = "tollgate.cluster.node_lost"
+
+// ReasonMessageLost is details.reason of the ERROR wamp.error.canceled
+// that answers a call whose INVOCATION or final answer NATS lost between
+// nodes (core NATS is at-most-once).
+const ReasonMessageLost = "tollgate.cluster.message_lost"
 
 // Callee is one session's place in a registration record.
 type Callee struct {
@@ -160,9 +169,6 @@ type CallMsg struct {
 	// no callee (nothing took it, or the callee was not there): the
 	// caller's node may reroute the call.
 	NotDelivered bool
-	// Seq numbers the RPC messages from one incarnation (Inc) of node From
-	// to one other node, set by the cluster as it sends (loss detection).
-	Seq, Inc uint64
 	// Invoke and Chunk: INVOCATION.Details as the caller's node built them
 	// (caller disclosure decided there); Result and Error: their details.
 	Details wamp.Dict
@@ -183,12 +189,8 @@ const (
 	flagNotDelivered = 2
 )
 
-// CallSeqOffset is where an RPC message's Seq sits in its wire form, so
-// the sender can number it as it goes on the wire.
-const CallSeqOffset = 3 + 3*8
-
 // AppendCall appends m's wire form to dst: a binary header (version,
-// kind, flags, call, registration, callee, seq, inc, then from, realm,
+// kind, flags, call, registration, callee, then from, realm,
 // procedure, mode and error as length-prefixed strings) and a CBOR RESULT
 // carrying the details and the payload.
 func AppendCall(dst []byte, m *CallMsg) ([]byte, error) {
@@ -203,8 +205,6 @@ func AppendCall(dst []byte, m *CallMsg) ([]byte, error) {
 	dst = binary.BigEndian.AppendUint64(dst, m.Call)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(m.Registration))
 	dst = binary.BigEndian.AppendUint64(dst, uint64(m.Callee))
-	dst = binary.BigEndian.AppendUint64(dst, m.Seq)
-	dst = binary.BigEndian.AppendUint64(dst, m.Inc)
 	for _, s := range [...]string{m.From, string(m.Realm), string(m.Procedure), m.Mode, string(m.Error)} {
 		dst = binary.AppendUvarint(dst, uint64(len(s)))
 		dst = append(dst, s...)
@@ -216,7 +216,7 @@ func AppendCall(dst []byte, m *CallMsg) ([]byte, error) {
 	return envCodec.Encode(dst, &wamp.Result{Request: 1, Details: d, Payload: m.Payload})
 }
 
-const callHeaderLen = 3 + 5*8
+const callHeaderLen = 3 + 3*8
 
 // noDetails is encoded for a message without details (never written to).
 var noDetails = wamp.Dict{}
@@ -229,8 +229,7 @@ func DecodeCall(b []byte) (*CallMsg, error) {
 	}
 	m := &CallMsg{Kind: CallKind(b[1]), Progress: b[2]&flagProgress != 0, NotDelivered: b[2]&flagNotDelivered != 0,
 		Call: binary.BigEndian.Uint64(b[3:]), Registration: wamp.ID(binary.BigEndian.Uint64(b[11:])),
-		Callee: wamp.ID(binary.BigEndian.Uint64(b[19:])), Seq: binary.BigEndian.Uint64(b[CallSeqOffset:]),
-		Inc: binary.BigEndian.Uint64(b[CallSeqOffset+8:])}
+		Callee: wamp.ID(binary.BigEndian.Uint64(b[19:]))}
 	if m.Kind < KindInvoke || m.Kind > KindError {
 		return nil, fmt.Errorf("cluster: RPC message of kind %d", m.Kind)
 	}

@@ -42,13 +42,29 @@ func (rc *remoteCaller) Send(m wamp.Message) error {
 	default:
 		return nil
 	}
+	err := rc.l.c.Reply(rc.node, cm)
 	if cm.Final() {
+		// Only now: an Unknown asked meanwhile says running, and its
+		// answer goes out after this one (lost answers are found so).
 		rc.l.forgetCaller(callerKey{rc.node, cm.Call})
 	}
-	if err := rc.l.c.Reply(rc.node, cm); err != nil {
+	if err != nil {
 		return dealer.ErrGone
 	}
 	return nil
+}
+
+// Unknown implements cluster.RPCReceiver.
+func (l *clusterLink) Unknown(node string, calls []uint64) []uint64 {
+	var out []uint64
+	l.rpc.callsMu.Lock()
+	defer l.rpc.callsMu.Unlock()
+	for _, call := range calls {
+		if _, ok := l.rpc.callers[callerKey{node, call}]; !ok {
+			out = append(out, call)
+		}
+	}
+	return out
 }
 
 func (l *clusterLink) forgetCaller(k callerKey) {
@@ -141,9 +157,9 @@ func (l *clusterLink) invoke(m *cluster.CallMsg) {
 	l.rpc.callsMu.Unlock()
 	c := &wamp.Call{Request: wamp.ID(m.Call), Procedure: m.Procedure, Options: wamp.Dict{}, Payload: m.Payload}
 	if errURI := rm.dealer.Call(rc.peer, c, t, o); errURI != "" {
-		l.forgetCaller(k)
 		notHere = errURI == wamp.ErrCanceled // the callee is leaving
 		fail(errURI, callRefusal(errURI, m.Procedure, o))
+		l.forgetCaller(k) // after the answer, as in remoteCaller.Send
 	}
 }
 
