@@ -28,11 +28,18 @@ import (
 // applying up to it.
 const catchUpBound = 250 * time.Millisecond
 
+// catchUpPause: after the stream did not answer a round (no leader, no
+// quorum), misses are answered at once for this long rather than each
+// waiting out the bound.
+const catchUpPause = time.Second
+
 type catchup struct {
-	mu      sync.Mutex
-	running bool
-	next    *round        // the round after the running one: the misses waiting for it
-	rounds  atomic.Uint64 // asks sent to the stream
+	mu       sync.Mutex
+	running  bool
+	next     *round // the round after the running one: the misses waiting for it
+	failed   error  // the last round's error, from failedAt
+	failedAt time.Time
+	rounds   atomic.Uint64 // asks sent to the stream
 }
 
 type round struct {
@@ -50,6 +57,10 @@ func (c *Cluster) CatchUp(ctx context.Context) error {
 	}
 	cu := &r.catchup
 	cu.mu.Lock()
+	if err := cu.failed; err != nil && time.Since(cu.failedAt) < catchUpPause {
+		cu.mu.Unlock()
+		return err
+	}
 	if cu.next == nil {
 		cu.next = &round{done: make(chan struct{})}
 	}
@@ -72,24 +83,29 @@ func (c *Cluster) CatchUp(ctx context.Context) error {
 func (r *registry) rounds(rd *round) {
 	cu := &r.catchup
 	for rd != nil {
-		rd.err = r.catchUp()
+		var asked bool
+		asked, rd.err = r.catchUp()
 		close(rd.done)
 		cu.mu.Lock()
+		if cu.failed = nil; !asked {
+			cu.failed, cu.failedAt = rd.err, time.Now()
+		}
 		rd, cu.next = cu.next, nil
 		cu.running = rd != nil
 		cu.mu.Unlock()
 	}
 }
 
-// catchUp waits until the replica has the stream's last revision. The
+// catchUp waits until the replica has the stream's last revision; asked
+// reports whether the stream answered. The
 // stream leader answers STREAM.INFO; only its state's last sequence is
 // read (the whole jetstream.StreamInfo costs some 24 KB per ask).
-func (r *registry) catchUp() error {
+func (r *registry) catchUp() (asked bool, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), catchUpBound)
 	defer cancel()
 	msg, err := r.c.nc.RequestWithContext(ctx, "$JS.API.STREAM.INFO.KV_"+r.bucket, nil)
 	if err != nil {
-		return fmt.Errorf("%w: %w", cluster.ErrUnavailable, err)
+		return false, fmt.Errorf("%w: %w", cluster.ErrUnavailable, err)
 	}
 	var info struct {
 		State *struct {
@@ -97,10 +113,10 @@ func (r *registry) catchUp() error {
 		} `json:"state"`
 	}
 	if err := json.Unmarshal(msg.Data, &info); err != nil || info.State == nil {
-		return fmt.Errorf("%w: stream info: %.200s", cluster.ErrUnavailable, msg.Data)
+		return false, fmt.Errorf("%w: stream info: %.200s", cluster.ErrUnavailable, msg.Data)
 	}
 	r.catchup.rounds.Add(1)
-	return r.await(ctx, info.State.LastSeq)
+	return true, r.await(ctx, info.State.LastSeq)
 }
 
 // CatchUps is the number of times this node asked the stream for its last

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tollgate-wamp/tollgate/client"
 	"github.com/tollgate-wamp/tollgate/wamp"
@@ -65,4 +66,26 @@ func TestMissesCoalesce(t *testing.T) {
 		t.Fatalf("%d misses sent %d asks to the stream, want between 1 and %d", callers*each, asks, callers*each/2)
 	}
 	t.Logf("%d concurrent misses: %d asks to the stream", callers*each, asks)
+}
+
+// TestMissWithoutRegistry: with the registry's stream out of reach (the
+// two other nodes crashed), a miss waits out the bound once; the misses
+// in the next second are answered at once.
+func TestMissWithoutRegistry(t *testing.T) {
+	nodes := startRPCNodes(t, 3)
+	ctx := testCtx(t)
+	caller := dial(t, nodes[0])
+	nodes[1].c.Crash()
+	nodes[2].c.Crash()
+	start := time.Now()
+	for i := range 10 {
+		if _, err := caller.Call(ctx, "com.none", nil, nil); errURI(err) != wamp.ErrNoSuchProcedure {
+			t.Fatalf("miss %d: %v, want no_such_procedure", i, err)
+		}
+	}
+	if d := time.Since(start); d > 800*time.Millisecond {
+		t.Fatalf("10 misses without a registry took %v, want one bound (250 ms) and little more", d)
+	} else {
+		t.Logf("10 misses without a registry: %v", d)
+	}
 }
