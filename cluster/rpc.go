@@ -223,7 +223,37 @@ var noDetails = wamp.Dict{}
 
 // DecodeCall reads a message AppendCall wrote. The payload stays raw CBOR,
 // referring to b.
-func DecodeCall(b []byte) (*CallMsg, error) {
+func DecodeCall(b []byte) (*CallMsg, error) { return decodeCall(b, nil) }
+
+// Names keeps one copy of the node names and realms of the RPC messages a
+// node decodes, so a message's From and Realm cost no allocation. It is
+// not safe for concurrent use (one dispatch goroutine owns it).
+type Names struct{ m map[string]string }
+
+// maxNames bounds Names (nodes and realms are few; others are not kept).
+const maxNames = 1024
+
+func (n *Names) get(b []byte) string {
+	if n == nil {
+		return string(b)
+	}
+	if s, ok := n.m[string(b)]; ok { // a lookup by []byte does not allocate
+		return s
+	}
+	s := string(b)
+	if n.m == nil {
+		n.m = map[string]string{}
+	}
+	if len(n.m) < maxNames {
+		n.m[s] = s
+	}
+	return s
+}
+
+// DecodeCall is the package's DecodeCall with From and Realm from n.
+func (n *Names) DecodeCall(b []byte) (*CallMsg, error) { return decodeCall(b, n) }
+
+func decodeCall(b []byte, names *Names) (*CallMsg, error) {
 	if len(b) < callHeaderLen || b[0] != callVersion {
 		return nil, errors.New("cluster: not an RPC message (version or length)")
 	}
@@ -240,7 +270,12 @@ func DecodeCall(b []byte) (*CallMsg, error) {
 		if k <= 0 || uint64(len(rest)-k) < n {
 			return nil, errors.New("cluster: RPC message: truncated header")
 		}
-		strs[i], rest = string(rest[k:k+int(n)]), rest[k+int(n):]
+		if s := rest[k : k+int(n)]; i < 2 { // from, realm
+			strs[i] = names.get(s)
+		} else {
+			strs[i] = string(s)
+		}
+		rest = rest[k+int(n):]
 	}
 	m.From, m.Realm, m.Procedure, m.Mode, m.Error = strs[0], wamp.URI(strs[1]), wamp.URI(strs[2]), strs[3], wamp.URI(strs[4])
 	w, err := envCodec.Decode(rest)

@@ -155,7 +155,8 @@ func (l *clusterLink) invoke(m *cluster.CallMsg) {
 	}
 	l.rpc.callers[k] = rc
 	l.rpc.callsMu.Unlock()
-	c := &wamp.Call{Request: wamp.ID(m.Call), Procedure: m.Procedure, Options: wamp.Dict{}, Payload: m.Payload}
+	// no Options: the dealer takes them as o (the caller's node parsed them)
+	c := &wamp.Call{Request: wamp.ID(m.Call), Procedure: m.Procedure, Payload: m.Payload}
 	if errURI := rm.dealer.Call(rc.peer, c, t, o); errURI != "" {
 		notHere = errURI == wamp.ErrCanceled // the callee is leaving
 		fail(errURI, callRefusal(errURI, m.Procedure, o))

@@ -41,6 +41,8 @@ type calls struct {
 	// as if NATS had.
 	drop atomic.Pointer[func(*cluster.CallMsg) bool]
 	lost atomic.Uint64 // calls answered message_lost (lost.go)
+
+	names cluster.Names // the dispatch goroutine's
 }
 
 // pendingAt is where a call is pending, and whether its Invoke went out
@@ -138,14 +140,18 @@ func (c *Cluster) subjectsOf(node string) *nodeSubjects {
 }
 
 // bufs hold encoded RPC messages until nats.go has copied them.
-var bufs = sync.Pool{New: func() any { return new([]byte) }}
+var bufs = sync.Pool{New: func() any {
+	b := make([]byte, 0, 512) // most calls' encoding fits: no regrowth
+	return &b
+}}
 
 // SendCall implements cluster.RPC. An invocation's call is indexed
 // under node before it goes out, so its answer always finds it.
 func (c *Cluster) SendCall(node string, m *cluster.CallMsg) error {
 	var reply string
 	if m.Kind == cluster.KindInvoke {
-		reply = c.sj.ReplyTo(c.cfg.Node, m.Call)
+		var b [128]byte // the reply subject built on the stack: one allocation
+		reply = string(strconv.AppendUint(append(b[:0], c.rpcReplies...), m.Call, 10))
 		c.calls.add(m.Call, node)
 	}
 	if err := c.publishCall(c.subjectsOf(node).inbox, reply, "send to", node, m); err != nil {
@@ -193,7 +199,9 @@ func (c *Cluster) startRPC(ctx context.Context, r cluster.Receiver) error {
 	c.reg.rx = r
 	c.reg.mu.Unlock()
 	self := c.sj.NodeSubject(c.cfg.Node)
-	c.rpcInbox, c.rpcAnswers, c.rpcReplies, c.rpcProbes = self+".i", self+".a", self+".r.", self+".p."
+	// the replies' prefix as the scheme defines it (cluster.Subjects.ReplyTo)
+	replies := strings.TrimSuffix(c.sj.ReplyTo(c.cfg.Node, 0), "0")
+	c.rpcInbox, c.rpcAnswers, c.rpcReplies, c.rpcProbes = self+".i", self+".a", replies, self+".p."
 	for _, s := range []string{c.rpcInbox, c.rpcAnswers, c.rpcReplies + ">", c.rpcProbes + ">"} {
 		sub, err := c.nc.ChanSubscribe(s, c.ch)
 		if err != nil {
@@ -225,7 +233,7 @@ func (c *Cluster) handleRPC(r cluster.Receiver, m *nats.Msg) {
 			c.answerProbe(r, m)
 			return
 		}
-		cm, err := cluster.DecodeCall(m.Data)
+		cm, err := c.calls.names.DecodeCall(m.Data)
 		if err != nil || cm.Kind > cluster.KindCancel {
 			c.invalidRPC(m, err)
 			return
@@ -242,7 +250,7 @@ func (c *Cluster) handleRPC(r cluster.Receiver, m *nats.Msg) {
 			c.probeAnswered(r, node, m.Data)
 		}
 	case m.Subject == c.rpcAnswers:
-		cm, err := cluster.DecodeCall(m.Data)
+		cm, err := c.calls.names.DecodeCall(m.Data)
 		if err != nil || cm.Kind < cluster.KindResult {
 			c.invalidRPC(m, err)
 			return
