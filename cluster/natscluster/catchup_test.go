@@ -18,7 +18,7 @@ func TestReadYourWritesAcrossNodes(t *testing.T) {
 	nodes := startRPCNodes(t, 3)
 	ctx := testCtx(t)
 	callee, caller := dialN(t, nodes[2], 4), dial(t, nodes[0])
-	const rounds = 150
+	const rounds = 100
 	for i := range rounds {
 		uri := wamp.URI(fmt.Sprintf("com.ryw.r%d", i))
 		reg := register(t, callee, uri, func() int64 { return int64(i) })

@@ -31,7 +31,7 @@ func TestRerouteNotDelivered(t *testing.T) {
 		waitCallees(t, nodes, "com.rr", wamp.MatchExact, i+1)
 		callees = append(callees, s)
 	}
-	const workers, perWorker = 6, 150
+	const workers, perWorker = 6, 100
 	var results, canceled atomic.Int64
 	answered := make([]atomic.Int32, workers*perWorker)
 	var wg sync.WaitGroup
