@@ -59,6 +59,11 @@ func (c *Cluster) probe(ctx context.Context) {
 	}
 }
 
+// maxProbeIDs bounds the calls one probe asks about; with more pending
+// at a node, each probe asks about others (map order is random), so every
+// call is asked about within a few probes.
+const maxProbeIDs = 4096
+
 // sentByNode lists the pending calls whose Invoke went out, by node.
 func (cs *calls) sentByNode() map[string][]uint64 {
 	cs.mu.Lock()
@@ -68,7 +73,7 @@ func (cs *calls) sentByNode() map[string][]uint64 {
 		out[node] = nil // probed even with none sent yet: is it there?
 	}
 	for call, p := range cs.pending {
-		if p.sent {
+		if p.sent && len(out[p.node]) < maxProbeIDs {
 			out[p.node] = append(out[p.node], call)
 		}
 	}
