@@ -72,8 +72,22 @@ type pendingCall struct {
 	p   *proxy
 	inv wamp.ID // the proxy's INVOCATION request id
 	// msg is the INVOCATION, kept until the call is answered so a call
-	// its callee never got can be rerouted (dealer.Reroute).
-	msg *wamp.Invocation
+	// its callee never got can be rerouted (dealer.Reroute), unless the
+	// caller canceled it meanwhile.
+	msg      *wamp.Invocation
+	canceled bool
+}
+
+// canceling notes that call was canceled (kill mode waits for the
+// callee's answer): it is not rerouted.
+func (l *clusterLink) canceling(call uint64) {
+	st := &l.rpc
+	st.callsMu.Lock()
+	if pc, ok := st.calls[call]; ok {
+		pc.canceled = true
+		st.calls[call] = pc
+	}
+	st.callsMu.Unlock()
 }
 
 func (st *rpcState) init() {
@@ -258,6 +272,7 @@ func (p *proxy) Send(m wamp.Message) error {
 		}
 		mode, _ := wamp.OptString(m.Options, "mode")
 		cm = &cluster.CallMsg{Kind: cluster.KindCancel, Call: pc.call, Mode: mode}
+		p.l.canceling(pc.call)
 	default:
 		return nil // an ERROR for its YIELD: the callee answered already
 	}
@@ -287,7 +302,7 @@ func (p *proxy) invocation(m *wamp.Invocation) *cluster.CallMsg {
 	}
 	st := &p.l.rpc
 	st.callsMu.Lock()
-	st.calls[pc.call] = pendingCall{p, m.Request, m}
+	st.calls[pc.call] = pendingCall{p: p, inv: m.Request, msg: m}
 	st.callsMu.Unlock()
 	return &cluster.CallMsg{Kind: cluster.KindInvoke, Call: pc.call, Realm: p.realm.name, Registration: m.Registration,
 		Callee: p.c.Session, Procedure: pc.procedure, Details: m.Details, Payload: m.Payload}
@@ -325,7 +340,7 @@ func (l *clusterLink) Answer(m *cluster.CallMsg) {
 		return
 	}
 	d := pc.p.realm.dealer
-	if m.NotDelivered && d.Reroute(pc.p.peer, pc.msg) {
+	if m.NotDelivered && !pc.canceled && d.Reroute(pc.p.peer, pc.msg) {
 		return // another callee has it now
 	}
 	details := m.Details
