@@ -270,13 +270,14 @@ func (c *Cluster) handleRPC(r cluster.Receiver, m *nats.Msg) {
 		if !ok {
 			return
 		}
-		r.Answer(&cluster.CallMsg{Kind: cluster.KindError, Call: call, Error: wamp.ErrNoAvailableCallee, NotDelivered: true, Details: wamp.Dict{},
-			Payload: wamp.Payload{Args: wamp.List{"the callee's node is not in the cluster"}}})
 		// A node this one has heard from has an inbox no more: it is gone
-		// (one never heard from may only not be known here yet).
+		// (one never heard from may only not be known here yet). First,
+		// so its callees have left the replica when the call is rerouted.
 		if _, heard := c.seen.Load(node); heard {
 			c.gone(r, node)
 		}
+		r.Answer(&cluster.CallMsg{Kind: cluster.KindError, Call: call, Error: wamp.ErrNoAvailableCallee, NotDelivered: true, Details: wamp.Dict{},
+			Payload: wamp.Payload{Args: wamp.List{"the callee's node is not in the cluster"}}})
 	}
 }
 
