@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
@@ -213,8 +214,17 @@ func AppendCall(dst []byte, m *CallMsg) ([]byte, error) {
 	if d == nil {
 		d = noDetails
 	}
-	return envCodec.Encode(dst, &wamp.Result{Request: 1, Details: d, Payload: m.Payload})
+	r := results.Get().(*wamp.Result)
+	*r = wamp.Result{Request: 1, Details: d, Payload: m.Payload}
+	dst, err := envCodec.Encode(dst, r)
+	*r = wamp.Result{} // keeps nothing of m alive in the pool
+	results.Put(r)
+	return dst, err
 }
+
+// results carry an RPC message's details and payload to the encoder: one
+// allocation fewer per message.
+var results = sync.Pool{New: func() any { return new(wamp.Result) }}
 
 const callHeaderLen = 3 + 3*8
 
