@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
@@ -40,6 +41,11 @@ type RPC interface {
 	Reply(node string, m *CallMsg) error
 	// Incarnation identifies this node's process (random per start).
 	Incarnation() uint64
+	// CatchUp returns once this node's replica has applied every record
+	// written before the call (a short bound; an error when it could not
+	// tell), so a CALL that found nothing is answered no_such_procedure
+	// only if no node had confirmed a registration for it.
+	CatchUp(ctx context.Context) error
 }
 
 // RPCReceiver is the router's side: the cluster calls it from its
@@ -58,6 +64,10 @@ type RPCReceiver interface {
 	// NodeLost is told after node's pending calls were answered: the
 	// invocations it made on this node's callees are settled.
 	NodeLost(node string)
+	// Unknown returns those of node's calls that no invocation here is
+	// running for (never received, or answered already). The cluster
+	// asks it after every Invoke it took from node before the question.
+	Unknown(node string, calls []uint64) []uint64
 }
 
 // Registry errors.
@@ -73,6 +83,11 @@ const ErrClusterUnavailable wamp.URI = "tollgate.error.cluster_unavailable"
 // ReasonNodeLost is details.reason of the ERROR wamp.error.canceled that
 // answers a call whose callee's node was lost.
 const ReasonNodeLost = "tollgate.cluster.node_lost"
+
+// ReasonMessageLost is details.reason of the ERROR wamp.error.canceled
+// that answers a call whose INVOCATION or final answer NATS lost between
+// nodes (core NATS is at-most-once).
+const ReasonMessageLost = "tollgate.cluster.message_lost"
 
 // Callee is one session's place in a registration record.
 type Callee struct {
@@ -151,6 +166,10 @@ type CallMsg struct {
 	// Cancel: the mode the caller's node decided.
 	Mode  string
 	Error wamp.URI
+	// NotDelivered marks an Error for an Invoke that certainly reached
+	// no callee (nothing took it, or the callee was not there): the
+	// caller's node may reroute the call.
+	NotDelivered bool
 	// Invoke and Chunk: INVOCATION.Details as the caller's node built them
 	// (caller disclosure decided there); Result and Error: their details.
 	Details wamp.Dict
@@ -163,18 +182,27 @@ func (m *CallMsg) Final() bool {
 	return m.Kind == KindError || m.Kind == KindResult && !m.Progress
 }
 
-const callVersion = 3
+const callVersion = 4
+
+// Flag bits of an RPC message's third byte.
+const (
+	flagProgress     = 1
+	flagNotDelivered = 2
+)
 
 // AppendCall appends m's wire form to dst: a binary header (version,
-// kind, progress, call, registration, callee, then from, realm,
+// kind, flags, call, registration, callee, then from, realm,
 // procedure, mode and error as length-prefixed strings) and a CBOR RESULT
 // carrying the details and the payload.
 func AppendCall(dst []byte, m *CallMsg) ([]byte, error) {
-	var progress byte
+	var flags byte
 	if m.Progress {
-		progress = 1
+		flags |= flagProgress
 	}
-	dst = append(dst, callVersion, byte(m.Kind), progress)
+	if m.NotDelivered {
+		flags |= flagNotDelivered
+	}
+	dst = append(dst, callVersion, byte(m.Kind), flags)
 	dst = binary.BigEndian.AppendUint64(dst, m.Call)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(m.Registration))
 	dst = binary.BigEndian.AppendUint64(dst, uint64(m.Callee))
@@ -186,8 +214,17 @@ func AppendCall(dst []byte, m *CallMsg) ([]byte, error) {
 	if d == nil {
 		d = noDetails
 	}
-	return envCodec.Encode(dst, &wamp.Result{Request: 1, Details: d, Payload: m.Payload})
+	r := results.Get().(*wamp.Result)
+	*r = wamp.Result{Request: 1, Details: d, Payload: m.Payload}
+	dst, err := envCodec.Encode(dst, r)
+	*r = wamp.Result{} // keeps nothing of m alive in the pool
+	results.Put(r)
+	return dst, err
 }
+
+// results carry an RPC message's details and payload to the encoder: one
+// allocation fewer per message.
+var results = sync.Pool{New: func() any { return new(wamp.Result) }}
 
 const callHeaderLen = 3 + 3*8
 
@@ -196,12 +233,43 @@ var noDetails = wamp.Dict{}
 
 // DecodeCall reads a message AppendCall wrote. The payload stays raw CBOR,
 // referring to b.
-func DecodeCall(b []byte) (*CallMsg, error) {
+func DecodeCall(b []byte) (*CallMsg, error) { return decodeCall(b, nil) }
+
+// Names keeps one copy of the node names and realms of the RPC messages a
+// node decodes, so a message's From and Realm cost no allocation. It is
+// not safe for concurrent use (one dispatch goroutine owns it).
+type Names struct{ m map[string]string }
+
+// maxNames bounds Names (nodes and realms are few; others are not kept).
+const maxNames = 1024
+
+func (n *Names) get(b []byte) string {
+	if n == nil {
+		return string(b)
+	}
+	if s, ok := n.m[string(b)]; ok { // a lookup by []byte does not allocate
+		return s
+	}
+	s := string(b)
+	if n.m == nil {
+		n.m = map[string]string{}
+	}
+	if len(n.m) < maxNames {
+		n.m[s] = s
+	}
+	return s
+}
+
+// DecodeCall is the package's DecodeCall with From and Realm from n.
+func (n *Names) DecodeCall(b []byte) (*CallMsg, error) { return decodeCall(b, n) }
+
+func decodeCall(b []byte, names *Names) (*CallMsg, error) {
 	if len(b) < callHeaderLen || b[0] != callVersion {
 		return nil, errors.New("cluster: not an RPC message (version or length)")
 	}
-	m := &CallMsg{Kind: CallKind(b[1]), Progress: b[2] == 1, Call: binary.BigEndian.Uint64(b[3:]),
-		Registration: wamp.ID(binary.BigEndian.Uint64(b[11:])), Callee: wamp.ID(binary.BigEndian.Uint64(b[19:]))}
+	m := &CallMsg{Kind: CallKind(b[1]), Progress: b[2]&flagProgress != 0, NotDelivered: b[2]&flagNotDelivered != 0,
+		Call: binary.BigEndian.Uint64(b[3:]), Registration: wamp.ID(binary.BigEndian.Uint64(b[11:])),
+		Callee: wamp.ID(binary.BigEndian.Uint64(b[19:]))}
 	if m.Kind < KindInvoke || m.Kind > KindError {
 		return nil, fmt.Errorf("cluster: RPC message of kind %d", m.Kind)
 	}
@@ -212,7 +280,12 @@ func DecodeCall(b []byte) (*CallMsg, error) {
 		if k <= 0 || uint64(len(rest)-k) < n {
 			return nil, errors.New("cluster: RPC message: truncated header")
 		}
-		strs[i], rest = string(rest[k:k+int(n)]), rest[k+int(n):]
+		if s := rest[k : k+int(n)]; i < 2 { // from, realm
+			strs[i] = names.get(s)
+		} else {
+			strs[i] = string(s)
+		}
+		rest = rest[k+int(n):]
 	}
 	m.From, m.Realm, m.Procedure, m.Mode, m.Error = strs[0], wamp.URI(strs[1]), wamp.URI(strs[2]), strs[3], wamp.URI(strs[4])
 	w, err := envCodec.Decode(rest)

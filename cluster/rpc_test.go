@@ -16,6 +16,7 @@ func TestCallRoundTrip(t *testing.T) {
 		{Kind: KindCancel, From: "b", Call: 3, Mode: wamp.CancelKill},
 		{Kind: KindResult, From: "c", Call: 4, Progress: true, Details: wamp.Dict{"progress": true}, Payload: wamp.Payload{Kwargs: wamp.Dict{"k": "v"}}},
 		{Kind: KindError, From: "c", Call: 5, Error: "com.app.oops", Details: wamp.Dict{"reason": "x"}},
+		{Kind: KindError, From: "c", Call: 6, Error: wamp.ErrNoAvailableCallee, NotDelivered: true, Details: wamp.Dict{}},
 	} {
 		b, err := AppendCall(nil, m)
 		if err != nil {

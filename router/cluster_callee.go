@@ -42,13 +42,29 @@ func (rc *remoteCaller) Send(m wamp.Message) error {
 	default:
 		return nil
 	}
+	err := rc.l.c.Reply(rc.node, cm)
 	if cm.Final() {
+		// Only now: an Unknown asked meanwhile says running, and its
+		// answer goes out after this one (lost answers are found so).
 		rc.l.forgetCaller(callerKey{rc.node, cm.Call})
 	}
-	if err := rc.l.c.Reply(rc.node, cm); err != nil {
+	if err != nil {
 		return dealer.ErrGone
 	}
 	return nil
+}
+
+// Unknown implements cluster.RPCReceiver.
+func (l *clusterLink) Unknown(node string, calls []uint64) []uint64 {
+	var out []uint64
+	l.rpc.callsMu.Lock()
+	defer l.rpc.callsMu.Unlock()
+	for _, call := range calls {
+		if _, ok := l.rpc.callers[callerKey{node, call}]; !ok {
+			out = append(out, call)
+		}
+	}
+	return out
 }
 
 func (l *clusterLink) forgetCaller(k callerKey) {
@@ -86,12 +102,16 @@ func (l *clusterLink) Call(m *cluster.CallMsg) {
 
 // invoke runs an Invoke on its local callee, or answers why not.
 func (l *clusterLink) invoke(m *cluster.CallMsg) {
+	// notHere marks the answers for an Invoke no callee got, so the
+	// caller's node may reroute it.
+	var notHere bool
 	fail := func(uri wamp.URI, msg string) {
-		_ = l.c.Reply(m.From, &cluster.CallMsg{Kind: cluster.KindError, Call: m.Call, Error: uri, Details: wamp.Dict{},
+		_ = l.c.Reply(m.From, &cluster.CallMsg{Kind: cluster.KindError, Call: m.Call, Error: uri, NotDelivered: notHere, Details: wamp.Dict{},
 			Payload: wamp.Payload{Args: wamp.List{msg}}})
 	}
 	rm := l.r.realms[m.Realm]
 	if rm == nil {
+		notHere = true
 		fail(wamp.ErrNoSuchRealm, "node "+l.c.Node()+" does not serve realm "+string(m.Realm))
 		return
 	}
@@ -101,6 +121,7 @@ func (l *clusterLink) invoke(m *cluster.CallMsg) {
 		s, ok = t.Callee().(*session)
 	}
 	if !ok {
+		notHere = true
 		fail(wamp.ErrNoAvailableCallee, "the callee is no longer registered on node "+l.c.Node())
 		return
 	}
@@ -134,10 +155,12 @@ func (l *clusterLink) invoke(m *cluster.CallMsg) {
 	}
 	l.rpc.callers[k] = rc
 	l.rpc.callsMu.Unlock()
-	c := &wamp.Call{Request: wamp.ID(m.Call), Procedure: m.Procedure, Options: wamp.Dict{}, Payload: m.Payload}
+	// no Options: the dealer takes them as o (the caller's node parsed them)
+	c := &wamp.Call{Request: wamp.ID(m.Call), Procedure: m.Procedure, Payload: m.Payload}
 	if errURI := rm.dealer.Call(rc.peer, c, t, o); errURI != "" {
-		l.forgetCaller(k)
+		notHere = errURI == wamp.ErrCanceled // the callee is leaving
 		fail(errURI, callRefusal(errURI, m.Procedure, o))
+		l.forgetCaller(k) // after the answer, as in remoteCaller.Send
 	}
 }
 

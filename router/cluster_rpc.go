@@ -71,6 +71,23 @@ type sharedKey struct {
 type pendingCall struct {
 	p   *proxy
 	inv wamp.ID // the proxy's INVOCATION request id
+	// msg is the INVOCATION, kept until the call is answered so a call
+	// its callee never got can be rerouted (dealer.Reroute), unless the
+	// caller canceled it meanwhile.
+	msg      *wamp.Invocation
+	canceled bool
+}
+
+// canceling notes that call was canceled (kill mode waits for the
+// callee's answer): it is not rerouted.
+func (l *clusterLink) canceling(call uint64) {
+	st := &l.rpc
+	st.callsMu.Lock()
+	if pc, ok := st.calls[call]; ok {
+		pc.canceled = true
+		st.calls[call] = pc
+	}
+	st.callsMu.Unlock()
 }
 
 func (st *rpcState) init() {
@@ -99,6 +116,14 @@ func (s *session) attach(r registerRequest) (wamp.ID, bool, wamp.URI, string) {
 		return 0, false, cluster.ErrClusterUnavailable, "the cluster's registry is unavailable: " + err.Error()
 	}
 	return id, created, "", ""
+}
+
+// caughtUp is asked after a CALL found no registration: it waits until
+// this node's replica has every record written so far (natscluster's
+// CatchUp bounds and coalesces it) and reports whether looking again may
+// find one. A single node never waits.
+func (l *clusterLink) caughtUp() bool {
+	return l != nil && l.c.CatchUp(context.Background()) == nil
 }
 
 // unregistered removes s's callees of registrations ds from the
@@ -247,6 +272,7 @@ func (p *proxy) Send(m wamp.Message) error {
 		}
 		mode, _ := wamp.OptString(m.Options, "mode")
 		cm = &cluster.CallMsg{Kind: cluster.KindCancel, Call: pc.call, Mode: mode}
+		p.l.canceling(pc.call)
 	default:
 		return nil // an ERROR for its YIELD: the callee answered already
 	}
@@ -276,7 +302,7 @@ func (p *proxy) invocation(m *wamp.Invocation) *cluster.CallMsg {
 	}
 	st := &p.l.rpc
 	st.callsMu.Lock()
-	st.calls[pc.call] = pendingCall{p, m.Request}
+	st.calls[pc.call] = pendingCall{p: p, inv: m.Request, msg: m}
 	st.callsMu.Unlock()
 	return &cluster.CallMsg{Kind: cluster.KindInvoke, Call: pc.call, Realm: p.realm.name, Registration: m.Registration,
 		Callee: p.c.Session, Procedure: pc.procedure, Details: m.Details, Payload: m.Payload}
@@ -314,6 +340,9 @@ func (l *clusterLink) Answer(m *cluster.CallMsg) {
 		return
 	}
 	d := pc.p.realm.dealer
+	if m.NotDelivered && !pc.canceled && d.Reroute(pc.p.peer, pc.msg) {
+		return // another callee has it now
+	}
 	details := m.Details
 	if details == nil {
 		details = wamp.Dict{}

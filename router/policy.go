@@ -89,6 +89,9 @@ func reservedPattern(u wamp.URI, policy string) bool {
 // with now.
 func (rm *realm) call(caller *dealer.Peer, c *wamp.Call, o dealer.CallOptions) wamp.URI {
 	t, ok := rm.dealer.Pick(c.Procedure)
+	if !ok && rm.cl.caughtUp() { // another node may have just registered it
+		t, ok = rm.dealer.Pick(c.Procedure)
+	}
 	if !ok || t.Pattern() && !rm.mayServe(t.Callee(), c.Procedure) {
 		return wamp.ErrNoSuchProcedure
 	}

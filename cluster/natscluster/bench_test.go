@@ -117,6 +117,32 @@ func BenchmarkCallLatency(b *testing.B) {
 	})
 }
 
+// BenchmarkMiss: one caller calling a procedure nobody registered, one
+// call at a time: on one node (single) and on a node of a 3-node cluster
+// (cross), where a miss asks the registry stream before it is answered
+// (catchup.go). Reports p50 in µs.
+func BenchmarkMiss(b *testing.B) {
+	run := func(b *testing.B, nd *node) {
+		caller := dial(b, nd)
+		ctx := context.Background()
+		lat := make([]time.Duration, 0, b.N)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			t0 := time.Now()
+			if _, err := caller.Call(ctx, "com.none", nil, nil); errURI(err) != wamp.ErrNoSuchProcedure {
+				b.Fatal(err)
+			}
+			lat = append(lat, time.Since(t0))
+		}
+		b.StopTimer()
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	}
+	b.Run("single", func(b *testing.B) { run(b, &node{srv: routertest.Start(b)}) })
+	b.Run("cross", func(b *testing.B) { run(b, startRPCNodes(b, 3)[0]) })
+}
+
 // BenchmarkRPC8x16: 8 callers with 16 calls in flight each against one
 // callee: on one node (single) and with the callers on A and the callee on
 // C (cross). One op is one call; compare calls per process CPU-second

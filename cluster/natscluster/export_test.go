@@ -62,3 +62,13 @@ func (c *Cluster) StoredCallees(ctx context.Context, realm, procedure wamp.URI, 
 	}
 	return len(rec.Callees)
 }
+
+// DropRPC makes c lose the RPC messages f returns true for, as NATS may
+// (nil: none).
+func (c *Cluster) DropRPC(f func(*cluster.CallMsg) bool) {
+	if f == nil {
+		c.calls.drop.Store(nil)
+		return
+	}
+	c.calls.drop.Store(&f)
+}

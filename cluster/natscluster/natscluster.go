@@ -193,7 +193,7 @@ func New(cfg Config) (*Cluster, error) {
 		cfg: cfg, log: log.With("node", cfg.Node), sj: cluster.Subjects{Prefix: cfg.SubjectPrefix},
 		origin: rand.Uint64() | 1, subs: map[string]*interest{}, last: map[uint64]uint64{},
 		ch: make(chan *nats.Msg, 1<<16), done: make(chan struct{}),
-		calls: calls{pending: map[uint64]string{}, perNode: map[string]int{}},
+		calls: calls{pending: map[uint64]pendingAt{}, perNode: map[string]int{}},
 	}
 	c.reg = newRegistry(c)
 	opts := []nats.Option{nats.Name(cfg.Node), nats.NoEcho(), nats.MaxReconnects(-1),

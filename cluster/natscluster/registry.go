@@ -38,6 +38,8 @@ type registry struct {
 	lost    map[uint64]bool                  // incarnations of lost nodes
 	applied uint64                           // last revision applied
 	waiters []waiter
+
+	catchup catchup // catchup.go
 }
 
 type waiter struct {

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go"
 
@@ -34,14 +34,38 @@ import (
 // calls are the node's pending calls by callee node.
 type calls struct {
 	mu      sync.Mutex
-	pending map[uint64]string // call id → callee node
+	pending map[uint64]pendingAt
 	perNode map[string]int
+
+	// drop, when set (tests), loses the RPC messages it returns true for
+	// as if NATS had.
+	drop atomic.Pointer[func(*cluster.CallMsg) bool]
+	lost atomic.Uint64 // calls answered message_lost (lost.go)
+
+	names cluster.Names // the dispatch goroutine's
+}
+
+// pendingAt is where a call is pending, and whether its Invoke went out
+// (a probe asks only about those: it follows them on the wire).
+type pendingAt struct {
+	node string
+	sent bool
 }
 
 func (cs *calls) add(call uint64, node string) {
 	cs.mu.Lock()
-	cs.pending[call] = node
+	cs.pending[call] = pendingAt{node: node}
 	cs.perNode[node]++
+	cs.mu.Unlock()
+}
+
+// sent notes that call's Invoke is on the wire.
+func (cs *calls) sent(call uint64) {
+	cs.mu.Lock()
+	if p, ok := cs.pending[call]; ok {
+		p.sent = true
+		cs.pending[call] = p
+	}
 	cs.mu.Unlock()
 }
 
@@ -55,14 +79,14 @@ func (cs *calls) take(call uint64) bool {
 func (cs *calls) end(call uint64) (string, bool) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	node, ok := cs.pending[call]
+	p, ok := cs.pending[call]
 	if ok {
 		delete(cs.pending, call)
-		if cs.perNode[node]--; cs.perNode[node] == 0 {
-			delete(cs.perNode, node)
+		if cs.perNode[p.node]--; cs.perNode[p.node] == 0 {
+			delete(cs.perNode, p.node)
 		}
 	}
-	return node, ok
+	return p.node, ok
 }
 
 func (cs *calls) has(call uint64) bool {
@@ -77,8 +101,8 @@ func (cs *calls) takeNode(node string) []uint64 {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	var out []uint64
-	for call, n := range cs.pending {
-		if n == node {
+	for call, p := range cs.pending {
+		if p.node == node {
 			out = append(out, call)
 			delete(cs.pending, call)
 		}
@@ -116,14 +140,18 @@ func (c *Cluster) subjectsOf(node string) *nodeSubjects {
 }
 
 // bufs hold encoded RPC messages until nats.go has copied them.
-var bufs = sync.Pool{New: func() any { return new([]byte) }}
+var bufs = sync.Pool{New: func() any {
+	b := make([]byte, 0, 512) // most calls' encoding fits: no regrowth
+	return &b
+}}
 
 // SendCall implements cluster.RPC. An invocation's call is indexed
 // under node before it goes out, so its answer always finds it.
 func (c *Cluster) SendCall(node string, m *cluster.CallMsg) error {
 	var reply string
 	if m.Kind == cluster.KindInvoke {
-		reply = c.sj.ReplyTo(c.cfg.Node, m.Call)
+		var b [128]byte // the reply subject built on the stack: one allocation
+		reply = string(strconv.AppendUint(append(b[:0], c.rpcReplies...), m.Call, 10))
 		c.calls.add(m.Call, node)
 	}
 	if err := c.publishCall(c.subjectsOf(node).inbox, reply, "send to", node, m); err != nil {
@@ -131,6 +159,9 @@ func (c *Cluster) SendCall(node string, m *cluster.CallMsg) error {
 			c.calls.take(m.Call)
 		}
 		return err
+	}
+	if m.Kind == cluster.KindInvoke {
+		c.calls.sent(m.Call)
 	}
 	return nil
 }
@@ -152,6 +183,9 @@ func (c *Cluster) publishCall(subject, reply, verb, node string, m *cluster.Call
 		return err
 	}
 	*bp = b
+	if drop := c.calls.drop.Load(); drop != nil && (*drop)(m) {
+		return nil
+	}
 	if err := c.nc.PublishMsg(&nats.Msg{Subject: subject, Reply: reply, Data: b}); err != nil {
 		return fmt.Errorf("natscluster: %s %s: %w", verb, node, err)
 	}
@@ -165,7 +199,9 @@ func (c *Cluster) startRPC(ctx context.Context, r cluster.Receiver) error {
 	c.reg.rx = r
 	c.reg.mu.Unlock()
 	self := c.sj.NodeSubject(c.cfg.Node)
-	c.rpcInbox, c.rpcAnswers, c.rpcReplies, c.rpcProbes = self+".i", self+".a", self+".r.", self+".p."
+	// the replies' prefix as the scheme defines it (cluster.Subjects.ReplyTo)
+	replies := strings.TrimSuffix(c.sj.ReplyTo(c.cfg.Node, 0), "0")
+	c.rpcInbox, c.rpcAnswers, c.rpcReplies, c.rpcProbes = self+".i", self+".a", replies, self+".p."
 	for _, s := range []string{c.rpcInbox, c.rpcAnswers, c.rpcReplies + ">", c.rpcProbes + ">"} {
 		sub, err := c.nc.ChanSubscribe(s, c.ch)
 		if err != nil {
@@ -176,7 +212,7 @@ func (c *Cluster) startRPC(ctx context.Context, r cluster.Receiver) error {
 	c.onNodeLost(func(node string, inc uint64) { c.lose(r, node, inc, "declared lost") })
 	c.wg.Add(2)
 	go func() { defer c.wg.Done(); c.reg.run(ctx) }()
-	go func() { defer c.wg.Done(); c.probe(ctx, r) }()
+	go func() { defer c.wg.Done(); c.probe(ctx) }()
 	return nil
 }
 
@@ -193,10 +229,11 @@ func noResponders(m *nats.Msg) bool {
 func (c *Cluster) handleRPC(r cluster.Receiver, m *nats.Msg) {
 	switch {
 	case m.Subject == c.rpcInbox:
-		if len(m.Data) == 0 {
-			return // a probe
+		if len(m.Data) == 0 || m.Data[0] == probeMark {
+			c.answerProbe(r, m)
+			return
 		}
-		cm, err := cluster.DecodeCall(m.Data)
+		cm, err := c.calls.names.DecodeCall(m.Data)
 		if err != nil || cm.Kind > cluster.KindCancel {
 			c.invalidRPC(m, err)
 			return
@@ -204,14 +241,16 @@ func (c *Cluster) handleRPC(r cluster.Receiver, m *nats.Msg) {
 		c.heard(cm.From)
 		r.Call(cm)
 	case strings.HasPrefix(m.Subject, c.rpcProbes):
-		if noResponders(m) {
-			node, err := cluster.ParseProbeReply(m.Subject[len(c.rpcProbes):])
-			if err == nil {
-				c.gone(r, node)
-			}
+		node, err := cluster.ParseProbeReply(m.Subject[len(c.rpcProbes):])
+		switch {
+		case err != nil:
+		case noResponders(m):
+			c.gone(r, node)
+		default:
+			c.probeAnswered(r, node, m.Data)
 		}
 	case m.Subject == c.rpcAnswers:
-		cm, err := cluster.DecodeCall(m.Data)
+		cm, err := c.calls.names.DecodeCall(m.Data)
 		if err != nil || cm.Kind < cluster.KindResult {
 			c.invalidRPC(m, err)
 			return
@@ -231,13 +270,14 @@ func (c *Cluster) handleRPC(r cluster.Receiver, m *nats.Msg) {
 		if !ok {
 			return
 		}
-		r.Answer(&cluster.CallMsg{Kind: cluster.KindError, Call: call, Error: wamp.ErrNoAvailableCallee, Details: wamp.Dict{},
-			Payload: wamp.Payload{Args: wamp.List{"the callee's node is not in the cluster"}}})
 		// A node this one has heard from has an inbox no more: it is gone
-		// (one never heard from may only not be known here yet).
+		// (one never heard from may only not be known here yet). First,
+		// so its callees have left the replica when the call is rerouted.
 		if _, heard := c.seen.Load(node); heard {
 			c.gone(r, node)
 		}
+		r.Answer(&cluster.CallMsg{Kind: cluster.KindError, Call: call, Error: wamp.ErrNoAvailableCallee, NotDelivered: true, Details: wamp.Dict{},
+			Payload: wamp.Payload{Args: wamp.List{"the callee's node is not in the cluster"}}})
 	}
 }
 
@@ -280,24 +320,5 @@ func (c *Cluster) failPending(r cluster.Receiver, node, why string) {
 		r.Answer(&cluster.CallMsg{Kind: cluster.KindError, Call: call, Error: wamp.ErrCanceled,
 			Details: wamp.Dict{"reason": cluster.ReasonNodeLost},
 			Payload: wamp.Payload{Args: wamp.List{"the callee's node " + node + " is gone: " + why}}})
-	}
-}
-
-// probe asks, every ProbeInterval, whether each node with calls pending
-// still has an inbox: a node whose NATS connection is gone (stopped,
-// crashed with its route lost) then answers "no responders". It does not
-// notice a silent partition; membership does.
-func (c *Cluster) probe(ctx context.Context, r cluster.Receiver) {
-	t := time.NewTicker(c.cfg.ProbeInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		for _, node := range c.calls.nodes() {
-			_ = c.nc.PublishMsg(&nats.Msg{Subject: c.subjectsOf(node).inbox, Reply: c.sj.ProbeReply(c.cfg.Node, node)})
-		}
 	}
 }

@@ -9,7 +9,6 @@
 package dealer
 
 import (
-	"math/rand/v2"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -139,6 +138,7 @@ type invocation struct {
 	procedure wamp.URI
 	input     bool // the call was started with CALL.Options.progress
 	inputOpen bool
+	rerouted  bool // moved to this callee by Reroute (reroute.go): not again
 	ppt       wamp.Dict
 	// done is set once the caller has its final answer (or is gone).
 	done atomic.Bool
@@ -351,34 +351,21 @@ func (d *Dealer) Call(caller *Peer, c *wamp.Call, t Target, o CallOptions) wamp.
 		details[k] = v
 	}
 	inv.invoke(&wamp.Invocation{Request: inv.id, Registration: reg.id, Details: details, Payload: c.Payload})
+	inv.arm()
+	return ""
+}
+
+// arm starts the call timeout once inv is in both peers' tables and sent:
+// a timer that fired before would answer the call and leave inv behind in
+// them. If the call ends meanwhile, finish or the check below stops it.
+func (inv *invocation) arm() {
 	if inv.timeout > 0 && !inv.done.Load() {
-		// Armed only now: a timer that fired before inv was in the tables
-		// would answer the call and leave inv behind in them. If the call
-		// ends meanwhile, finish or the check below stops it.
 		t := time.AfterFunc(inv.timeout, inv.expire)
 		inv.timer.Store(t)
 		if inv.done.Load() {
 			t.Stop()
 		}
 	}
-	return ""
-}
-
-// pick chooses a callee by the registration's policy. Called with d.mu held.
-func pick(reg *registration) *Peer {
-	n := len(reg.callees)
-	if n == 0 {
-		return nil
-	}
-	switch reg.invoke {
-	case InvokeRoundRobin:
-		return reg.callees[int(reg.next.Add(1)-1)%n]
-	case InvokeRandom:
-		return reg.callees[rand.IntN(n)]
-	case InvokeLast:
-		return reg.callees[n-1]
-	}
-	return reg.callees[0]
 }
 
 // Yield handles a YIELD from callee p. It returns false when the router

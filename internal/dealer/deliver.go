@@ -14,6 +14,9 @@ var ErrGone = errors.New("dealer: session gone")
 // the session could not take that message (its serializer cannot carry it,
 // or it is larger than the peer accepts), or nil when the session is gone.
 func undeliverable(err error) *wamp.CallError {
+	if err == nil {
+		return nil // before ce, which escapes to the heap through errors.As
+	}
 	var ce *wamp.CallError
 	if errors.As(err, &ce) {
 		return ce
