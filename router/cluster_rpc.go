@@ -11,6 +11,7 @@ import (
 
 	"github.com/tollgate-wamp/tollgate/cluster"
 	"github.com/tollgate-wamp/tollgate/internal/dealer"
+	"github.com/tollgate-wamp/tollgate/internal/meta"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
@@ -124,6 +125,15 @@ func (s *session) attach(r registerRequest) (wamp.ID, bool, wamp.URI, string) {
 // find one. A single node never waits.
 func (l *clusterLink) caughtUp() bool {
 	return l != nil && l.c.CatchUp(context.Background()) == nil
+}
+
+// CalleeRemoved is meta.Realm's: a callee taken off a registration by
+// remove_callee or a revocation leaves the cluster's registry as on
+// UNREGISTER, so no other node routes to it.
+func (m metaRealm) CalleeRemoved(s meta.Session, d dealer.Detached) {
+	if ss, ok := s.(*session); ok {
+		m.rm.cl.unregistered(ss, d)
+	}
 }
 
 // unregistered removes s's callees of registrations ds from the

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/authz"
-	"github.com/tollgate-wamp/tollgate/internal/dealer"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
@@ -168,9 +167,7 @@ func (rm *realm) revoke(ctx context.Context, f authz.FlushFilter, o RevokeOption
 				res.Subscriptions++
 			}
 		} else if gone = rm.meta.RevokeRegistration(it.s, it.id, o.Reason); gone {
-			res.Registrations++
-			// and from the cluster's registry, so no node routes to it
-			rm.cl.unregistered(it.s, dealer.Detached{ID: it.id})
+			res.Registrations++ // the cluster's registry forgets it too (metaRealm.CalleeRemoved)
 		}
 		if gone {
 			it.s.log.Info("authorization revoked", string(it.action), it.uri, "match", it.match, "reason", o.Reason)

@@ -75,3 +75,33 @@ func TestRevokeCalleeAcrossNodes(t *testing.T) {
 		t.Errorf("%d calls still pending", p)
 	}
 }
+
+// TestRemoveCalleeAcrossNodes: wamp.registration.remove_callee on the
+// callee's node takes the callee out of the registry and every replica,
+// as an UNREGISTER would, so a caller on another node gets
+// no_such_procedure rather than a call routed to a callee that is gone.
+func TestRemoveCalleeAcrossNodes(t *testing.T) {
+	nodes := startMembers(t, 3, nil, withAllowAll)
+	ctx := testCtx(t)
+	for _, nd := range nodes {
+		if err := nd.c.WaitRegistry(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	callee := dial(t, nodes[2])
+	reg := register(t, callee, "com.rc.single", func() string { return "n2" })
+	waitCallees(t, nodes, "com.rc.single", wamp.MatchExact, 1)
+
+	if _, _, err := nodes[2].srv.Router().Call(ctx, realm, "wamp.registration.remove_callee",
+		wamp.List{int64(reg.ID), int64(callee.ID())}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitCallees(t, nodes, "com.rc.single", wamp.MatchExact, 0)
+	if n := nodes[0].c.StoredCallees(ctx, realm, "com.rc.single", wamp.MatchExact); n != 0 {
+		t.Fatalf("the registry still holds %d callees of com.rc.single", n)
+	}
+	caller := dial(t, nodes[0])
+	if _, err := caller.Call(ctx, "com.rc.single", nil, nil); errURI(err) != wamp.ErrNoSuchProcedure {
+		t.Errorf("call after remove_callee: %v, want no_such_procedure", err)
+	}
+}

@@ -333,6 +333,7 @@ func (m *Meta) revokeRegistration(s Session, id wamp.ID, reason string) bool {
 		s.Send(&wamp.Unregistered{Request: 0, Details: revocationDetails("registration", id, reason)})
 	}
 	m.Unregistered(s, d)
+	m.realm.CalleeRemoved(s, d)
 	return true
 }
 

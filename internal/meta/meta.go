@@ -75,6 +75,9 @@ type Realm interface {
 	// TestamentsChanged tells the realm s's testaments changed (a cluster
 	// keeps a copy for when this node dies).
 	TestamentsChanged(s Session)
+	// CalleeRemoved tells the realm callee s was taken off registration
+	// d (remove_callee, a revocation), so a cluster's registry forgets it.
+	CalleeRemoved(s Session, d dealer.Detached)
 }
 
 // Config is what New needs.
