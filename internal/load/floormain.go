@@ -27,19 +27,26 @@ func floorMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	d := fs.Duration("d", 5*time.Second, "pingpong: measured duration")
 	pid := fs.Int("router-pid", 0, "pingpong: the relay's pid (its CPU is read)")
 	jsonOut := fs.Bool("json", false, "pingpong: print the result as JSON")
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+	var pos []string // flags may come after the arguments too
+	for rest := args[1:]; ; rest = fs.Args()[1:] {
+		if err := fs.Parse(rest); err != nil {
+			return 2
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
 	}
 	want := 1
 	if args[0] == "session-serve" {
 		want = 2
 	}
-	if fs.NArg() != want || (want == 2 && fs.Arg(0) != "tcp" && fs.Arg(0) != "ws") ||
+	if len(pos) != want || (want == 2 && pos[0] != "tcp" && pos[0] != "ws") ||
 		*size < 1 || *size > 1<<20 || *d <= 0 || *d > MaxDuration || *warmup < 0 {
 		fmt.Fprintf(stderr, "usage: tollgate-load %s [flags] %s127.0.0.1:PORT\n", args[0], map[int]string{1: "", 2: "tcp|ws "}[want])
 		return 2
 	}
-	addr := fs.Arg(want - 1)
+	addr := pos[want-1]
 	if err := CheckLoopback(ctx, "tcp://"+addr); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -67,7 +74,7 @@ func floorMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if args[0] == "relay-serve" {
 		ServeRelay(ln)
 	} else {
-		ServeSessions(ln, fs.Arg(0) == "ws")
+		ServeSessions(ln, pos[0] == "ws")
 	}
 	return 0
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"time"
 )
 
@@ -14,22 +15,40 @@ import (
 // that sends a message on one connection, echoes it from the other and
 // waits for it: four one-way hops, two server reads and writes, no WAMP.
 
-// ServeRelay accepts connections on ln in pairs and copies what one of a
-// pair sends to the other, each direction read and written by one
-// goroutine (a router's read loop writing straight to the peer).
+// ServeRelay accepts connections on ln and pairs them: each sends one
+// byte first (a probe that connects and closes is no partner), and two
+// such connections are relayed to each other, each direction read and
+// written by one goroutine (a router's read loop writing straight to the
+// peer).
 func ServeRelay(ln net.Listener) error {
+	var (
+		mu      sync.Mutex
+		waiting net.Conn
+	)
 	for {
-		a, err := ln.Accept()
+		nc, err := ln.Accept()
 		if err != nil {
 			return err
 		}
-		b, err := ln.Accept()
-		if err != nil {
-			a.Close()
-			return err
-		}
-		go relay(a, b)
-		go relay(b, a)
+		go func() {
+			var b [1]byte
+			if _, err := io.ReadFull(nc, b[:]); err != nil {
+				nc.Close()
+				return
+			}
+			mu.Lock()
+			peer := waiting
+			if peer == nil {
+				waiting = nc
+			} else {
+				waiting = nil
+			}
+			mu.Unlock()
+			if peer != nil {
+				go relay(peer, nc)
+				relay(nc, peer)
+			}
+		}()
 	}
 }
 
@@ -72,6 +91,11 @@ func RunPingPong(ctx context.Context, addr string, size int, warmup, d time.Dura
 		return nil, fmt.Errorf("load: pingpong: %w", err)
 	}
 	defer callee.Close()
+	for _, nc := range []net.Conn{caller, callee} {
+		if _, err := nc.Write([]byte{1}); err != nil { // pairs them (ServeRelay)
+			return nil, fmt.Errorf("load: pingpong: %w", err)
+		}
+	}
 	end := time.Now().Add(warmup + d)
 	caller.SetDeadline(end.Add(5 * time.Second))
 	callee.SetDeadline(end.Add(5 * time.Second))
