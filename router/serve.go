@@ -191,9 +191,15 @@ func (r *Router) forgetListener(ln net.Listener) {
 // 0x7F, anything else is HTTP (WebSocket upgrade).
 func (r *Router) dispatch(e *edgeConn, t Transport, rawAuth map[string]auth.Authenticator, httpLn *chanListener, routes *upgradeRoutes) {
 	var nc net.Conn = e
-	ctx, cancel := context.WithDeadline(context.WithValue(context.Background(), edgeKey{}, e), e.deadline)
-	defer cancel()
+	// A plain connection's RawSocket handshake is bounded by the socket
+	// deadline alone (rawsocket.Accept sets it from ctx); a context with a
+	// timer would cost ~8 allocations per connection for nothing. A TLS
+	// handshake gets a real one.
+	var ctx context.Context = deadlineCtx{e.deadline}
 	if _, tc := unwrap(nc); tc != nil {
+		tctx, cancel := context.WithDeadline(context.WithValue(context.Background(), edgeKey{}, e), e.deadline)
+		defer cancel()
+		ctx = tctx
 		if err := tc.HandshakeContext(ctx); err != nil {
 			r.log.Debug("TLS handshake failed", "remote", nc.RemoteAddr(), "err", err)
 			nc.Close()
@@ -363,6 +369,15 @@ func (c *peekedConn) SyscallConn() (syscall.RawConn, error) {
 	}
 	return syscallConn(c.Conn)
 }
+
+// deadlineCtx is a context with a deadline and nothing else: never done,
+// so I/O bounded by it relies on the socket deadline it names.
+type deadlineCtx struct{ dl time.Time }
+
+func (c deadlineCtx) Deadline() (time.Time, bool) { return c.dl, true }
+func (deadlineCtx) Done() <-chan struct{}         { return nil }
+func (deadlineCtx) Err() error                    { return nil }
+func (deadlineCtx) Value(any) any                 { return nil }
 
 // tlsStateKey carries the TLS state of a connection that http.Server only
 // sees wrapped (so it cannot fill in Request.TLS itself).

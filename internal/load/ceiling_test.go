@@ -26,7 +26,7 @@ func TestSessionCeiling(t *testing.T) {
 		}
 		for _, ser := range []string{"json", "msgpack", "cbor"} {
 			cfg := quick(ScenarioSessions, url, ser)
-			cfg.Duration, cfg.RouterPID = 200*time.Millisecond, os.Getpid()
+			cfg.Duration, cfg.Count, cfg.RouterPID = 10*time.Second, 10, os.Getpid() // ends after 10 sessions
 			res, err := Run(context.Background(), cfg)
 			if err != nil {
 				t.Fatal(err)
