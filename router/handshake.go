@@ -19,8 +19,7 @@ import (
 // connection must end. The whole exchange is bounded by HelloTimeout.
 func (s *session) handshake(ctx context.Context) bool {
 	wait := s.helloWait()
-	hctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
+	deadline := time.Now().Add(wait) // for authenticators; see authenticate
 	// A read with a deadline would close WebSocket connections before we
 	// could say why, so a timer aborts a handshake that takes too long.
 	var gotHello atomic.Bool
@@ -76,7 +75,7 @@ func (s *session) handshake(ctx context.Context) bool {
 		return false
 	}
 
-	id, promised, ok := s.authenticate(hctx, hello, methods)
+	id, promised, ok := s.authenticate(ctx, deadline, hello, methods)
 	if !ok {
 		return false
 	}
@@ -138,9 +137,12 @@ func helloAuthMethods(d wamp.Dict) ([]string, error) {
 }
 
 // authenticate runs the first configured method the client offers, in the
-// client's order. promised is the session id the authenticator was told
-// (0 for anonymous-only transports). ok=false means an ABORT was sent.
-func (s *session) authenticate(ctx context.Context, hello *wamp.Hello, methods []string) (id *auth.Identity, promised wamp.ID, ok bool) {
+// client's order; authenticators get ctx bounded by deadline (the
+// handshake's), made only here: anonymous-only transports need no timer
+// and context per session. promised is the session id the authenticator
+// was told (0 for anonymous-only transports). ok=false means an ABORT was
+// sent.
+func (s *session) authenticate(ctx context.Context, deadline time.Time, hello *wamp.Hello, methods []string) (id *auth.Identity, promised wamp.ID, ok bool) {
 	authid, _ := wamp.OptString(hello.Details, "authid")
 	if len(s.auth) == 0 {
 		// No auth section: anonymous only (Crossbar's rule).
@@ -169,6 +171,8 @@ func (s *session) authenticate(ctx context.Context, hello *wamp.Hello, methods [
 		return nil, 0, false
 	}
 
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
 	authrole, _ := wamp.OptString(hello.Details, "authrole")
 	authextra, _ := wamp.OptDict(hello.Details, "authextra")
 	req := &auth.Request{

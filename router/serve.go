@@ -44,29 +44,19 @@ func (r *Router) Handler() http.Handler {
 // the router serves it from then on. It fails if o's serializers or auth
 // methods are invalid.
 func (r *Router) WebSocketHandler(o WebSocketOptions) (http.Handler, error) {
-	so := websocket.ServerOptions{
-		Serializers:           o.Serializers,
-		MaxMessageSize:        o.MaxMessageSize,
-		PreJoinMaxMessageSize: o.PreJoinMaxMessageSize,
-		AllowedOrigins:        o.AllowedOrigins,
-		PingInterval:          o.PingInterval,
-		AuthHeaders:           o.AuthHeaders,
-	}
-	if so.AuthHeaders == nil {
-		so.AuthHeaders = r.opts.AuthHeaders
-	}
-	if err := so.Validate(); err != nil {
-		return nil, err
-	}
-	authenticators, err := r.authenticators(o.Auth)
+	ep, err := r.wsEndpoint(o) // upgrade.go
 	if err != nil {
 		return nil, err
 	}
+	return r.wsHandler(ep), nil
+}
+
+func (r *Router) wsHandler(ep *wsEndpoint) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.TLS == nil {
 			req.TLS, _ = req.Context().Value(tlsStateKey{}).(*tls.ConnectionState)
 		}
-		tc, err := websocket.Accept(w, req, so)
+		tc, err := websocket.Accept(w, req, ep.so)
 		if err != nil {
 			r.log.Debug("websocket upgrade refused", "remote", req.RemoteAddr, "err", err)
 			return
@@ -74,8 +64,8 @@ func (r *Router) WebSocketHandler(o WebSocketOptions) (http.Handler, error) {
 		// Serve on a goroutine of our own and return: net/http keeps its
 		// per-connection buffers, request and goroutine stack alive until
 		// the handler returns (about 12 KiB per idle session).
-		go r.serveConn(req.Context(), tc, authenticators)
-	}), nil
+		go r.serveConn(req.Context(), tc, ep.auth)
+	})
 }
 
 // authenticators builds an endpoint's auth methods, calling dynamic
@@ -110,10 +100,13 @@ func (r *Router) ServeTransport(ln net.Listener, t Transport) error {
 			return err
 		}
 	}
-	var httpHandler http.Handler
+	var (
+		httpHandler http.Handler
+		routes      *upgradeRoutes
+	)
 	if serveHTTP {
 		var err error
-		if httpHandler, err = r.httpMux(t); err != nil {
+		if httpHandler, routes, err = r.httpMux(t); err != nil {
 			return err
 		}
 	}
@@ -183,7 +176,7 @@ func (r *Router) ServeTransport(ln net.Listener, t Transport) error {
 		}
 		delay = 0
 		if e := r.admitConn(nc, &t, &open); e != nil {
-			asides.Go(func() { r.dispatch(e, t, rawAuth, httpLn) }) // TLS and RawSocket handshakes
+			asides.Go(func() { r.dispatch(e, t, rawAuth, httpLn, routes) }) // TLS and RawSocket handshakes
 		}
 	}
 }
@@ -196,11 +189,17 @@ func (r *Router) forgetListener(ln net.Listener) {
 
 // dispatch decides what a new connection speaks: RawSocket starts with
 // 0x7F, anything else is HTTP (WebSocket upgrade).
-func (r *Router) dispatch(e *edgeConn, t Transport, rawAuth map[string]auth.Authenticator, httpLn *chanListener) {
+func (r *Router) dispatch(e *edgeConn, t Transport, rawAuth map[string]auth.Authenticator, httpLn *chanListener, routes *upgradeRoutes) {
 	var nc net.Conn = e
-	ctx, cancel := context.WithDeadline(context.WithValue(context.Background(), edgeKey{}, e), e.deadline)
-	defer cancel()
+	// A plain connection's RawSocket handshake is bounded by the socket
+	// deadline alone (rawsocket.Accept sets it from ctx); a context with a
+	// timer would cost ~8 allocations per connection for nothing. A TLS
+	// handshake gets a real one.
+	var ctx context.Context = deadlineCtx{e.deadline}
 	if _, tc := unwrap(nc); tc != nil {
+		tctx, cancel := context.WithDeadline(context.WithValue(context.Background(), edgeKey{}, e), e.deadline)
+		defer cancel()
+		ctx = tctx
 		if err := tc.HandshakeContext(ctx); err != nil {
 			r.log.Debug("TLS handshake failed", "remote", nc.RemoteAddr(), "err", err)
 			nc.Close()
@@ -210,18 +209,21 @@ func (r *Router) dispatch(e *edgeConn, t Transport, rawAuth map[string]auth.Auth
 	raw := t.RawSocket != nil
 	if raw && httpLn != nil {
 		nc.SetReadDeadline(e.deadline)
-		pc := &peekedConn{Conn: nc, pending: true}
+		pc := &peekedConn{Conn: nc}
 		_, err := io.ReadFull(nc, pc.first[:])
 		nc.SetReadDeadline(time.Time{})
 		if err != nil {
 			nc.Close()
 			return
 		}
+		pc.unread = pc.first[:]
 		raw = pc.first[0] == 0x7F
 		nc = pc
 	}
 	if !raw {
-		if !httpLn.push(nc) {
+		if routes != nil && len(routes.ws) > 0 && fastUpgradable(nc) {
+			r.fastUpgrade(e, nc, routes, httpLn) // upgrade.go
+		} else if !httpLn.push(nc) {
 			nc.Close()
 		}
 		return
@@ -238,30 +240,33 @@ func (r *Router) dispatch(e *edgeConn, t Transport, rawAuth map[string]auth.Auth
 }
 
 // httpMux routes t's HTTP requests by path: WebSocket upgrades (the key ""
-// accepts any path) and metrics scrapes.
-func (r *Router) httpMux(t Transport) (http.Handler, error) {
+// accepts any path) and metrics scrapes; routes is the same choice for
+// the upgrade fast path.
+func (r *Router) httpMux(t Transport) (http.Handler, *upgradeRoutes, error) {
 	handlers := map[string]http.Handler{}
+	routes := &upgradeRoutes{ws: map[string]*wsEndpoint{}, other: map[string]bool{}}
 	keys := make([]string, 0, len(t.WebSocket)+len(t.Metrics))
 	for p, o := range t.WebSocket {
-		h, err := r.WebSocketHandler(o)
+		ep, err := r.wsEndpoint(o)
 		if err != nil {
-			return nil, fmt.Errorf("router: websocket path %q: %w", p, err)
+			return nil, nil, fmt.Errorf("router: websocket path %q: %w", p, err)
 		}
 		if p != "" && !strings.HasPrefix(p, "/") {
 			p = "/" + p
 		}
-		handlers[p] = h
+		handlers[p] = r.wsHandler(ep)
+		routes.ws[p] = ep
 		keys = append(keys, p)
 	}
 	for _, p := range t.Metrics {
 		if p == "" {
-			return nil, errors.New("router: empty metrics path")
+			return nil, nil, errors.New("router: empty metrics path")
 		}
 		if !strings.HasPrefix(p, "/") {
 			p = "/" + p
 		}
 		if handlers[p] != nil {
-			return nil, fmt.Errorf("router: metrics path %q is already served", p)
+			return nil, nil, fmt.Errorf("router: metrics path %q is already served", p)
 		}
 		handlers[p] = claimed(r.MetricsHandler())
 		keys = append(keys, p)
@@ -278,15 +283,21 @@ func (r *Router) httpMux(t Transport) (http.Handler, error) {
 	mounts := make([]string, 0, len(t.HTTP))
 	for p := range t.HTTP {
 		if !strings.HasPrefix(p, "/") {
-			return nil, fmt.Errorf("router: HTTP mount path %q must start with /", p)
+			return nil, nil, fmt.Errorf("router: HTTP mount path %q must start with /", p)
 		}
 		mounts = append(mounts, p)
 		keys = append(keys, p)
 	}
 	// Longest first, so the first mount that matches is the most specific.
 	sort.Slice(mounts, func(i, j int) bool { return len(mounts[i]) > len(mounts[j]) })
+	for p := range handlers {
+		if routes.ws[p] == nil {
+			routes.other[p] = true
+		}
+	}
+	routes.mounts = mounts
 	if h, ok := handlers[""]; ok && len(handlers) == 1 && len(mounts) == 0 {
-		return h, nil
+		return h, routes, nil
 	}
 	sort.Strings(keys)
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -306,7 +317,7 @@ func (r *Router) httpMux(t Transport) (http.Handler, error) {
 			return
 		}
 		http.Error(w, "nothing served at "+req.URL.Path+" (try "+strings.Join(keys, ", ")+")", http.StatusNotFound)
-	}), nil
+	}), routes, nil
 }
 
 // claimed serves h on connections that asked for it (the edge guard stops).
@@ -326,21 +337,22 @@ func mounted(path, mount string) bool {
 	return path == mount || strings.HasPrefix(path, mount) && path[len(mount)] == '/'
 }
 
-// peekedConn is a net.Conn whose first byte was read to tell RawSocket
-// from HTTP. It holds that byte, not a buffer: a bufio.Reader here would
-// stay with every RawSocket connection (4 KiB each) and copy every read.
-// Only its single reader calls Read.
+// peekedConn is a net.Conn whose first bytes were read to tell RawSocket
+// from HTTP (one byte, kept in first: a bufio.Reader here would stay with
+// every RawSocket connection, 4 KiB each, and copy every read), or an
+// HTTP request head the upgrade fast path gave to net/http. Only its
+// single reader calls Read.
 type peekedConn struct {
 	net.Conn
-	first   [1]byte
-	pending bool
+	first  [1]byte
+	unread []byte // read off Conn, not yet by our reader
 }
 
 func (c *peekedConn) Read(p []byte) (int, error) {
-	if c.pending && len(p) > 0 {
-		c.pending = false
-		p[0] = c.first[0]
-		return 1, nil
+	if len(c.unread) > 0 && len(p) > 0 {
+		n := copy(p, c.unread)
+		c.unread = c.unread[n:]
+		return n, nil
 	}
 	return c.Conn.Read(p)
 }
@@ -349,14 +361,23 @@ func (c *peekedConn) Read(p []byte) (int, error) {
 // the TLS state through it).
 func (c *peekedConn) NetConn() net.Conn { return c.Conn }
 
-// SyscallConn exposes the socket once the peeked byte was read (until
+// SyscallConn exposes the socket once the peeked bytes were read (until
 // then reads must go through Read).
 func (c *peekedConn) SyscallConn() (syscall.RawConn, error) {
-	if c.pending {
+	if len(c.unread) > 0 {
 		return nil, errNoSocket
 	}
 	return syscallConn(c.Conn)
 }
+
+// deadlineCtx is a context with a deadline and nothing else: never done,
+// so I/O bounded by it relies on the socket deadline it names.
+type deadlineCtx struct{ dl time.Time }
+
+func (c deadlineCtx) Deadline() (time.Time, bool) { return c.dl, true }
+func (deadlineCtx) Done() <-chan struct{}         { return nil }
+func (deadlineCtx) Err() error                    { return nil }
+func (deadlineCtx) Value(any) any                 { return nil }
 
 // tlsStateKey carries the TLS state of a connection that http.Server only
 // sees wrapped (so it cannot fill in Request.TLS itself).

@@ -17,19 +17,24 @@ def per_cpu(r):
 
 
 echo = {k: per_cpu(load("echo-" + k)) for k in ["tcp-coalesced", "tcp-per-frame", "ws-coalesced", "ws-per-frame"]}
+# The session ceiling (session-serve: a session's byte exchange and nothing
+# else) and the call latency floor (relay-serve + pingpong: two loopback
+# round trips), each run right after the router scenario it bounds.
+session_ceil = {t: per_cpu(load("floor-sessions-" + t)) for t in ["tcp", "ws"]}
+pingpong = {t: load("floor-pingpong-" + t)["latency"]["p50_ns"] / 1e3 for t in ["tcp", "ws"]}
 
 rows = []  # (label, unit, before, after, ceiling or None, lower is better)
 for t, tn in [("tcp", "RawSocket"), ("ws", "WebSocket")]:
     ceil = echo[t + "-coalesced"]
     b, a = load("before.sessions-" + t), load("after.sessions-" + t)
-    rows.append((f"sessions opened+closed, {tn}", "per router CPU-s", per_cpu(b), per_cpu(a), None, False))
+    rows.append((f"sessions opened+closed, {tn}", "per router CPU-s", per_cpu(b), per_cpu(a), session_ceil[t], False))
     b, a = load("before.ticket-" + t), load("after.ticket-" + t)
-    rows.append((f"sessions, ticket + dynamic authenticator, {tn}", "per router CPU-s", per_cpu(b), per_cpu(a), None, False))
+    rows.append((f"sessions, ticket + dynamic authenticator, {tn}", "per router CPU-s", per_cpu(b), per_cpu(a), session_ceil[t], False))
     b, a = load("before.idle-" + t)["idle"], load("after.idle-" + t)["idle"]
     rows.append((f"idle session ({hold} held), {tn}", "KiB router RSS each", b["per_session_rss"] / 1024, a["per_session_rss"] / 1024, None, True))
     rows.append((f"RSS after closing them − baseline, {tn}", "MiB", (b["after_rss"] - b["baseline_rss"]) / 2**20, (a["after_rss"] - a["baseline_rss"]) / 2**20, None, True))
     b, a = load("before.rpclat-" + t)["call"], load("after.rpclat-" + t)["call"]
-    rows.append((f"single call round trip p50 (1 × 1), {tn}", "µs", b["latency"]["p50_ns"] / 1e3, a["latency"]["p50_ns"] / 1e3, None, True))
+    rows.append((f"single call round trip p50 (1 × 1), {tn}", "µs", b["latency"]["p50_ns"] / 1e3, a["latency"]["p50_ns"] / 1e3, pingpong[t], True))
     b, a = load("before.rpc-" + t), load("after.rpc-" + t)
     rows.append((f"RPC 8 × 16 in flight, {tn}", "calls per router CPU-s", per_cpu(b), per_cpu(a), ceil, False))
     for n, label in [("10", "1 → 10, window 16"), ("1000", "1 → 1000, window 4"), ("1000w64", "1 → 1000, window 64")]:
@@ -59,11 +64,16 @@ p("same invocation on this shared 2-core VM. Work is counted per router CPU-seco
 p("`/proc/<pid>/stat`), which does not depend on how much CPU the other helpers left us; ratios")
 p("within this one run are the figures to quote, not absolute values across days.")
 p()
-p("| scenario | unit | before | after | after / before | after / loopback ceiling |")
+p("The last column is the share of what this machine can do at all: after / ceiling (latency: floor / after),")
+p("with the ceilings and floors below, measured in the same run.")
+p()
+p("| scenario | unit | before | after | after / before | share of ceiling |")
 p("|---|---|---|---|---|---|")
-for label, unit, b, a, ceil, _lower in rows:
+for label, unit, b, a, ceil, lower in rows:
     ratio = f"{a / b:.2f}×" if b else "–"
-    c = f"{a / ceil:.2f}" if ceil else "–"
+    c = "–"
+    if ceil:
+        c = f"{ceil / a:.2f}" if lower else f"{a / ceil:.2f}"
     p(f"| {label} | {unit} | {fmt(b)} | {fmt(a)} | {ratio} | {c} |")
 p()
 p("Cross-serializer / same-serializer (after): "
@@ -79,6 +89,19 @@ p("| framing | coalesced writes | one write(2) per frame |")
 p("|---|---|---|")
 for f, n in [("tcp", "RawSocket"), ("ws", "WebSocket")]:
     p(f"| {n} | {fmt(echo[f + '-coalesced'])} | {fmt(echo[f + '-per-frame'])} |")
+p()
+p("## Session ceiling and call latency floor")
+p()
+p("`tollgate-load session-serve`: per connection exactly the byte exchange of an anonymous session (RawSocket")
+p("handshake or HTTP upgrade, HELLO read, a canned WELCOME of the router's size, GOODBYE read and answered,")
+p("end of stream, close) on a goroutine per connection, and nothing else; driven by the same `sessions -c 4`")
+p("client. `relay-serve` + `pingpong`: a 64-byte message from one connection relayed to a second, echoed")
+p("and relayed back (the two loopback round trips of a call), one at a time.")
+p()
+p("| | RawSocket | WebSocket |")
+p("|---|---|---|")
+p(f"| session ceiling, sessions per server CPU-s | {fmt(session_ceil['tcp'])} | {fmt(session_ceil['ws'])} |")
+p(f"| two loopback round trips, p50 µs (run beside each transport's rpc-lat) | {fmt(pingpong['tcp'])} | {fmt(pingpong['ws'])} |")
 p()
 p("## `go test -bench` (router/bench_session_test.go, bench_test.go, bench_auth_test.go)")
 p()

@@ -20,6 +20,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && (args[0] == "echo" || args[0] == "echo-serve") {
 		return echoMain(ctx, args, stdout, stderr)
 	}
+	if len(args) > 0 && (args[0] == "session-serve" || args[0] == "relay-serve" || args[0] == "pingpong") {
+		return floorMain(ctx, args, stdout, stderr)
+	}
 	cfg, jsonOut, err := ParseArgs(args)
 	if errors.Is(err, ErrHelp) {
 		fmt.Fprint(stdout, Usage)

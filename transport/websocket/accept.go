@@ -127,9 +127,13 @@ func pickHeaders(h http.Header, allow []string) http.Header {
 	return out
 }
 
+// allCodecs is codec.All() made once (every upgrade looks it up); never
+// modified.
+var allCodecs = codec.All()
+
 func allowedCodecs(names []string) ([]codec.Codec, error) {
 	if len(names) == 0 {
-		return codec.All(), nil
+		return allCodecs, nil
 	}
 	out := make([]codec.Codec, 0, len(names))
 	for _, n := range names {
@@ -145,7 +149,7 @@ func allowedCodecs(names []string) ([]codec.Codec, error) {
 // selectSubprotocol returns the client's first offered subprotocol that
 // names an allowed codec, as the client spelled it.
 func selectSubprotocol(r *http.Request, allowed []codec.Codec) (token string, cd codec.Codec, batched bool, offered []string) {
-	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
+	for _, v := range r.Header.Values(hdrProtocol) {
 		for t := range strings.SplitSeq(v, ",") {
 			t = strings.TrimSpace(t)
 			if t == "" {
@@ -180,25 +184,9 @@ func Accept(w http.ResponseWriter, r *http.Request, o ServerOptions) (transport.
 		http.Error(w, "server misconfigured", http.StatusInternalServerError)
 		return nil, err
 	}
-	if status, err := checkUpgrade(w, r); err != nil {
+	sel, status, err := checkRequest(w.Header(), r, o)
+	if err != nil {
 		http.Error(w, err.Error(), status)
-		return nil, err
-	}
-	if len(o.AllowedOrigins) > 0 {
-		if err := checkOrigin(r, o.AllowedOrigins); err != nil {
-			http.Error(w, err.Error(), http.StatusForbidden)
-			return nil, err
-		}
-	}
-	allowed, _ := allowedCodecs(o.Serializers)
-	token, cd, batched, offered := selectSubprotocol(r, allowed)
-	if cd == nil {
-		var ours []string
-		for _, c := range allowed {
-			ours = append(ours, codec.Subprotocol(c, false), codec.Subprotocol(c, true))
-		}
-		err := fmt.Errorf("websocket: no common WAMP subprotocol: client offered %q, server supports %q", offered, ours)
-		http.Error(w, err.Error(), http.StatusBadRequest)
 		return nil, err
 	}
 	hj, ok := w.(http.Hijacker)
@@ -213,30 +201,90 @@ func Accept(w http.ResponseWriter, r *http.Request, o ServerOptions) (transport.
 	}
 	_ = nc.SetDeadline(time.Time{})
 	buffered, _ := brw.Reader.Peek(brw.Reader.Buffered()) // a client may send frames right after its request
-	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Accept: " + acceptKey(r.Header.Get("Sec-WebSocket-Key")) + "\r\n" +
-		"Sec-WebSocket-Protocol: " + token + "\r\n\r\n"
-	if _, err := io.WriteString(nc, resp); err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("websocket: writing the upgrade response: %w", err)
-	}
-	info := transport.Info{
-		Network:     "tcp",
-		RemoteAddr:  r.RemoteAddr,
-		TLS:         r.TLS,
-		HTTPHeaders: pickHeaders(r.Header, o.AuthHeaders),
-		Path:        r.URL.Path,
-	}
+	info := transport.Info{Network: "tcp"}
 	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && a != nil {
 		info.Network = a.Network()
 		info.LocalAddr = a.String()
 	}
+	return upgrade(nc, r, buffered, sel, info, o)
+}
+
+// ErrRefused is wrapped by AcceptConn's error for a request that Accept
+// would answer with an HTTP error.
+var ErrRefused = errors.New("websocket: upgrade refused")
+
+// AcceptConn upgrades nc, from which the caller read the upgrade request r
+// itself (buffered: bytes read after the request's head), when Accept
+// would. Otherwise it writes nothing and returns an error wrapping
+// ErrRefused: the caller then hands the request to Accept behind net/http
+// for the refusal, so there is one place that words refusals. local is
+// nc's local address as Accept takes it from the request's context.
+func AcceptConn(nc net.Conn, r *http.Request, buffered []byte, o ServerOptions) (transport.Conn, error) {
+	if err := o.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	sel, _, err := checkRequest(http.Header{}, r, o)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	info := transport.Info{Network: "tcp"}
+	if a := nc.LocalAddr(); a != nil {
+		info.Network, info.LocalAddr = a.Network(), a.String()
+	}
+	return upgrade(nc, r, buffered, sel, info, o)
+}
+
+// selection is the subprotocol Accept chose.
+type selection struct {
+	token   string
+	cd      codec.Codec
+	batched bool
+}
+
+// checkRequest checks that r is an upgrade Accept takes and picks its
+// subprotocol, or returns the HTTP status to refuse it with (response
+// headers for the refusal go to h).
+func checkRequest(h http.Header, r *http.Request, o ServerOptions) (selection, int, error) {
+	if status, err := checkUpgrade(h, r); err != nil {
+		return selection{}, status, err
+	}
+	if len(o.AllowedOrigins) > 0 {
+		if err := checkOrigin(r, o.AllowedOrigins); err != nil {
+			return selection{}, http.StatusForbidden, err
+		}
+	}
+	allowed, _ := allowedCodecs(o.Serializers)
+	token, cd, batched, offered := selectSubprotocol(r, allowed)
+	if cd == nil {
+		var ours []string
+		for _, c := range allowed {
+			ours = append(ours, codec.Subprotocol(c, false), codec.Subprotocol(c, true))
+		}
+		return selection{}, http.StatusBadRequest,
+			fmt.Errorf("websocket: no common WAMP subprotocol: client offered %q, server supports %q", offered, ours)
+	}
+	return selection{token, cd, batched}, 0, nil
+}
+
+// upgrade writes the 101 response on nc and makes the connection.
+func upgrade(nc net.Conn, r *http.Request, buffered []byte, sel selection, info transport.Info, o ServerOptions) (transport.Conn, error) {
+	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Accept: " + acceptKey(r.Header.Get(hdrKey)) + "\r\n" +
+		"Sec-WebSocket-Protocol: " + sel.token + "\r\n\r\n"
+	if _, err := io.WriteString(nc, resp); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("websocket: writing the upgrade response: %w", err)
+	}
+	info.RemoteAddr = r.RemoteAddr
+	info.TLS = r.TLS
+	info.HTTPHeaders = pickHeaders(r.Header, o.AuthHeaders)
+	info.Path = r.URL.Path
 	preJoin := o.PreJoinMaxMessageSize
 	if preJoin == 0 {
 		preJoin = transport.DefaultPreJoinMaxMessageSize
 	}
 	c := newConn(nc, connConfig{
-		codec: cd, batched: batched, maxSize: o.MaxMessageSize, preJoin: preJoin,
+		codec: sel.cd, batched: sel.batched, maxSize: o.MaxMessageSize, preJoin: preJoin,
 		buffered: buffered, info: info,
 	})
 	if o.PingInterval > 0 {

@@ -100,7 +100,7 @@ func FuzzHandshake(f *testing.F) {
 			r.Header.Set(k, v)
 		}
 		w := httptest.NewRecorder()
-		if status, err := checkUpgrade(w, r); err != nil {
+		if status, err := checkUpgrade(w.Header(), r); err != nil {
 			if status < 400 || status > 499 {
 				t.Fatalf("refusal with status %d", status)
 			}

@@ -13,6 +13,14 @@ import (
 // keyGUID is the RFC 6455 constant appended to Sec-WebSocket-Key.
 const keyGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
+// Request header names in net/http's canonical spelling: a lookup with
+// any other spelling allocates its canonical form, per request.
+const (
+	hdrKey      = "Sec-Websocket-Key"
+	hdrVersion  = "Sec-Websocket-Version"
+	hdrProtocol = "Sec-Websocket-Protocol"
+)
+
 // acceptKey computes Sec-WebSocket-Accept for a Sec-WebSocket-Key.
 func acceptKey(key string) string {
 	h := sha1.Sum([]byte(strings.TrimSpace(key) + keyGUID))
@@ -32,22 +40,22 @@ func hasToken(hdr http.Header, h, token string) bool {
 }
 
 // checkUpgrade checks r is a version 13 WebSocket upgrade request and
-// returns the HTTP status to answer if not.
-func checkUpgrade(w http.ResponseWriter, r *http.Request) (int, error) {
+// returns the HTTP status to answer if not (and its headers in h).
+func checkUpgrade(h http.Header, r *http.Request) (int, error) {
 	if !r.ProtoAtLeast(1, 1) || !hasToken(r.Header, "Connection", "upgrade") || !hasToken(r.Header, "Upgrade", "websocket") {
-		w.Header().Set("Connection", "Upgrade")
-		w.Header().Set("Upgrade", "websocket")
+		h.Set("Connection", "Upgrade")
+		h.Set("Upgrade", "websocket")
 		return http.StatusUpgradeRequired, fmt.Errorf("websocket: not a WebSocket upgrade request (%s, Connection %q, Upgrade %q)",
 			r.Proto, r.Header.Get("Connection"), r.Header.Get("Upgrade"))
 	}
 	if r.Method != http.MethodGet {
 		return http.StatusMethodNotAllowed, fmt.Errorf("websocket: upgrade request method is %s, not GET", r.Method)
 	}
-	if v := r.Header.Get("Sec-WebSocket-Version"); v != "13" {
-		w.Header().Set("Sec-WebSocket-Version", "13")
+	if v := r.Header.Get(hdrVersion); v != "13" {
+		h.Set("Sec-WebSocket-Version", "13")
 		return http.StatusBadRequest, fmt.Errorf("websocket: unsupported protocol version %q (only 13)", v)
 	}
-	keys := r.Header.Values("Sec-WebSocket-Key")
+	keys := r.Header.Values(hdrKey)
 	if len(keys) != 1 {
 		return http.StatusBadRequest, fmt.Errorf("websocket: %d Sec-WebSocket-Key headers, want 1", len(keys))
 	}
