@@ -69,10 +69,14 @@ type Config struct {
 	ProbeInterval time.Duration
 	// RouteAuth and RouteTLS (mutual, verified against RouteTLS.CA)
 	// secure the embedded server's routes; ClientListen opens its client
-	// port (for the nats CLI; "" keeps it closed). security.go.
+	// port (for the nats CLI; "" keeps it closed), with TLS when
+	// ClientTLS is set (ClientVerify: client certificates signed by
+	// ClientTLS.CA required). security.go.
 	RouteAuth    *RouteAuth
 	RouteTLS     *TLSFiles
 	ClientListen string
+	ClientTLS    *TLSFiles
+	ClientVerify bool
 	// An external NATS's credentials file, TLS (CA, optional client
 	// certificate) and client ping interval (0: nats.go's 2 min).
 	Credentials        string

@@ -21,13 +21,14 @@ func joinCluster(c *config.Cluster, realms []router.RealmOptions, log *slog.Logg
 	}
 	cfg := natscluster.Config{
 		Node: c.NodeName, SubjectPrefix: c.SubjectPrefix, URL: c.URL,
-		ClusterName: c.ClusterName, Listen: c.Listen, Routes: c.Routes,
+		ClusterName: c.ClusterName, Listen: c.Listen, Advertise: c.Advertise, Routes: c.Routes,
 		PingInterval: c.PingInterval, MaxPingsOut: c.MaxPingsOut, MaxPayload: int32(c.MaxPayload),
 		StoreDir: c.StoreDir, MaxMemory: c.MaxMemory, RegistryReplicas: c.RegistryReplicas,
 		Logger:            log,
 		HeartbeatInterval: c.Heartbeat, DeadAfter: c.DeadAfter, GatherTimeout: c.GatherTimeout,
 		DrainAfter: c.DrainAfter, ConfigHash: realmsHash(realms), ConfigMismatch: c.ConfigMismatch,
-		RouteTLS: tlsFiles(c.RouteTLS), ClientListen: c.ClientListen,
+		RouteTLS: tlsFiles(c.RouteTLS), ClientListen: c.ClientListen, ClientTLS: tlsFiles(c.ClientTLS),
+		ClientVerify: c.ClientTLS != nil && c.ClientTLS.Verify,
 		Credentials: c.Credentials, TLS: tlsFiles(c.TLS), ClientPingInterval: c.ClientPingInterval,
 	}
 	if c.RouteUser != "" {
