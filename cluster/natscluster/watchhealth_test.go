@@ -1,0 +1,67 @@
+package natscluster_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tollgate-wamp/tollgate/cluster/natscluster"
+	"github.com/tollgate-wamp/tollgate/router"
+	"github.com/tollgate-wamp/tollgate/wamp"
+)
+
+// TestStalledWatchRenewed: every node's registry watch consumer is
+// deleted behind its back (as when the server it lived on goes), then
+// n0 registers. n1 and n2 register nothing, so only the watch health
+// check can notice: their replicas get the record within a few checks
+// (nats.go alone would notice the consumer gone after 10 s).
+func TestStalledWatchRenewed(t *testing.T) {
+	const check = 200 * time.Millisecond
+	nodes := startNodesWith(t, 3, func(*router.Options) {}, func(c *natscluster.Config) {
+		c.WatchCheck, c.ClientListen = check, "127.0.0.1:0"
+	})
+	ctx := testCtx(t)
+	for _, nd := range nodes {
+		if err := nd.c.WaitRegistry(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nc, err := nats.Connect("nats://" + nodes[0].c.ClientAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := js.Stream(ctx, "KV_tg_regs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for n := range stream.ConsumerNames(ctx).Name() {
+		names = append(names, n)
+	}
+	if len(names) != 3 {
+		t.Fatalf("watch consumers %v, want one per node", names)
+	}
+	for _, n := range names {
+		if err := stream.DeleteConsumer(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	register(t, dial(t, nodes[0]), "com.watched", echo)
+	for _, nd := range nodes[1:] {
+		within(t, start, 4*time.Second, "the record on "+nd.c.Node(), func() bool {
+			return len(nd.c.Callees(realm, "com.watched", wamp.MatchExact)) == 1
+		})
+		if n := nd.c.Stats().WatchRenewals; n == 0 {
+			t.Errorf("%s: no watch renewal counted", nd.c.Node())
+		}
+	}
+	t.Logf("replicas caught up %v after the REGISTER", time.Since(start))
+}
