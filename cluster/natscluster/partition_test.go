@@ -16,16 +16,13 @@ import (
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
-// TestPartition: node n2 is cut off from n0 and n1 by freezing the
-// proxies its routes go through. The majority drops it within 2 s, its
-// janitor frees the single procedure n2 held, and n0 registers it; n2
-// refuses REGISTER (tollgate.error.cluster_unavailable), fences itself
-// after partition.drain_after (its session gets GOODBYE
-// tollgate.close.cluster_fenced) and, healed, rejoins with a new
-// incarnation. After the heal the procedure has one callee everywhere
-// (n0's), and n2 cannot register it again.
-func TestPartition(t *testing.T) {
-	const n = 3
+// proxyMesh starts n nodes whose every route goes through a proxy of its
+// own: node i dials each other node j through proxy i→j (every node needs
+// every route for JetStream); peers are told an address that does not
+// answer, so no route forms around the proxies. links[i] are the proxies
+// of node i's routes, both directions; cfg (optional) adjusts node i.
+func proxyMesh(t *testing.T, n int, cfg func(i int, c *natscluster.Config)) ([]*node, [][]*proxy) {
+	t.Helper()
 	nodes := make([]*node, n)
 	addrs := make([]string, n)
 	for i := range addrs {
@@ -36,30 +33,41 @@ func TestPartition(t *testing.T) {
 		addrs[i] = ln.Addr().String()
 		ln.Close()
 	}
-	var cut []*proxy // the proxies between n2 and the others
+	links := make([][]*proxy, n)
 	for i := range nodes {
-		// Every route goes through a proxy of its own: node i dials each
-		// other node j through proxy i→j (every node needs every route for
-		// JetStream); peers are told an address that does not answer, so
-		// no route forms around the proxies.
-		cfg := natscluster.Config{Node: fmt.Sprintf("n%d", i), Listen: addrs[i], Advertise: "127.0.0.1:1",
-			DrainAfter: 3 * time.Second, RegistryReplicas: 3}
+		c := natscluster.Config{Node: fmt.Sprintf("n%d", i), Listen: addrs[i], Advertise: "127.0.0.1:1", RegistryReplicas: 3}
 		for j := range n {
 			if j == i {
 				continue
 			}
 			p := newProxy(t, addrs[j])
-			cfg.Routes = append(cfg.Routes, "nats-route://"+p.addr())
-			if i == 2 || j == 2 {
-				cut = append(cut, p)
-			}
+			c.Routes = append(c.Routes, "nats-route://"+p.addr())
+			links[i], links[j] = append(links[i], p), append(links[j], p)
 		}
-		c, err := natscluster.New(cfg)
+		if cfg != nil {
+			cfg(i, &c)
+		}
+		nc, err := natscluster.New(c)
 		if err != nil {
 			t.Fatal(err)
 		}
-		nodes[i] = &node{c: c, srv: routertest.Start(t, func(o *router.Options) { o.Cluster = c })}
+		nodes[i] = &node{c: nc, srv: routertest.Start(t, func(o *router.Options) { o.Cluster = nc })}
 	}
+	return nodes, links
+}
+
+// TestPartition: node n2 is cut off from n0 and n1 by freezing the
+// proxies its routes go through. The majority drops it within 2 s, its
+// janitor frees the single procedure n2 held, and n0 registers it; n2
+// refuses REGISTER (tollgate.error.cluster_unavailable), fences itself
+// after partition.drain_after (its session gets GOODBYE
+// tollgate.close.cluster_fenced) and, healed, rejoins with a new
+// incarnation. After the heal the procedure has one callee everywhere
+// (n0's), and n2 cannot register it again.
+func TestPartition(t *testing.T) {
+	const n = 3
+	nodes, links := proxyMesh(t, n, func(_ int, c *natscluster.Config) { c.DrainAfter = 3 * time.Second })
+	cut := links[2] // the proxies between n2 and the others
 	waitMembers(t, nodes, n)
 	for _, nd := range nodes {
 		if err := nd.c.WaitRegistry(testCtx(t)); err != nil {
