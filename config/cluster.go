@@ -333,11 +333,19 @@ func validPort(s string) bool {
 
 // summary is the cluster's part of Config.Summary ("" for a single node).
 func (c *Cluster) summary() string {
-	switch {
-	case c == nil:
+	if c == nil {
 		return ""
-	case c.URL != "":
-		return fmt.Sprintf(", cluster node %s over NATS %s", c.NodeName, c.URL)
 	}
-	return fmt.Sprintf(", cluster node %s (embedded NATS, routes on %s to %s%s)", c.NodeName, c.Listen, plural(len(c.Routes), "peer"), c.ClusterSecurity.summary())
+	only := ""
+	if c.Realms != nil {
+		names := make([]string, len(c.Realms))
+		for i, r := range c.Realms {
+			names[i] = string(r)
+		}
+		only = " for " + strings.Join(names, ", ") + " (other realms node-local)"
+	}
+	if c.URL != "" {
+		return fmt.Sprintf(", cluster node %s over NATS %s%s", c.NodeName, c.URL, only)
+	}
+	return fmt.Sprintf(", cluster node %s (embedded NATS, routes on %s to %s%s)%s", c.NodeName, c.Listen, plural(len(c.Routes), "peer"), c.ClusterSecurity.summary(), only)
 }
