@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -72,4 +73,34 @@ func (r *registry) streamLast(ctx context.Context, d time.Duration) uint64 {
 		return bs.StreamInfo().State.LastSeq
 	}
 	return 0
+}
+
+// renewable reports whether renewing the watch can work now. A renewal
+// creates a consumer, which needs the JetStream meta leader, and nats.go
+// waits 5 s for the answer; while the leader is a server this one has no
+// route to (lost, cut off, not yet replaced by an election) that wait
+// would only delay the renewal after the election by up to 5 s, so the
+// registry retries shortly instead (registry.watch). With an external
+// NATS it cannot be asked: true.
+func (c *Cluster) renewable() bool {
+	if c.srv == nil {
+		return true
+	}
+	jsz, err := c.srv.Jsz(nil)
+	if err != nil || jsz.Meta == nil || jsz.Meta.Leader == "" {
+		return false
+	}
+	if jsz.Meta.Leader == c.cfg.Node {
+		return true
+	}
+	rz, err := c.srv.Routez(&server.RoutezOptions{})
+	if err != nil {
+		return true // cannot tell: try
+	}
+	for _, rt := range rz.Routes {
+		if rt.RemoteName == jsz.Meta.Leader {
+			return true
+		}
+	}
+	return false
 }
