@@ -81,9 +81,10 @@ func (r *registry) streamLast(ctx context.Context, d time.Duration) uint64 {
 // route to (lost, cut off, not yet replaced by an election) that wait
 // would only delay the renewal after the election by up to 5 s, so the
 // registry retries shortly instead (registry.watch). With an external
-// NATS it cannot be asked: true.
+// NATS it cannot be asked, and a JetStream of one server has no meta
+// group: true.
 func (c *Cluster) renewable() bool {
-	if c.srv == nil {
+	if c.srv == nil || !c.srv.JetStreamIsClustered() {
 		return true
 	}
 	jsz, err := c.srv.Jsz(nil)
