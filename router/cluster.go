@@ -63,8 +63,8 @@ func startCluster(r *Router, c cluster.Cluster, only []wamp.URI) (*clusterLink, 
 	return l, nil
 }
 
-// realm is the clustered realm name; nil when this node does not serve
-// it or keeps it node-local.
+// realm returns the clustered realm of that name; nil when this node
+// does not serve it or keeps it node-local.
 func (l *clusterLink) realm(name wamp.URI) *realm {
 	if rm := l.r.realms[name]; rm != nil && rm.cl == l {
 		return rm
