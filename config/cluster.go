@@ -3,14 +3,18 @@ package config
 import (
 	"fmt"
 	"math"
+	"net"
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
 // Cluster is the node's cluster membership, from the Tollgate-only
@@ -20,13 +24,18 @@ type Cluster struct {
 	NodeName string
 	// SubjectPrefix namespaces the NATS subjects ("subject_prefix"; default "tg").
 	SubjectPrefix string
+	// Realms are the clustered realms ("realms": a list); nil is "all".
+	// The others stay node-local.
+	Realms []wamp.URI
 	// URL is an external NATS ("nats.url"); "" means the embedded server
 	// below.
 	URL string
 	// Embedded server ("nats.embedded"): cluster name, route listener,
-	// peers' routes, route liveness and the largest message.
+	// the address announced to peers for it ("advertise"; "" the listen
+	// address), peers' routes, route liveness and the largest message.
 	ClusterName  string
 	Listen       string
+	Advertise    string
 	Routes       []string
 	PingInterval time.Duration
 	MaxPingsOut  int
@@ -57,15 +66,9 @@ type Cluster struct {
 
 var subjectToken = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 
-// notImplemented refuses the keys of cluster-design.md §6 this version
-// does not implement yet, so no one believes they took effect.
-func notImplemented(m *mapping, keys ...string) {
-	for _, k := range keys {
-		if f := m.lookup(k); f != nil {
-			f.used = true
-			m.p.errorf(f.key, join(m.path, k), "not implemented yet (docs/cluster.md says what the cluster does today)")
-		}
-	}
+// Clustered reports whether realm is one of the clustered realms.
+func (c *Cluster) Clustered(realm wamp.URI) bool {
+	return c != nil && (c.Realms == nil || slices.Contains(c.Realms, realm))
 }
 
 func (p *parser) cluster(m *mapping, c *Config) {
@@ -93,7 +96,7 @@ func (p *parser) cluster(m *mapping, c *Config) {
 			cl.SubjectPrefix = s
 		}
 	}
-	notImplemented(cm, "realms")
+	p.clusterRealms(cm, cl)
 	p.clusterMembership(cm, cl)
 	if r, rp := cm.get("registry"); r != nil {
 		p.clusterRegistry(r, rp, cl)
@@ -143,7 +146,6 @@ func (p *parser) clusterEmbedded(n *yaml.Node, path string, cl *Cluster) {
 	if em == nil {
 		return
 	}
-	notImplemented(em, "advertise")
 	if v, vp := em.get("jetstream"); v != nil {
 		p.clusterJetStream(v, vp, cl)
 	}
@@ -159,6 +161,19 @@ func (p *parser) clusterEmbedded(n *yaml.Node, path string, cl *Cluster) {
 		if s, ok := p.str(v, vp); ok {
 			p.hostPort(v, vp, s)
 			cl.Listen = s
+		}
+	}
+	if v, vp := em.get("advertise"); v != nil {
+		if s, ok := p.str(v, vp); ok {
+			host, port, err := net.SplitHostPort(s)
+			switch {
+			case err != nil || host == "" || !validPort(port) || port == "0":
+				p.errorf(v, vp, "must be host:port the peers can dial (port 1 to 65535), got %q", s)
+			case cl.Listen == "":
+				p.errorf(v, vp, "needs nats.embedded.listen: advertise announces the route listener's address")
+			default:
+				cl.Advertise = s
+			}
 		}
 	}
 	if v, vp := em.get("routes"); v != nil {
@@ -190,6 +205,44 @@ func (p *parser) clusterEmbedded(n *yaml.Node, path string, cl *Cluster) {
 	}
 	p.clusterRouteSecurity(em, cl)
 	em.done()
+}
+
+// clusterRealms reads "realms": all (the default) or a list of this
+// config's realms (checked once every realm is known).
+func (p *parser) clusterRealms(cm *mapping, cl *Cluster) {
+	v, vp := cm.get("realms")
+	if v == nil {
+		return
+	}
+	if r := p.resolve(v); r != nil && r.Kind == yaml.ScalarNode {
+		if s, ok := p.str(v, vp); ok && s != "all" {
+			p.errorf(v, vp, "must be all or a list of realm names, got %q", s)
+		}
+		return
+	}
+	items, ok := p.seq(v, vp)
+	if !ok {
+		return
+	}
+	if len(items) == 0 {
+		p.errorf(v, vp, "must list at least one realm, or be all (without clustered realms, leave out the cluster key)")
+		return
+	}
+	cl.Realms = []wamp.URI{}
+	for i, it := range items {
+		ip := index(vp, i)
+		s, ok := p.str(it, ip)
+		switch {
+		case !ok:
+		case s == "":
+			p.errorf(it, ip, "empty realm name")
+		case slices.Contains(cl.Realms, wamp.URI(s)):
+			p.errorf(it, ip, "realm %q is listed twice", s)
+		default:
+			cl.Realms = append(cl.Realms, wamp.URI(s))
+			p.pendingRealms = append(p.pendingRealms, roleRef{s, it, ip})
+		}
+	}
 }
 
 // ---- membership and faults ----
@@ -280,11 +333,19 @@ func validPort(s string) bool {
 
 // summary is the cluster's part of Config.Summary ("" for a single node).
 func (c *Cluster) summary() string {
-	switch {
-	case c == nil:
+	if c == nil {
 		return ""
-	case c.URL != "":
-		return fmt.Sprintf(", cluster node %s over NATS %s", c.NodeName, c.URL)
 	}
-	return fmt.Sprintf(", cluster node %s (embedded NATS, routes on %s to %s%s)", c.NodeName, c.Listen, plural(len(c.Routes), "peer"), c.ClusterSecurity.summary())
+	only := ""
+	if c.Realms != nil {
+		names := make([]string, len(c.Realms))
+		for i, r := range c.Realms {
+			names[i] = string(r)
+		}
+		only = " for " + strings.Join(names, ", ") + " (other realms node-local)"
+	}
+	if c.URL != "" {
+		return fmt.Sprintf(", cluster node %s over NATS %s%s", c.NodeName, c.URL, only)
+	}
+	return fmt.Sprintf(", cluster node %s (embedded NATS, routes on %s to %s%s)%s", c.NodeName, c.Listen, plural(len(c.Routes), "peer"), c.ClusterSecurity.summary(), only)
 }

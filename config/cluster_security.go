@@ -11,21 +11,32 @@ import (
 )
 
 // ClusterTLS names the PEM files of a cluster TLS section (resolved
-// against the config's directory; read and checked by Parse).
+// against the config's directory; read and checked by Parse). Verify
+// (client_listen only) requires client certificates signed by CA.
 type ClusterTLS struct {
 	Cert, Key, CA string
+	Verify        bool
 }
+
+// The three uses of a TLS section, by what they require.
+const (
+	tlsMutual = iota // routes: cert, key and ca
+	tlsClient        // of an external NATS: cert and key together or neither, ca optional
+	tlsServer        // the client port: cert and key, ca optional, verify needs ca
+)
 
 // ClusterSecurity is how a node proves itself to the other nodes and to
 // NATS (docs/cluster.md, "Security").
 type ClusterSecurity struct {
 	// Embedded routes ("nats.embedded.auth", ".tls"): the user and
 	// password every route presents and requires, and mutual TLS verified
-	// against RouteTLS.CA. ClientListen ("nats.embedded.client_listen")
-	// opens the embedded server's client port; "" keeps it closed.
+	// against RouteTLS.CA. ClientListen ("nats.embedded.client_listen",
+	// or its addr) opens the embedded server's client port; "" keeps it
+	// closed. ClientTLS ("client_listen.tls") puts TLS on it.
 	RouteUser, RoutePassword string
 	RouteTLS                 *ClusterTLS
 	ClientListen             string
+	ClientTLS                *ClusterTLS
 	// External NATS ("nats.credentials", "nats.tls", "nats.ping_interval").
 	Credentials        string
 	TLS                *ClusterTLS
@@ -40,7 +51,7 @@ func (p *parser) clusterExternal(nm *mapping, cl *Cluster) {
 		}
 	}
 	if v, vp := nm.get("tls"); v != nil {
-		cl.TLS = p.clusterTLS(v, vp, false)
+		cl.TLS = p.clusterTLS(v, vp, tlsClient)
 	}
 	if v, vp := nm.get("ping_interval"); v != nil {
 		cl.ClientPingInterval, _ = p.duration(v, vp, time.Millisecond, "milliseconds")
@@ -71,18 +82,10 @@ func (p *parser) clusterRouteSecurity(em *mapping, cl *Cluster) {
 		}
 	}
 	if v, vp := em.get("tls"); v != nil {
-		cl.RouteTLS = p.clusterTLS(v, vp, true)
+		cl.RouteTLS = p.clusterTLS(v, vp, tlsMutual)
 	}
 	if v, vp := em.get("client_listen"); v != nil {
-		if r := p.resolve(v); r != nil && r.ShortTag() != "!!null" {
-			if s, ok := p.str(v, vp); ok {
-				p.hostPort(v, vp, s)
-				cl.ClientListen = s
-				if !loopback(s) && cl.RouteUser == "" {
-					p.warnf(v, vp, "the NATS client port on %s is open to anyone who reaches it: set nats.embedded.auth or listen on 127.0.0.1", s)
-				}
-			}
-		}
+		p.clientListen(v, vp, cl)
 	}
 	if v, vp := em.get("listen"); v != nil && cl.Listen != "" && !loopback(cl.Listen) && (cl.RouteUser == "" || cl.RouteTLS == nil) {
 		missing := "auth and tls"
@@ -96,9 +99,43 @@ func (p *parser) clusterRouteSecurity(em *mapping, cl *Cluster) {
 	}
 }
 
-// clusterTLS reads {cert, key, ca}. Routes (mutual) need all three; a
-// client of an external NATS needs cert and key together, or neither.
-func (p *parser) clusterTLS(n *yaml.Node, path string, mutual bool) *ClusterTLS {
+// clientListen reads client_listen: host:port, or {addr, tls}. Outside
+// loopback, a port that neither auth nor verified client certificates
+// protect is a warning.
+func (p *parser) clientListen(v *yaml.Node, vp string, cl *Cluster) {
+	r := p.resolve(v)
+	if r == nil || r.ShortTag() == "!!null" {
+		return
+	}
+	if r.Kind == yaml.MappingNode {
+		m := p.mapping(v, vp)
+		if t, tp := m.get("tls"); t != nil {
+			cl.ClientTLS = p.clusterTLS(t, tp, tlsServer)
+		}
+		v, vp = m.need("addr")
+		m.done()
+		if v == nil {
+			return
+		}
+	}
+	s, ok := p.str(v, vp)
+	if !ok {
+		return
+	}
+	p.hostPort(v, vp, s)
+	cl.ClientListen = s
+	switch {
+	case loopback(s) || cl.RouteUser != "" || cl.ClientTLS != nil && cl.ClientTLS.Verify:
+	case cl.ClientTLS != nil:
+		p.warnf(v, vp, "the NATS client port on %s is open to anyone who reaches it (TLS without verify only encrypts): set nats.embedded.auth or client_listen.tls.verify", s)
+	default:
+		p.warnf(v, vp, "the NATS client port on %s is open to anyone who reaches it, in clear: set nats.embedded.auth and client_listen.tls, or listen on 127.0.0.1", s)
+	}
+}
+
+// clusterTLS reads {cert, key, ca} (and verify for the client port):
+// what each mode requires is at the tls* constants.
+func (p *parser) clusterTLS(n *yaml.Node, path string, mode int) *ClusterTLS {
 	m := p.mapping(n, path)
 	if m == nil {
 		return nil
@@ -110,7 +147,7 @@ func (p *parser) clusterTLS(n *yaml.Node, path string, mutual bool) *ClusterTLS 
 		dst *string
 	}{{"cert", &t.Cert}, {"key", &t.Key}, {"ca", &t.CA}} {
 		get := m.get
-		if mutual {
+		if mode == tlsMutual || mode == tlsServer && f.key != "ca" {
 			get = m.need
 		}
 		if v, vp := get(f.key); v != nil {
@@ -119,8 +156,16 @@ func (p *parser) clusterTLS(n *yaml.Node, path string, mutual bool) *ClusterTLS 
 			}
 		}
 	}
-	if !mutual && (t.Cert == "") != (t.Key == "") {
+	if mode == tlsClient && (t.Cert == "") != (t.Key == "") {
 		p.errorf(m.n, path, "give cert and key together (a client certificate), or neither")
+	}
+	if v, vp := m.get("verify"); v != nil && mode == tlsServer {
+		t.Verify, _ = p.boolean(v, vp)
+		if t.Verify && at[2] == nil {
+			p.errorf(v, vp, "verify needs ca: the CA that signs the clients' certificates")
+		}
+	} else if v != nil {
+		p.errorf(v, vp, "only for client_listen.tls (routes always verify against ca; a NATS client always verifies its server)")
 	}
 	if t.Cert != "" && t.Key != "" {
 		if _, err := tls.LoadX509KeyPair(t.Cert, t.Key); err != nil {

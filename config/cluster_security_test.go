@@ -46,7 +46,7 @@ func TestClusterSecurity(t *testing.T) {
       client_listen: 127.0.0.1:4222
 `+minimalHead+clusterTail)
 	crt, key := filepath.Join(dir, "node.crt"), filepath.Join(dir, "node.key")
-	want := ClusterSecurity{RouteUser: "tg", RoutePassword: "s3cret", RouteTLS: &ClusterTLS{crt, key, crt}, ClientListen: "127.0.0.1:4222"}
+	want := ClusterSecurity{RouteUser: "tg", RoutePassword: "s3cret", RouteTLS: &ClusterTLS{Cert: crt, Key: key, CA: crt}, ClientListen: "127.0.0.1:4222"}
 	if got := c.Cluster.ClusterSecurity; got.RouteUser != want.RouteUser || got.RoutePassword != want.RoutePassword ||
 		got.RouteTLS == nil || *got.RouteTLS != *want.RouteTLS || got.ClientListen != want.ClientListen {
 		t.Errorf("security = %+v, want %+v", got, want)
@@ -168,6 +168,56 @@ func TestClusterSecureExamples(t *testing.T) {
 		c.Cluster.ClusterSecurity = ClusterSecurity{}
 		if !reflect.DeepEqual(c.Cluster, plain.Cluster) {
 			t.Errorf("secure node-%s differs from node-%s beyond auth and tls:\n%+v\n%+v", n, n, c.Cluster, plain.Cluster)
+		}
+	}
+}
+
+// TestClusterClientListenTLS: client_listen takes {addr, tls}; its files
+// are read at parse time, verify needs ca, and outside loopback a port
+// without auth or verified client certificates is a warning.
+func TestClusterClientListenTLS(t *testing.T) {
+	dir := t.TempDir()
+	pemFiles(t, dir)
+	crt, key := filepath.Join(dir, "node.crt"), filepath.Join(dir, "node.key")
+	c, w := mustParse(t, filepath.Join(dir, "c.yaml"), `cluster:
+  nats:
+    embedded:
+      listen: 127.0.0.1:6222
+      client_listen: {addr: 10.0.0.1:4222, tls: {cert: node.crt, key: node.key, ca: node.crt, verify: true}}
+`+minimalHead+clusterTail)
+	if s := c.Cluster.ClusterSecurity; s.ClientListen != "10.0.0.1:4222" || s.ClientTLS == nil ||
+		*s.ClientTLS != (ClusterTLS{Cert: crt, Key: key, CA: crt, Verify: true}) {
+		t.Errorf("client_listen: %+v %+v", s, s.ClientTLS)
+	}
+	if len(w) != 0 {
+		t.Errorf("verified client port warned: %v", w)
+	}
+	_, w = mustParse(t, filepath.Join(dir, "w.yaml"), `cluster:
+  nats:
+    embedded:
+      listen: 127.0.0.1:6222
+      client_listen: {addr: 10.0.0.1:4222, tls: {cert: node.crt, key: node.key}}
+`+minimalHead+clusterTail)
+	if got := strings.Join(warnLines(w), "\n"); !strings.Contains(got, `w.yaml:5:29: cluster.nats.embedded.client_listen.addr: the NATS client port on 10.0.0.1:4222 is open to anyone who reaches it (TLS without verify only encrypts)`) {
+		t.Errorf("TLS without verify: warnings %q", got)
+	}
+	_, _, err := Parse(filepath.Join(dir, "bad.yaml"), []byte(`cluster:
+  nats:
+    embedded:
+      listen: 127.0.0.1:6222
+      tls: {cert: node.crt, key: node.key, ca: node.crt, verify: true}
+      client_listen: {tls: {cert: node.crt, verify: true, key: junk.pem}, bogus: 1}
+`+minimalHead+clusterTail))
+	got := strings.Join(errLines(t, err), "\n")
+	for _, want := range []string{
+		`bad.yaml:5:66: cluster.nats.embedded.tls.verify: only for client_listen.tls`,
+		`bad.yaml:6:22: cluster.nats.embedded.client_listen: missing required key "addr"`,
+		`bad.yaml:6:53: cluster.nats.embedded.client_listen.tls.verify: verify needs ca`,
+		`bad.yaml:6:64: cluster.nats.embedded.client_listen.tls.key: ` + filepath.Join(dir, "junk.pem") + ` with certificate`,
+		`bad.yaml:6:75: cluster.nats.embedded.client_listen: unknown key "bogus"`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("errors lack %q:\n%s", want, got)
 		}
 	}
 }

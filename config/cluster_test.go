@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
 const clusterTail = `      - type: rawsocket
@@ -158,5 +160,56 @@ func TestClusterExamples(t *testing.T) {
 		if len(c.Routes) != 2 {
 			t.Errorf("%s has %d routes, want 2", c.NodeName, len(c.Routes))
 		}
+	}
+}
+
+// TestClusterRealmsAndAdvertise: realms lists clustered realms of this
+// config (all by default); advertise is the route address peers dial.
+func TestClusterRealmsAndAdvertise(t *testing.T) {
+	t.Parallel()
+	c, _ := mustParse(t, "r.yaml", `cluster:
+  realms: [realm1]
+  nats: {embedded: {listen: 0.0.0.0:6222, advertise: "node-a.internal:16222"}}
+`+minimalHead+clusterTail)
+	if cl := c.Cluster; !reflect.DeepEqual(cl.Realms, []wamp.URI{"realm1"}) || cl.Advertise != "node-a.internal:16222" ||
+		!cl.Clustered("realm1") || cl.Clustered("other") {
+		t.Errorf("realms/advertise: %+v", cl)
+	}
+	c, _ = mustParse(t, "all.yaml", "cluster: {realms: all, nats: {url: nats://h:4222}}\n"+minimalHead+clusterTail)
+	if cl := c.Cluster; cl.Realms != nil || !cl.Clustered("anything") {
+		t.Errorf("realms: all gave %+v", cl.Realms)
+	}
+	_, _, err := Parse("bad.yaml", []byte(`cluster:
+  realms: [realm1, nope, realm1, ""]
+  nats:
+    embedded: {listen: 127.0.0.1:6222, advertise: "h:0"}
+`+minimalHead+clusterTail))
+	got := strings.Join(errLines(t, err), "\n")
+	for _, want := range []string{
+		`bad.yaml:2:20: cluster.realms[1]: realm "nope" is not defined in this config`,
+		`bad.yaml:2:26: cluster.realms[2]: realm "realm1" is listed twice`,
+		`bad.yaml:2:34: cluster.realms[3]: empty realm name`,
+		`bad.yaml:4:51: cluster.nats.embedded.advertise: must be host:port the peers can dial (port 1 to 65535), got "h:0"`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("errors lack %q:\n%s", want, got)
+		}
+	}
+	_, _, err = Parse("bad2.yaml", []byte(`cluster:
+  realms: some
+  nats: {embedded: {advertise: "h:6222"}}
+`+minimalHead+clusterTail))
+	got = strings.Join(errLines(t, err), "\n")
+	for _, want := range []string{
+		`bad2.yaml:2:11: cluster.realms: must be all or a list of realm names, got "some"`,
+		`bad2.yaml:3:32: cluster.nats.embedded.advertise: needs nats.embedded.listen`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("errors lack %q:\n%s", want, got)
+		}
+	}
+	_, _, err = Parse("bad3.yaml", []byte("cluster: {realms: [], nats: {url: nats://h:4222}}\n"+minimalHead+clusterTail))
+	if got := strings.Join(errLines(t, err), "\n"); !strings.Contains(got, `bad3.yaml:1:19: cluster.realms: must list at least one realm`) {
+		t.Errorf("empty realms: %s", got)
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tollgate-wamp/tollgate/auth"
 	"github.com/tollgate-wamp/tollgate/router"
+	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
 // Config is a validated node configuration: the realms and transports of
@@ -310,8 +311,13 @@ func (c *Config) RouterOptions() router.Options {
 		realms[i] = r
 	}
 	l := c.Limits
+	var clustered []wamp.URI
+	if c.Cluster != nil {
+		clustered = slices.Clone(c.Cluster.Realms)
+	}
 	return router.Options{
 		Realms:           realms,
+		ClusterRealms:    clustered,
 		HelloTimeout:     l.HelloTimeout,
 		GoodbyeTimeout:   l.GoodbyeTimeout,
 		GoodbyeReason:    l.GoodbyeReason,

@@ -1,6 +1,8 @@
 package router
 
 import (
+	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/tollgate-wamp/tollgate/cluster"
@@ -25,21 +27,32 @@ type clusterLink struct {
 	fenced sync.Map
 }
 
-// startCluster links r to c (nil: none) and starts delivery. Each realm's
-// broker reports its subscriptions created and deleted (under its lock, so
-// in order) as this node's interest.
-func startCluster(r *Router, c cluster.Cluster) (*clusterLink, error) {
+// startCluster links r to c (nil: none) and starts delivery. Each
+// clustered realm's broker reports its subscriptions created and deleted
+// (under its lock, so in order) as this node's interest. The realms left
+// out of only (nil: all) stay node-local: their rm.cl stays nil, so the
+// session paths that reach the cluster through rm.cl do nothing for them,
+// as on a single node, and what comes from other nodes for them is
+// dropped (realm below). The choice is made here, once: no lookup per
+// message.
+func startCluster(r *Router, c cluster.Cluster, only []wamp.URI) (*clusterLink, error) {
 	if c == nil {
 		return nil, nil
 	}
-	for _, rm := range r.realms {
-		name := rm.name
-		rm.broker.Indexed = func(topic wamp.URI, policy string, created bool) {
-			c.Interest(name, topic, policy, created)
+	for _, name := range only {
+		if r.realms[name] == nil {
+			return nil, fmt.Errorf("router: ClusterRealms: realm %q is not one of this router's realms", name)
 		}
 	}
 	l := &clusterLink{c: c, r: r}
 	for _, rm := range r.realms {
+		if only != nil && !slices.Contains(only, rm.name) {
+			continue
+		}
+		name := rm.name
+		rm.broker.Indexed = func(topic wamp.URI, policy string, created bool) {
+			c.Interest(name, topic, policy, created)
+		}
 		rm.cl = l
 		l.clusterMeta(rm) // cluster_meta.go
 	}
@@ -48,6 +61,15 @@ func startCluster(r *Router, c cluster.Cluster) (*clusterLink, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// realm returns the clustered realm of that name; nil when this node
+// does not serve it or keeps it node-local.
+func (l *clusterLink) realm(name wamp.URI) *realm {
+	if rm := l.r.realms[name]; rm != nil && rm.cl == l {
+		return rm
+	}
+	return nil
 }
 
 func (l *clusterLink) stop() {
@@ -78,9 +100,9 @@ func (l *clusterLink) publish(rm *realm, p *broker.Publication) {
 
 // Deliver implements cluster.Receiver.
 func (l *clusterLink) Deliver(p *cluster.Publication) int {
-	rm := l.r.realms[p.Realm]
+	rm := l.realm(p.Realm)
 	if rm == nil {
-		return 0 // a realm this node does not serve
+		return 0 // a realm this node does not serve, or keeps node-local
 	}
 	return rm.broker.Publish(&broker.Publication{
 		ID: p.ID, Topic: p.Topic,

@@ -109,7 +109,7 @@ func (l *clusterLink) invoke(m *cluster.CallMsg) {
 		_ = l.c.Reply(m.From, &cluster.CallMsg{Kind: cluster.KindError, Call: m.Call, Error: uri, NotDelivered: notHere, Details: wamp.Dict{},
 			Payload: wamp.Payload{Args: wamp.List{msg}}})
 	}
-	rm := l.r.realms[m.Realm]
+	rm := l.realm(m.Realm)
 	if rm == nil {
 		notHere = true
 		fail(wamp.ErrNoSuchRealm, "node "+l.c.Node()+" does not serve realm "+string(m.Realm))

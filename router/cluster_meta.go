@@ -331,7 +331,7 @@ func (l *clusterLink) AnswerGather(realm wamp.URI, query []byte) []byte {
 		b, _ := ctlCodec.Encode(nil, m)
 		return b
 	}
-	rm := l.r.realms[realm]
+	rm := l.realm(realm)
 	m, err := ctlCodec.Decode(query)
 	q, ok := m.(*wamp.Call)
 	if rm == nil || err != nil || !ok {
@@ -372,7 +372,7 @@ func (l *clusterLink) broadcastAuthz(rm *realm, proc wamp.URI, kwargs wamp.Dict)
 // Control implements cluster.Controller: another node's flush or revoke,
 // applied here (a revoke on a goroutine: it may wait for the authorizer).
 func (l *clusterLink) Control(realm wamp.URI, body []byte) {
-	rm := l.r.realms[realm]
+	rm := l.realm(realm)
 	m, err := ctlCodec.Decode(body)
 	q, ok := m.(*wamp.Call)
 	if rm == nil || rm.authz == nil || err != nil || !ok {
@@ -411,7 +411,7 @@ func (l *clusterLink) sessionLeft(s *session) {
 // testaments (authorized as it, by its role) and on_leave go out as if it
 // had left here.
 func (l *clusterLink) Orphaned(realm wamp.URI, ss []cluster.SessionInfo) bool {
-	rm := l.r.realms[realm]
+	rm := l.realm(realm)
 	if rm == nil {
 		return true // a realm this node does not serve: nothing to publish
 	}
@@ -459,6 +459,9 @@ func (l *clusterLink) goCluster(f func()) bool {
 // leave stay on this node (see metaRealm.Publish).
 func (l *clusterLink) Fence(reason wamp.URI) {
 	for _, rm := range l.r.realms {
+		if rm.cl != l {
+			continue // node-local: not part of the cluster's view
+		}
 		for _, s := range (metaRealm{rm}).Sessions() {
 			l.fenced.Store(s, true)
 			s.Testaments().Clear()

@@ -100,7 +100,7 @@ func (st *rpcState) init() {
 // cluster's registry when clustered. It returns the error URI and message
 // of a refusal.
 func (s *session) attach(r registerRequest) (wamp.ID, bool, wamp.URI, string) {
-	l := s.r.cl
+	l := s.realm.cl
 	if l == nil {
 		id, created, errURI := s.realm.dealer.Attach(s.peer, r.Procedure, r.opts)
 		return id, created, errURI, fmt.Sprintf("procedure %q is already registered", r.Procedure)
@@ -161,7 +161,7 @@ func (l *clusterLink) unregistered(s *session, ds ...dealer.Detached) {
 // Apply implements cluster.RPCReceiver: the dealer takes reg's callees
 // as the record has them (a changed id replaces the registration).
 func (l *clusterLink) Apply(reg *cluster.Registration) {
-	rm := l.r.realms[reg.Realm]
+	rm := l.realm(reg.Realm)
 	if rm == nil {
 		return // a realm this node does not serve
 	}

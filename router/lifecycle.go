@@ -101,7 +101,7 @@ func (rm *realm) leave(s *session) {
 		rm.meta.Unregistered(s, d)
 	}
 	// and from the cluster's registry (cluster_rpc.go)
-	s.r.cl.unregistered(s, detached...)
+	rm.cl.unregistered(s, detached...)
 	rm.cl.sessionLeft(s)
 	rm.meta.Left(s) // testaments, on_leave
 	rm.dealer.Leave(s.peer)

@@ -74,6 +74,10 @@ type Options struct {
 	// cluster; cluster/natscluster over NATS). nil is a single node. New
 	// starts it and Shutdown stops it.
 	Cluster cluster.Cluster
+	// ClusterRealms are the realms Cluster serves; nil: all. The others
+	// stay node-local: no cluster traffic, exactly a single node's
+	// semantics. Reload refuses a change (restart the node).
+	ClusterRealms []wamp.URI
 }
 
 // The GOODBYE reply reasons Options.GoodbyeReason may name.

@@ -143,7 +143,7 @@ func (s *session) publish(r publishRequest) bool {
 	// publisher's disclose_me.
 	p.Disclose = d.Disclose
 	s.realm.broker.Publish(p)
-	s.r.cl.publish(s.realm, p)
+	s.realm.cl.publish(s.realm, p)
 	if r.ack {
 		s.send(&wamp.Published{Request: r.Request, Publication: p.ID})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -104,6 +105,8 @@ func (r *Router) Reload(opts Options) error {
 		switch {
 		case rm == nil:
 			errs = append(errs, fmt.Errorf("router: realms[%d]: realm %q is new; adding a realm needs a restart", i, ro.Name))
+		case r.cl != nil && (rm.cl != nil) != (opts.ClusterRealms == nil || slices.Contains(opts.ClusterRealms, ro.Name)):
+			errs = append(errs, fmt.Errorf("router: realms[%d] (%s): moving a realm into or out of the cluster (ClusterRealms) needs a restart", i, ro.Name))
 		case (ro.Roles == nil) != (rm.authz == nil):
 			errs = append(errs, fmt.Errorf("router: realms[%d] (%s): switching between an open realm and roles needs a restart", i, ro.Name))
 		case ro.Roles != nil:

@@ -177,7 +177,7 @@ func New(opts Options) (*Router, error) {
 		return nil, err
 	}
 	var err error
-	if r.cl, err = startCluster(r, o.Cluster); err != nil {
+	if r.cl, err = startCluster(r, o.Cluster, o.ClusterRealms); err != nil {
 		return nil, err
 	}
 	return r, nil

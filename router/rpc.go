@@ -54,7 +54,7 @@ func (s *session) register(r registerRequest) {
 		s.replyError(wamp.TypeRegister, r.Request, wamp.ErrInvalidURI, "registering wamp.* and tollgate.* procedures, or a pattern that matches them, is reserved to the router")
 		return
 	}
-	if !s.r.cl.available() { // cluster_meta.go
+	if !s.realm.cl.available() { // cluster_meta.go
 		s.replyError(wamp.TypeRegister, r.Request, ErrClusterUnavailable, "this cluster node does not see a majority of its cluster")
 		return
 	}
@@ -83,7 +83,7 @@ func (s *session) unregister(m *wamp.Unregister) {
 		s.replyError(wamp.TypeUnregister, m.Request, wamp.ErrNoSuchRegistration, "")
 		return
 	}
-	s.r.cl.unregistered(s, d) // the cluster's registry too (cluster_rpc.go)
+	s.realm.cl.unregistered(s, d) // the cluster's registry too (cluster_rpc.go)
 	s.send(&wamp.Unregistered{Request: m.Request})
 	s.realm.meta.Unregistered(s, d)
 }

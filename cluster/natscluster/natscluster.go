@@ -64,15 +64,22 @@ type Config struct {
 	// RegistryTimeout bounds one REGISTER or UNREGISTER in the registry;
 	// default 5s.
 	RegistryTimeout time.Duration
+	// WatchCheck is how often the node checks that its registry watch
+	// is not behind the stream (watchhealth.go); default 1s.
+	WatchCheck time.Duration
 	// ProbeInterval is how often a node with calls pending at another
 	// node checks that node's inbox still has responders; default 250ms.
 	ProbeInterval time.Duration
 	// RouteAuth and RouteTLS (mutual, verified against RouteTLS.CA)
 	// secure the embedded server's routes; ClientListen opens its client
-	// port (for the nats CLI; "" keeps it closed). security.go.
+	// port (for the nats CLI; "" keeps it closed), with TLS when
+	// ClientTLS is set (ClientVerify: client certificates signed by
+	// ClientTLS.CA required). security.go.
 	RouteAuth    *RouteAuth
 	RouteTLS     *TLSFiles
 	ClientListen string
+	ClientTLS    *TLSFiles
+	ClientVerify bool
 	// An external NATS's credentials file, TLS (CA, optional client
 	// certificate) and client ping interval (0: nats.go's 2 min).
 	Credentials        string
@@ -104,6 +111,9 @@ type Stats struct {
 	Unmatched  uint64 // delivered to no local subscriber (prefix supersets)
 	Invalid    uint64 // undecodable messages
 	Dropped    uint64 // lost in the NATS client: the dispatch channel was full (live subscriptions)
+	// WatchRenewals counts registry watches renewed because they were
+	// behind the stream (watchhealth.go).
+	WatchRenewals uint64
 }
 
 // Cluster is one node's link to the others. It implements cluster.Cluster.
@@ -143,7 +153,9 @@ type Cluster struct {
 	lostMu sync.Mutex // a leaf
 	lost   []func(node string, inc uint64)
 	mb     membership // membership.go
-	stats  struct{ published, received, duplicates, gaps, unmatched, invalid atomic.Uint64 }
+	stats  struct {
+		published, received, duplicates, gaps, unmatched, invalid, watchRenewals atomic.Uint64
+	}
 }
 
 type interest struct {
@@ -181,6 +193,9 @@ func New(cfg Config) (*Cluster, error) {
 	}
 	if cfg.RegistryTimeout <= 0 {
 		cfg.RegistryTimeout = 5 * time.Second
+	}
+	if cfg.WatchCheck <= 0 {
+		cfg.WatchCheck = time.Second
 	}
 	if cfg.ProbeInterval <= 0 {
 		cfg.ProbeInterval = 250 * time.Millisecond
@@ -329,8 +344,8 @@ func (c *Cluster) InterestCount(realm, topic wamp.URI) int {
 // Stats returns the node's counters.
 func (c *Cluster) Stats() Stats {
 	s := &c.stats
-	st := Stats{s.published.Load(), s.received.Load(), s.duplicates.Load(), s.gaps.Load(),
-		s.unmatched.Load(), s.invalid.Load(), 0}
+	st := Stats{Published: s.published.Load(), Received: s.received.Load(), Duplicates: s.duplicates.Load(), Gaps: s.gaps.Load(),
+		Unmatched: s.unmatched.Load(), Invalid: s.invalid.Load(), WatchRenewals: s.watchRenewals.Load()}
 	c.mu.Lock()
 	for _, in := range c.subs {
 		if n, err := in.sub.Dropped(); err == nil {
@@ -353,8 +368,9 @@ func (c *Cluster) Start(r cluster.Receiver) error {
 	if err := c.startRPC(ctx, r); err != nil {
 		return err
 	}
-	c.wg.Add(1)
+	c.wg.Add(2)
 	go c.dispatch(r)
+	go c.watchHealth(ctx) // watchhealth.go
 	return c.startMembership(r)
 }
 

@@ -105,6 +105,10 @@ func (r *registry) watch(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-r.rewatch:
+			if !r.c.renewable() { // watchhealth.go: no meta leader to create the consumer
+				time.AfterFunc(250*time.Millisecond, r.kick)
+				continue
+			}
 			r.mu.Lock()
 			next := r.applied + 1
 			r.mu.Unlock()
@@ -114,7 +118,10 @@ func (r *registry) watch(ctx context.Context) {
 				time.AfterFunc(250*time.Millisecond, r.kick)
 				continue
 			}
-			_ = w.Stop()
+			// Stopping deletes the old consumer: a request that waits
+			// 5 s when that consumer's server is gone, and the new watch
+			// must be read meanwhile (watchhealth.go measures the cost).
+			go func(old jetstream.KeyWatcher) { _ = old.Stop() }(w)
 			w = nw
 		case e, ok := <-w.Updates():
 			if !ok {

@@ -75,6 +75,15 @@ func clientListener(o *server.Options, cfg Config, token string) error {
 		return fmt.Errorf("natscluster: client_listen %q: %w", cfg.ClientListen, err)
 	}
 	o.Host, o.Port = host, port
+	if f := cfg.ClientTLS; f != nil {
+		tc, err := serverTLS(*f, cfg.ClientVerify)
+		if err != nil {
+			return err
+		}
+		// The node's own in-process connection stays plain (nats-server
+		// lets in-process clients choose).
+		o.TLSConfig, o.TLS, o.TLSVerify, o.TLSTimeout = tc, true, cfg.ClientVerify, 2
+	}
 	if a := cfg.RouteAuth; a != nil {
 		o.Users = append(o.Users, &server.User{Username: a.User, Password: a.Password})
 	} else {
@@ -162,6 +171,35 @@ func loadTLS(what string, f TLSFiles, mutual bool) (*tls.Config, error) {
 		if mutual {
 			tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
 		}
+	}
+	return tc, nil
+}
+
+// serverTLS is the client port's TLS 1.2+ config: its certificate, and
+// with a CA the clients' certificates verified (required with verify).
+func serverTLS(f TLSFiles, verify bool) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(f.Cert, f.Key)
+	if err != nil {
+		return nil, fmt.Errorf("natscluster: client_listen tls: certificate %s with key %s: %w", f.Cert, f.Key, err)
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	if f.CA == "" {
+		if verify {
+			return nil, errors.New("natscluster: client_listen tls: verify needs a ca")
+		}
+		return tc, nil
+	}
+	pem, err := os.ReadFile(f.CA)
+	if err != nil {
+		return nil, fmt.Errorf("natscluster: client_listen tls: ca: %w", err)
+	}
+	tc.ClientCAs = x509.NewCertPool()
+	if !tc.ClientCAs.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("natscluster: client_listen tls: ca %s: no PEM certificate in it", f.CA)
+	}
+	tc.ClientAuth = tls.VerifyClientCertIfGiven
+	if verify {
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
 	}
 	return tc, nil
 }

@@ -1,10 +1,13 @@
 package natscluster_test
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,6 +151,83 @@ func TestClientListen(t *testing.T) {
 	nc.Close()
 }
 
+// TestClientListenTLS: with client_listen TLS and verify, a nats.go
+// client presenting a certificate signed by the CA gets in and round-trips
+// a message; one in clear, or over TLS without a certificate, is refused.
+// The node's own in-process connection stays plain and serves a router.
+func TestClientListenTLS(t *testing.T) {
+	dir := t.TempDir()
+	srv, cli := certFiles(t, dir, "server"), certFiles(t, dir, "client")
+	c, err := natscluster.New(natscluster.Config{Node: "tls", Listen: "127.0.0.1:0", ClientListen: "127.0.0.1:0",
+		ClientTLS: &natscluster.TLSFiles{Cert: srv.Cert, Key: srv.Key, CA: cli.CA}, ClientVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	routertest.Start(t, func(o *router.Options) { o.Cluster = c })
+	roots := x509.NewCertPool()
+	pemBytes, err := os.ReadFile(srv.CA)
+	if err != nil || !roots.AppendCertsFromPEM(pemBytes) {
+		t.Fatal("server CA", err)
+	}
+	cert, err := tls.LoadX509KeyPair(cli.Cert, cli.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := c.ClientAddr()
+	refused := func(what string, opts ...nats.Option) {
+		t.Helper()
+		if nc, err := nats.Connect("nats://"+addr, append(opts, nats.MaxReconnects(0), nats.Timeout(5*time.Second))...); err == nil {
+			nc.Close()
+			t.Errorf("%s got in", what)
+		} else {
+			t.Logf("%s refused: %v", what, err)
+		}
+	}
+	plainRefused(t, addr)
+	refused("a TLS client without a certificate", nats.Secure(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}))
+	nc, err := nats.Connect("tls://"+addr, nats.Secure(&tls.Config{RootCAs: roots, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
+	if err != nil {
+		t.Fatalf("with a client certificate: %v", err)
+	}
+	defer nc.Close()
+	sub, err := nc.SubscribeSync("tls.check")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Publish("tls.check", []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := sub.NextMsg(5 * time.Second); err != nil || string(m.Data) != "hi" {
+		t.Fatalf("round trip over TLS: %v %v", m, err)
+	}
+	if !nc.TLSRequired() {
+		t.Error("the connection is not TLS")
+	}
+}
+
+// plainRefused speaks NATS in clear to addr: the server's INFO must
+// require TLS, and CONNECT and PING must not get a PONG.
+func plainRefused(t *testing.T, addr string) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	rd := bufio.NewReader(conn)
+	info, err := rd.ReadString('\n')
+	if err != nil || !strings.Contains(info, `"tls_required":true`) {
+		t.Fatalf("INFO %q (%v) does not require TLS", info, err)
+	}
+	if _, err := conn.Write([]byte("CONNECT {\"verbose\":false}\r\nPING\r\n")); err != nil {
+		return // closed already: refused
+	}
+	if line, err := rd.ReadString('\n'); err == nil && strings.HasPrefix(line, "PONG") {
+		t.Errorf("a client in clear got %q", line)
+	}
+}
+
 func TestSecurityConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	f := certFiles(t, dir, "n")
@@ -159,6 +239,8 @@ func TestSecurityConfigErrors(t *testing.T) {
 		{natscluster.Config{Node: "a", Listen: "127.0.0.1:0", RouteTLS: &natscluster.TLSFiles{Cert: f.Cert, Key: missing, CA: f.CA}}, "route tls: certificate " + f.Cert + " with key " + missing},
 		{natscluster.Config{Node: "a", Listen: "127.0.0.1:0", RouteTLS: &natscluster.TLSFiles{Cert: f.Cert, Key: f.Key, CA: f.Key}}, "ca " + f.Key + ": no PEM certificate"},
 		{natscluster.Config{Node: "a", ClientListen: "127.0.0.1"}, `client_listen "127.0.0.1"`},
+		{natscluster.Config{Node: "a", ClientListen: "127.0.0.1:0", ClientTLS: &natscluster.TLSFiles{Cert: f.Cert, Key: missing}}, "client_listen tls: certificate " + f.Cert + " with key " + missing},
+		{natscluster.Config{Node: "a", ClientListen: "127.0.0.1:0", ClientTLS: &natscluster.TLSFiles{Cert: f.Cert, Key: f.Key}, ClientVerify: true}, "verify needs a ca"},
 		{natscluster.Config{Node: "a", URL: "nats://127.0.0.1:1", Credentials: missing}, "credentials: stat " + missing},
 	} {
 		if _, err := natscluster.New(c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
