@@ -75,14 +75,16 @@ func release(s [][]byte) [][]byte {
 }
 
 // Queue is a bounded outbound queue of encoded frames in front of a Conn,
-// with a single writer that is the only writer of the Conn: either a loop
-// (Run) for the queue's life, or, after Start, a goroutine that runs only
-// while frames are waiting (an idle connection has none).
+// with a single writer at a time that is the only writer of the Conn:
+// either a loop (Run) for the queue's life, or, after Start, a writer
+// that runs only while frames are waiting (an idle connection has none):
+// a shared goroutine or one of the queue's own (Start).
 //
 // Send never blocks: it fails with ErrQueueFull when a bound would be
 // exceeded (the caller applies its slow-consumer policy) and with ErrClosed
 // once the queue stopped accepting. The writer takes all queued frames at
-// once and hands them to one Conn.Write, so a burst costs one flush.
+// once and hands them to one Conn.Write (or TryWrite), so a burst costs
+// one flush.
 //
 // Frames are shared and immutable: the queue never modifies, retains after
 // writing, or pools them, so one encoded frame may sit in many queues.

@@ -1,6 +1,6 @@
 // Package transport defines the connection contract shared by the
 // WebSocket and RawSocket transports, and the bounded outbound queue with
-// its single writer goroutine that both the router and the client use.
+// its writer (one at a time) that both the router and the client use.
 package transport
 
 import (
