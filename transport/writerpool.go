@@ -27,12 +27,12 @@ const poolLinger = 50 * time.Millisecond
 // wake or start another one (up to maxWriters).
 const backlogPerWriter = 64
 
-// writerPool is the list of queues waiting for a shared writer and the
-// writers' count.
+// writerPool is the list of queues waiting for a shared writer, and the
+// writers' counts.
 type writerPool struct {
 	mu     sync.Mutex
-	ready  []*Queue // ready[head:] wait, first come first written
-	head   int
+	ready  []*Queue      // the next round
+	spare  []*Queue      // an empty round's slice, for reuse
 	awake  int           // writers running or signalled
 	parked int           // writers waiting on wake, not signalled
 	wake   chan struct{} // a token per signalled parked writer
@@ -44,16 +44,16 @@ func newWriterPool() *writerPool {
 	return &writerPool{wake: make(chan struct{}, maxWriters())}
 }
 
-// maxWriters bounds the shared writers: more than there are Ps to run
-// them only adds switches.
-func maxWriters() int { return max(2, runtime.GOMAXPROCS(0)) }
+// maxWriters bounds the shared writers: their writes never wait, so more
+// than there are Ps to run them only adds switches.
+func maxWriters() int { return runtime.GOMAXPROCS(0) }
 
 // push adds q, which has frames and no writer, to the ready list, and
 // makes sure a writer will take it.
 func (p *writerPool) push(q *Queue) {
 	p.mu.Lock()
 	p.ready = append(p.ready, q)
-	if p.awake == 0 || (len(p.ready)-p.head > backlogPerWriter*p.awake && p.awake < cap(p.wake)) {
+	if p.awake == 0 || (len(p.ready) > backlogPerWriter*p.awake && p.awake < cap(p.wake)) {
 		p.rouseLocked()
 	}
 	p.mu.Unlock()
@@ -72,29 +72,31 @@ func (p *writerPool) rouseLocked() {
 	go p.work()
 }
 
-// pop returns the next ready queue, or nil (the list is then reset).
-func (p *writerPool) popLocked() *Queue {
-	if p.head == len(p.ready) {
-		p.ready, p.head = p.ready[:0], 0
-		return nil
-	}
-	q := p.ready[p.head]
-	p.ready[p.head] = nil
-	p.head++
-	return q
-}
-
 // work is a shared writer: it writes ready queues until there are none
-// for poolLinger.
+// for poolLinger. It takes the ready list a round at a time and writes a
+// round last pushed first: in a burst, the last queue made ready is the
+// one whose peer waits to send more (PUBLISHED after the events, a RESULT
+// to a caller), and writing it first lets the next burst come sooner and
+// coalesce more (a fresh goroutine per queue got the same order from the
+// scheduler, which runs the last one readied first). Queues pushed during
+// a round wait for the next one, so none waits for more than a round.
 func (p *writerPool) work() {
 	t := time.NewTimer(poolLinger)
 	defer t.Stop()
 	p.mu.Lock()
 	for {
-		if q := p.popLocked(); q != nil {
+		if round := p.ready; len(round) > 0 {
+			p.ready, p.spare = p.spare[:0], nil
 			p.mu.Unlock()
-			q.writeShared()
+			for i := len(round) - 1; i >= 0; i-- {
+				q := round[i]
+				round[i] = nil
+				q.writeShared()
+			}
 			p.mu.Lock()
+			if cap(round) > cap(p.spare) {
+				p.spare = round[:0]
+			}
 			continue
 		}
 		p.awake--
