@@ -2,6 +2,7 @@ package transport_test
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"fmt"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-wamp/tollgate/internal/testcert"
 	"github.com/tollgate-wamp/tollgate/transport"
 	"github.com/tollgate-wamp/tollgate/transport/rawsocket"
 	"github.com/tollgate-wamp/tollgate/transport/websocket"
@@ -33,16 +35,21 @@ func smallSendBuffer(nc net.Conn) {
 	}
 }
 
-func rawPair(t *testing.T) pair { return rawPairBuf(t, false) }
+func rawPair(t *testing.T) pair { return rawPairBuf(t, false, nil) }
 
 // rawPairSmall is rawPair with a small send buffer on the server's socket.
-func rawPairSmall(t *testing.T) pair { return rawPairBuf(t, true) }
+func rawPairSmall(t *testing.T) pair { return rawPairBuf(t, true, nil) }
 
-func rawPairBuf(t *testing.T, small bool) pair {
+// rawPairBuf is a RawSocket pair, with a small send buffer on the
+// server's socket if small, over TLS if certs is not nil.
+func rawPairBuf(t *testing.T, small bool, certs *testcert.Pair) pair {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if certs != nil {
+		ln = tls.NewListener(ln, certs.Server)
 	}
 	defer ln.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -64,7 +71,12 @@ func rawPairBuf(t *testing.T, small bool) pair {
 		c, err := rawsocket.Accept(ctx, nc, rawsocket.ServerOptions{})
 		accepted <- res{c, err}
 	}()
-	nc, err := net.Dial("tcp", ln.Addr().String())
+	var nc net.Conn
+	if certs != nil {
+		nc, err = tls.Dial("tcp", ln.Addr().String(), certs.Client)
+	} else {
+		nc, err = net.Dial("tcp", ln.Addr().String())
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,4 +289,23 @@ func TestTryWritePartial(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A TLS connection cannot write without waiting: its queue keeps writers
+// of its own, and writes as before.
+func TestQueueTLSWritesWithoutSharedWriters(t *testing.T) {
+	t.Parallel()
+	p := rawPairBuf(t, false, testcert.New(t))
+	if p.server.(transport.TryWriter).CanTryWrite() {
+		t.Fatal("a TLS connection says it can TryWrite")
+	}
+	q := transport.NewQueue(p.server, transport.QueueOptions{})
+	q.Start(context.Background(), func(err error) { t.Errorf("write failed: %v", err) })
+	t.Cleanup(func() { q.Close(); p.server.Close(); q.Wait() })
+	for i := range 100 {
+		if err := q.Send(frame(i, 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	readFrames(t, p.client, 100, 100)
 }

@@ -6,7 +6,6 @@ package trywrite
 
 import (
 	"errors"
-	"net"
 	"os"
 	"sync"
 	"syscall"
@@ -58,18 +57,4 @@ func (o *op) write(fd uintptr) bool {
 		}
 		return true
 	}
-}
-
-// RawConn returns nc's syscall.RawConn, or nil if nc does not expose its
-// socket (a TLS connection does not).
-func RawConn(nc net.Conn) syscall.RawConn {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return nil
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	return rc
 }
