@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	rtmetrics "runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,13 +30,21 @@ import (
 func BenchmarkFanout(b *testing.B) {
 	for _, kind := range []string{"tcp", "ws"} {
 		for _, n := range []int{10, 1000} {
-			b.Run(fmt.Sprintf("%s/%d", kind, n), func(b *testing.B) { fanout(b, kind, n) })
+			b.Run(fmt.Sprintf("%s/%d", kind, n), func(b *testing.B) { fanout(b, kind, n, 4) })
 		}
 	}
 }
 
-func fanout(b *testing.B, kind string, n int) {
-	const window = 4
+// BenchmarkFanoutWindow64 is 1 → 1000 with 64 publications in flight:
+// the router's fan-out loop then queues many events per subscriber before
+// any is written (run it with taskset -c 0 for the one-core case).
+func BenchmarkFanoutWindow64(b *testing.B) {
+	for _, kind := range []string{"tcp", "ws"} {
+		b.Run(kind+"/1000", func(b *testing.B) { fanout(b, kind, 1000, 64) })
+	}
+}
+
+func fanout(b *testing.B, kind string, n, window int) {
 	ctx := context.Background()
 	srv := routertest.Start(b)
 	url := srv.URL(kind)
@@ -90,6 +100,8 @@ func fanout(b *testing.B, kind string, n int) {
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	w0 := writeSyscalls(b)
+	g0 := goroutinesCreated()
+	c0 := cpuTime(b)
 	b.ResetTimer()
 	for range b.N {
 		acks <- struct{}{}
@@ -103,11 +115,35 @@ func fanout(b *testing.B, kind string, n int) {
 		b.Fatalf("%d of %d events arrived in 30 s", got.Load(), want.Load())
 	}
 	b.StopTimer()
+	cpu := cpuTime(b) - c0
 	runtime.ReadMemStats(&m1)
 	events := float64(want.Load())
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/events, "ns/event")
 	b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/events, "allocs/event")
 	b.ReportMetric(float64(writeSyscalls(b)-w0)/events, "writes/event")
+	b.ReportMetric(float64(goroutinesCreated()-g0)/events, "goroutines/event")
+	b.ReportMetric(float64(cpu.Nanoseconds())/events, "cpu-ns/event")
+}
+
+// cpuTime is the CPU time this process used so far (both ends of the
+// benchmark's connections): unlike ns/event, it does not count the time
+// other processes on a shared machine took the CPU.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// goroutinesCreated is the count of goroutines this process started.
+func goroutinesCreated() uint64 {
+	s := []rtmetrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+	rtmetrics.Read(s)
+	if s[0].Value.Kind() != rtmetrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
 }
 
 // writeSyscalls returns this process's write(2) count so far (syscw in

@@ -75,14 +75,16 @@ func release(s [][]byte) [][]byte {
 }
 
 // Queue is a bounded outbound queue of encoded frames in front of a Conn,
-// with a single writer that is the only writer of the Conn: either a loop
-// (Run) for the queue's life, or, after Start, a goroutine that runs only
-// while frames are waiting (an idle connection has none).
+// with a single writer at a time that is the only writer of the Conn:
+// either a loop (Run) for the queue's life, or, after Start, a writer
+// that runs only while frames are waiting (an idle connection has none):
+// a shared goroutine or one of the queue's own (Start).
 //
 // Send never blocks: it fails with ErrQueueFull when a bound would be
 // exceeded (the caller applies its slow-consumer policy) and with ErrClosed
 // once the queue stopped accepting. The writer takes all queued frames at
-// once and hands them to one Conn.Write, so a burst costs one flush.
+// once and hands them to one Conn.Write (or TryWrite), so a burst costs
+// one flush.
 //
 // Frames are shared and immutable: the queue never modifies, retains after
 // writing, or pools them, so one encoded frame may sit in many queues.
@@ -113,8 +115,9 @@ type Queue struct {
 	auto    bool
 	ctx     context.Context
 	onErr   func(error)
-	writeFn func() // q.writeOut, made once
-	writing bool   // a writer goroutine is running
+	writeFn func() // starts q.writeOut, made once (unless try)
+	writing bool   // a writer is running or the queue is on the ready list
+	try     bool   // writers are the shared ones (c is a TryWriter that can)
 	writers sync.WaitGroup
 }
 
@@ -161,11 +164,22 @@ func (q *Queue) Send(frame []byte) error {
 	wake := q.wake
 	q.mu.Unlock()
 	if start {
-		writers.Go(q.writeFn)
+		q.startWriter()
 	} else if first {
 		notify(wake)
 	}
 	return nil
+}
+
+// startWriter gets the queue written: by the shared writers if its Conn
+// can write without waiting, else by a writer of its own. q.writing was
+// set by the caller.
+func (q *Queue) startWriter() {
+	if q.try {
+		shared.push(q)
+	} else {
+		writers.Go(q.writeFn)
+	}
 }
 
 // notify wakes Run, if it is waiting on wake (nil: no Run).
@@ -200,13 +214,18 @@ func (q *Queue) takeLocked() [][]byte {
 
 // write writes batch with one Conn.Write and accounts for it.
 func (q *Queue) write(ctx context.Context, batch [][]byte) error {
+	err := q.c.Write(ctx, batch)
+	q.wrote(batch)
+	return err
+}
+
+// wrote accounts for batch, which has been written (or failed).
+func (q *Queue) wrote(batch [][]byte) {
 	var size int
 	for _, f := range batch {
 		size += len(f)
 	}
-	err := q.c.Write(ctx, batch)
 	clear(batch) // drop references so written frames can be collected
-
 	q.mu.Lock()
 	q.msgs -= len(batch)
 	q.bytes -= size
@@ -214,7 +233,6 @@ func (q *Queue) write(ctx context.Context, batch [][]byte) error {
 		q.spare = batch[:0]
 	}
 	q.mu.Unlock()
-	return err
 }
 
 // Run is the writer loop. It waits for frames, takes all queued frames at
@@ -260,52 +278,132 @@ func (q *Queue) Run(ctx context.Context) (err error) {
 	}
 }
 
-// Start makes the queue write on demand instead of from Run: Send starts a
+// Start makes the queue write on demand instead of from Run: Send gets a
 // writer when none is running, and it leaves as soon as the queue is empty,
-// so a quiet connection costs no goroutine (nor its stack); writers are
-// shared goroutines that linger briefly (writers.go). Writes
-// run under ctx. If one fails, the queue closes as when Run returns an
-// error, and onErr is called with the error, once, from the writer.
+// so a quiet connection costs no goroutine (nor its stack). If the Conn
+// can write without waiting (TryWriter), writers are a few goroutines
+// shared by all queues (writerpool.go), and a queue gets one of its own
+// only while its socket does not take its frames; otherwise its writer is
+// a goroutine of its own from the start, from a set that lingers briefly
+// (writers.go). Writes run under ctx. If one fails, the queue closes as
+// when Run returns an error, and onErr is called with the error, once,
+// from the writer.
 func (q *Queue) Start(ctx context.Context, onErr func(error)) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.auto, q.ctx, q.onErr, q.writeFn = true, ctx, onErr, q.writeOut
+	q.auto, q.ctx, q.onErr = true, ctx, onErr
+	if tw, ok := q.c.(TryWriter); ok {
+		q.try = tw.CanTryWrite()
+	}
+	if !q.try {
+		q.writeFn = func() { q.writeOut(nil, nil) }
+	}
 	if len(q.frames) > 0 && q.state != queueClosed {
 		q.writing = true
 		q.writers.Add(1)
-		writers.Go(q.writeFn)
+		q.startWriter() // pushing under q.mu is fine: writers lock q.mu after the list
 	}
 }
 
-// writeOut is an on-demand writer: it writes until the queue is empty.
-func (q *Queue) writeOut() {
+// writeShared is the turn of a shared writer (writerpool.go): it writes
+// the queued frames without waiting, then puts the queue back on the
+// ready list if more came meanwhile. If the socket does not take them, a
+// writer of the queue's own takes over.
+func (q *Queue) writeShared() {
+	q.mu.Lock()
+	batch := q.takeLocked()
+	if batch == nil {
+		q.idleLocked()
+		q.mu.Unlock()
+		q.writers.Done()
+		return
+	}
+	q.mu.Unlock()
+	if q.ctx.Err() != nil { // let Write report it, as without shared writers
+		writers.Go(func() { q.writeOut(batch, nil) })
+		return
+	}
+	finish, err := q.c.(TryWriter).TryWrite(batch)
+	switch {
+	case finish != nil:
+		writers.Go(func() { q.writeOut(batch, finish) })
+		return
+	case err == ErrWouldBlock:
+		writers.Go(func() { q.writeOut(batch, nil) })
+		return
+	}
+	q.wrote(batch)
+	if err != nil {
+		q.failed(err)
+		q.writers.Done()
+		return
+	}
+	q.mu.Lock()
+	if len(q.frames) == 0 || q.state == queueClosed {
+		q.idleLocked()
+		q.mu.Unlock()
+		q.writers.Done()
+		return
+	}
+	q.mu.Unlock()
+	shared.push(q)
+}
+
+// writeOut is an on-demand writer of the queue's own: it writes, waiting
+// for the socket, until the queue is empty. A shared writer hands it the
+// batch the socket did not take (with finish if it took part of it).
+func (q *Queue) writeOut(batch [][]byte, finish func(context.Context) error) {
 	defer q.writers.Done()
+	if batch != nil {
+		var err error
+		if finish != nil {
+			err = finish(q.ctx)
+			q.wrote(batch)
+		} else {
+			err = q.write(q.ctx, batch)
+		}
+		if err != nil {
+			q.failed(err)
+			return
+		}
+	}
 	for {
 		q.mu.Lock()
 		batch := q.takeLocked()
 		if batch == nil {
-			q.writing = false
-			switch q.state {
-			case queueDraining:
-				q.drainedLocked()
-			case queueClosed:
-				q.stopped = true
-				q.settleLocked()
-			}
-			q.frames, q.spare = release(q.frames), release(q.spare)
+			q.idleLocked()
 			q.mu.Unlock()
 			return
 		}
 		q.mu.Unlock()
 		if err := q.write(q.ctx, batch); err != nil {
-			q.mu.Lock()
-			q.writing = false
-			q.stopLocked(err)
-			q.mu.Unlock()
-			q.onErr(err)
+			q.failed(err)
 			return
 		}
 	}
+}
+
+// idleLocked records that the on-demand writer leaves an empty (or
+// closed) queue; q.mu must be held.
+func (q *Queue) idleLocked() {
+	q.writing = false
+	switch q.state {
+	case queueDraining:
+		q.drainedLocked()
+	case queueClosed:
+		q.stopped = true
+		q.settleLocked()
+	}
+	q.frames, q.spare = release(q.frames), release(q.spare)
+}
+
+// failed stops the queue after the on-demand writer's write failed.
+func (q *Queue) failed(err error) {
+	q.mu.Lock()
+	q.writing = false
+	q.stopLocked(err)
+	q.mu.Unlock()
+	q.onErr(err)
 }
 
 // Wait waits until no on-demand writer is running; after Close none starts

@@ -1,6 +1,6 @@
 // Package transport defines the connection contract shared by the
 // WebSocket and RawSocket transports, and the bounded outbound queue with
-// its single writer goroutine that both the router and the client use.
+// its writer (one at a time) that both the router and the client use.
 package transport
 
 import (
@@ -28,6 +28,9 @@ var (
 	// ErrQueueFull is returned by Queue.Send when the bounded outbound queue
 	// is over its byte or message limit (a slow consumer).
 	ErrQueueFull = errors.New("transport: outbound queue full")
+	// ErrWouldBlock is returned by TryWriter.TryWrite when the socket
+	// does not take the frames without waiting.
+	ErrWouldBlock = errors.New("transport: write would block")
 )
 
 // DefaultPreJoinMaxMessageSize is the receive limit of a connection whose
@@ -88,4 +91,22 @@ type Conn interface {
 	Info() Info
 	// Close closes the underlying connection immediately.
 	Close() error
+}
+
+// TryWriter is implemented by Conns that can write without waiting for
+// the peer. Queue.Start then writes from a few shared goroutines
+// (writerpool.go) and falls back to a goroutine of the queue's own only
+// while the socket does not take its frames.
+type TryWriter interface {
+	// CanTryWrite reports whether TryWrite can work on this connection:
+	// false when its socket is not exposed (TLS). It does not change.
+	CanTryWrite() bool
+	// TryWrite writes frames as Write does, if the socket takes them
+	// now. It returns nil when all were written; ErrWouldBlock with a
+	// nil finish when it wrote nothing (then Write them as usual); and a
+	// non-nil finish when the socket took only part: the frames are the
+	// connection's then, its other writes wait until finish has written
+	// the rest, and finish, which may block, must be called exactly once.
+	// Other errors are those of Write.
+	TryWrite(frames [][]byte) (finish func(context.Context) error, err error)
 }

@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/transport"
 	"github.com/tollgate-wamp/tollgate/transport/internal/iowatch"
+	"github.com/tollgate-wamp/tollgate/transport/internal/trywrite"
 	"github.com/tollgate-wamp/tollgate/wamp/codec"
 )
 
@@ -334,6 +336,85 @@ func (c *Conn) writeFrames(ctx context.Context, typ byte, frames [][]byte) error
 	return nil
 }
 
+// tryBufs hold a TryWrite's frames: one non-blocking write(2) of at most
+// writeBufferSize bytes.
+var tryBufs = sync.Pool{New: func() any {
+	b := make([]byte, 0, writeBufferSize)
+	return &b
+}}
+
+// CanTryWrite reports whether TryWrite works: the socket is exposed (not
+// TLS). It implements transport.TryWriter.
+func (c *Conn) CanTryWrite() bool { return c.fr.rr != nil }
+
+// TryWrite writes frames as Write does if the socket takes them now,
+// with one write(2); see transport.TryWriter. Batches over
+// writeBufferSize, and a Write or PONG in progress, make it return
+// ErrWouldBlock: the caller then writes as usual.
+func (c *Conn) TryWrite(frames [][]byte) (func(context.Context) error, error) {
+	size := 0
+	for i, f := range frames {
+		if len(f) > c.maxSend {
+			return nil, fmt.Errorf("rawsocket: %w: frame %d is %d bytes, peer accepts %d", transport.ErrMessageTooBig, i, len(f), c.maxSend)
+		}
+		size += 4 + len(f)
+	}
+	if size > writeBufferSize || c.fr.rr == nil || !c.wmu.TryLock() {
+		return nil, transport.ErrWouldBlock
+	}
+	if err := c.werr; err != nil {
+		c.wmu.Unlock()
+		return nil, err
+	}
+	if c.isClosed() {
+		c.wmu.Unlock()
+		return nil, transport.ErrClosed
+	}
+	bp := tryBufs.Get().(*[]byte)
+	b := (*bp)[:0]
+	for _, f := range frames {
+		b = append(b, frameMessage, byte(len(f)>>16), byte(len(f)>>8), byte(len(f)))
+		b = append(b, f...)
+	}
+	n, err := trywrite.Write(c.fr.rr.RawConn(), b)
+	if n == len(b) || n == 0 {
+		tryBufs.Put(bp)
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			err = transport.ErrWouldBlock // a Write under its context sorts it out
+		case err != nil:
+			c.werr = c.fail("write", err)
+			err = c.werr
+		case n == 0:
+			err = transport.ErrWouldBlock
+		}
+		c.wmu.Unlock()
+		return nil, err
+	}
+	// Part went out: nothing may come between it and the rest, so the
+	// write lock stays held until finish wrote it.
+	return func(ctx context.Context) error {
+		defer c.wmu.Unlock()
+		defer tryBufs.Put(bp)
+		return c.writeHeld(ctx, b[n:])
+	}, nil
+}
+
+// writeHeld writes the rest of a TryWrite; c.wmu is held.
+func (c *Conn) writeHeld(ctx context.Context, rest []byte) error {
+	call, err := c.wwait.Begin(ctx, c.nc)
+	if err != nil {
+		c.werr = c.fail("write", err)
+		return c.werr
+	}
+	_, err = c.nc.Write(rest)
+	if err = call.End(err); err != nil {
+		c.werr = c.fail("write", err)
+		return c.werr
+	}
+	return nil
+}
+
 // Ping sends a PING and waits for the matching PONG, which arrives through
 // a concurrent Read. It returns ctx.Err() if ctx ends first and ErrClosed if
 // the connection closes.
@@ -383,6 +464,7 @@ func (c *Conn) gotPong(p []byte) {
 }
 
 var (
-	_ transport.Conn   = (*Conn)(nil)
-	_ transport.Joiner = (*Conn)(nil)
+	_ transport.Conn      = (*Conn)(nil)
+	_ transport.Joiner    = (*Conn)(nil)
+	_ transport.TryWriter = (*Conn)(nil)
 )

@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/transport"
+	"github.com/tollgate-wamp/tollgate/transport/internal/trywrite"
 )
 
 // writeChunk is the size of the pooled write buffer: a Write call's frames
@@ -76,13 +79,12 @@ func (w *frameWriter) flush() {
 	if w.err == nil && len(w.buf) > 0 {
 		_, w.err = w.c.nc.Write(w.buf)
 	}
-	w.buf = w.buf[:0]
+	w.buf = (*w.bp)[:0] // w.buf may be the rest of a TryWrite
 }
 
 // finish writes what is buffered and returns the buffer to the pool.
 func (w *frameWriter) finish() error {
 	w.flush()
-	*w.bp = w.buf[:0]
 	writeBufs.Put(w.bp)
 	w.bp, w.buf = nil, nil
 	return w.err
@@ -95,35 +97,106 @@ func (c *Conn) Write(ctx context.Context, frames [][]byte) error {
 	if len(frames) == 0 {
 		return nil
 	}
-	return c.writeFrames(ctx, func(w *frameWriter) {
-		if !c.batched {
-			for _, f := range frames {
-				w.header(true, c.op, len(f))
-				w.payload(f)
-			}
-			return
-		}
-		n := 0
+	return c.writeFrames(ctx, func(w *frameWriter) { c.encode(w, frames) })
+}
+
+// encode puts frames in w as Write sends them.
+func (c *Conn) encode(w *frameWriter, frames [][]byte) {
+	if !c.batched {
 		for _, f := range frames {
-			n += len(f) + 1
-			if c.codec.Binary() {
-				n += 3
-			}
+			w.header(true, c.op, len(f))
+			w.payload(f)
 		}
-		w.header(true, c.op, n)
-		var sep [4]byte
-		for _, f := range frames {
-			if c.codec.Binary() {
-				binary.BigEndian.PutUint32(sep[:], uint32(len(f)))
-				w.payload(sep[:])
-				w.payload(f)
-			} else {
-				w.payload(f)
-				sep[0] = batchSeparator
-				w.payload(sep[:1])
-			}
+		return
+	}
+	n := 0
+	for _, f := range frames {
+		n += len(f) + 1
+		if c.codec.Binary() {
+			n += 3
 		}
-	})
+	}
+	w.header(true, c.op, n)
+	var sep [4]byte
+	for _, f := range frames {
+		if c.codec.Binary() {
+			binary.BigEndian.PutUint32(sep[:], uint32(len(f)))
+			w.payload(sep[:])
+			w.payload(f)
+		} else {
+			w.payload(f)
+			sep[0] = batchSeparator
+			w.payload(sep[:1])
+		}
+	}
+}
+
+// CanTryWrite reports whether TryWrite works: a server connection whose
+// socket is exposed (not TLS). It implements transport.TryWriter.
+func (c *Conn) CanTryWrite() bool { return !c.client && c.fr.rr != nil }
+
+// TryWrite writes frames as Write does if the socket takes them now, with
+// one write(2); see transport.TryWriter. Frames that may not fit the
+// write buffer, a client connection (its masks), and a write in progress
+// make it return ErrWouldBlock: the caller then writes as usual.
+func (c *Conn) TryWrite(frames [][]byte) (func(context.Context) error, error) {
+	size := maxHeaderLen
+	for _, f := range frames {
+		size += maxHeaderLen + len(f) // covers a batch's separators too
+	}
+	if size > writeChunk || !c.CanTryWrite() || !c.wmu.TryLock() {
+		return nil, transport.ErrWouldBlock
+	}
+	if err := c.werr; err != nil {
+		c.wmu.Unlock()
+		return nil, err
+	}
+	if c.isClosed() || c.closeSent {
+		c.wmu.Unlock()
+		return nil, transport.ErrClosed
+	}
+	w := &c.fw
+	w.start(c)
+	c.encode(w, frames) // no flush: it fits
+	n, err := trywrite.Write(c.fr.rr.RawConn(), w.buf)
+	if n == len(w.buf) || n == 0 {
+		w.buf = w.buf[:0]
+		w.finish()
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			err = transport.ErrWouldBlock // a Write under its context sorts it out
+		case err != nil:
+			c.werr = c.fail("write", err)
+			err = c.werr
+		case n == 0:
+			err = transport.ErrWouldBlock
+		}
+		c.wmu.Unlock()
+		return nil, err
+	}
+	// Part went out: nothing may come between it and the rest, so the
+	// write lock stays held until finish wrote it.
+	w.buf = w.buf[n:]
+	return func(ctx context.Context) error {
+		defer c.wmu.Unlock()
+		return c.writeHeld(ctx)
+	}, nil
+}
+
+// writeHeld writes the rest of a TryWrite, left in c.fw; c.wmu is held.
+func (c *Conn) writeHeld(ctx context.Context) error {
+	call, err := c.wwait.Begin(ctx, c.nc)
+	if err != nil {
+		c.fw.buf = c.fw.buf[:0]
+		c.fw.finish()
+		c.werr = c.fail("write", err)
+		return c.werr
+	}
+	if err = call.End(c.fw.finish()); err != nil {
+		c.werr = c.fail("write", err)
+		return c.werr
+	}
+	return nil
 }
 
 // writeControl sends one control frame, bounded by closeWait when the
@@ -230,3 +303,5 @@ func (c *Conn) CloseWithStatus(code StatusCode, reason string) error {
 func fillRandom(b []byte) {
 	_, _ = rand.Read(b) // never fails (crypto/rand documents it)
 }
+
+var _ transport.TryWriter = (*Conn)(nil)

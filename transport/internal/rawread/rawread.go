@@ -45,6 +45,10 @@ func New(nc net.Conn, pool *sync.Pool) *Reader {
 	return r
 }
 
+// RawConn is the socket's syscall.RawConn: the transports' non-blocking
+// writes use it too (a socket's reads and writes lock separately).
+func (r *Reader) RawConn() syscall.RawConn { return r.rc }
+
 // ReadPooled waits until the socket has bytes (or EOF, an error, the
 // deadline), then reads them into a buffer from the pool. It returns that
 // buffer, which the caller puts back into the pool, and the bytes read
