@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/transport"
+	"github.com/tollgate-wamp/tollgate/transport/internal/idlepoll"
 	"github.com/tollgate-wamp/tollgate/transport/internal/iowatch"
 	"github.com/tollgate-wamp/tollgate/wamp/codec"
 )
@@ -43,10 +44,13 @@ type Conn struct {
 	info    transport.Info
 
 	// read side, owned by the single reader
-	fr     frameReader
-	hdr    [4]byte
-	rwait  iowatch.Watch
-	cooled bool // the read side forgot the handshake's reads (see readMessage)
+	fr       frameReader
+	hdr      [4]byte
+	rwait    iowatch.Watch
+	cooled   bool // the read side forgot the handshake's reads (see readMessage)
+	idleOK   bool // in ReadOrIdle on an enrolled connection
+	enrolled int8 // ReadOrIdle's enrolment: 0 not tried, 1 enrolled, -1 cannot park
+	idle     idlepoll.Entry
 
 	// write side, shared by Write, PONG replies and Ping
 	wmu   sync.Mutex
@@ -144,6 +148,7 @@ func (c *Conn) Close() error {
 	err := transport.ErrClosed
 	c.closeOnce.Do(func() {
 		close(c.done)
+		c.idle.Close() // before the descriptor can be reused
 		err = c.nc.Close()
 		c.rwait.Release()
 		c.wwait.Release()
@@ -189,6 +194,9 @@ func (c *Conn) Read(ctx context.Context) ([]byte, error) {
 	}
 	msg, err := c.readMessage()
 	if err = call.End(err); err != nil {
+		if err == transport.ErrIdle {
+			return nil, err
+		}
 		c.fr.release()
 		return nil, c.fail("read", err)
 	}
@@ -204,6 +212,9 @@ func (c *Conn) readMessage() ([]byte, error) {
 		c.fr.hot = false
 	}
 	for {
+		if c.idleOK && c.fr.buffered() == 0 {
+			c.fr.idle = &c.idle // the first wait for this header may idle
+		}
 		if err := c.fr.readFull(c.hdr[:]); err != nil {
 			return nil, err
 		}
@@ -236,6 +247,27 @@ func (c *Conn) readMessage() ([]byte, error) {
 		}
 	}
 }
+
+// ReadOrIdle is Read, except that it returns transport.ErrIdle once the
+// connection has waited at a frame boundary for idle (see
+// transport.Parker). A connection that cannot park (TLS, not Linux) and a
+// ctx that can end make it Read.
+func (c *Conn) ReadOrIdle(ctx context.Context, idle time.Duration) ([]byte, error) {
+	if c.enrolled == 0 {
+		c.enrolled = -1
+		if c.fr.rr != nil && c.idle.Enroll(c.nc, c.fr.rr.RawConn(), idle) {
+			c.enrolled = 1
+		}
+	}
+	c.idleOK = c.enrolled > 0 && ctx.Done() == nil
+	msg, err := c.Read(ctx)
+	c.idleOK, c.fr.idle = false, nil
+	return msg, err
+}
+
+// Park waits for the connection without a goroutine after ReadOrIdle
+// returned transport.ErrIdle (transport.Parker).
+func (c *Conn) Park(resume func()) bool { return c.idle.Park(resume) }
 
 // After a refused frame, a bounded drain of what the peer already sent.
 const (
@@ -385,4 +417,5 @@ func (c *Conn) gotPong(p []byte) {
 var (
 	_ transport.Conn   = (*Conn)(nil)
 	_ transport.Joiner = (*Conn)(nil)
+	_ transport.Parker = (*Conn)(nil)
 )

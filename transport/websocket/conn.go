@@ -10,9 +10,11 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tollgate-wamp/tollgate/transport"
+	"github.com/tollgate-wamp/tollgate/transport/internal/idlepoll"
 	"github.com/tollgate-wamp/tollgate/transport/internal/iowatch"
 	"github.com/tollgate-wamp/tollgate/wamp/codec"
 )
@@ -38,12 +40,15 @@ type Conn struct {
 	info    transport.Info
 
 	// read side, owned by the single reader
-	fr      *frameReader
-	rwait   iowatch.Watch
-	maxRecv int // current receive limit
-	maxFull int // the limit after Joined
-	pending []byte
-	ctrl    [maxControlPayload]byte
+	fr       *frameReader
+	rwait    iowatch.Watch
+	maxRecv  int // current receive limit
+	maxFull  int // the limit after Joined
+	pending  []byte
+	ctrl     [maxControlPayload]byte
+	idleOK   bool // in ReadOrIdle on an enrolled connection
+	enrolled int8 // ReadOrIdle's enrolment: 0 not tried, 1 enrolled, -1 cannot park
+	idle     idlepoll.Entry
 
 	// write side, shared by Write, pongs, pings and close frames
 	wmu       sync.Mutex
@@ -154,6 +159,9 @@ func (c *Conn) Read(ctx context.Context) ([]byte, error) {
 	}
 	data, err := c.readMessage()
 	if err = call.End(err); err != nil {
+		if err == transport.ErrIdle {
+			return nil, err
+		}
 		return nil, c.readFailed(err)
 	}
 	if !c.batched {
@@ -174,6 +182,9 @@ func (c *Conn) readMessage() ([]byte, error) {
 		op  byte // opcode of the message being assembled; 0 before its first frame
 	)
 	for {
+		if op == 0 && c.idleOK && c.fr.buffered() == 0 {
+			c.fr.idle = &c.idle // the first wait for this header may idle
+		}
 		h, err := c.fr.header()
 		if err != nil {
 			return nil, err
@@ -217,6 +228,27 @@ func (c *Conn) readMessage() ([]byte, error) {
 		}
 	}
 }
+
+// ReadOrIdle is Read, except that it returns transport.ErrIdle once the
+// connection has waited between messages for idle (see transport.Parker).
+// A connection that cannot park (TLS, not Linux) and a ctx that can end
+// make it Read.
+func (c *Conn) ReadOrIdle(ctx context.Context, idle time.Duration) ([]byte, error) {
+	if c.enrolled == 0 {
+		c.enrolled = -1
+		if c.fr.rr != nil && c.idle.Enroll(c.nc, c.fr.rr.RawConn(), idle) {
+			c.enrolled = 1
+		}
+	}
+	c.idleOK = c.enrolled > 0 && ctx.Done() == nil
+	msg, err := c.Read(ctx)
+	c.idleOK, c.fr.idle = false, nil
+	return msg, err
+}
+
+// Park waits for the connection without a goroutine after ReadOrIdle
+// returned transport.ErrIdle (transport.Parker).
+func (c *Conn) Park(resume func()) bool { return c.idle.Park(resume) }
 
 func msgType(op byte) string {
 	if op == opText {
@@ -358,4 +390,5 @@ func (c *Conn) nextFromBatch() ([]byte, error) {
 var (
 	_ transport.Conn   = (*Conn)(nil)
 	_ transport.Joiner = (*Conn)(nil)
+	_ transport.Parker = (*Conn)(nil)
 )
