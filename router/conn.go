@@ -198,6 +198,7 @@ func (c *conn) park(s *session) bool {
 		parked.Add(-1)
 		asides.Go(func() { c.run(s) })
 	}) {
+		c.r.connParked() // memory.go
 		return true
 	}
 	parked.Add(-1)
