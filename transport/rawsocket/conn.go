@@ -46,7 +46,7 @@ type Conn struct {
 	// read side, owned by the single reader
 	fr       frameReader
 	hdr      [4]byte
-	rwait    iowatch.Watch
+	rwait    iowatch.Lazy
 	cooled   bool // the read side forgot the handshake's reads (see readMessage)
 	idleOK   bool // in ReadOrIdle on an enrolled connection
 	enrolled int8 // ReadOrIdle's enrolment: 0 not tried, 1 enrolled, -1 cannot park
@@ -61,9 +61,14 @@ type Conn struct {
 	done      chan struct{}
 	closeOnce sync.Once
 
-	pingSeq atomic.Uint64
-	pingMu  sync.Mutex
-	pings   map[uint64]chan struct{}
+	pings atomic.Pointer[pings] // made by the first Ping
+}
+
+// pings are the PINGs waiting for their PONG.
+type pings struct {
+	seq atomic.Uint64
+	mu  sync.Mutex
+	m   map[uint64]chan struct{}
 }
 
 // newConn wraps nc after the handshake. Frames over preJoin are refused
@@ -91,7 +96,6 @@ func newConn(nc net.Conn, c codec.Codec, maxRecv, preJoin, maxSend int) *Conn {
 		preJoin: min(preJoin, maxRecv),
 		maxSend: maxSend,
 		info:    info,
-		rwait:   iowatch.Watch{Set: iowatch.SetRead},
 		wwait:   iowatch.Watch{Set: iowatch.SetWrite},
 		done:    make(chan struct{}),
 	}
@@ -188,7 +192,7 @@ func (c *Conn) Read(ctx context.Context) ([]byte, error) {
 	if c.isClosed() {
 		return nil, transport.ErrClosed
 	}
-	call, err := c.rwait.Begin(ctx, c.nc)
+	call, err := c.rwait.Begin(ctx, c.nc, iowatch.SetRead)
 	if err != nil {
 		return nil, c.fail("read", err)
 	}
@@ -255,7 +259,7 @@ func (c *Conn) readMessage() ([]byte, error) {
 func (c *Conn) ReadOrIdle(ctx context.Context, idle time.Duration) ([]byte, error) {
 	if c.enrolled == 0 {
 		c.enrolled = -1
-		if c.fr.rr != nil && c.idle.Enroll(c.nc, c.fr.rr.RawConn(), idle) {
+		if c.fr.rr != nil && c.idle.Enroll(c.nc, idle) {
 			c.enrolled = 1
 		}
 	}
@@ -370,20 +374,22 @@ func (c *Conn) writeFrames(ctx context.Context, typ byte, frames [][]byte) error
 // a concurrent Read. It returns ctx.Err() if ctx ends first and ErrClosed if
 // the connection closes.
 func (c *Conn) Ping(ctx context.Context) error {
-	seq := c.pingSeq.Add(1)
+	ps := c.pings.Load()
+	if ps == nil {
+		c.pings.CompareAndSwap(nil, &pings{m: make(map[uint64]chan struct{})})
+		ps = c.pings.Load()
+	}
+	seq := ps.seq.Add(1)
 	var payload [8]byte
 	binary.BigEndian.PutUint64(payload[:], seq)
 	ch := make(chan struct{})
-	c.pingMu.Lock()
-	if c.pings == nil {
-		c.pings = make(map[uint64]chan struct{})
-	}
-	c.pings[seq] = ch
-	c.pingMu.Unlock()
+	ps.mu.Lock()
+	ps.m[seq] = ch
+	ps.mu.Unlock()
 	defer func() {
-		c.pingMu.Lock()
-		delete(c.pings, seq)
-		c.pingMu.Unlock()
+		ps.mu.Lock()
+		delete(ps.m, seq)
+		ps.mu.Unlock()
 	}()
 	if err := c.writeFrames(ctx, framePing, [][]byte{payload[:]}); err != nil {
 		return err
@@ -402,13 +408,17 @@ func (c *Conn) gotPong(p []byte) {
 	if len(p) != 8 {
 		return // not ours: peers may PONG unsolicited
 	}
-	seq := binary.BigEndian.Uint64(p)
-	c.pingMu.Lock()
-	ch, ok := c.pings[seq]
-	if ok {
-		delete(c.pings, seq)
+	ps := c.pings.Load()
+	if ps == nil {
+		return // we sent no PING
 	}
-	c.pingMu.Unlock()
+	seq := binary.BigEndian.Uint64(p)
+	ps.mu.Lock()
+	ch, ok := ps.m[seq]
+	if ok {
+		delete(ps.m, seq)
+	}
+	ps.mu.Unlock()
 	if ok {
 		close(ch)
 	}

@@ -41,11 +41,10 @@ type Conn struct {
 
 	// read side, owned by the single reader
 	fr       *frameReader
-	rwait    iowatch.Watch
+	rwait    iowatch.Lazy
 	maxRecv  int // current receive limit
 	maxFull  int // the limit after Joined
 	pending  []byte
-	ctrl     [maxControlPayload]byte
 	idleOK   bool // in ReadOrIdle on an enrolled connection
 	enrolled int8 // ReadOrIdle's enrolment: 0 not tried, 1 enrolled, -1 cannot park
 	idle     idlepoll.Entry
@@ -99,7 +98,6 @@ func newConn(nc net.Conn, cfg connConfig) *Conn {
 		op:      op,
 		info:    info,
 		fr:      newFrameReader(nc, cfg.buffered),
-		rwait:   iowatch.Watch{Set: iowatch.SetRead},
 		maxRecv: maxRecv,
 		maxFull: cfg.maxSize,
 		wwait:   iowatch.Watch{Set: iowatch.SetWrite},
@@ -153,7 +151,7 @@ func (c *Conn) Read(ctx context.Context) ([]byte, error) {
 	if c.isClosed() {
 		return nil, transport.ErrClosed
 	}
-	call, err := c.rwait.Begin(ctx, c.nc)
+	call, err := c.rwait.Begin(ctx, c.nc, iowatch.SetRead)
 	if err != nil {
 		return nil, c.fail("read", err)
 	}
@@ -236,7 +234,7 @@ func (c *Conn) readMessage() ([]byte, error) {
 func (c *Conn) ReadOrIdle(ctx context.Context, idle time.Duration) ([]byte, error) {
 	if c.enrolled == 0 {
 		c.enrolled = -1
-		if c.fr.rr != nil && c.idle.Enroll(c.nc, c.fr.rr.RawConn(), idle) {
+		if c.fr.rr != nil && c.idle.Enroll(c.nc, idle) {
 			c.enrolled = 1
 		}
 	}
@@ -271,7 +269,10 @@ func (e *tooBigError) Unwrap() error { return transport.ErrMessageTooBig }
 
 // control handles a ping, pong or close frame.
 func (c *Conn) control(h frameHeader) error {
-	p, err := c.fr.payload(c.ctrl[:0], h)
+	// Control frames are rare (keep-alives, close): a buffer of their
+	// own rather than 125 bytes in every connection.
+	var ctrl [maxControlPayload]byte
+	p, err := c.fr.payload(ctrl[:0], h)
 	if err != nil {
 		return err
 	}

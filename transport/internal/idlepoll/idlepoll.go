@@ -39,34 +39,29 @@ const (
 
 // Entry is one connection's idle state. Its zero value is not enrolled;
 // a connection embeds one and calls Enroll before its first idle read.
+// It is small (48 bytes): what only the poller needs is in its table.
 type Entry struct {
 	state atomic.Uint32
+	slot  int32 // index in poller.slots + 1; 0: not enrolled (poller.mu)
 
 	// mu orders the sweeper's past deadline before the reader's clearing
 	// of it, and Park against Close and wake.
 	mu     sync.Mutex
 	nc     net.Conn
-	rc     syscall.RawConn
 	resume func() // while parked
 	armed  bool   // registered in the epoll set (one-shot, possibly fired)
 	closed bool
-
-	// The poller's, under poller.mu.
-	slot int32 // index in poller.entries + 1; 0: not enrolled
-	gen  uint32
-	idle time.Duration
-	seen int64 // when a sweep first saw the wait (UnixNano)
 }
 
 // Supported reports whether connections can park on this platform.
 func Supported() bool { return supported }
 
-// Enroll makes e the idle state of nc, whose socket is rc, with idle as
-// the time a reader waits at a boundary before it is interrupted. It
-// reports false, leaving e unenrolled, if parking is not supported or e
-// was closed.
-func (e *Entry) Enroll(nc net.Conn, rc syscall.RawConn, idle time.Duration) bool {
-	if !supported || idle <= 0 {
+// Enroll makes e the idle state of nc, with idle as the time a reader
+// waits at a boundary before it is interrupted. It reports false, leaving
+// e unenrolled, if parking is not supported, nc does not expose its
+// socket (syscall.Conn) or e was closed.
+func (e *Entry) Enroll(nc net.Conn, idle time.Duration) bool {
+	if _, ok := nc.(syscall.Conn); !ok || !supported || idle <= 0 {
 		return false
 	}
 	e.mu.Lock()
@@ -77,7 +72,7 @@ func (e *Entry) Enroll(nc net.Conn, rc syscall.RawConn, idle time.Duration) bool
 	if e.slot != 0 {
 		return true
 	}
-	e.nc, e.rc = nc, rc
+	e.nc = nc
 	return thePoller.enroll(e, idle)
 }
 

@@ -5,6 +5,7 @@ package idlepoll
 import (
 	"encoding/binary"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -26,13 +27,21 @@ type poller struct {
 	epfd    int // 0 until first used
 	evfd    int // eventfd, token 0: wakes the loop to stop
 	broken  bool
-	entries []*Entry // by slot-1; nil: free
+	slots   []slot // by Entry.slot-1
 	free    []int32
 	gen     uint32
 	count   int
 	running bool
 	period  time.Duration
 	cand    []*Entry // the loop's scratch for a sweep
+}
+
+// slot is an enrolled entry's row in the poller's table.
+type slot struct {
+	e    *Entry // nil: free
+	gen  uint32 // tells a reused slot's tokens from its last entry's
+	idle time.Duration
+	seen int64 // when a sweep first saw the current wait (UnixNano)
 }
 
 var thePoller = poller{period: maxPeriod}
@@ -71,17 +80,17 @@ func (p *poller) enroll(e *Entry, idle time.Duration) bool {
 		}
 	}
 	p.period = min(p.period, max(minPeriod, idle/2))
-	e.idle = idle
+	p.gen++
+	row := slot{e: e, gen: p.gen, idle: idle}
 	var i int32
 	if n := len(p.free); n > 0 {
 		i, p.free = p.free[n-1], p.free[:n-1]
-		p.entries[i] = e
+		p.slots[i] = row
 	} else {
-		i = int32(len(p.entries))
-		p.entries = append(p.entries, e)
+		i = int32(len(p.slots))
+		p.slots = append(p.slots, row)
 	}
-	p.gen++
-	e.slot, e.gen = i+1, p.gen
+	e.slot = i + 1
 	p.count++
 	if !p.running {
 		p.running = true
@@ -92,13 +101,13 @@ func (p *poller) enroll(e *Entry, idle time.Duration) bool {
 
 func (p *poller) unenroll(e *Entry) {
 	p.mu.Lock()
-	p.entries[e.slot-1] = nil
+	p.slots[e.slot-1].e = nil
 	p.free = append(p.free, e.slot-1)
 	e.slot = 0
 	p.count--
 	stop := p.count == 0 && p.running
 	if p.count == 0 {
-		p.entries, p.free = nil, nil // a mass close leaves no table behind
+		p.slots, p.free = nil, nil // a mass close leaves no table behind
 	}
 	p.mu.Unlock()
 	if stop {
@@ -108,24 +117,38 @@ func (p *poller) unenroll(e *Entry) {
 	}
 }
 
-// arm registers e (or re-arms its one-shot registration); e.mu is held.
+// arm registers e (or re-arms its one-shot registration) under its
+// token; e.mu is held.
 func (p *poller) arm(e *Entry) error {
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: e.slot, Pad: int32(e.gen)}
+	p.mu.Lock()
+	gen := p.slots[e.slot-1].gen
+	p.mu.Unlock()
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: e.slot, Pad: int32(gen)}
 	op := unix.EPOLL_CTL_ADD
 	if e.armed {
 		op = unix.EPOLL_CTL_MOD
 	}
-	var cerr error
-	if err := e.rc.Control(func(fd uintptr) { cerr = unix.EpollCtl(p.epfd, op, int(fd), &ev) }); err != nil {
-		return err // closed
-	}
-	return cerr
+	return control(e, func(fd int) error { return unix.EpollCtl(p.epfd, op, fd, &ev) })
 }
 
 // disarm removes e from the epoll set while its descriptor is still
-// open (Control holds it); e.mu is held.
+// open; e.mu is held.
 func (p *poller) disarm(e *Entry) {
-	_ = e.rc.Control(func(fd uintptr) { _ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil) })
+	_ = control(e, func(fd int) error { return unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil) })
+}
+
+// control runs f on e's descriptor, which stays open while f runs
+// (syscall.RawConn.Control); it fails if the connection is closed.
+func control(e *Entry, f func(fd int) error) error {
+	rc, err := e.nc.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
 }
 
 func (p *poller) loop() {
@@ -172,11 +195,11 @@ func (p *poller) periodNow() time.Duration {
 func (p *poller) lookup(slot int32, gen uint32) *Entry {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if slot < 1 || int(slot) > len(p.entries) {
+	if slot < 1 || int(slot) > len(p.slots) {
 		return nil
 	}
-	if e := p.entries[slot-1]; e != nil && e.gen == gen {
-		return e
+	if row := p.slots[slot-1]; row.e != nil && row.gen == gen {
+		return row.e
 	}
 	return nil
 }
@@ -189,18 +212,19 @@ func (p *poller) sweep() {
 	now := time.Now().UnixNano()
 	p.mu.Lock()
 	cand := p.cand[:0]
-	for _, e := range p.entries {
-		if e == nil {
+	for i := range p.slots {
+		row := &p.slots[i]
+		if row.e == nil {
 			continue
 		}
-		switch e.state.Load() {
+		switch row.e.state.Load() {
 		case stWaiting:
-			if e.state.CompareAndSwap(stWaiting, stSeen) {
-				e.seen = now
+			if row.e.state.CompareAndSwap(stWaiting, stSeen) {
+				row.seen = now
 			}
 		case stSeen:
-			if now-e.seen >= int64(e.idle) {
-				cand = append(cand, e)
+			if now-row.seen >= int64(row.idle) {
+				cand = append(cand, row.e)
 			}
 		}
 	}
@@ -227,10 +251,10 @@ func (e *Entry) interrupt() {
 func (p *poller) fail() {
 	p.mu.Lock()
 	p.broken, p.running = true, false
-	parked := make([]*Entry, 0, len(p.entries))
-	for _, e := range p.entries {
-		if e != nil {
-			parked = append(parked, e)
+	parked := make([]*Entry, 0, p.count)
+	for _, row := range p.slots {
+		if row.e != nil {
+			parked = append(parked, row.e)
 		}
 	}
 	p.mu.Unlock()

@@ -73,9 +73,6 @@ func (r *Reader) ReadPooledIdle(e *idlepoll.Entry) (p *[]byte, n int, err error)
 	return p, n, err
 }
 
-// RawConn is the socket the Reader reads.
-func (r *Reader) RawConn() syscall.RawConn { return r.rc }
-
 // Read reads into b (len(b) > 0) as io.Reader does.
 func (r *Reader) Read(b []byte) (int, error) {
 	r.into = b
