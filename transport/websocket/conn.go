@@ -149,7 +149,7 @@ func (c *Conn) Read(ctx context.Context) ([]byte, error) {
 		return c.nextFromBatch()
 	}
 	if c.isClosed() {
-		return nil, transport.ErrClosed
+		return nil, c.fail("read", transport.ErrClosed) // the keep-alive's failure if it closed a parked conn
 	}
 	call, err := c.rwait.Begin(ctx, c.nc, iowatch.SetRead)
 	if err != nil {
