@@ -53,9 +53,6 @@ type Entry struct {
 	closed bool
 }
 
-// Supported reports whether connections can park on this platform.
-func Supported() bool { return supported }
-
 // Enroll makes e the idle state of nc, with idle as the time a reader
 // waits at a boundary before it is interrupted. It reports false, leaving
 // e unenrolled, if parking is not supported, nc does not expose its
@@ -74,14 +71,6 @@ func (e *Entry) Enroll(nc net.Conn, idle time.Duration) bool {
 	}
 	e.nc = nc
 	return thePoller.enroll(e, idle)
-}
-
-// Enrolled reports whether e was enrolled and not closed; only e's reader
-// may ask.
-func (e *Entry) Enrolled() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return !e.closed && e.slot != 0
 }
 
 // Waiting notes that the reader is about to wait for bytes at a message
@@ -167,9 +156,6 @@ func (e *Entry) Close() {
 		f()
 	}
 }
-
-// Parked reports whether e is parked (for tests and metrics).
-func (e *Entry) Parked() bool { return e.state.Load() == stParked }
 
 // ErrIdle is what a reader interrupted at a boundary returns.
 var ErrIdle = transport.ErrIdle
