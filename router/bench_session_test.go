@@ -160,21 +160,22 @@ func TestIdleClients(t *testing.T) {
 	}
 }
 
-// settled waits (at most 10 s) until the router holds sessions sessions and
-// its goroutine count is stable, then returns its heap plus goroutine
+// settled waits (at most 20 s) until the router holds sessions sessions,
+// all parked (Options.IdleParkAfter, 2 s), and its goroutine count is stable, then returns its heap plus goroutine
 // stacks after a GC, its goroutines and its resident memory.
 func settled(b *testing.B, srv *routertest.Server, sessions int) (inuse, stack int64, goroutines int, rss int64) {
 	b.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	last := -1
 	for {
 		inuse, stack = inUse()
 		g := runtime.NumGoroutine()
-		if srv.Router().Stats().Sessions == sessions && g == last {
+		if st := srv.Router().Stats(); st.Sessions == sessions && st.Parked == sessions && g == last {
 			return inuse, stack, g, procRSS(b)
 		}
 		if time.Now().After(deadline) {
-			b.Fatalf("router did not settle at %d sessions: %d held, %d goroutines", sessions, srv.Router().Stats().Sessions, g)
+			st := srv.Router().Stats()
+			b.Fatalf("router did not settle at %d sessions: %d held, %d parked, %d goroutines", sessions, st.Sessions, st.Parked, g)
 		}
 		last = g
 	}

@@ -44,6 +44,11 @@ type conn struct {
 	// accept (edge.go); zero when the connection came from elsewhere.
 	helloDeadline time.Time
 
+	// The read loop's: parkable while an established session reads (its
+	// reads may find the connection idle), idle when one did, noPark once
+	// the transport refused to park.
+	parkable, idle, noPark bool
+
 	msgs  msgCounters              // this connection's share of the message counters (metrics_shard.go)
 	calls atomic.Pointer[callHist] // its calls' latency, from the first call on (metrics_calls.go)
 }
@@ -130,45 +135,96 @@ func (c *conn) closeAfterDrain() {
 	}()
 }
 
-// serve runs the connection's read loop until it ends. It owns the
-// connection: it starts the writer and closes everything on return. The
-// writer runs only while frames wait (transport.Queue.Start), so an idle
-// connection has one goroutine, this one.
+// serve starts the connection: its writer, which runs only while frames
+// wait (transport.Queue.Start), and its read loop (run). An idle
+// connection has one goroutine, its read loop, and a parked one none.
 func (c *conn) serve() {
-	ctx, cancel := c.ctx, c.cancel
 	// Reads and writes need no context: whatever cancels ctx closes the
 	// transport too (close), which ends them, and a context would cost
 	// every connection two context.AfterFunc registrations.
 	c.q.Start(context.Background(), c.writeFailed)
+	c.run(nil)
+}
+
+// run is the read loop: it runs the connection's WAMP sessions one after
+// the other (a new HELLO may follow a GOODBYE), from s when it resumes
+// an established session after parking (nil: a handshake first), until
+// the connection ends (end) or parks again (park: this goroutine returns
+// and run resumes on another when the socket is readable or closed).
+func (c *conn) run(s *session) {
+	ctx := c.ctx
+	parked := false
 	defer func() {
 		if v := recover(); v != nil {
 			c.log.Error("panic in session; closing it", "panic", v, "stack", string(debug.Stack()))
 		}
-		if s := c.current.Swap(nil); s != nil {
-			s.leaveRealm()
+		if !parked {
+			c.end()
 		}
-		// Give queued frames (ABORT, GOODBYE) a moment to reach the peer.
-		dctx, dcancel := context.WithTimeout(context.Background(), c.r.opts.GoodbyeTimeout)
-		c.q.Drain(dctx)
-		dcancel()
-		cancel()
-		c.close()
-		c.q.Wait()
 	}()
-
 	for {
-		s := &session{conn: c, log: c.log}
-		if !c.handshakeAside(ctx, s) { // makes s current once it joined
-			return
+		if s == nil {
+			s = &session{conn: c, log: c.log}
+			if !c.handshakeAside(ctx, s) { // makes s current once it joined
+				return
+			}
 		}
+		c.parkable = c.r.opts.IdleParkAfter > 0
 		more := s.established(ctx)
+		c.parkable = false
+		if c.idle {
+			c.idle = false
+			if parked = c.park(s); parked {
+				return
+			}
+			continue // closed meanwhile (the read fails) or cannot park
+		}
 		c.current.Store(nil)
 		s.leaveRealm()
 		if !more {
 			return
 		}
-		// GOODBYE exchanged: the transport stays open for a new HELLO.
+		s = nil // GOODBYE exchanged: the transport stays open for a new HELLO
 	}
+}
+
+// park hands the idle connection's wait to the transport (read found it
+// idle). It reports false if the transport refused: the connection was
+// closed meanwhile, or cannot park, which then stops trying.
+func (c *conn) park(s *session) bool {
+	parked := &c.r.stats.parked
+	parked.Add(1) // before: resume may run before Park returns
+	if c.tc.(transport.Parker).Park(func() {
+		parked.Add(-1)
+		asides.Go(func() { c.run(s) })
+	}) {
+		c.r.connParked() // memory.go
+		return true
+	}
+	parked.Add(-1)
+	c.noPark = true
+	return false
+}
+
+// end runs once the read loop is over: the session leaves, queued frames
+// (ABORT, GOODBYE) get a moment to reach the peer, the connection closes
+// and leaves the router.
+func (c *conn) end() {
+	if s := c.current.Swap(nil); s != nil {
+		s.leaveRealm()
+	}
+	dctx, dcancel := context.WithTimeout(context.Background(), c.r.opts.GoodbyeTimeout)
+	c.q.Drain(dctx)
+	dcancel()
+	c.close()
+	c.q.Wait()
+	r := c.r
+	r.mu.Lock()
+	delete(r.conns, c)
+	r.retire(c)
+	r.connClosed() // memory.go
+	r.mu.Unlock()
+	r.wg.Done()
 }
 
 // writeFailed ends the connection after a failed write (the queue has
@@ -206,7 +262,19 @@ var asides = linger.New(50 * time.Millisecond)
 // read reads and decodes one message. A decode failure is answered with
 // ABORT protocol_violation and reported as ok=false.
 func (c *conn) read(ctx context.Context) (wamp.Message, bool) {
-	data, err := c.tc.Read(context.Background()) // see serve: close ends it
+	var (
+		data []byte
+		err  error
+	)
+	if pk, ok := c.tc.(transport.Parker); ok && c.parkable && !c.noPark {
+		data, err = pk.ReadOrIdle(context.Background(), c.r.opts.IdleParkAfter)
+		if err == transport.ErrIdle {
+			c.idle = true // run parks the connection
+			return nil, false
+		}
+	} else {
+		data, err = c.tc.Read(context.Background()) // see serve: close ends it
+	}
 	if err != nil {
 		if errors.Is(err, transport.ErrMessageTooBig) {
 			c.abort(wamp.ErrProtocolViolation, "message exceeds the maximum size")

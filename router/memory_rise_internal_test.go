@@ -47,3 +47,25 @@ func TestMemReleaseAfterRise(t *testing.T) {
 		t.Fatal("a rise from the fewest open did not arm")
 	}
 }
+
+// releasePark parkings arm one release, held back by a recent release
+// for parkings but not by one for a rise.
+func TestMemReleaseAfterParkings(t *testing.T) {
+	now := time.Now()
+	m := memRelease{lastRise: now}
+	for range releasePark - 1 {
+		if _, ok := m.parked(now); ok {
+			t.Fatal("armed before releasePark parkings")
+		}
+	}
+	if d, ok := m.parked(now); !ok || d != releaseDelay {
+		t.Fatalf("after %d parkings: release in %v, %v; want %v", releasePark, d, ok, releaseDelay)
+	}
+	if !m.park || m.rise {
+		t.Fatal("armed release not marked as the parkings'")
+	}
+	m = memRelease{lastPark: now, parks: releasePark - 1}
+	if d, ok := m.parked(now.Add(time.Second)); !ok || d != releaseEvery-time.Second {
+		t.Fatalf("right after a parkings' release: %v, %v; want %v", d, ok, releaseEvery-time.Second)
+	}
+}

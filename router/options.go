@@ -34,6 +34,13 @@ type Options struct {
 	// Crossbar and Autobahn reply) or GoodbyeSpec
 	// (wamp.close.goodbye_and_out). docs/protocol.md says why.
 	GoodbyeReason wamp.URI
+	// IdleParkAfter is how long an established session's read loop waits
+	// for its peer's next message before the connection is parked: its
+	// goroutine returns and the socket waits in a router-wide epoll set
+	// until it is readable (plain TCP and Unix sockets on Linux; TLS keeps
+	// its goroutine). Parked after between this and twice this. Default
+	// 2s; negative never parks.
+	IdleParkAfter time.Duration
 
 	// MaxQueueBytes bounds each session's outbound queue in bytes.
 	// Default 4 MiB.

@@ -83,11 +83,13 @@ type stats struct {
 	rateLimitCloses   atomic.Uint64
 	refusedConns      atomic.Uint64
 	handshakeTimeouts atomic.Uint64
+	parked            atomic.Int64 // connections parked now (conn.park)
 }
 
 // Stats are counters since the router started.
 type Stats struct {
 	Sessions            int    // established sessions now
+	Parked              int    // connections parked now: idle, without a read-loop goroutine (Options.IdleParkAfter)
 	RetainedBytes       int64  // accounted bytes of retained events now, all realms
 	HistoryBytes        int64  // accounted bytes of event history now, all realms
 	ProtocolViolations  uint64 // sessions aborted for protocol violations
@@ -126,6 +128,9 @@ func New(opts Options) (*Router, error) {
 	}
 	if o.GoodbyeReason == "" {
 		o.GoodbyeReason = GoodbyeCrossbar
+	}
+	if o.IdleParkAfter == 0 {
+		o.IdleParkAfter = 2 * time.Second
 	}
 	if o.GoodbyeTimeout <= 0 {
 		o.GoodbyeTimeout = 5 * time.Second
@@ -194,6 +199,7 @@ func (r *Router) Stats() Stats {
 	}
 	return Stats{
 		Sessions:            n,
+		Parked:              int(r.stats.parked.Load()),
 		RetainedBytes:       retained,
 		HistoryBytes:        history,
 		ProtocolViolations:  r.stats.protocolViolations.Load(),
@@ -268,22 +274,14 @@ func featureDict(keys []string) wamp.Dict {
 	return d
 }
 
-// serveConn runs an established transport connection until it ends.
-// It blocks; it returns at once if the router is shutting down.
+// serveConn runs an established transport connection until it ends or
+// parks (conn.run: an idle connection's read loop gives its goroutine up
+// and resumes on another); conn.end then leaves the router. It returns at
+// once if the router is shutting down.
 func (r *Router) serveConn(ctx context.Context, tc transport.Conn, authenticators map[string]auth.Authenticator) {
-	c := r.newConn(ctx, tc, authenticators)
-	if c == nil {
-		return
+	if c := r.newConn(ctx, tc, authenticators); c != nil {
+		c.serve()
 	}
-	defer func() {
-		r.mu.Lock()
-		delete(r.conns, c)
-		r.retire(c)
-		r.connClosed() // memory.go
-		r.mu.Unlock()
-		r.wg.Done()
-	}()
-	c.serve()
 }
 
 // newConn makes tc a connection of r, or closes it and returns nil. Apart

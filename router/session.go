@@ -68,12 +68,15 @@ func (s *session) Kill(reason wamp.URI, msg string) {
 }
 
 // established routes messages until GOODBYE (returns true: the transport
-// may carry a new session) or the connection ends (false). Each request is
+// may carry a new session), the connection ends or it is idle (false;
+// conn.run tells them apart). Each request is
 // parsed once here and handed to its handler (pubsub.go, rpc.go), which
 // applies the realm's policy (policy.go) and passes it to the broker or
 // dealer. A handler returning false has aborted the session.
 func (s *session) established(ctx context.Context) bool {
-	s.rate = s.realm.rates.forSession(s.authid, s.authrole)
+	if s.rate == nil { // not again when the loop resumes after parking (conn.run)
+		s.rate = s.realm.rates.forSession(s.authid, s.authrole)
+	}
 	for {
 		m, ok := s.read(ctx)
 		if !ok {

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/tollgate-wamp/tollgate/wamp/codec"
 )
@@ -31,7 +32,33 @@ var (
 	// ErrWouldBlock is returned by TryWriter.TryWrite when the socket
 	// does not take the frames without waiting.
 	ErrWouldBlock = errors.New("transport: write would block")
+	// ErrIdle is returned by Parker.ReadOrIdle when the connection has
+	// waited for its peer's next message for the idle time, with nothing
+	// buffered; the connection stays usable.
+	ErrIdle = errors.New("transport: idle")
 )
+
+// Parker is implemented by connections that can wait for their peer's
+// next message without a goroutine (a plain socket on Linux): an idle
+// session then holds no read-loop stack. Neither method may be called
+// concurrently with Read.
+type Parker interface {
+	// ReadOrIdle is Read, except that once the connection has waited
+	// between idle and twice that for its next message at a message
+	// boundary (never inside a frame, nothing buffered), it returns
+	// ErrIdle and the connection stays as it was. With a ctx that can end,
+	// or a connection that cannot park, it is Read.
+	ReadOrIdle(ctx context.Context, idle time.Duration) ([]byte, error)
+	// Park, after ReadOrIdle returned ErrIdle, waits for the connection
+	// without the caller's goroutine: resume runs once, on another
+	// goroutine, when the socket has bytes, reaches EOF or fails, or when
+	// the connection is closed; the caller then reads on (a closed
+	// connection's Read fails with ErrClosed). After Park returned true the
+	// caller must not read until resume runs. It returns false, without
+	// calling resume, if the connection is closed or cannot park; the
+	// caller then reads as usual.
+	Park(resume func()) bool
+}
 
 // DefaultPreJoinMaxMessageSize is the receive limit of a connection whose
 // session has not joined yet: a HELLO or AUTHENTICATE needs a few KiB, so an

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/transport"
+	"github.com/tollgate-wamp/tollgate/transport/internal/idlepoll"
 	"github.com/tollgate-wamp/tollgate/transport/internal/iowatch"
 	"github.com/tollgate-wamp/tollgate/transport/internal/trywrite"
 	"github.com/tollgate-wamp/tollgate/wamp/codec"
@@ -45,10 +46,13 @@ type Conn struct {
 	info    transport.Info
 
 	// read side, owned by the single reader
-	fr     frameReader
-	hdr    [4]byte
-	rwait  iowatch.Watch
-	cooled bool // the read side forgot the handshake's reads (see readMessage)
+	fr       frameReader
+	hdr      [4]byte
+	rwait    iowatch.Lazy
+	cooled   bool // the read side forgot the handshake's reads (see readMessage)
+	idleOK   bool // in ReadOrIdle on an enrolled connection
+	enrolled int8 // ReadOrIdle's enrolment: 0 not tried, 1 enrolled, -1 cannot park
+	idle     idlepoll.Entry
 
 	// write side, shared by Write, PONG replies and Ping
 	wmu   sync.Mutex
@@ -59,9 +63,14 @@ type Conn struct {
 	done      chan struct{}
 	closeOnce sync.Once
 
-	pingSeq atomic.Uint64
-	pingMu  sync.Mutex
-	pings   map[uint64]chan struct{}
+	pings atomic.Pointer[pings] // made by the first Ping
+}
+
+// pings are the PINGs waiting for their PONG.
+type pings struct {
+	seq atomic.Uint64
+	mu  sync.Mutex
+	m   map[uint64]chan struct{}
 }
 
 // newConn wraps nc after the handshake. Frames over preJoin are refused
@@ -89,7 +98,6 @@ func newConn(nc net.Conn, c codec.Codec, maxRecv, preJoin, maxSend int) *Conn {
 		preJoin: min(preJoin, maxRecv),
 		maxSend: maxSend,
 		info:    info,
-		rwait:   iowatch.Watch{Set: iowatch.SetRead},
 		wwait:   iowatch.Watch{Set: iowatch.SetWrite},
 		done:    make(chan struct{}),
 	}
@@ -146,6 +154,7 @@ func (c *Conn) Close() error {
 	err := transport.ErrClosed
 	c.closeOnce.Do(func() {
 		close(c.done)
+		c.idle.Close() // before the descriptor can be reused
 		err = c.nc.Close()
 		c.rwait.Release()
 		c.wwait.Release()
@@ -185,12 +194,15 @@ func (c *Conn) Read(ctx context.Context) ([]byte, error) {
 	if c.isClosed() {
 		return nil, transport.ErrClosed
 	}
-	call, err := c.rwait.Begin(ctx, c.nc)
+	call, err := c.rwait.Begin(ctx, c.nc, iowatch.SetRead)
 	if err != nil {
 		return nil, c.fail("read", err)
 	}
 	msg, err := c.readMessage()
 	if err = call.End(err); err != nil {
+		if err == transport.ErrIdle {
+			return nil, err
+		}
 		c.fr.release()
 		return nil, c.fail("read", err)
 	}
@@ -206,6 +218,9 @@ func (c *Conn) readMessage() ([]byte, error) {
 		c.fr.hot = false
 	}
 	for {
+		if c.idleOK && c.fr.buffered() == 0 {
+			c.fr.idle = &c.idle // the first wait for this header may idle
+		}
 		if err := c.fr.readFull(c.hdr[:]); err != nil {
 			return nil, err
 		}
@@ -238,6 +253,27 @@ func (c *Conn) readMessage() ([]byte, error) {
 		}
 	}
 }
+
+// ReadOrIdle is Read, except that it returns transport.ErrIdle once the
+// connection has waited at a frame boundary for idle (see
+// transport.Parker). A connection that cannot park (TLS, not Linux) and a
+// ctx that can end make it Read.
+func (c *Conn) ReadOrIdle(ctx context.Context, idle time.Duration) ([]byte, error) {
+	if c.enrolled == 0 {
+		c.enrolled = -1
+		if c.fr.rr != nil && c.idle.Enroll(c.nc, idle) {
+			c.enrolled = 1
+		}
+	}
+	c.idleOK = c.enrolled > 0 && ctx.Done() == nil
+	msg, err := c.Read(ctx)
+	c.idleOK, c.fr.idle = false, nil
+	return msg, err
+}
+
+// Park waits for the connection without a goroutine after ReadOrIdle
+// returned transport.ErrIdle (transport.Parker).
+func (c *Conn) Park(resume func()) bool { return c.idle.Park(resume) }
 
 // After a refused frame, a bounded drain of what the peer already sent.
 const (
@@ -419,20 +455,22 @@ func (c *Conn) writeHeld(ctx context.Context, rest []byte) error {
 // a concurrent Read. It returns ctx.Err() if ctx ends first and ErrClosed if
 // the connection closes.
 func (c *Conn) Ping(ctx context.Context) error {
-	seq := c.pingSeq.Add(1)
+	ps := c.pings.Load()
+	if ps == nil {
+		c.pings.CompareAndSwap(nil, &pings{m: make(map[uint64]chan struct{})})
+		ps = c.pings.Load()
+	}
+	seq := ps.seq.Add(1)
 	var payload [8]byte
 	binary.BigEndian.PutUint64(payload[:], seq)
 	ch := make(chan struct{})
-	c.pingMu.Lock()
-	if c.pings == nil {
-		c.pings = make(map[uint64]chan struct{})
-	}
-	c.pings[seq] = ch
-	c.pingMu.Unlock()
+	ps.mu.Lock()
+	ps.m[seq] = ch
+	ps.mu.Unlock()
 	defer func() {
-		c.pingMu.Lock()
-		delete(c.pings, seq)
-		c.pingMu.Unlock()
+		ps.mu.Lock()
+		delete(ps.m, seq)
+		ps.mu.Unlock()
 	}()
 	if err := c.writeFrames(ctx, framePing, [][]byte{payload[:]}); err != nil {
 		return err
@@ -451,13 +489,17 @@ func (c *Conn) gotPong(p []byte) {
 	if len(p) != 8 {
 		return // not ours: peers may PONG unsolicited
 	}
-	seq := binary.BigEndian.Uint64(p)
-	c.pingMu.Lock()
-	ch, ok := c.pings[seq]
-	if ok {
-		delete(c.pings, seq)
+	ps := c.pings.Load()
+	if ps == nil {
+		return // we sent no PING
 	}
-	c.pingMu.Unlock()
+	seq := binary.BigEndian.Uint64(p)
+	ps.mu.Lock()
+	ch, ok := ps.m[seq]
+	if ok {
+		delete(ps.m, seq)
+	}
+	ps.mu.Unlock()
 	if ok {
 		close(ch)
 	}
@@ -467,4 +509,5 @@ var (
 	_ transport.Conn      = (*Conn)(nil)
 	_ transport.Joiner    = (*Conn)(nil)
 	_ transport.TryWriter = (*Conn)(nil)
+	_ transport.Parker    = (*Conn)(nil)
 )

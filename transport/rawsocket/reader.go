@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 
+	"github.com/tollgate-wamp/tollgate/transport/internal/idlepoll"
 	"github.com/tollgate-wamp/tollgate/transport/internal/rawread"
 )
 
@@ -45,6 +46,9 @@ type frameReader struct {
 	small  []byte          // without rr: the buffer for small reads
 	r, w   int
 	hot    bool // without rr: the last read would not have fitted small
+	// idle, set at a frame boundary by ReadOrIdle, lets the next wait
+	// for bytes end in ErrIdle; the first fill clears it.
+	idle *idlepoll.Entry
 }
 
 func (fr *frameReader) init(nc net.Conn) {
@@ -84,7 +88,17 @@ func (fr *frameReader) consumed() {
 func (fr *frameReader) fill(need int) error {
 	if fr.rr != nil {
 		fr.release()
-		p, n, err := fr.rr.ReadPooled()
+		var (
+			p   *[]byte
+			n   int
+			err error
+		)
+		if e := fr.idle; e != nil {
+			fr.idle = nil
+			p, n, err = fr.rr.ReadPooledIdle(e)
+		} else {
+			p, n, err = fr.rr.ReadPooled()
+		}
 		if err != nil {
 			return err
 		}

@@ -10,9 +10,11 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tollgate-wamp/tollgate/transport"
+	"github.com/tollgate-wamp/tollgate/transport/internal/idlepoll"
 	"github.com/tollgate-wamp/tollgate/transport/internal/iowatch"
 	"github.com/tollgate-wamp/tollgate/wamp/codec"
 )
@@ -38,12 +40,14 @@ type Conn struct {
 	info    transport.Info
 
 	// read side, owned by the single reader
-	fr      *frameReader
-	rwait   iowatch.Watch
-	maxRecv int // current receive limit
-	maxFull int // the limit after Joined
-	pending []byte
-	ctrl    [maxControlPayload]byte
+	fr       *frameReader
+	rwait    iowatch.Lazy
+	maxRecv  int // current receive limit
+	maxFull  int // the limit after Joined
+	pending  []byte
+	idleOK   bool // in ReadOrIdle on an enrolled connection
+	enrolled int8 // ReadOrIdle's enrolment: 0 not tried, 1 enrolled, -1 cannot park
+	idle     idlepoll.Entry
 
 	// write side, shared by Write, pongs, pings and close frames
 	wmu       sync.Mutex
@@ -94,7 +98,6 @@ func newConn(nc net.Conn, cfg connConfig) *Conn {
 		op:      op,
 		info:    info,
 		fr:      newFrameReader(nc, cfg.buffered),
-		rwait:   iowatch.Watch{Set: iowatch.SetRead},
 		maxRecv: maxRecv,
 		maxFull: cfg.maxSize,
 		wwait:   iowatch.Watch{Set: iowatch.SetWrite},
@@ -146,14 +149,17 @@ func (c *Conn) Read(ctx context.Context) ([]byte, error) {
 		return c.nextFromBatch()
 	}
 	if c.isClosed() {
-		return nil, transport.ErrClosed
+		return nil, c.fail("read", transport.ErrClosed) // the keep-alive's failure if it closed a parked conn
 	}
-	call, err := c.rwait.Begin(ctx, c.nc)
+	call, err := c.rwait.Begin(ctx, c.nc, iowatch.SetRead)
 	if err != nil {
 		return nil, c.fail("read", err)
 	}
 	data, err := c.readMessage()
 	if err = call.End(err); err != nil {
+		if err == transport.ErrIdle {
+			return nil, err
+		}
 		return nil, c.readFailed(err)
 	}
 	if !c.batched {
@@ -174,6 +180,9 @@ func (c *Conn) readMessage() ([]byte, error) {
 		op  byte // opcode of the message being assembled; 0 before its first frame
 	)
 	for {
+		if op == 0 && c.idleOK && c.fr.buffered() == 0 {
+			c.fr.idle = &c.idle // the first wait for this header may idle
+		}
 		h, err := c.fr.header()
 		if err != nil {
 			return nil, err
@@ -218,6 +227,27 @@ func (c *Conn) readMessage() ([]byte, error) {
 	}
 }
 
+// ReadOrIdle is Read, except that it returns transport.ErrIdle once the
+// connection has waited between messages for idle (see transport.Parker).
+// A connection that cannot park (TLS, not Linux) and a ctx that can end
+// make it Read.
+func (c *Conn) ReadOrIdle(ctx context.Context, idle time.Duration) ([]byte, error) {
+	if c.enrolled == 0 {
+		c.enrolled = -1
+		if c.fr.rr != nil && c.idle.Enroll(c.nc, idle) {
+			c.enrolled = 1
+		}
+	}
+	c.idleOK = c.enrolled > 0 && ctx.Done() == nil
+	msg, err := c.Read(ctx)
+	c.idleOK, c.fr.idle = false, nil
+	return msg, err
+}
+
+// Park waits for the connection without a goroutine after ReadOrIdle
+// returned transport.ErrIdle (transport.Parker).
+func (c *Conn) Park(resume func()) bool { return c.idle.Park(resume) }
+
 func msgType(op byte) string {
 	if op == opText {
 		return "MessageText"
@@ -239,7 +269,10 @@ func (e *tooBigError) Unwrap() error { return transport.ErrMessageTooBig }
 
 // control handles a ping, pong or close frame.
 func (c *Conn) control(h frameHeader) error {
-	p, err := c.fr.payload(c.ctrl[:0], h)
+	// Control frames are rare (keep-alives, close): a buffer of their
+	// own rather than 125 bytes in every connection.
+	var ctrl [maxControlPayload]byte
+	p, err := c.fr.payload(ctrl[:0], h)
 	if err != nil {
 		return err
 	}
@@ -358,4 +391,5 @@ func (c *Conn) nextFromBatch() ([]byte, error) {
 var (
 	_ transport.Conn   = (*Conn)(nil)
 	_ transport.Joiner = (*Conn)(nil)
+	_ transport.Parker = (*Conn)(nil)
 )

@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 
+	"github.com/tollgate-wamp/tollgate/transport/internal/idlepoll"
 	"github.com/tollgate-wamp/tollgate/transport/internal/rawread"
 )
 
@@ -36,6 +37,9 @@ type frameReader struct {
 	start, end int     // buffered bytes are buf[start:end]
 	err        error   // sticky read error, reported once the buffer is drained
 	small      int     // consecutive reads that filled under a quarter of buf
+	// idle, set between messages by ReadOrIdle, lets the next wait for
+	// bytes end in ErrIdle (not sticky); the next fill clears it.
+	idle *idlepoll.Entry
 }
 
 // shrinkAfter is how many small reads in a row halve the buffer.
@@ -75,10 +79,24 @@ func (fr *frameReader) fill() error {
 	if fr.err != nil {
 		return fr.err
 	}
+	e := fr.idle
+	fr.idle = nil
 	if fr.rr != nil && fr.start == fr.end {
 		fr.setBuf(nil, nil) // wait for the bytes without a buffer
 		fr.start, fr.end = 0, 0
-		p, n, err := fr.rr.ReadPooled()
+		var (
+			p   *[]byte
+			n   int
+			err error
+		)
+		if e != nil {
+			p, n, err = fr.rr.ReadPooledIdle(e)
+		} else {
+			p, n, err = fr.rr.ReadPooled()
+		}
+		if err == idlepoll.ErrIdle {
+			return err // the connection goes on after Park
+		}
 		if err != nil {
 			fr.err = err
 			return err

@@ -273,6 +273,7 @@ func (c *Conn) Close() error {
 func (c *Conn) shutdown() {
 	c.closeOnce.Do(func() {
 		close(c.done)
+		c.idle.Close() // before the descriptor can be reused
 		_ = c.nc.Close()
 		c.rwait.Release()
 		c.wwait.Release()

@@ -6,6 +6,7 @@ import (
 	"context"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -83,6 +84,9 @@ type Call struct {
 // by the context to the context's error.
 func (c Call) End(ioErr error) error {
 	w := c.w
+	if w == nil { // Lazy.Begin without a watch
+		return ioErr
+	}
 	w.mu.Lock()
 	w.active = nil
 	if c.hasDL || w.tripped {
@@ -118,3 +122,31 @@ func SetRead(nc net.Conn, t time.Time) error { return nc.SetReadDeadline(t) }
 
 // SetWrite sets nc's write deadline.
 func SetWrite(nc net.Conn, t time.Time) error { return nc.SetWriteDeadline(t) }
+
+// Lazy is a Watch made at the first Begin under a context that can end.
+// I/O under one that cannot (context.Background: the router's) needs no
+// watch, so such a connection pays a pointer instead of a Watch. As with
+// Watch, a Begin after Release registers again.
+type Lazy struct{ p atomic.Pointer[Watch] }
+
+// Begin is Watch.Begin on the watch that set (SetRead or SetWrite) makes.
+func (l *Lazy) Begin(ctx context.Context, nc net.Conn, set func(net.Conn, time.Time) error) (Call, error) {
+	if ctx.Done() == nil {
+		return Call{}, nil // nothing to watch: End returns the I/O error
+	}
+	w := l.p.Load()
+	if w == nil {
+		w = &Watch{Set: set}
+		if !l.p.CompareAndSwap(nil, w) {
+			w = l.p.Load()
+		}
+	}
+	return w.Begin(ctx, nc)
+}
+
+// Release is Watch.Release, if a watch was made.
+func (l *Lazy) Release() {
+	if w := l.p.Load(); w != nil {
+		w.Release()
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"os"
 	"sync"
 	"syscall"
+
+	"github.com/tollgate-wamp/tollgate/transport/internal/idlepoll"
 )
 
 // Reader reads one socket. Only one goroutine may use it at a time.
@@ -25,6 +27,7 @@ type Reader struct {
 	p    *[]byte // the pooled buffer taken
 	n    int
 	err  error
+	idle *idlepoll.Entry // non-nil: a wait may be interrupted as idle
 }
 
 // New returns a Reader of nc's socket with buffers from pool (which holds
@@ -58,6 +61,19 @@ func (r *Reader) ReadPooled() (p *[]byte, n int, err error) {
 	r.into = nil
 	n, err = r.do()
 	p, r.p = r.p, nil
+	return p, n, err
+}
+
+// ReadPooledIdle is ReadPooled at a message boundary of a connection
+// whose idle state is e: a wait that e's sweeper interrupts returns
+// idlepoll.ErrIdle, with nothing read and the socket as it was.
+func (r *Reader) ReadPooledIdle(e *idlepoll.Entry) (p *[]byte, n int, err error) {
+	r.idle = e
+	p, n, err = r.ReadPooled()
+	r.idle = nil
+	if e.Woke() && p == nil && idlepoll.IsTimeout(err) {
+		return nil, 0, idlepoll.ErrIdle
+	}
 	return p, n, err
 }
 
@@ -102,6 +118,9 @@ func (r *Reader) read(fd uintptr) bool {
 			continue
 		case errors.Is(err, syscall.EAGAIN):
 			r.release() // wait for the bytes without the buffer
+			if r.idle != nil {
+				r.idle.Waiting()
+			}
 			return false
 		case err != nil:
 			r.err = os.NewSyscallError("read", err)

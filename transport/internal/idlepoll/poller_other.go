@@ -1,0 +1,18 @@
+//go:build !linux
+
+package idlepoll
+
+import "time"
+
+// Without epoll, connections keep a reader goroutine: Enroll refuses.
+const supported = false
+
+type poller struct{}
+
+var thePoller poller
+
+func (poller) enroll(*Entry, time.Duration) bool { return false }
+func (poller) unenroll(*Entry)                   {}
+func (poller) arm(*Entry) error                  { return errUnsupported }
+func (poller) disarm(*Entry)                     {}
+func (e *Entry) interrupt()                      {}
