@@ -9,6 +9,7 @@ package authz
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 
 	"github.com/tollgate-wamp/tollgate/wamp"
@@ -47,10 +48,15 @@ type Session struct {
 	// nanoseconds (0: never); the router sets it at join and on each
 	// refresh, and SessionDict reports it as expires_at.
 	Expires atomic.Int64
-	// Details, when set, is the session argument a dynamic authorizer
-	// receives (the router builds it with the session's other details);
-	// otherwise SessionDict builds it from the fields above.
-	Details wamp.Dict
+	// BuildDetails, when set, builds the session argument a dynamic
+	// authorizer receives (the router's, with the session's other
+	// details); it runs once, at the first decision that needs it, so a
+	// session no dynamic authorizer asks about never holds the dict.
+	// Otherwise SessionDict builds it from the fields above.
+	BuildDetails func() wamp.Dict
+
+	detailsOnce sync.Once
+	details     wamp.Dict
 }
 
 // Decision is the answer to one authorization question.

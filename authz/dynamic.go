@@ -23,15 +23,16 @@ import (
 func SessionDict(s *Session) wamp.Dict {
 	d := sessionDict(s)
 	if e := s.Expires.Load(); e != 0 {
-		d = maps.Clone(d) // Details is shared by concurrent calls
+		d = maps.Clone(d) // the built dict is shared by concurrent calls
 		d["expires_at"] = time.Unix(0, e).UTC().Format(time.RFC3339Nano)
 	}
 	return d
 }
 
 func sessionDict(s *Session) wamp.Dict {
-	if s.Details != nil {
-		return s.Details
+	if s.BuildDetails != nil {
+		s.detailsOnce.Do(func() { s.details = s.BuildDetails() })
+		return s.details
 	}
 	extra, tr := s.AuthExtra, s.Transport
 	if extra == nil {

@@ -94,32 +94,33 @@ func (id *identity) Details(v detailsView) wamp.Dict {
 	return d
 }
 
-// authzSession is the session as the authorizer sees it. Only a realm
-// with roles asks an authorizer, so only then are the details built:
-// what the router established under Crossbar's names, what the client
-// chose (its HELLO authextra, from hello) under "client" only
-// (docs/dynamic-auth.md, "What the backend is told"). expires_at is
+// authzSession is the session as the authorizer sees it. Its details,
+// built when a dynamic authorizer first asks, are what the router
+// established under Crossbar's names, and what the client chose (its
+// HELLO authextra, from hello) under "client" only (docs/dynamic-auth.md,
+// "What the backend is told"). expires_at is
 // added per call (authz.SessionDict; schedule sets az.Expires).
-func (id *identity) authzSession(withDetails bool, hello *wamp.Hello) *authz.Session {
+func (id *identity) authzSession(hello *wamp.Hello) *authz.Session {
 	az := &authz.Session{
 		ID: id.id, Realm: id.realmURI, AuthID: id.authid, AuthRole: id.authrole, AuthMethod: id.authmethod,
 		AuthProvider: id.authprovider, AuthExtra: id.establishedExtra(),
 	}
-	if !withDetails {
-		return az // no authorizer asks for it (authz.SessionDict)
-	}
-	d := id.Details(authorizerView)
-	az.Transport, _ = d["transport"].(wamp.Dict)
-	d["authextra"] = az.AuthExtra
-	if az.AuthExtra == nil {
-		d["authextra"] = wamp.Dict{}
-	}
+	// Only the client's HELLO authextra is kept for it: the dict is built
+	// when a dynamic authorizer first asks (authz.SessionDict), which
+	// most sessions never need.
 	var helloExtra wamp.Dict
 	if hello != nil {
 		helloExtra, _ = wamp.OptDict(hello.Details, "authextra")
 	}
-	d["client"] = authz.ClientDict(helloExtra)
-	az.Details = d
+	az.BuildDetails = func() wamp.Dict {
+		d := id.Details(authorizerView)
+		d["authextra"] = az.AuthExtra
+		if az.AuthExtra == nil {
+			d["authextra"] = wamp.Dict{}
+		}
+		d["client"] = authz.ClientDict(helloExtra)
+		return d
+	}
 	return az
 }
 

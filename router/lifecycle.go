@@ -65,9 +65,9 @@ func (rm *realm) join(s *session, who *auth.Identity, promised wamp.ID, roles wa
 	if info := s.tc.Info(); info.TLS != nil {
 		s.transport = auth.TransportDetails(info)
 	}
-	s.az = s.authzSession(rm.authz != nil, s.hello.Load()) // identity.go
-	s.az.Grants = grantsOf(who)                            // grants.go
-	s.log = lazyLogger(s.conn.log, s)                      // session.logAttrs
+	s.az = s.authzSession(s.hello.Load()) // identity.go
+	s.az.Grants = grantsOf(who)           // grants.go
+	s.log = lazyLogger(s.conn.log, s)     // session.logAttrs
 	// Only a refused join's audit reads HELLO; a joined session would keep
 	// its decoded details (kilobytes of roles) for life.
 	s.hello.Store(nil)
