@@ -24,58 +24,86 @@ func cpuTime(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// fanout publishes b.N 64-byte events from pubNode to perNode subscribers
+// on each of subNodes (distinct nodes) and reports events/s (wall clock)
+// and events/cpu-s (the cost). One op is one publication delivered to all.
+func fanout(b *testing.B, pubNode *node, subNodes []*node, perNode int) {
+	var got atomic.Int64
+	for _, nd := range subNodes {
+		for range perNode {
+			subscribe(b, dial(b, nd), "com.bench", func(context.Context, *client.Event) { got.Add(1) })
+		}
+	}
+	if pubNode.c != nil {
+		// Every subscribing node's one NATS subscription, the
+		// publisher's own included.
+		waitInterest(b, pubNode, "com.bench", len(subNodes))
+	}
+	subscribers := len(subNodes) * perNode
+	pub := dial(b, pubNode)
+	args := wamp.List{string(make([]byte, 64))}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	start, cpu0 := time.Now(), cpuTime(b)
+	const batch = 500
+	for sent := 0; sent < b.N; {
+		n := min(batch, b.N-sent)
+		for range n {
+			if err := pub.Publish(ctx, "com.bench", args, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		sent += n
+		// Bounded in flight, so no subscriber queue overflows.
+		want := int64(sent * subscribers)
+		waitFor(b, "events delivered", func() bool { return got.Load() >= want })
+	}
+	events := float64(b.N * subscribers)
+	b.ReportMetric(events/time.Since(start).Seconds(), "events/s")
+	b.ReportMetric(events/(cpuTime(b)-cpu0).Seconds(), "events/cpu-s")
+}
+
 // BenchmarkFanout compares one publisher fanning out to 10 subscribers
 // on its own node (single: no cluster at all) with the same 10 on another
-// node of a 3-node cluster (cross). One op is one publication delivered
-// to all 10; compare events/s (wall clock: two routers work in parallel
-// in cross) and events/cpu-s (the cost) of the two in one run
-// (docs/cluster.md).
+// node of a 3-node cluster (cross); compare events/s (wall clock: two
+// routers work in parallel in cross) and events/cpu-s of the two in one
+// run (docs/cluster.md).
 func BenchmarkFanout(b *testing.B) {
-	const subscribers = 10
-	run := func(b *testing.B, pubNode, subNode *node) {
-		var got atomic.Int64
-		for range subscribers {
-			subscribe(b, dial(b, subNode), "com.bench", func(context.Context, *client.Event) { got.Add(1) })
-		}
-		if pubNode.c != nil && pubNode != subNode {
-			waitInterest(b, pubNode, "com.bench", 1)
-		}
-		pub := dial(b, pubNode)
-		args := wamp.List{string(make([]byte, 64))}
-		ctx := context.Background()
-		b.ReportAllocs()
-		b.ResetTimer()
-		start, cpu0 := time.Now(), cpuTime(b)
-		const batch = 500
-		for sent := 0; sent < b.N; {
-			n := min(batch, b.N-sent)
-			for range n {
-				if err := pub.Publish(ctx, "com.bench", args, nil); err != nil {
-					b.Fatal(err)
-				}
-			}
-			sent += n
-			// Bounded in flight, so no subscriber queue overflows.
-			want := int64(sent * subscribers)
-			waitFor(b, "events delivered", func() bool { return got.Load() >= want })
-		}
-		events := float64(b.N * subscribers)
-		b.ReportMetric(events/time.Since(start).Seconds(), "events/s")
-		b.ReportMetric(events/(cpuTime(b)-cpu0).Seconds(), "events/cpu-s")
-	}
 	b.Run("single", func(b *testing.B) {
 		nd := &node{srv: routertest.Start(b)}
-		run(b, nd, nd)
+		fanout(b, nd, []*node{nd}, 10)
 	})
 	b.Run("cross", func(b *testing.B) {
 		nodes := startNodes(b, 3)
-		run(b, nodes[0], nodes[2])
+		fanout(b, nodes[0], nodes[2:], 10)
 	})
 	// Publisher and subscribers on one clustered node: what the cluster
 	// costs a publication no other node wants (it is still sent to NATS).
 	b.Run("clustered-local", func(b *testing.B) {
 		nodes := startNodes(b, 3)
-		run(b, nodes[0], nodes[0])
+		fanout(b, nodes[0], nodes[:1], 10)
+	})
+}
+
+// BenchmarkFanout3 (cluster-design.md §8 row 2): a publisher on A and 10
+// subscribers on each of A, B and C (cross) against 30 subscribers on one
+// node without a cluster (single). Each remote node must take exactly one
+// NATS message per publication, whatever its number of subscribers.
+func BenchmarkFanout3(b *testing.B) {
+	b.Run("single", func(b *testing.B) {
+		nd := &node{srv: routertest.Start(b)}
+		fanout(b, nd, []*node{nd}, 30)
+	})
+	b.Run("cross", func(b *testing.B) {
+		nodes := startNodes(b, 3)
+		fanout(b, nodes[0], nodes, 10)
+		b.StopTimer()
+		for _, nd := range nodes[1:] {
+			if st := nd.c.Stats(); st.Received != uint64(b.N) || st.Duplicates != 0 {
+				b.Fatalf("%s took %d NATS messages (%d duplicates) for %d publications, want one each", nd.c.Node(), st.Received, st.Duplicates, b.N)
+			}
+		}
 	})
 }
 
