@@ -3,8 +3,6 @@ package natscluster
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -109,12 +107,6 @@ func (cs *calls) takeNode(node string) []uint64 {
 	}
 	delete(cs.perNode, node)
 	return out
-}
-
-func (cs *calls) nodes() []string {
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	return slices.Collect(maps.Keys(cs.perNode))
 }
 
 // Pending is the number of this node's calls waiting for another node.

@@ -159,5 +159,3 @@ func (e *Entry) Close() {
 
 // ErrIdle is what a reader interrupted at a boundary returns.
 var ErrIdle = transport.ErrIdle
-
-var errUnsupported = errors.New("idlepoll: not supported on this platform")

@@ -2,7 +2,10 @@
 
 package idlepoll
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // Without epoll, connections keep a reader goroutine: Enroll refuses.
 const supported = false
@@ -10,6 +13,8 @@ const supported = false
 type poller struct{}
 
 var thePoller poller
+
+var errUnsupported = errors.New("idlepoll: not supported on this platform")
 
 func (poller) enroll(*Entry, time.Duration) bool { return false }
 func (poller) unenroll(*Entry)                   {}
