@@ -79,8 +79,11 @@ func (l *clusterLink) stop() {
 }
 
 // publish sends a local publication to the nodes with interest in it.
+// What surely no node wants (Interested: the embedded server knows of no
+// NATS subscription matching it) is not encoded nor sent: the server
+// would drop it anyway, as the same view decides where it routes.
 func (l *clusterLink) publish(rm *realm, p *broker.Publication) {
-	if l == nil {
+	if l == nil || !l.c.Interested(rm.name, p.Topic) {
 		return
 	}
 	cp := &cluster.Publication{
