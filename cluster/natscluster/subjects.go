@@ -10,8 +10,13 @@ import (
 // seen recently costs no escaping and no allocation for its subject:
 // neither on the sending node (the interest check and Publish) nor on
 // the receiving one (the dispatcher's parse). Each map is emptied when it
-// reaches subjectCacheMax entries: a bound, not an eviction policy.
-const subjectCacheMax = 4096
+// reaches subjectCacheMax entries: a bound, not an eviction policy. Only
+// names up to subjectCacheLen bytes are kept, so the maps stay within a
+// few MiB whatever the topics.
+const (
+	subjectCacheMax = 4096
+	subjectCacheLen = 256
+)
 
 type topicKey struct{ realm, topic wamp.URI }
 
@@ -31,6 +36,9 @@ func (c *Cluster) eventSubject(realm, topic wamp.URI) string {
 		return s
 	}
 	s = c.sj.Event(realm, topic)
+	if len(s) > subjectCacheLen {
+		return s
+	}
 	sc.mu.Lock()
 	if sc.out == nil || len(sc.out) >= subjectCacheMax {
 		sc.out = make(map[topicKey]string)
@@ -47,8 +55,8 @@ func (c *Cluster) parseEvent(subject string) (realm, topic wamp.URI, err error) 
 	if k, ok := sc.in[subject]; ok {
 		return k.realm, k.topic, nil
 	}
-	if realm, topic, err = c.sj.ParseEvent(subject); err != nil {
-		return "", "", err
+	if realm, topic, err = c.sj.ParseEvent(subject); err != nil || len(subject) > subjectCacheLen {
+		return realm, topic, err
 	}
 	if sc.in == nil || len(sc.in) >= subjectCacheMax {
 		sc.in = make(map[string]topicKey)
