@@ -49,11 +49,30 @@ func (p *Publication) strList(i int) *[]string {
 	return [...]*[]string{&p.ExcludeAuthID, &p.EligibleAuthID, &p.ExcludeAuthRole, &p.EligibleAuthRole}[i]
 }
 
-// AppendEnvelope appends h and p's encoding to dst.
+// An Encoder appends envelopes. Its EVENT is reused, which saves an
+// allocation per publication; it is not safe for concurrent use.
+type Encoder struct{ ev wamp.Event }
+
+// AppendEnvelope appends h and p's encoding to dst with a one-use Encoder.
 func AppendEnvelope(dst []byte, h Header, p *Publication) ([]byte, error) {
-	d := wamp.Dict{}
+	var e Encoder
+	return e.Append(dst, h, p)
+}
+
+// Append appends h and p's encoding to dst. A publication without options
+// has no Details map at all (encoded as an empty one).
+func (e *Encoder) Append(dst []byte, h Header, p *Publication) ([]byte, error) {
+	var d wamp.Dict
+	set := func(k string, v any) {
+		if d == nil {
+			d = wamp.Dict{}
+		}
+		d[k] = v
+	}
 	if p.Disclose {
-		d[kPublisher], d[kAuthID], d[kAuthRole] = p.Publisher, p.AuthID, p.AuthRole
+		set(kPublisher, p.Publisher)
+		set(kAuthID, p.AuthID)
+		set(kAuthRole, p.AuthRole)
 	}
 	for i, k := range idLists {
 		if v := *p.idList(i); v != nil {
@@ -61,7 +80,7 @@ func AppendEnvelope(dst []byte, h Header, p *Publication) ([]byte, error) {
 			for j, id := range v {
 				l[j] = uint64(id)
 			}
-			d[k] = l
+			set(k, l)
 		}
 	}
 	for i, k := range strLists {
@@ -70,19 +89,22 @@ func AppendEnvelope(dst []byte, h Header, p *Publication) ([]byte, error) {
 			for j, x := range v {
 				l[j] = x
 			}
-			d[k] = l
+			set(k, l)
 		}
 	}
 	if p.Retain {
-		d[kRetain] = true
+		set(kRetain, true)
 	}
 	if len(p.Extra) > 0 {
-		d[kExtra] = p.Extra
+		set(kExtra, p.Extra)
 	}
 	dst = append(dst, envelopeVersion)
 	dst = binary.BigEndian.AppendUint64(dst, h.Origin)
 	dst = binary.BigEndian.AppendUint64(dst, h.Seq)
-	return envCodec.Encode(dst, &wamp.Event{Subscription: 1, Publication: p.ID, Details: d, Payload: p.Payload})
+	e.ev = wamp.Event{Subscription: 1, Publication: p.ID, Details: d, Payload: p.Payload}
+	dst, err := envCodec.Encode(dst, &e.ev)
+	e.ev = wamp.Event{} // keeps no payload alive
+	return dst, err
 }
 
 // ReadHeader returns b's header without decoding the publication, so

@@ -79,8 +79,11 @@ func (l *clusterLink) stop() {
 }
 
 // publish sends a local publication to the nodes with interest in it.
+// What surely no node wants (Interested: the embedded server knows of no
+// NATS subscription matching it) is not encoded nor sent: the server
+// would drop it anyway, as the same view decides where it routes.
 func (l *clusterLink) publish(rm *realm, p *broker.Publication) {
-	if l == nil {
+	if l == nil || !l.c.Interested(rm.name, p.Topic) {
 		return
 	}
 	cp := &cluster.Publication{
@@ -106,7 +109,7 @@ func (l *clusterLink) Deliver(p *cluster.Publication) int {
 	}
 	return rm.broker.Publish(&broker.Publication{
 		ID: p.ID, Topic: p.Topic,
-		Publisher: remotePublisher{p.Publisher, p.AuthID, p.AuthRole},
+		Publisher: remotePublisher{p},
 		Disclose:  p.Disclose,
 		Exclude:   p.Exclude, Eligible: p.Eligible,
 		ExcludeAuthID: p.ExcludeAuthID, EligibleAuthID: p.EligibleAuthID,
@@ -117,14 +120,12 @@ func (l *clusterLink) Deliver(p *cluster.Publication) int {
 
 // remotePublisher stands for a publisher on another node: never a local
 // subscriber (so exclude_me has nothing to exclude here), identity as
-// disclosed.
-type remotePublisher struct {
-	id               wamp.ID
-	authid, authrole string
-}
+// disclosed. It holds only the received publication's pointer, so it
+// fits an interface without an allocation.
+type remotePublisher struct{ p *cluster.Publication }
 
-func (p remotePublisher) ID() wamp.ID        { return p.id }
-func (p remotePublisher) AuthID() string     { return p.authid }
-func (p remotePublisher) AuthRole() string   { return p.authrole }
-func (p remotePublisher) Codec() codec.Codec { return nil }
-func (p remotePublisher) SendEvent([]byte)   {}
+func (r remotePublisher) ID() wamp.ID        { return r.p.Publisher }
+func (r remotePublisher) AuthID() string     { return r.p.AuthID }
+func (r remotePublisher) AuthRole() string   { return r.p.AuthRole }
+func (r remotePublisher) Codec() codec.Codec { return nil }
+func (r remotePublisher) SendEvent([]byte)   {}

@@ -88,7 +88,7 @@ func (c *Cluster) handle(r cluster.Receiver, m *nats.Msg) {
 	c.last[h.Origin] = h.Seq
 	p, err := cluster.DecodePublication(m.Data)
 	if err == nil {
-		p.Realm, p.Topic, err = c.sj.ParseEvent(m.Subject)
+		p.Realm, p.Topic, err = c.parseEvent(m.Subject)
 	}
 	if err != nil {
 		c.stats.invalid.Add(1)

@@ -132,11 +132,14 @@ type Cluster struct {
 	pubMu sync.Mutex // orders sequence numbers as they go on the wire
 	seq   uint64
 	buf   []byte
+	enc   cluster.Encoder
 
 	mu   sync.Mutex // interest; a leaf (LOCKING.md)
 	subs map[string]*interest
 
 	last map[uint64]uint64 // per-origin last sequence; the dispatcher's only
+
+	subjects subjectCache // subjects.go
 
 	// RPC (registry.go, rpc.go)
 	reg                   *registry
@@ -338,7 +341,7 @@ func (c *Cluster) InterestCount(realm, topic wamp.URI) int {
 	if c.srv == nil {
 		return -1
 	}
-	return c.srv.GlobalAccount().Interest(c.sj.Event(realm, topic))
+	return c.srv.GlobalAccount().Interest(c.eventSubject(realm, topic))
 }
 
 // Stats returns the node's counters.
@@ -377,11 +380,11 @@ func (c *Cluster) Start(r cluster.Receiver) error {
 // Publish implements cluster.Cluster. nats.go buffers the message; it
 // does not wait for the network.
 func (c *Cluster) Publish(p *cluster.Publication) error {
-	subject := c.sj.Event(p.Realm, p.Topic)
+	subject := c.eventSubject(p.Realm, p.Topic)
 	c.pubMu.Lock()
 	defer c.pubMu.Unlock()
 	c.seq++
-	b, err := cluster.AppendEnvelope(c.buf[:0], cluster.Header{Origin: c.origin, Seq: c.seq}, p)
+	b, err := c.enc.Append(c.buf[:0], cluster.Header{Origin: c.origin, Seq: c.seq}, p)
 	if err != nil {
 		c.seq--
 		return err
