@@ -171,7 +171,10 @@ func parseUpgrade(head string) *http.Request {
 	req := &http.Request{Method: http.MethodGet, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		URL: &url.URL{Path: path, RawQuery: query}, RequestURI: target, Header: make(http.Header, lines)}
 	vals := make([]string, 0, lines) // every header's values, one array
-	for line := range strings.SplitSeq(rest, "\r\n") {
+	// strings.SplitSeq's lines, without the iterator's allocation
+	for more := true; more; {
+		var line string
+		line, rest, more = strings.Cut(rest, "\r\n")
 		k, v, ok := strings.Cut(line, ":")
 		if !ok || k == "" || !validHeaderName(k) || strings.ContainsAny(v, "\r\n\x00") {
 			return nil

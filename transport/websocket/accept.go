@@ -3,7 +3,6 @@ package websocket
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/textproto"
@@ -147,31 +146,28 @@ func allowedCodecs(names []string) ([]codec.Codec, error) {
 }
 
 // selectSubprotocol returns the client's first offered subprotocol that
-// names an allowed codec, as the client spelled it.
+// names an allowed codec, as the client spelled it; offered (for the
+// refusal's message) only when there is none.
 func selectSubprotocol(r *http.Request, allowed []codec.Codec) (token string, cd codec.Codec, batched bool, offered []string) {
-	for _, v := range r.Header.Values(hdrProtocol) {
-		for t := range strings.SplitSeq(v, ",") {
-			t = strings.TrimSpace(t)
-			if t == "" {
-				continue
-			}
-			offered = append(offered, t)
-			if cd != nil {
-				continue
-			}
-			c, b, ok := codec.BySubprotocol(strings.ToLower(t))
-			if !ok {
-				continue
-			}
-			for _, a := range allowed {
-				if a.Name() == c.Name() {
-					token, cd, batched = t, c, b
-					break
-				}
+	vs := r.Header.Values(hdrProtocol)
+	for _, v := range vs {
+		for more := true; more; { // strings.SplitSeq, without its allocation
+			var t string
+			t, v, more = strings.Cut(v, ",")
+			c, b, ok := codec.BySubprotocol(strings.ToLower(strings.TrimSpace(t)))
+			if ok && slices.ContainsFunc(allowed, func(a codec.Codec) bool { return a.Name() == c.Name() }) {
+				return strings.TrimSpace(t), c, b, nil
 			}
 		}
 	}
-	return token, cd, batched, offered
+	for _, v := range vs {
+		for t := range strings.SplitSeq(v, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				offered = append(offered, t)
+			}
+		}
+	}
+	return "", nil, false, offered
 }
 
 // Accept upgrades r to a WAMP WebSocket connection. It picks the first
@@ -268,10 +264,13 @@ func checkRequest(h http.Header, r *http.Request, o ServerOptions) (selection, i
 
 // upgrade writes the 101 response on nc and makes the connection.
 func upgrade(nc net.Conn, r *http.Request, buffered []byte, sel selection, info transport.Info, o ServerOptions) (transport.Conn, error) {
-	resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Accept: " + acceptKey(r.Header.Get(hdrKey)) + "\r\n" +
-		"Sec-WebSocket-Protocol: " + sel.token + "\r\n\r\n"
-	if _, err := io.WriteString(nc, resp); err != nil {
+	// Built in one buffer, sized for the usual token, and written at once.
+	var buf [256]byte
+	resp := append(buf[:0], "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Accept: "...)
+	resp = appendAcceptKey(resp, r.Header.Get(hdrKey))
+	resp = append(append(append(resp, "\r\nSec-WebSocket-Protocol: "...), sel.token...), "\r\n\r\n"...)
+	if _, err := nc.Write(resp); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("websocket: writing the upgrade response: %w", err)
 	}

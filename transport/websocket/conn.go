@@ -40,7 +40,7 @@ type Conn struct {
 	info    transport.Info
 
 	// read side, owned by the single reader
-	fr       *frameReader
+	fr       frameReader
 	rwait    iowatch.Lazy
 	maxRecv  int // current receive limit
 	maxFull  int // the limit after Joined
@@ -97,12 +97,12 @@ func newConn(nc net.Conn, cfg connConfig) *Conn {
 		batched: cfg.batched,
 		op:      op,
 		info:    info,
-		fr:      newFrameReader(nc, cfg.buffered),
 		maxRecv: maxRecv,
 		maxFull: cfg.maxSize,
 		wwait:   iowatch.Watch{Set: iowatch.SetWrite},
 		done:    make(chan struct{}),
 	}
+	c.fr.init(nc, cfg.buffered)
 	if cfg.client {
 		var seed [32]byte
 		fillRandom(seed[:])

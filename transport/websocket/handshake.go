@@ -22,9 +22,14 @@ const (
 )
 
 // acceptKey computes Sec-WebSocket-Accept for a Sec-WebSocket-Key.
-func acceptKey(key string) string {
-	h := sha1.Sum([]byte(strings.TrimSpace(key) + keyGUID))
-	return base64.StdEncoding.EncodeToString(h[:])
+func acceptKey(key string) string { return string(appendAcceptKey(nil, key)) }
+
+// appendAcceptKey appends Sec-WebSocket-Accept for key to dst; the hash
+// input is built on the stack for a key of the RFC's size.
+func appendAcceptKey(dst []byte, key string) []byte {
+	var in [64]byte
+	h := sha1.Sum(append(append(in[:0], strings.TrimSpace(key)...), keyGUID...))
+	return base64.StdEncoding.AppendEncode(dst, h[:])
 }
 
 // hasToken reports whether the comma-separated header h lists token.
@@ -37,6 +42,18 @@ func hasToken(hdr http.Header, h, token string) bool {
 		}
 	}
 	return false
+}
+
+// validKey reports whether key is 16 bytes in base64 (decoded on the
+// stack: a valid key is 24 characters).
+func validKey(key string) bool {
+	key = strings.TrimSpace(key)
+	if len(key) != 24 {
+		return false
+	}
+	var k [18]byte
+	n, err := base64.StdEncoding.Decode(k[:], []byte(key))
+	return err == nil && n == 16
 }
 
 // checkUpgrade checks r is a version 13 WebSocket upgrade request and
@@ -59,7 +76,7 @@ func checkUpgrade(h http.Header, r *http.Request) (int, error) {
 	if len(keys) != 1 {
 		return http.StatusBadRequest, fmt.Errorf("websocket: %d Sec-WebSocket-Key headers, want 1", len(keys))
 	}
-	if k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(keys[0])); err != nil || len(k) != 16 {
+	if !validKey(keys[0]) {
 		return http.StatusBadRequest, fmt.Errorf("websocket: Sec-WebSocket-Key %q is not 16 bytes in base64", keys[0])
 	}
 	return 0, nil

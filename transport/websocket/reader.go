@@ -46,12 +46,18 @@ type frameReader struct {
 const shrinkAfter = 16
 
 func newFrameReader(nc net.Conn, buffered []byte) *frameReader {
-	fr := &frameReader{r: nc, rr: rawread.New(nc, &readBufs)}
+	fr := new(frameReader)
+	fr.init(nc, buffered)
+	return fr
+}
+
+// init readies fr in place (a Conn holds its reader, not a pointer to one).
+func (fr *frameReader) init(nc net.Conn, buffered []byte) {
+	*fr = frameReader{r: nc, rr: rawread.New(nc, &readBufs)}
 	if len(buffered) > 0 { // bytes the HTTP server read past the upgrade request
 		fr.buf = make([]byte, max(minReadBuffer, len(buffered)))
 		fr.end = copy(fr.buf, buffered)
 	}
-	return fr
 }
 
 func (fr *frameReader) buffered() int { return fr.end - fr.start }

@@ -16,9 +16,24 @@ func benchMessages() []struct {
 	}{
 		{"call", &wamp.Call{Request: 12345, Options: wamp.Dict{}, Procedure: "com.example.add2",
 			Payload: wamp.Payload{Args: wamp.List{int64(2), int64(3)}}}},
+		{"hello", benchHello()},
 		{"event", &wamp.Event{Subscription: 5512315355, Publication: 4429313566, Details: wamp.Dict{"topic": "com.example.topic"},
 			Payload: wamp.Payload{Args: wamp.List{"hello"}, Kwargs: wamp.Dict{"color": "blue", "size": int64(42), "ratio": 0.5, "tags": wamp.List{"a", "b"}}}}},
 	}
+}
+
+// benchHello is a HELLO as the Go client sends it: every session's first
+// message, decoded once per session.
+func benchHello() *wamp.Hello {
+	role := func(features ...string) wamp.Dict { return wamp.Dict{"features": wamp.Features(features...)} }
+	return &wamp.Hello{Realm: "realm1", Details: wamp.Dict{"agent": "tollgate", "roles": wamp.Dict{
+		wamp.RoleCaller: role(wamp.FeatureProgressiveCallResults, wamp.FeatureCallCanceling, wamp.FeatureCallTimeout,
+			wamp.FeatureCallerIdentification, wamp.FeaturePayloadPassthruMode),
+		wamp.RoleCallee: role(wamp.FeatureProgressiveCallResults, wamp.FeatureCallCanceling,
+			wamp.FeaturePatternBasedRegistration, wamp.FeatureSharedRegistration, wamp.FeatureRegistrationRevocation),
+		wamp.RolePublisher:  role(wamp.FeaturePublisherIdentification, wamp.FeaturePublisherExclusion),
+		wamp.RoleSubscriber: role(wamp.FeaturePatternBasedSubscription, wamp.FeatureSubscriptionRevocation),
+	}}}
 }
 
 func BenchmarkEncode(b *testing.B) {

@@ -7,6 +7,7 @@ package codec
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
@@ -62,23 +63,41 @@ func ByID(id uint8) (Codec, bool) {
 }
 
 // Subprotocol returns the WebSocket subprotocol for c, e.g. "wamp.2.json",
-// with ".batched" appended when batched is true.
+// with ".batched" appended when batched is true. The names of the built-in
+// codecs are constants, so every upgrade does not build them again.
 func Subprotocol(c Codec, batched bool) string {
-	s := "wamp.2." + c.Name()
-	if batched {
-		s += ".batched"
+	switch n := c.Name(); {
+	case n == "json" && !batched:
+		return "wamp.2.json"
+	case n == "json":
+		return "wamp.2.json.batched"
+	case n == "msgpack" && !batched:
+		return "wamp.2.msgpack"
+	case n == "msgpack":
+		return "wamp.2.msgpack.batched"
+	case n == "cbor" && !batched:
+		return "wamp.2.cbor"
+	case n == "cbor":
+		return "wamp.2.cbor.batched"
+	case batched:
+		return "wamp.2." + n + ".batched"
+	default:
+		return "wamp.2." + n
 	}
-	return s
 }
 
 // BySubprotocol parses a WebSocket subprotocol name.
 func BySubprotocol(p string) (c Codec, batched bool, ok bool) {
+	name, found := strings.CutPrefix(p, "wamp.2.")
+	if !found {
+		return nil, false, false
+	}
+	if n, cut := strings.CutSuffix(name, ".batched"); cut {
+		name, batched = n, true
+	}
 	for _, c := range all {
-		switch p {
-		case Subprotocol(c, false):
-			return c, false, true
-		case Subprotocol(c, true):
-			return c, true, true
+		if c.Name() == name {
+			return c, batched, true
 		}
 	}
 	return nil, false, false

@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"encoding/base64"
 	"strconv"
 	"unicode/utf16"
@@ -106,7 +107,7 @@ func (p *jsonParser) object(depth int, build bool) (any, error) {
 		var key string
 		var err error
 		if build {
-			key, err = p.str()
+			key, err = p.key()
 		} else {
 			err = p.skipStr()
 		}
@@ -247,6 +248,19 @@ func (p *jsonParser) number(build bool) (any, error) {
 func (p *jsonParser) skipStr() error {
 	_, err := p.scanStr(false)
 	return err
+}
+
+// key parses a dict key at p.i: known keys without escapes are shared.
+func (p *jsonParser) key() (string, error) {
+	start := p.i + 1
+	if err := p.skipStr(); err != nil {
+		return "", err
+	}
+	if raw := p.b[start : p.i-1]; bytes.IndexByte(raw, '\\') < 0 {
+		return internKey(raw), nil
+	}
+	p.i = start - 1
+	return p.str()
 }
 
 // str parses a string at p.i.
