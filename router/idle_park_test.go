@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -387,3 +388,20 @@ func (h *handWS) Codec() codec.Codec   { return codec.JSON }
 func (h *handWS) MaxSendSize() int     { return 0 }
 func (h *handWS) Info() transport.Info { return transport.Info{Kind: transport.KindWebSocket} }
 func (h *handWS) Close() error         { return h.Conn.Close() }
+
+// tollgate_connections_parked follows the parked connections: both idle
+// sessions counted, one less after its peer goes.
+func TestParkedMetric(t *testing.T) {
+	t.Parallel()
+	srv := routertest.Start(t, parkSoon)
+	url := "http://" + strings.TrimPrefix(srv.Serve(t, "tcp", router.Transport{Metrics: []string{"/metrics"}}), "tcp://") + "/metrics"
+	a, b := dialPeer(t, srv, "tcp", "json"), dialPeer(t, srv, "ws", "json")
+	a.join()
+	b.join()
+	waitParked(t, srv, 2)
+	waitMetric(t, url, 2, "tollgate_connections_parked")
+	if err := a.tc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitMetric(t, url, 1, "tollgate_connections_parked")
+}

@@ -92,6 +92,7 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 var (
 	dBuild       = desc("tollgate_build_info", "Tollgate build information; always 1.", "version", "goversion")
 	dConns       = desc("tollgate_connections", "Open client connections (WebSocket and RawSocket), joined to a realm or not.")
+	dParked      = desc("tollgate_connections_parked", "Open connections parked while idle: waiting in the router's epoll set without a read-loop goroutine.")
 	dSessions    = desc("tollgate_sessions", "Established sessions by realm.", "realm")
 	dSessionKind = desc("tollgate_sessions_by_kind", "Established sessions by realm, transport, serializer and authentication method.",
 		"realm", "transport", "serializer", "authmethod")
@@ -162,6 +163,7 @@ func (rc *routerCollector) Collect(ch chan<- prometheus.Metric) {
 
 	mt, nconns := r.messageTotals()
 	gauge(dConns, float64(nconns))
+	gauge(dParked, float64(r.stats.parked.Load()))
 	for slot, t := range typeOfSlot {
 		if n := mt.received[slot]; n > 0 || slices.Contains(receivedTypes, t) {
 			counter(dReceived, n, strings.ToLower(t.String()))
