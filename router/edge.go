@@ -166,6 +166,19 @@ func syscallConn(nc net.Conn) (syscall.RawConn, error) {
 	return nil, errNoSocket
 }
 
+// handshakeFailed closes e (nc wraps it) after its transport handshake
+// failed. A handshake that hit the deadline (the socket deadline is the
+// guard's) is a handshake timeout like the guard's own: whichever of the
+// two comes first counts it, once.
+func (r *Router) handshakeFailed(e *edgeConn, nc net.Conn, err error) {
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() || errors.Is(err, context.DeadlineExceeded) {
+		if g := e.guard.Swap(nil); g != nil && g.Stop() {
+			r.stats.handshakeTimeouts.Add(1)
+		}
+	}
+	nc.Close()
+}
+
 // claim stops the guard: the WAMP session now enforces the deadline it
 // returns (and answers ABORT when it passes). ok=false: the guard already
 // fired and the connection is closed.

@@ -202,7 +202,7 @@ func (r *Router) dispatch(e *edgeConn, t Transport, rawAuth map[string]auth.Auth
 		ctx = tctx
 		if err := tc.HandshakeContext(ctx); err != nil {
 			r.log.Debug("TLS handshake failed", "remote", nc.RemoteAddr(), "err", err)
-			nc.Close()
+			r.handshakeFailed(e, nc, err)
 			return
 		}
 	}
@@ -213,7 +213,7 @@ func (r *Router) dispatch(e *edgeConn, t Transport, rawAuth map[string]auth.Auth
 		_, err := io.ReadFull(nc, pc.first[:])
 		nc.SetReadDeadline(time.Time{})
 		if err != nil {
-			nc.Close()
+			r.handshakeFailed(e, nc, err)
 			return
 		}
 		pc.unread = pc.first[:]
@@ -231,7 +231,7 @@ func (r *Router) dispatch(e *edgeConn, t Transport, rawAuth map[string]auth.Auth
 	tc, err := rawsocket.Accept(ctx, nc, t.RawSocket.serverOptions())
 	if err != nil {
 		r.log.Debug("rawsocket handshake failed", "remote", nc.RemoteAddr(), "err", err)
-		nc.Close()
+		r.handshakeFailed(e, nc, err)
 		return
 	}
 	// A fresh goroutine: this one's stack grew in the RawSocket (and TLS)
