@@ -65,16 +65,8 @@ func floorMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		writeLatency(stdout, "latency", res.Latency)
 		return 0
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	go func() { <-ctx.Done(); ln.Close() }()
 	if args[0] == "relay-serve" {
-		ServeRelay(ln)
-	} else {
-		ServeSessions(ln, pos[0] == "ws")
+		return serveUntilDone(ctx, addr, stderr, ServeRelay)
 	}
-	return 0
+	return serveUntilDone(ctx, addr, stderr, func(ln net.Listener) error { return ServeSessions(ln, pos[0] == "ws") })
 }
