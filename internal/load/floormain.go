@@ -37,13 +37,13 @@ func floorMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		pos = append(pos, fs.Arg(0))
 	}
-	want := 1
+	want, framing := 1, ""
 	if args[0] == "session-serve" {
-		want = 2
+		want, framing = 2, "tcp|ws "
 	}
 	if len(pos) != want || (want == 2 && pos[0] != "tcp" && pos[0] != "ws") ||
 		*size < 1 || *size > 1<<20 || *d <= 0 || *d > MaxDuration || *warmup < 0 {
-		fmt.Fprintf(stderr, "usage: tollgate-load %s [flags] %s127.0.0.1:PORT\n", args[0], map[int]string{1: "", 2: "tcp|ws "}[want])
+		fmt.Fprintf(stderr, "usage: tollgate-load %s [flags] %s127.0.0.1:PORT\n", args[0], framing)
 		return 2
 	}
 	addr := pos[want-1]
