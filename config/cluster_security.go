@@ -47,7 +47,7 @@ type ClusterSecurity struct {
 func (p *parser) clusterExternal(nm *mapping, cl *Cluster) {
 	if v, vp := nm.get("credentials"); v != nil {
 		if s, ok := p.str(v, vp); ok {
-			cl.Credentials = p.readable(v, vp, s, "credentials file")
+			cl.Credentials, _ = p.readable(v, vp, s, "credentials file")
 		}
 	}
 	if v, vp := nm.get("tls"); v != nil {
@@ -141,7 +141,10 @@ func (p *parser) clusterTLS(n *yaml.Node, path string, mode int) *ClusterTLS {
 		return nil
 	}
 	t := &ClusterTLS{}
-	var at [3]*yaml.Node
+	var (
+		at  [3]*yaml.Node
+		pem [3][]byte // each file is read once, here
+	)
 	for i, f := range []struct {
 		key string
 		dst *string
@@ -152,7 +155,8 @@ func (p *parser) clusterTLS(n *yaml.Node, path string, mode int) *ClusterTLS {
 		}
 		if v, vp := get(f.key); v != nil {
 			if s, ok := p.str(v, vp); ok {
-				*f.dst, at[i] = p.readable(v, vp, s, f.key+" file"), v
+				*f.dst, pem[i] = p.readable(v, vp, s, f.key+" file")
+				at[i] = v
 			}
 		}
 	}
@@ -168,12 +172,12 @@ func (p *parser) clusterTLS(n *yaml.Node, path string, mode int) *ClusterTLS {
 		p.errorf(v, vp, "only for client_listen.tls (routes always verify against ca; a NATS client always verifies its server)")
 	}
 	if t.Cert != "" && t.Key != "" {
-		if _, err := tls.LoadX509KeyPair(t.Cert, t.Key); err != nil {
+		if _, err := tls.X509KeyPair(pem[0], pem[1]); err != nil {
 			p.errorf(at[1], join(path, "key"), "%s with certificate %s: %v", t.Key, t.Cert, err)
 		}
 	}
 	if t.CA != "" {
-		if b, err := os.ReadFile(t.CA); err == nil && !x509.NewCertPool().AppendCertsFromPEM(b) {
+		if !x509.NewCertPool().AppendCertsFromPEM(pem[2]) {
 			p.errorf(at[2], join(path, "ca"), "%s holds no PEM certificate", t.CA)
 		}
 	}
@@ -182,18 +186,20 @@ func (p *parser) clusterTLS(n *yaml.Node, path string, mode int) *ClusterTLS {
 }
 
 // readable resolves a file name against the config's directory and
-// reports a file that cannot be read; "" if it cannot.
-func (p *parser) readable(v *yaml.Node, path, name, what string) string {
+// returns it with the file's contents, reporting a file that cannot be
+// read; "" if it cannot.
+func (p *parser) readable(v *yaml.Node, path, name, what string) (string, []byte) {
 	if name == "" {
 		p.errorf(v, path, "empty file name")
-		return ""
+		return "", nil
 	}
 	name = p.abs(name)
-	if _, err := os.ReadFile(name); err != nil {
+	b, err := os.ReadFile(name)
+	if err != nil {
 		p.errorf(v, path, "cannot read %s: %v", what, err)
-		return ""
+		return "", nil
 	}
-	return name
+	return name, b
 }
 
 func (p *parser) hostPort(v *yaml.Node, path, s string) {

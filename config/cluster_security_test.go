@@ -1,32 +1,20 @@
 package config
 
 import (
-	"crypto/x509"
-	"encoding/pem"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/tollgate-wamp/tollgate/internal/testcert"
 )
 
-// pemFiles writes a self-signed certificate, its key and a file that is
-// no PEM at all into dir.
+// pemFiles writes a self-signed certificate and its key (node.crt,
+// node.key), a file that is no PEM at all and a credentials file into dir.
 func pemFiles(t *testing.T, dir string) {
 	t.Helper()
-	cert, _ := testcert.Certificate(t, "node")
-	key, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, b := range map[string][]byte{
-		"node.crt": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}),
-		"node.key": pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}),
-		"junk.pem": []byte("not PEM"), "node.creds": []byte("creds"),
-	} {
+	writeCert(t, dir, "node")
+	for name, b := range map[string][]byte{"junk.pem": []byte("not PEM"), "node.creds": []byte("creds")} {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -134,7 +122,7 @@ func TestClusterOpenRoutesWarn(t *testing.T) {
 
 // TestClusterSecureExamples: examples/cluster/secure's nodes are the
 // plain ones plus route auth and TLS (with certificates like the ones
-// make-certs.sh writes, here from testcert).
+// make-certs.sh writes, here from writeCert).
 func TestClusterSecureExamples(t *testing.T) {
 	dir := t.TempDir()
 	pemFiles(t, dir)

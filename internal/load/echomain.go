@@ -37,14 +37,7 @@ func echoMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	if args[0] == "echo-serve" {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		go func() { <-ctx.Done(); ln.Close() }()
-		ServeEcho(ln, f, *perFrame)
-		return 0
+		return serveUntilDone(ctx, addr, stderr, func(ln net.Listener) error { return ServeEcho(ln, f, *perFrame) })
 	}
 	res, err := RunEcho(ctx, addr, f, *conns, *window, *size, *d, *pid)
 	if err != nil {
@@ -59,5 +52,18 @@ func echoMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if c := res.CPU; c != nil && c.RouterPID > 0 {
 		fmt.Fprintf(stdout, "cpu         load %.2fs  server %.2fs, %.0f per server CPU-second\n", c.Load.Seconds(), c.Router.Seconds(), c.PerRouterCPUSecond)
 	}
+	return 0
+}
+
+// serveUntilDone listens on addr and runs serve until ctx ends, which
+// closes the listener; it returns the command's exit code.
+func serveUntilDone(ctx context.Context, addr string, stderr io.Writer, serve func(net.Listener) error) int {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	go func() { <-ctx.Done(); ln.Close() }()
+	serve(ln) // returns once ln is closed
 	return 0
 }

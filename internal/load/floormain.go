@@ -37,13 +37,13 @@ func floorMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		pos = append(pos, fs.Arg(0))
 	}
-	want := 1
+	want, framing := 1, ""
 	if args[0] == "session-serve" {
-		want = 2
+		want, framing = 2, "tcp|ws "
 	}
 	if len(pos) != want || (want == 2 && pos[0] != "tcp" && pos[0] != "ws") ||
 		*size < 1 || *size > 1<<20 || *d <= 0 || *d > MaxDuration || *warmup < 0 {
-		fmt.Fprintf(stderr, "usage: tollgate-load %s [flags] %s127.0.0.1:PORT\n", args[0], map[int]string{1: "", 2: "tcp|ws "}[want])
+		fmt.Fprintf(stderr, "usage: tollgate-load %s [flags] %s127.0.0.1:PORT\n", args[0], framing)
 		return 2
 	}
 	addr := pos[want-1]
@@ -65,16 +65,8 @@ func floorMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		writeLatency(stdout, "latency", res.Latency)
 		return 0
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	go func() { <-ctx.Done(); ln.Close() }()
 	if args[0] == "relay-serve" {
-		ServeRelay(ln)
-	} else {
-		ServeSessions(ln, pos[0] == "ws")
+		return serveUntilDone(ctx, addr, stderr, ServeRelay)
 	}
-	return 0
+	return serveUntilDone(ctx, addr, stderr, func(ln net.Listener) error { return ServeSessions(ln, pos[0] == "ws") })
 }

@@ -541,6 +541,7 @@ func (r *run) drive(ctx context.Context, ph *phase, sessions []*client.Session,
 	return recs
 }
 
+// storeMax raises a to at least v.
 func storeMax(a *atomic.Int64, v int64) {
 	for {
 		cur := a.Load()

@@ -40,13 +40,7 @@ type backendMeter struct{ now, peak, calls atomic.Int64 }
 
 func (m *backendMeter) enter() {
 	m.calls.Add(1)
-	atomicMax(&m.peak, m.now.Add(1))
-}
-
-// atomicMax raises v to at least n.
-func atomicMax(v *atomic.Int64, n int64) {
-	for p := v.Load(); n > p && !v.CompareAndSwap(p, n); p = v.Load() {
-	}
+	storeMax(&m.peak, m.now.Add(1))
 }
 
 func (m *backendMeter) leave() { m.now.Add(-1) }
@@ -81,7 +75,7 @@ func (r *run) storm(ctx context.Context, res *Result) error {
 			if answered {
 				now := time.Now()
 				recs[i].record(now.Sub(begin))
-				atomicMax(&last, int64(now.Sub(t0)))
+				storeMax(&last, int64(now.Sub(t0)))
 			}
 			mu.Lock()
 			defer mu.Unlock()
