@@ -3,7 +3,6 @@ package natscluster_test
 import (
 	"context"
 	"errors"
-	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -321,26 +320,10 @@ func BenchmarkAuthorizeLatency(b *testing.B) {
 			waitCallees(b, nodes, procAuthorize, wamp.MatchExact, 1)
 			waitCallees(b, nodes, "com.test.echo", wamp.MatchExact, 1)
 		}
-		user := mustDial(b, urls[at].user)
-		ctx := context.Background()
-		args := wamp.List{string(make([]byte, 64))}
-		lat := make([]time.Duration, 0, b.N)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for range b.N {
-			t0 := time.Now()
-			if _, err := user.Call(ctx, "com.test.echo", args, nil); err != nil {
-				b.Fatal(err)
-			}
-			lat = append(lat, time.Since(t0))
-		}
-		b.StopTimer()
+		callLatency(b, mustDial(b, urls[at].user), "com.test.echo")
 		if n := p.asks.Load(); n < int64(b.N) {
 			b.Fatalf("the authorizer was asked %d times for %d calls, want every time", n, b.N)
 		}
-		slices.Sort(lat)
-		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 	}
 	b.Run("single", func(b *testing.B) {
 		run(b, []*node{{srv: routertest.Start(b, authzRealm(5*time.Second))}}, 0, 0)

@@ -107,6 +107,27 @@ func BenchmarkFanout3(b *testing.B) {
 	})
 }
 
+// callLatency times b.N calls of proc (one 64-byte argument), one at a
+// time, and reports their p50 and p99 in µs.
+func callLatency(b *testing.B, caller *client.Session, proc wamp.URI) {
+	ctx := context.Background()
+	args := wamp.List{string(make([]byte, 64))}
+	lat := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		if _, err := caller.Call(ctx, proc, args, nil); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+}
+
 // BenchmarkCallLatency: one caller, one callee, one call at a time: on
 // one node without a cluster (single) and with the caller on A and the
 // callee on C of a 3-node cluster (cross). Reports p50 and p99 in µs
@@ -117,23 +138,7 @@ func BenchmarkCallLatency(b *testing.B) {
 		if nodes != nil {
 			waitCallees(b, nodes, "com.echo", wamp.MatchExact, 1)
 		}
-		caller := dial(b, callerNode)
-		ctx := context.Background()
-		args := wamp.List{string(make([]byte, 64))}
-		lat := make([]time.Duration, 0, b.N)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for range b.N {
-			t0 := time.Now()
-			if _, err := caller.Call(ctx, "com.echo", args, nil); err != nil {
-				b.Fatal(err)
-			}
-			lat = append(lat, time.Since(t0))
-		}
-		b.StopTimer()
-		slices.Sort(lat)
-		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+		callLatency(b, dial(b, callerNode), "com.echo")
 	}
 	b.Run("single", func(b *testing.B) {
 		nd := &node{srv: routertest.Start(b)}

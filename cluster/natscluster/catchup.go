@@ -97,15 +97,25 @@ func (r *registry) rounds(rd *round) {
 }
 
 // catchUp waits until the replica has the stream's last revision; asked
-// reports whether the stream answered. The
-// stream leader answers STREAM.INFO; only its state's last sequence is
-// read (the whole jetstream.StreamInfo costs some 24 KB per ask).
+// reports whether the stream answered.
 func (r *registry) catchUp() (asked bool, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), catchUpBound)
 	defer cancel()
+	last, err := r.lastSeq(ctx)
+	if err != nil {
+		return false, err
+	}
+	r.catchup.rounds.Add(1)
+	return true, r.await(ctx, last)
+}
+
+// lastSeq asks the stream leader for the registry stream's last sequence
+// (a KV revision). Only that is read from STREAM.INFO: the whole
+// jetstream.StreamInfo costs some 24 KB per ask.
+func (r *registry) lastSeq(ctx context.Context) (uint64, error) {
 	msg, err := r.c.nc.RequestWithContext(ctx, "$JS.API.STREAM.INFO.KV_"+r.bucket, nil)
 	if err != nil {
-		return false, fmt.Errorf("%w: %w", cluster.ErrUnavailable, err)
+		return 0, fmt.Errorf("%w: %w", cluster.ErrUnavailable, err)
 	}
 	var info struct {
 		State *struct {
@@ -113,10 +123,9 @@ func (r *registry) catchUp() (asked bool, err error) {
 		} `json:"state"`
 	}
 	if err := json.Unmarshal(msg.Data, &info); err != nil || info.State == nil {
-		return false, fmt.Errorf("%w: stream info: %.200s", cluster.ErrUnavailable, msg.Data)
+		return 0, fmt.Errorf("%w: stream info: %.200s", cluster.ErrUnavailable, msg.Data)
 	}
-	r.catchup.rounds.Add(1)
-	return true, r.await(ctx, info.State.LastSeq)
+	return info.State.LastSeq, nil
 }
 
 // CatchUps is the number of times this node asked the stream for its last

@@ -2,7 +2,6 @@ package natscluster_test
 
 import (
 	"errors"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -105,44 +104,18 @@ func TestNodeCrashUnderRPCLoad(t *testing.T) {
 	waitCallees(t, nodes, "com.stuck", wamp.MatchExact, 1)
 
 	const workers, perWorker = 8, 100
-	var made, results, failed atomic.Int64
-	var wg sync.WaitGroup
-	half := make(chan struct{})
-	var once sync.Once
-	for w := range workers {
-		caller := dial(t, nodes[w%2])
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range perWorker {
-				if i == perWorker/2 {
-					once.Do(func() { close(half) })
-				}
-				made.Add(1)
-				_, err := caller.Call(ctx, "com.load", nil, nil)
-				switch u := errURI(err); {
-				case err == nil:
-					results.Add(1)
-				case u == wamp.ErrCanceled || u == wamp.ErrNoAvailableCallee:
-					failed.Add(1)
-				default:
-					failed.Add(1)
-					t.Errorf("call: %v", err)
-				}
-			}
-		}()
-	}
+	load := loadCalls(t, ctx, workers, perWorker, "com.load", func(w int) *client.Session { return dial(t, nodes[w%2]) })
 	stuck := make(chan error, 2)
 	for _, nd := range nodes[:2] {
 		s := dial(t, nd)
-		made.Add(1)
+		load.made.Add(1)
 		go func() {
 			_, err := s.Call(ctx, "com.stuck", nil, nil)
 			stuck <- err
 		}()
 	}
 	waitFor(t, "the stuck calls pending", func() bool { return nodes[0].c.Pending() >= 1 && nodes[1].c.Pending() >= 1 })
-	<-half
+	<-load.half
 	start := time.Now()
 	nodes[2].c.Crash()
 	for range 2 {
@@ -150,7 +123,7 @@ func TestNodeCrashUnderRPCLoad(t *testing.T) {
 		if !isNodeLost(err) {
 			t.Errorf("call pending at the crashed node: %v, want canceled (node lost)", err)
 		}
-		failed.Add(1)
+		load.failed.Add(1)
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("calls pending at the crashed node answered %v after the crash, want <= 2s", d)
@@ -166,14 +139,14 @@ func TestNodeCrashUnderRPCLoad(t *testing.T) {
 		return nodes[0].c.StoredCallees(ctx, realm, "com.load", wamp.MatchExact) == 2 &&
 			nodes[0].c.StoredCallees(ctx, realm, "com.stuck", wamp.MatchExact) == 0
 	})
-	wg.Wait()
-	if made.Load() != results.Load()+failed.Load() {
-		t.Fatalf("%d calls made, %d results + %d errors", made.Load(), results.Load(), failed.Load())
+	load.wg.Wait()
+	if load.made.Load() != load.results.Load()+load.failed.Load() {
+		t.Fatalf("%d calls made, %d results + %d errors", load.made.Load(), load.results.Load(), load.failed.Load())
 	}
 	for _, nd := range nodes[:2] {
 		if p := nd.c.Pending(); p != 0 {
 			t.Errorf("%s: %d calls still pending", nd.c.Node(), p)
 		}
 	}
-	t.Logf("%d calls: %d results, %d canceled or no_available_callee in %v", made.Load(), results.Load(), failed.Load(), time.Since(t0))
+	t.Logf("%d calls: %d results, %d canceled or no_available_callee in %v", load.made.Load(), load.results.Load(), load.failed.Load(), time.Since(t0))
 }

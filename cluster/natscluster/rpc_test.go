@@ -86,6 +86,59 @@ func errURI(err error) wamp.URI {
 	return ""
 }
 
+// pendingCall starts caller's call to proc and waits until nd holds it
+// pending; the call's error arrives on the returned channel.
+func pendingCall(t testing.TB, ctx context.Context, caller *client.Session, proc wamp.URI, nd *node) <-chan error {
+	t.Helper()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := caller.Call(ctx, proc, nil, nil)
+		errc <- err
+	}()
+	waitFor(t, "call pending", func() bool { return nd.c.Pending() == 1 })
+	return errc
+}
+
+// callLoad counts the calls of loadCalls' workers; half closes when the
+// first worker is halfway through.
+type callLoad struct {
+	made, results, failed atomic.Int64
+	wg                    sync.WaitGroup
+	half                  chan struct{}
+}
+
+// loadCalls starts workers goroutines calling proc perWorker times each
+// on caller(w): a result counts as one, canceled or no_available_callee
+// as failed, any other error fails the test (and counts as failed).
+func loadCalls(t testing.TB, ctx context.Context, workers, perWorker int, proc wamp.URI, caller func(w int) *client.Session) *callLoad {
+	l := &callLoad{half: make(chan struct{})}
+	var once sync.Once
+	for w := range workers {
+		s := caller(w)
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for i := range perWorker {
+				if i == perWorker/2 {
+					once.Do(func() { close(l.half) })
+				}
+				l.made.Add(1)
+				_, err := s.Call(ctx, proc, nil, nil)
+				switch u := errURI(err); {
+				case err == nil:
+					l.results.Add(1)
+				case u == wamp.ErrCanceled || u == wamp.ErrNoAvailableCallee:
+					l.failed.Add(1)
+				default:
+					l.failed.Add(1)
+					t.Errorf("call: %v", err)
+				}
+			}
+		}()
+	}
+	return l
+}
+
 // TestCrossNodeCall: result, application error with its payload,
 // progressive results in order, caller disclosure — callee on C, callers
 // on A and B.
@@ -488,15 +541,9 @@ func TestCalleeClusterStops(t *testing.T) {
 	waitCallees(t, nodes, "com.stuck", wamp.MatchExact, 1)
 	b := dial(t, nodes[1])
 	caller := dial(t, nodes[0])
-	errc := make(chan error, 1)
-	go func() {
-		_, err := caller.Call(ctx, "com.stuck", nil, nil)
-		errc <- err
-	}()
-	waitFor(t, "call pending", func() bool { return nodes[0].c.Pending() == 1 })
+	errc := pendingCall(t, ctx, caller, "com.stuck", nodes[0])
 	nodes[2].c.Stop()
-	var we *client.Error
-	if err := <-errc; !errors.As(err, &we) || we.URI != wamp.ErrCanceled || we.Details["reason"] != cluster.ReasonNodeLost {
+	if err := <-errc; !isNodeLost(err) {
 		t.Fatalf("pending call: %v, want canceled (node lost)", err)
 	}
 	waitCallees(t, nodes[:2], "com.stuck", wamp.MatchExact, 0)
@@ -542,15 +589,9 @@ func TestCalleeNodeVanishes(t *testing.T) {
 		t.Fatal(err)
 	}
 	caller := dial(t, nodes[0])
-	errc := make(chan error, 1)
-	go func() {
-		_, err := caller.Call(ctx, "com.stuck", nil, nil)
-		errc <- err
-	}()
-	waitFor(t, "call pending", func() bool { return nodes[0].c.Pending() == 1 })
+	errc := pendingCall(t, ctx, caller, "com.stuck", nodes[0])
 	nodes[2].c.Crash()
-	var we *client.Error
-	if err := <-errc; !errors.As(err, &we) || we.URI != wamp.ErrCanceled || we.Details["reason"] != cluster.ReasonNodeLost {
+	if err := <-errc; !isNodeLost(err) {
 		t.Fatalf("pending call: %v, want canceled (node lost)", err)
 	}
 	if cs := nodes[0].c.Callees(realm, "com.stuck", wamp.MatchExact); len(cs) != 0 {
@@ -597,49 +638,23 @@ func callsUnderNodeStop(t *testing.T, stop func(*node)) {
 		waitCallees(t, nodes, "com.load", wamp.MatchExact, i+1)
 	}
 	const workers, perWorker = 8, 100
-	var made, results, failed atomic.Int64
-	var wg sync.WaitGroup
-	half := make(chan struct{})
-	var once sync.Once
-	for range workers {
-		caller := dial(t, nodes[0])
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range perWorker {
-				if i == perWorker/2 {
-					once.Do(func() { close(half) })
-				}
-				made.Add(1)
-				_, err := caller.Call(ctx, "com.load", nil, nil)
-				switch u := errURI(err); {
-				case err == nil:
-					results.Add(1)
-				case u == wamp.ErrCanceled || u == wamp.ErrNoAvailableCallee:
-					failed.Add(1)
-				default:
-					t.Errorf("call: %v", err)
-					return
-				}
-			}
-		}()
-	}
-	<-half
+	load := loadCalls(t, ctx, workers, perWorker, "com.load", func(int) *client.Session { return dial(t, nodes[0]) })
+	<-load.half
 	stop(nodes[2])
-	wg.Wait()
-	if made.Load() != results.Load()+failed.Load() {
-		t.Fatalf("%d calls made, %d results + %d errors", made.Load(), results.Load(), failed.Load())
+	load.wg.Wait()
+	if load.made.Load() != load.results.Load()+load.failed.Load() {
+		t.Fatalf("%d calls made, %d results + %d errors", load.made.Load(), load.results.Load(), load.failed.Load())
 	}
 	// C's callee is dropped once a probe finds its inbox gone; until then
 	// calls to it fail (in flight: canceled; not delivered:
 	// no_available_callee), after that B takes them all.
-	if results.Load() < workers*perWorker/2 {
-		t.Errorf("only %d of %d calls succeeded", results.Load(), made.Load())
+	if load.results.Load() < workers*perWorker/2 {
+		t.Errorf("only %d of %d calls succeeded", load.results.Load(), load.made.Load())
 	}
 	if p := nodes[0].c.Pending(); p != 0 {
 		t.Errorf("%d calls still pending", p)
 	}
-	t.Logf("%d calls: %d results, %d canceled or no_available_callee", made.Load(), results.Load(), failed.Load())
+	t.Logf("%d calls: %d results, %d canceled or no_available_callee", load.made.Load(), load.results.Load(), load.failed.Load())
 }
 
 // TestAuthorizationAcrossNodes: the caller's node authorizes the CALL and

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Registry watch health. The watch is an ordered consumer living on one
@@ -65,14 +64,8 @@ func (r *registry) appliedRevision() uint64 {
 func (r *registry) streamLast(ctx context.Context, d time.Duration) uint64 {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	st, err := r.kv.Status(ctx)
-	if err != nil {
-		return 0
-	}
-	if bs, ok := st.(*jetstream.KeyValueBucketStatus); ok {
-		return bs.StreamInfo().State.LastSeq
-	}
-	return 0
+	last, _ := r.lastSeq(ctx)
+	return last
 }
 
 // renewable reports whether renewing the watch can work now. A renewal
