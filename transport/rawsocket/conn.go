@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -415,14 +414,9 @@ func (c *Conn) TryWrite(frames [][]byte) (func(context.Context) error, error) {
 	n, err := trywrite.Write(c.fr.rr.RawConn(), b)
 	if n == len(b) || n == 0 {
 		tryBufs.Put(bp)
-		switch {
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			err = transport.ErrWouldBlock // a Write under its context sorts it out
-		case err != nil:
+		if err != nil && err != transport.ErrWouldBlock {
 			c.werr = c.fail("write", err)
 			err = c.werr
-		case n == 0:
-			err = transport.ErrWouldBlock
 		}
 		c.wmu.Unlock()
 		return nil, err
