@@ -45,13 +45,11 @@ type Conn struct {
 	info    transport.Info
 
 	// read side, owned by the single reader
-	fr       frameReader
-	hdr      [4]byte
-	rwait    iowatch.Lazy
-	cooled   bool // the read side forgot the handshake's reads (see readMessage)
-	idleOK   bool // in ReadOrIdle on an enrolled connection
-	enrolled int8 // ReadOrIdle's enrolment: 0 not tried, 1 enrolled, -1 cannot park
-	idle     idlepoll.Entry
+	fr     frameReader
+	hdr    [4]byte
+	rwait  iowatch.Lazy
+	cooled bool // the read side forgot the handshake's reads (see readMessage)
+	idle   idlepoll.Gate
 
 	// write side, shared by Write, PONG replies and Ping
 	wmu   sync.Mutex
@@ -217,8 +215,8 @@ func (c *Conn) readMessage() ([]byte, error) {
 		c.fr.hot = false
 	}
 	for {
-		if c.idleOK && c.fr.buffered() == 0 {
-			c.fr.idle = &c.idle // the first wait for this header may idle
+		if c.idle.On() && c.fr.buffered() == 0 {
+			c.fr.idle = &c.idle.Entry // the first wait for this header may idle
 		}
 		if err := c.fr.readFull(c.hdr[:]); err != nil {
 			return nil, err
@@ -258,15 +256,10 @@ func (c *Conn) readMessage() ([]byte, error) {
 // transport.Parker). A connection that cannot park (TLS, not Linux) and a
 // ctx that can end make it Read.
 func (c *Conn) ReadOrIdle(ctx context.Context, idle time.Duration) ([]byte, error) {
-	if c.enrolled == 0 {
-		c.enrolled = -1
-		if c.fr.rr != nil && c.idle.Enroll(c.nc, idle) {
-			c.enrolled = 1
-		}
-	}
-	c.idleOK = c.enrolled > 0 && ctx.Done() == nil
+	c.idle.Begin(ctx, c.nc, c.fr.rr != nil, idle)
 	msg, err := c.Read(ctx)
-	c.idleOK, c.fr.idle = false, nil
+	c.idle.End()
+	c.fr.idle = nil
 	return msg, err
 }
 
