@@ -316,12 +316,28 @@ func parseFrameHeader(h [4]byte) (typ byte, n int, err error) {
 // transport.ErrMessageTooBig and the connection stays usable; other errors
 // are terminal.
 func (c *Conn) Write(ctx context.Context, frames [][]byte) error {
-	for i, f := range frames {
-		if len(f) > c.maxSend {
-			return fmt.Errorf("rawsocket: %w: frame %d is %d bytes, peer accepts %d", transport.ErrMessageTooBig, i, len(f), c.maxSend)
-		}
+	if _, err := c.sendSize(frames); err != nil {
+		return err
 	}
 	return c.writeFrames(ctx, frameMessage, frames)
+}
+
+// sendSize returns the bytes frames take on the wire, or the error of a
+// frame over MaxSendSize.
+func (c *Conn) sendSize(frames [][]byte) (int, error) {
+	size := 0
+	for i, f := range frames {
+		if len(f) > c.maxSend {
+			return 0, fmt.Errorf("rawsocket: %w: frame %d is %d bytes, peer accepts %d", transport.ErrMessageTooBig, i, len(f), c.maxSend)
+		}
+		size += 4 + len(f)
+	}
+	return size, nil
+}
+
+// appendHeader appends the header of a frame of type typ and n bytes.
+func appendHeader(b []byte, typ byte, n int) []byte {
+	return append(b, typ, byte(n>>16), byte(n>>8), byte(n))
 }
 
 func (c *Conn) writeFrames(ctx context.Context, typ byte, frames [][]byte) error {
@@ -341,11 +357,7 @@ func (c *Conn) writeFrames(ctx context.Context, typ byte, frames [][]byte) error
 	bw := writerPool.Get().(*bufio.Writer)
 	bw.Reset(c.nc)
 	for _, f := range frames {
-		c.whdr[0] = typ
-		c.whdr[1] = byte(len(f) >> 16)
-		c.whdr[2] = byte(len(f) >> 8)
-		c.whdr[3] = byte(len(f))
-		if _, err = bw.Write(c.whdr[:]); err != nil {
+		if _, err = bw.Write(appendHeader(c.whdr[:0], typ, len(f))); err != nil {
 			break
 		}
 		if _, err = bw.Write(f); err != nil {
@@ -380,12 +392,9 @@ func (c *Conn) CanTryWrite() bool { return c.fr.rr != nil }
 // writeBufferSize, and a Write or PONG in progress, make it return
 // ErrWouldBlock: the caller then writes as usual.
 func (c *Conn) TryWrite(frames [][]byte) (func(context.Context) error, error) {
-	size := 0
-	for i, f := range frames {
-		if len(f) > c.maxSend {
-			return nil, fmt.Errorf("rawsocket: %w: frame %d is %d bytes, peer accepts %d", transport.ErrMessageTooBig, i, len(f), c.maxSend)
-		}
-		size += 4 + len(f)
+	size, err := c.sendSize(frames)
+	if err != nil {
+		return nil, err
 	}
 	if size > writeBufferSize || c.fr.rr == nil || !c.wmu.TryLock() {
 		return nil, transport.ErrWouldBlock
@@ -401,8 +410,7 @@ func (c *Conn) TryWrite(frames [][]byte) (func(context.Context) error, error) {
 	bp := tryBufs.Get().(*[]byte)
 	b := (*bp)[:0]
 	for _, f := range frames {
-		b = append(b, frameMessage, byte(len(f)>>16), byte(len(f)>>8), byte(len(f)))
-		b = append(b, f...)
+		b = append(appendHeader(b, frameMessage, len(f)), f...)
 	}
 	n, err := trywrite.Write(c.fr.rr.RawConn(), b)
 	if n == len(b) || n == 0 {
