@@ -319,17 +319,13 @@ func (q *Queue) writeShared() {
 		return
 	}
 	q.mu.Unlock()
-	if q.ctx.Err() != nil { // let Write report it, as without shared writers
-		writers.Go(func() { q.writeOut(batch, nil) })
-		return
+	var finish func(context.Context) error
+	err := ErrWouldBlock // with ctx ended, let Write report it, as without shared writers
+	if q.ctx.Err() == nil {
+		finish, err = q.c.(TryWriter).TryWrite(batch)
 	}
-	finish, err := q.c.(TryWriter).TryWrite(batch)
-	switch {
-	case finish != nil:
+	if finish != nil || err == ErrWouldBlock {
 		writers.Go(func() { q.writeOut(batch, finish) })
-		return
-	case err == ErrWouldBlock:
-		writers.Go(func() { q.writeOut(batch, nil) })
 		return
 	}
 	q.wrote(batch)

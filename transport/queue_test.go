@@ -268,34 +268,49 @@ func TestQueueRunCtx(t *testing.T) {
 	}
 }
 
+// queueWriters start a queue's writer both ways: Run's loop and Start's
+// on-demand writer.
+var queueWriters = []struct {
+	name  string
+	start func(*testing.T, *Queue)
+}{
+	{"Run", func(t *testing.T, q *Queue) { runQueue(t, q) }},
+	{"Start", func(t *testing.T, q *Queue) { startQueue(t, q) }},
+}
+
 func TestQueueDrainWaits(t *testing.T) {
 	t.Parallel()
-	c := &recConn{gate: make(chan struct{}), entered: make(chan struct{}, 10)}
-	q := NewQueue(c, QueueOptions{})
-	runQueue(t, q)
-	_ = q.Send([]byte("a"))
-	<-c.entered
-	_ = q.Send([]byte("b"))
+	for _, w := range queueWriters {
+		t.Run(w.name, func(t *testing.T) {
+			t.Parallel()
+			c := &recConn{gate: make(chan struct{}), entered: make(chan struct{}, 10)}
+			q := NewQueue(c, QueueOptions{})
+			w.start(t, q)
+			_ = q.Send([]byte("a"))
+			<-c.entered
+			_ = q.Send([]byte("b"))
 
-	// Drain must not finish while frames are pending.
-	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	if err := q.Drain(short); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Drain with writes blocked = %v, want DeadlineExceeded", err)
-	}
-	if err := q.Send([]byte("x")); !errors.Is(err, ErrClosed) {
-		t.Errorf("Send while draining = %v, want ErrClosed", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- q.Drain(context.Background()) }()
-	c.gate <- struct{}{}
-	<-c.entered
-	c.gate <- struct{}{}
-	if err := <-done; err != nil {
-		t.Fatalf("Drain = %v", err)
-	}
-	if got := c.frames(); len(got) != 2 {
-		t.Errorf("wrote %d frames, want 2", len(got))
+			// Drain must not finish while frames are pending.
+			short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			if err := q.Drain(short); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Drain with writes blocked = %v, want DeadlineExceeded", err)
+			}
+			if err := q.Send([]byte("x")); !errors.Is(err, ErrClosed) {
+				t.Errorf("Send while draining = %v, want ErrClosed", err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- q.Drain(context.Background()) }()
+			c.gate <- struct{}{}
+			<-c.entered
+			c.gate <- struct{}{}
+			if err := <-done; err != nil {
+				t.Fatalf("Drain = %v", err)
+			}
+			if got := c.frames(); len(got) != 2 {
+				t.Errorf("wrote %d frames, want 2", len(got))
+			}
+		})
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,13 +45,11 @@ type Conn struct {
 	info    transport.Info
 
 	// read side, owned by the single reader
-	fr       frameReader
-	hdr      [4]byte
-	rwait    iowatch.Lazy
-	cooled   bool // the read side forgot the handshake's reads (see readMessage)
-	idleOK   bool // in ReadOrIdle on an enrolled connection
-	enrolled int8 // ReadOrIdle's enrolment: 0 not tried, 1 enrolled, -1 cannot park
-	idle     idlepoll.Entry
+	fr     frameReader
+	hdr    [4]byte
+	rwait  iowatch.Lazy
+	cooled bool // the read side forgot the handshake's reads (see readMessage)
+	idle   idlepoll.Gate
 
 	// write side, shared by Write, PONG replies and Ping
 	wmu   sync.Mutex
@@ -218,8 +215,8 @@ func (c *Conn) readMessage() ([]byte, error) {
 		c.fr.hot = false
 	}
 	for {
-		if c.idleOK && c.fr.buffered() == 0 {
-			c.fr.idle = &c.idle // the first wait for this header may idle
+		if c.idle.On() && c.fr.buffered() == 0 {
+			c.fr.idle = &c.idle.Entry // the first wait for this header may idle
 		}
 		if err := c.fr.readFull(c.hdr[:]); err != nil {
 			return nil, err
@@ -259,15 +256,10 @@ func (c *Conn) readMessage() ([]byte, error) {
 // transport.Parker). A connection that cannot park (TLS, not Linux) and a
 // ctx that can end make it Read.
 func (c *Conn) ReadOrIdle(ctx context.Context, idle time.Duration) ([]byte, error) {
-	if c.enrolled == 0 {
-		c.enrolled = -1
-		if c.fr.rr != nil && c.idle.Enroll(c.nc, idle) {
-			c.enrolled = 1
-		}
-	}
-	c.idleOK = c.enrolled > 0 && ctx.Done() == nil
+	c.idle.Begin(ctx, c.nc, c.fr.rr != nil, idle)
 	msg, err := c.Read(ctx)
-	c.idleOK, c.fr.idle = false, nil
+	c.idle.End()
+	c.fr.idle = nil
 	return msg, err
 }
 
@@ -324,12 +316,28 @@ func parseFrameHeader(h [4]byte) (typ byte, n int, err error) {
 // transport.ErrMessageTooBig and the connection stays usable; other errors
 // are terminal.
 func (c *Conn) Write(ctx context.Context, frames [][]byte) error {
-	for i, f := range frames {
-		if len(f) > c.maxSend {
-			return fmt.Errorf("rawsocket: %w: frame %d is %d bytes, peer accepts %d", transport.ErrMessageTooBig, i, len(f), c.maxSend)
-		}
+	if _, err := c.sendSize(frames); err != nil {
+		return err
 	}
 	return c.writeFrames(ctx, frameMessage, frames)
+}
+
+// sendSize returns the bytes frames take on the wire, or the error of a
+// frame over MaxSendSize.
+func (c *Conn) sendSize(frames [][]byte) (int, error) {
+	size := 0
+	for i, f := range frames {
+		if len(f) > c.maxSend {
+			return 0, fmt.Errorf("rawsocket: %w: frame %d is %d bytes, peer accepts %d", transport.ErrMessageTooBig, i, len(f), c.maxSend)
+		}
+		size += 4 + len(f)
+	}
+	return size, nil
+}
+
+// appendHeader appends the header of a frame of type typ and n bytes.
+func appendHeader(b []byte, typ byte, n int) []byte {
+	return append(b, typ, byte(n>>16), byte(n>>8), byte(n))
 }
 
 func (c *Conn) writeFrames(ctx context.Context, typ byte, frames [][]byte) error {
@@ -349,11 +357,7 @@ func (c *Conn) writeFrames(ctx context.Context, typ byte, frames [][]byte) error
 	bw := writerPool.Get().(*bufio.Writer)
 	bw.Reset(c.nc)
 	for _, f := range frames {
-		c.whdr[0] = typ
-		c.whdr[1] = byte(len(f) >> 16)
-		c.whdr[2] = byte(len(f) >> 8)
-		c.whdr[3] = byte(len(f))
-		if _, err = bw.Write(c.whdr[:]); err != nil {
+		if _, err = bw.Write(appendHeader(c.whdr[:0], typ, len(f))); err != nil {
 			break
 		}
 		if _, err = bw.Write(f); err != nil {
@@ -388,12 +392,9 @@ func (c *Conn) CanTryWrite() bool { return c.fr.rr != nil }
 // writeBufferSize, and a Write or PONG in progress, make it return
 // ErrWouldBlock: the caller then writes as usual.
 func (c *Conn) TryWrite(frames [][]byte) (func(context.Context) error, error) {
-	size := 0
-	for i, f := range frames {
-		if len(f) > c.maxSend {
-			return nil, fmt.Errorf("rawsocket: %w: frame %d is %d bytes, peer accepts %d", transport.ErrMessageTooBig, i, len(f), c.maxSend)
-		}
-		size += 4 + len(f)
+	size, err := c.sendSize(frames)
+	if err != nil {
+		return nil, err
 	}
 	if size > writeBufferSize || c.fr.rr == nil || !c.wmu.TryLock() {
 		return nil, transport.ErrWouldBlock
@@ -409,20 +410,14 @@ func (c *Conn) TryWrite(frames [][]byte) (func(context.Context) error, error) {
 	bp := tryBufs.Get().(*[]byte)
 	b := (*bp)[:0]
 	for _, f := range frames {
-		b = append(b, frameMessage, byte(len(f)>>16), byte(len(f)>>8), byte(len(f)))
-		b = append(b, f...)
+		b = append(appendHeader(b, frameMessage, len(f)), f...)
 	}
 	n, err := trywrite.Write(c.fr.rr.RawConn(), b)
 	if n == len(b) || n == 0 {
 		tryBufs.Put(bp)
-		switch {
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			err = transport.ErrWouldBlock // a Write under its context sorts it out
-		case err != nil:
+		if err != nil && err != transport.ErrWouldBlock {
 			c.werr = c.fail("write", err)
 			err = c.werr
-		case n == 0:
-			err = transport.ErrWouldBlock
 		}
 		c.wmu.Unlock()
 		return nil, err

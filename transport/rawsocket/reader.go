@@ -88,17 +88,9 @@ func (fr *frameReader) consumed() {
 func (fr *frameReader) fill(need int) error {
 	if fr.rr != nil {
 		fr.release()
-		var (
-			p   *[]byte
-			n   int
-			err error
-		)
-		if e := fr.idle; e != nil {
-			fr.idle = nil
-			p, n, err = fr.rr.ReadPooledIdle(e)
-		} else {
-			p, n, err = fr.rr.ReadPooled()
-		}
+		e := fr.idle
+		fr.idle = nil
+		p, n, err := fr.rr.ReadPooledIdle(e)
 		if err != nil {
 			return err
 		}

@@ -40,14 +40,12 @@ type Conn struct {
 	info    transport.Info
 
 	// read side, owned by the single reader
-	fr       frameReader
-	rwait    iowatch.Lazy
-	maxRecv  int // current receive limit
-	maxFull  int // the limit after Joined
-	pending  []byte
-	idleOK   bool // in ReadOrIdle on an enrolled connection
-	enrolled int8 // ReadOrIdle's enrolment: 0 not tried, 1 enrolled, -1 cannot park
-	idle     idlepoll.Entry
+	fr      frameReader
+	rwait   iowatch.Lazy
+	maxRecv int // current receive limit
+	maxFull int // the limit after Joined
+	pending []byte
+	idle    idlepoll.Gate
 
 	// write side, shared by Write, pongs, pings and close frames
 	wmu       sync.Mutex
@@ -180,8 +178,8 @@ func (c *Conn) readMessage() ([]byte, error) {
 		op  byte // opcode of the message being assembled; 0 before its first frame
 	)
 	for {
-		if op == 0 && c.idleOK && c.fr.buffered() == 0 {
-			c.fr.idle = &c.idle // the first wait for this header may idle
+		if op == 0 && c.idle.On() && c.fr.buffered() == 0 {
+			c.fr.idle = &c.idle.Entry // the first wait for this header may idle
 		}
 		h, err := c.fr.header()
 		if err != nil {
@@ -232,15 +230,10 @@ func (c *Conn) readMessage() ([]byte, error) {
 // A connection that cannot park (TLS, not Linux) and a ctx that can end
 // make it Read.
 func (c *Conn) ReadOrIdle(ctx context.Context, idle time.Duration) ([]byte, error) {
-	if c.enrolled == 0 {
-		c.enrolled = -1
-		if c.fr.rr != nil && c.idle.Enroll(c.nc, idle) {
-			c.enrolled = 1
-		}
-	}
-	c.idleOK = c.enrolled > 0 && ctx.Done() == nil
+	c.idle.Begin(ctx, c.nc, c.fr.rr != nil, idle)
 	msg, err := c.Read(ctx)
-	c.idleOK, c.fr.idle = false, nil
+	c.idle.End()
+	c.fr.idle = nil
 	return msg, err
 }
 

@@ -90,16 +90,7 @@ func (fr *frameReader) fill() error {
 	if fr.rr != nil && fr.start == fr.end {
 		fr.setBuf(nil, nil) // wait for the bytes without a buffer
 		fr.start, fr.end = 0, 0
-		var (
-			p   *[]byte
-			n   int
-			err error
-		)
-		if e != nil {
-			p, n, err = fr.rr.ReadPooledIdle(e)
-		} else {
-			p, n, err = fr.rr.ReadPooled()
-		}
+		p, n, err := fr.rr.ReadPooledIdle(e)
 		if err == idlepoll.ErrIdle {
 			return err // the connection goes on after Park
 		}

@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"time"
 
@@ -162,14 +160,9 @@ func (c *Conn) TryWrite(frames [][]byte) (func(context.Context) error, error) {
 	if n == len(w.buf) || n == 0 {
 		w.buf = w.buf[:0]
 		w.finish()
-		switch {
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			err = transport.ErrWouldBlock // a Write under its context sorts it out
-		case err != nil:
+		if err != nil && err != transport.ErrWouldBlock {
 			c.werr = c.fail("write", err)
 			err = c.werr
-		case n == 0:
-			err = transport.ErrWouldBlock
 		}
 		c.wmu.Unlock()
 		return nil, err

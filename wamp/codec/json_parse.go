@@ -1,7 +1,6 @@
 package codec
 
 import (
-	"bytes"
 	"encoding/base64"
 	"strconv"
 	"unicode/utf16"
@@ -246,29 +245,27 @@ func (p *jsonParser) number(build bool) (any, error) {
 
 // skipStr validates a string at p.i without building it.
 func (p *jsonParser) skipStr() error {
-	_, err := p.scanStr(false)
+	_, err := p.scanStr(strSkip)
 	return err
 }
 
 // key parses a dict key at p.i: known keys without escapes are shared.
-func (p *jsonParser) key() (string, error) {
-	start := p.i + 1
-	if err := p.skipStr(); err != nil {
-		return "", err
-	}
-	if raw := p.b[start : p.i-1]; bytes.IndexByte(raw, '\\') < 0 {
-		return internKey(raw), nil
-	}
-	p.i = start - 1
-	return p.str()
-}
+func (p *jsonParser) key() (string, error) { return p.scanStr(strKey) }
 
 // str parses a string at p.i.
 func (p *jsonParser) str() (string, error) {
-	return p.scanStr(true)
+	return p.scanStr(strBuild)
 }
 
-func (p *jsonParser) scanStr(build bool) (string, error) {
+// What scanStr makes of the string it scans.
+const (
+	strSkip  = iota // nothing: the string is checked and skipped
+	strBuild        // a new string
+	strKey          // a dict key: a known one without escapes is shared
+)
+
+func (p *jsonParser) scanStr(mode int) (string, error) {
+	build := mode != strSkip
 	b := p.b
 	i := p.i + 1 // past '"'
 	start := i
@@ -282,8 +279,11 @@ func (p *jsonParser) scanStr(build bool) (string, error) {
 				return "", p.errAt("invalid UTF-8 in string")
 			}
 			p.i = i + 1
-			if !build {
+			switch mode {
+			case strSkip:
 				return "", nil
+			case strKey:
+				return internKey(b[start:i]), nil
 			}
 			return string(b[start:i]), nil
 		}

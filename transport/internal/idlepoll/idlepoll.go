@@ -17,6 +17,7 @@
 package idlepoll
 
 import (
+	"context"
 	"errors"
 	"net"
 	"os"
@@ -159,3 +160,31 @@ func (e *Entry) Close() {
 
 // ErrIdle is what a reader interrupted at a boundary returns.
 var ErrIdle = transport.ErrIdle
+
+// Gate is a connection's ReadOrIdle state, owned by its single reader:
+// its Entry, whether it enrolled, and whether the read in progress may
+// idle.
+type Gate struct {
+	Entry
+	enrolled int8 // 0 not tried, 1 enrolled, -1 cannot park
+	on       bool // in ReadOrIdle on an enrolled connection
+}
+
+// Begin starts a ReadOrIdle read. The first enrols nc if canPark (the
+// connection exposes its socket); the read may idle if nc enrolled and
+// ctx cannot end.
+func (g *Gate) Begin(ctx context.Context, nc net.Conn, canPark bool, idle time.Duration) {
+	if g.enrolled == 0 {
+		g.enrolled = -1
+		if canPark && g.Enroll(nc, idle) {
+			g.enrolled = 1
+		}
+	}
+	g.on = g.enrolled > 0 && ctx.Done() == nil
+}
+
+// End ends the read Begin started.
+func (g *Gate) End() { g.on = false }
+
+// On reports whether the read in progress may idle.
+func (g *Gate) On() bool { return g.on }

@@ -66,8 +66,12 @@ func (r *Reader) ReadPooled() (p *[]byte, n int, err error) {
 
 // ReadPooledIdle is ReadPooled at a message boundary of a connection
 // whose idle state is e: a wait that e's sweeper interrupts returns
-// idlepoll.ErrIdle, with nothing read and the socket as it was.
+// idlepoll.ErrIdle, with nothing read and the socket as it was. With a
+// nil e it is ReadPooled.
 func (r *Reader) ReadPooledIdle(e *idlepoll.Entry) (p *[]byte, n int, err error) {
+	if e == nil {
+		return r.ReadPooled()
+	}
 	r.idle = e
 	p, n, err = r.ReadPooled()
 	r.idle = nil

@@ -9,6 +9,8 @@ import (
 	"os"
 	"sync"
 	"syscall"
+
+	"github.com/tollgate-wamp/tollgate/transport"
 )
 
 // op is one write's arguments and results; fn is its method value, made
@@ -27,15 +29,22 @@ var ops = sync.Pool{New: func() any {
 }}
 
 // Write writes b to the socket behind rc with one write(2), without
-// waiting: n is what the socket took, 0 when its buffer is full. Closed
-// connections and passed deadlines fail as net.Conn.Write does.
+// waiting: n is what the socket took. A full buffer and a passed deadline
+// (a Write under its context sorts that out) are transport.ErrWouldBlock
+// with n 0; any other error fails the connection, as in net.Conn.Write.
 func Write(rc syscall.RawConn, b []byte) (int, error) {
 	o := ops.Get().(*op)
 	o.b, o.n, o.err = b, 0, nil
 	err := rc.Write(o.fn)
 	n := o.n
-	if err == nil {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		err = transport.ErrWouldBlock
+	case err == nil:
 		err = o.err
+		if err == nil && n == 0 {
+			err = transport.ErrWouldBlock
+		}
 	}
 	o.b, o.err = nil, nil
 	ops.Put(o)
