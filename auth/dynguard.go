@@ -12,11 +12,6 @@ import (
 // The guarded path to a dynamic authenticator (DynamicConfig.MaxInFlight
 // and the breaker): the login's part that is not about credentials.
 
-// errCalleeBusy is the router's refusal of a call to a callee with the
-// maximum of invocations in flight (router Options.MaxInvocations): the
-// authenticator is overloaded as surely as when the guard says so.
-const errCalleeBusy wamp.URI = "tollgate.error.callee_busy"
-
 // refused is the error of a login the guard turned away without a call.
 func (d *Dynamic) refused(parent context.Context, reason guard.Reason) error {
 	uri := d.cfg.Authenticator

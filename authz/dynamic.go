@@ -9,6 +9,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/tollgate-wamp/tollgate/internal/dealer"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
@@ -159,7 +160,7 @@ func (r *Realm) callFailure(ctx, cctx context.Context, ro *role, err error) (msg
 			return msgNotRegistered, fmt.Sprintf("authorizer %s is not registered on realm %s", ro.authorizer, ro.authRealm)
 		}
 		return msgNotRegistered, fmt.Sprintf("authorizer %s is not registered", ro.authorizer)
-	case ce != nil && ce.URI == errCalleeBusy:
+	case ce != nil && ce.URI == dealer.ErrCalleeBusy: // the router's bound on the callee: overloaded as surely as when the guard says so
 		return msgOverloaded, fmt.Sprintf("authorizer %s: its callee has the most invocations in flight the router allows", ro.authorizer)
 	case ce != nil:
 		return msgError, fmt.Sprintf("authorizer %s failed: %s", ro.authorizer, ce.Error())
