@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tollgate-wamp/tollgate/internal/dealer"
+	"github.com/tollgate-wamp/tollgate/internal/guard"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
@@ -103,9 +104,7 @@ func (r *Realm) callGuarded(ctx, cctx context.Context, ro *role, s *Session, uri
 	all := wamp.List{SessionDict(s), string(uri), string(action), options}
 	n := ro.arity.n()
 	args, kwargs, err := r.caller.Call(cctx, ro.authRealm, ro.authorizer, all[:n], nil)
-	if ce := (*wamp.CallError)(nil); errors.As(err, &ce) && ce.URI == wamp.ErrCanceled && cctx.Err() == nil {
-		// The callee left mid-flight (one of several roundrobin instances
-		// restarting): ask once more, within the same deadline.
+	if guard.CalleeLeft(cctx, err) {
 		r.log.Debug("authorizer callee left during the call; asking again", "authorizer", string(ro.authorizer))
 		args, kwargs, err = r.caller.Call(cctx, ro.authRealm, ro.authorizer, all[:n], nil)
 	}
