@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tollgate-wamp/tollgate/internal/dealer"
 	"github.com/tollgate-wamp/tollgate/internal/guard"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
@@ -346,7 +347,7 @@ func (d *Dynamic) callError(parent, callCtx context.Context, err error) error {
 		switch {
 		case ce.URI == wamp.ErrNoSuchProcedure:
 			return &Error{Reason: wamp.ErrAuthenticationFailed, Message: fmt.Sprintf("authenticator %s is not registered", uri), Detail: detail}
-		case ce.URI == errCalleeBusy:
+		case ce.URI == dealer.ErrCalleeBusy: // the router's bound on the callee: overloaded as surely as when the guard says so
 			return d.refused(parent, guard.QueueFull)
 		case deliberateRefusal(ce.URI):
 			msg := "authentication refused"

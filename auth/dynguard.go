@@ -12,11 +12,6 @@ import (
 // The guarded path to a dynamic authenticator (DynamicConfig.MaxInFlight
 // and the breaker): the login's part that is not about credentials.
 
-// errCalleeBusy is the router's refusal of a call to a callee with the
-// maximum of invocations in flight (router Options.MaxInvocations): the
-// authenticator is overloaded as surely as when the guard says so.
-const errCalleeBusy wamp.URI = "tollgate.error.callee_busy"
-
 // refused is the error of a login the guard turned away without a call.
 func (d *Dynamic) refused(parent context.Context, reason guard.Reason) error {
 	uri := d.cfg.Authenticator
@@ -32,13 +27,11 @@ func (d *Dynamic) refused(parent context.Context, reason guard.Reason) error {
 		Message: fmt.Sprintf("authenticator %s is overloaded, retry later", uri), Detail: detail}
 }
 
-// callOnce calls the authenticator, and once more within the same
-// deadline when its callee left mid-flight (wamp.error.canceled while the
-// deadline has not passed: one of several roundrobin instances
-// restarting).
+// callOnce calls the authenticator, and once more when its callee left
+// mid-flight (guard.CalleeLeft).
 func (d *Dynamic) callOnce(ctx context.Context, realm wamp.URI, args wamp.List) (wamp.List, wamp.Dict, error) {
 	rargs, rkw, err := d.cfg.Caller.Call(ctx, realm, d.cfg.Authenticator, args, nil)
-	if ce := (*wamp.CallError)(nil); errors.As(err, &ce) && ce.URI == wamp.ErrCanceled && ctx.Err() == nil {
+	if guard.CalleeLeft(ctx, err) {
 		d.cfg.Logger.Debug("authenticator callee left during the call; asking again", "authenticator", string(d.cfg.Authenticator), "realm", string(realm))
 		rargs, rkw, err = d.cfg.Caller.Call(ctx, realm, d.cfg.Authenticator, args, nil)
 	}

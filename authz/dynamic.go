@@ -9,6 +9,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/tollgate-wamp/tollgate/internal/dealer"
+	"github.com/tollgate-wamp/tollgate/internal/guard"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
@@ -102,9 +104,7 @@ func (r *Realm) callGuarded(ctx, cctx context.Context, ro *role, s *Session, uri
 	all := wamp.List{SessionDict(s), string(uri), string(action), options}
 	n := ro.arity.n()
 	args, kwargs, err := r.caller.Call(cctx, ro.authRealm, ro.authorizer, all[:n], nil)
-	if ce := (*wamp.CallError)(nil); errors.As(err, &ce) && ce.URI == wamp.ErrCanceled && cctx.Err() == nil {
-		// The callee left mid-flight (one of several roundrobin instances
-		// restarting): ask once more, within the same deadline.
+	if guard.CalleeLeft(cctx, err) {
 		r.log.Debug("authorizer callee left during the call; asking again", "authorizer", string(ro.authorizer))
 		args, kwargs, err = r.caller.Call(cctx, ro.authRealm, ro.authorizer, all[:n], nil)
 	}
@@ -159,7 +159,7 @@ func (r *Realm) callFailure(ctx, cctx context.Context, ro *role, err error) (msg
 			return msgNotRegistered, fmt.Sprintf("authorizer %s is not registered on realm %s", ro.authorizer, ro.authRealm)
 		}
 		return msgNotRegistered, fmt.Sprintf("authorizer %s is not registered", ro.authorizer)
-	case ce != nil && ce.URI == errCalleeBusy:
+	case ce != nil && ce.URI == dealer.ErrCalleeBusy: // the router's bound on the callee: overloaded as surely as when the guard says so
 		return msgOverloaded, fmt.Sprintf("authorizer %s: its callee has the most invocations in flight the router allows", ro.authorizer)
 	case ce != nil:
 		return msgError, fmt.Sprintf("authorizer %s failed: %s", ro.authorizer, ce.Error())

@@ -10,11 +10,6 @@ const (
 	msgCircuitOpen = "authorization failed: the authorizer is unavailable"
 )
 
-// errCalleeBusy is the router's refusal of a call to a callee with the
-// most invocations in flight it allows (router Options.MaxInvocations):
-// the authorizer is overloaded as surely as when the guard says so.
-const errCalleeBusy = "tollgate.error.callee_busy"
-
 // refusal is the message of a question the guard refused for reason.
 func refusal(reason guard.Reason) string {
 	if reason == guard.CircuitOpen {

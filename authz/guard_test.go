@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tollgate-wamp/tollgate/internal/dealer"
 	"github.com/tollgate-wamp/tollgate/wamp"
 )
 
@@ -128,7 +129,7 @@ func TestRetryOnceOnCalleeLoss(t *testing.T) {
 // The router's callee_busy reads as overloaded, not as a failed authorizer.
 func TestCalleeBusyIsOverloaded(t *testing.T) {
 	a := &authorizer{answer: func(wamp.Dict, string, string) (wamp.List, wamp.Dict, error) {
-		return nil, nil, &wamp.CallError{URI: errCalleeBusy}
+		return nil, nil, &wamp.CallError{URI: dealer.ErrCalleeBusy}
 	}}
 	r := dynRealm(t, a, Options{})
 	if d := r.Authorize(context.Background(), userSession("user"), "com.a", ActionCall, nil); d.Allow || !d.Failed || d.Message != msgOverloaded {

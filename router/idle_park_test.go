@@ -30,116 +30,108 @@ func waitParked(t testing.TB, srv *routertest.Server, n int) {
 	waitStats(t, srv, fmt.Sprintf("%d parked", n), func(st router.Stats) bool { return st.Parked == n })
 }
 
+// eachParked runs f in parallel on each of kinds, each against its own
+// router that parks idle sessions soon.
+func eachParked(t *testing.T, kinds []string, f func(t *testing.T, kind string, srv *routertest.Server)) {
+	t.Parallel()
+	for _, kind := range kinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			f(t, kind, routertest.Start(t, parkSoon))
+		})
+	}
+}
+
 // An idle session parks on every transport, and a parked one works as
 // before: it answers requests, gets events, exchanges GOODBYE and starts a
 // new session on the same connection, and parks again in between.
 func TestIdleSessionParks(t *testing.T) {
-	t.Parallel()
-	for _, kind := range transports {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			srv := routertest.Start(t, parkSoon)
-			sub := dialPeer(t, srv, kind, "json")
-			sub.join()
-			topic := wamp.URI("com.example.parked." + kind)
-			sub.subscribe(topic, nil)
-			pub := dialPeer(t, srv, kind, "msgpack")
-			pub.join()
-			waitParked(t, srv, 2)
+	eachParked(t, transports, func(t *testing.T, kind string, srv *routertest.Server) {
+		sub := dialPeer(t, srv, kind, "json")
+		sub.join()
+		topic := wamp.URI("com.example.parked." + kind)
+		sub.subscribe(topic, nil)
+		pub := dialPeer(t, srv, kind, "msgpack")
+		pub.join()
+		waitParked(t, srv, 2)
 
-			// The publisher wakes; the subscriber gets the event while parked.
-			pub.send(&wamp.Publish{Request: pub.next(), Options: wamp.Dict{"acknowledge": true}, Topic: topic, Payload: wamp.Payload{Args: wamp.List{1}}})
-			expect[*wamp.Published](pub)
-			expect[*wamp.Event](sub)
-			waitParked(t, srv, 2)
+		// The publisher wakes; the subscriber gets the event while parked.
+		pub.send(&wamp.Publish{Request: pub.next(), Options: wamp.Dict{"acknowledge": true}, Topic: topic, Payload: wamp.Payload{Args: wamp.List{1}}})
+		expect[*wamp.Published](pub)
+		expect[*wamp.Event](sub)
+		waitParked(t, srv, 2)
 
-			// The subscriber wakes, says GOODBYE, joins again, parks again.
-			sub.send(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.CloseNormal})
-			expect[*wamp.Goodbye](sub)
-			sub.join()
-			waitParked(t, srv, 2)
-			sub.subscribe(topic+".again", nil)
-			waitParked(t, srv, 2)
-			if st := srv.Router().Stats(); st.Sessions != 2 {
-				t.Fatalf("%d sessions, want 2", st.Sessions)
-			}
-		})
-	}
+		// The subscriber wakes, says GOODBYE, joins again, parks again.
+		sub.send(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.CloseNormal})
+		expect[*wamp.Goodbye](sub)
+		sub.join()
+		waitParked(t, srv, 2)
+		sub.subscribe(topic+".again", nil)
+		waitParked(t, srv, 2)
+		if st := srv.Router().Stats(); st.Sessions != 2 {
+			t.Fatalf("%d sessions, want 2", st.Sessions)
+		}
+	})
 }
 
 // A parked session whose peer goes away leaves as usual: on_leave is
 // published and nothing stays parked.
 func TestParkedPeerLeaves(t *testing.T) {
-	t.Parallel()
-	for _, kind := range transports {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			srv := routertest.Start(t, parkSoon)
-			watcher := dialPeer(t, srv, kind, "json")
-			watcher.join()
-			watcher.subscribe("wamp.session.on_leave", nil)
-			idle := dialPeer(t, srv, kind, "cbor")
-			id := idle.join().Session
-			waitParked(t, srv, 2)
-			idle.tc.Close()
-			ev := expect[*wamp.Event](watcher)
-			if args := argsOf(t, &ev.Payload); len(args) == 0 || fmt.Sprint(args[0]) != fmt.Sprint(id) {
-				t.Fatalf("on_leave %v, want session %d", args, id)
-			}
-			waitStats(t, srv, "one session, parked", func(st router.Stats) bool { return st.Sessions == 1 && st.Parked == 1 })
-		})
-	}
+	eachParked(t, transports, func(t *testing.T, kind string, srv *routertest.Server) {
+		watcher := dialPeer(t, srv, kind, "json")
+		watcher.join()
+		watcher.subscribe("wamp.session.on_leave", nil)
+		idle := dialPeer(t, srv, kind, "cbor")
+		id := idle.join().Session
+		waitParked(t, srv, 2)
+		idle.tc.Close()
+		ev := expect[*wamp.Event](watcher)
+		if args := argsOf(t, &ev.Payload); len(args) == 0 || fmt.Sprint(args[0]) != fmt.Sprint(id) {
+			t.Fatalf("on_leave %v, want session %d", args, id)
+		}
+		waitStats(t, srv, "one session, parked", func(st router.Stats) bool { return st.Sessions == 1 && st.Parked == 1 })
+	})
 }
 
 // The meta API kills a parked session: it gets GOODBYE, and its reply ends
 // the connection.
 func TestParkedSessionKilled(t *testing.T) {
-	t.Parallel()
-	for _, kind := range transports {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			srv := routertest.Start(t, parkSoon)
-			admin := dialPeer(t, srv, kind, "json")
-			admin.join()
-			victim := dialPeer(t, srv, kind, "json")
-			id := victim.join().Session
-			waitParked(t, srv, 2)
-			admin.send(&wamp.Call{Request: admin.next(), Options: wamp.Dict{}, Procedure: "wamp.session.kill", Payload: wamp.Payload{Args: wamp.List{id}}})
-			expect[*wamp.Result](admin)
-			expect[*wamp.Goodbye](victim)
-			victim.send(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.CloseGoodbyeAndOut})
-			victim.expectClosed()
-			waitStats(t, srv, "the victim gone", func(st router.Stats) bool { return st.Sessions == 1 })
-		})
-	}
+	eachParked(t, transports, func(t *testing.T, kind string, srv *routertest.Server) {
+		admin := dialPeer(t, srv, kind, "json")
+		admin.join()
+		victim := dialPeer(t, srv, kind, "json")
+		id := victim.join().Session
+		waitParked(t, srv, 2)
+		admin.send(&wamp.Call{Request: admin.next(), Options: wamp.Dict{}, Procedure: "wamp.session.kill", Payload: wamp.Payload{Args: wamp.List{id}}})
+		expect[*wamp.Result](admin)
+		expect[*wamp.Goodbye](victim)
+		victim.send(&wamp.Goodbye{Details: wamp.Dict{}, Reason: wamp.CloseGoodbyeAndOut})
+		victim.expectClosed()
+		waitStats(t, srv, "the victim gone", func(st router.Stats) bool { return st.Sessions == 1 })
+	})
 }
 
 // A peer that stopped in the middle of a frame is not parked (the reader
 // is inside the frame), while one quiet at a boundary is; the rest of the
 // frame then arrives and is handled.
 func TestHalfFrameNotParked(t *testing.T) {
-	t.Parallel()
-	for _, kind := range []string{"tcp", "ws"} {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			srv := routertest.Start(t, parkSoon)
-			half := dialHalf(t, srv, kind)
-			ref := dialPeer(t, srv, kind, "json")
-			ref.join()
-			waitParked(t, srv, 1)
-			// The reference parked after the half frame was sent: both have
-			// been quiet for the idle time. For ten idle times more, the
-			// half frame's reader still must not park.
-			for end := time.Now().Add(10 * 20 * time.Millisecond); time.Now().Before(end); time.Sleep(time.Millisecond) {
-				if st := srv.Router().Stats(); st.Parked > 1 {
-					t.Fatalf("%d parked: the reader inside a frame parked", st.Parked)
-				}
+	eachParked(t, []string{"tcp", "ws"}, func(t *testing.T, kind string, srv *routertest.Server) {
+		half := dialHalf(t, srv, kind)
+		ref := dialPeer(t, srv, kind, "json")
+		ref.join()
+		waitParked(t, srv, 1)
+		// The reference parked after the half frame was sent: both have
+		// been quiet for the idle time. For ten idle times more, the
+		// half frame's reader still must not park.
+		for end := time.Now().Add(10 * 20 * time.Millisecond); time.Now().Before(end); time.Sleep(time.Millisecond) {
+			if st := srv.Router().Stats(); st.Parked > 1 {
+				t.Fatalf("%d parked: the reader inside a frame parked", st.Parked)
 			}
-			half.finish()
-			expect[*wamp.Subscribed](half.p)
-			waitParked(t, srv, 2)
-		})
-	}
+		}
+		half.finish()
+		expect[*wamp.Subscribed](half.p)
+		waitParked(t, srv, 2)
+	})
 }
 
 // halfPeer has sent all but the last bytes of a SUBSCRIBE.

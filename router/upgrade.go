@@ -89,13 +89,13 @@ var headBufs = sync.Pool{New: func() any { b := make([]byte, maxFastHead); retur
 // to net/http (through httpLn) with what it read replayed.
 func (r *Router) fastUpgrade(e *edgeConn, nc net.Conn, routes *upgradeRoutes, httpLn *chanListener) {
 	bp := headBufs.Get().(*[]byte)
+	defer headBufs.Put(bp) // what outlives this call is copied out of it
 	buf := *bp
 	n, end := 0, -1
 	nc.SetReadDeadline(e.deadline)
 	for end < 0 && n < len(buf) {
 		m, err := nc.Read(buf[n:])
 		if err != nil {
-			headBufs.Put(bp)
 			nc.Close()
 			return
 		}
@@ -119,7 +119,6 @@ func (r *Router) fastUpgrade(e *edgeConn, nc net.Conn, routes *upgradeRoutes, ht
 	}
 	if ep == nil {
 		r.toHTTP(nc, buf[:n], httpLn)
-		headBufs.Put(bp)
 		return
 	}
 	req.RemoteAddr = nc.RemoteAddr().String()
@@ -130,10 +129,8 @@ func (r *Router) fastUpgrade(e *edgeConn, nc net.Conn, routes *upgradeRoutes, ht
 	tc, err := websocket.AcceptConn(nc, req, early, ep.so)
 	if errors.Is(err, websocket.ErrRefused) {
 		r.toHTTP(nc, buf[:n], httpLn) // net/http and Accept word the refusal
-		headBufs.Put(bp)
 		return
 	}
-	headBufs.Put(bp)
 	if err != nil {
 		r.log.Debug("websocket upgrade failed", "remote", req.RemoteAddr, "err", err)
 		return
@@ -176,7 +173,7 @@ func parseUpgrade(head string) *http.Request {
 		var line string
 		line, rest, more = strings.Cut(rest, "\r\n")
 		k, v, ok := strings.Cut(line, ":")
-		if !ok || k == "" || !validHeaderName(k) || strings.ContainsAny(v, "\r\n\x00") {
+		if !ok || k == "" || websocket.CheckHeaderName(k) != nil || strings.ContainsAny(v, "\r\n\x00") {
 			return nil
 		}
 		k = http.CanonicalHeaderKey(k)
@@ -202,20 +199,6 @@ func parseUpgrade(head string) *http.Request {
 		return nil
 	}
 	return req
-}
-
-func validHeaderName(k string) bool {
-	for i := range len(k) {
-		if !isToken(k[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-// isToken reports whether c may appear in an HTTP token (RFC 9110).
-func isToken(c byte) bool {
-	return c > ' ' && c < 0x7F && !strings.ContainsRune("\"(),/:;<=>?@[\\]{}", rune(c))
 }
 
 // validHost accepts the hosts the fast path serves: names, IPv4 and

@@ -216,6 +216,7 @@ func (b *Broker) Publish(p *Publication) int {
 // filtered or sub is a pattern subscription (then also MayReceive).
 func (b *Broker) fanout(p *Publication, sub *subscription, subs []member, listed bool) int {
 	var frames [4][]byte
+	var ev *wamp.Event // built once, encoded once per serializer
 	pattern := sub.policy != wamp.MatchExact && b.MayReceive != nil
 	n := 0
 	for _, m := range subs {
@@ -226,8 +227,11 @@ func (b *Broker) fanout(p *Publication, sub *subscription, subs []member, listed
 		}
 		f := frames[m.cid]
 		if f == nil {
+			if ev == nil {
+				ev = p.event(sub)
+			}
 			var err error
-			if f, err = s.Codec().Encode(nil, p.event(sub)); err != nil {
+			if f, err = s.Codec().Encode(nil, ev); err != nil {
 				f = []byte{} // payload the codec cannot carry: nothing sensible to send
 			}
 			frames[m.cid] = f

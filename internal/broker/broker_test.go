@@ -90,15 +90,22 @@ func TestUnsubscribeAndRemoveSession(t *testing.T) {
 }
 
 // BenchmarkPublishFanout measures one PUBLISH delivered to N subscribers
-// sharing one serializer: one encode, N queue operations.
+// sharing one serializer (one encode, N queue operations), or taking
+// turns among three (mixed: one encode per serializer).
 func BenchmarkPublishFanout(b *testing.B) {
 	for _, n := range []int{1, 100, 1000} {
-		for _, c := range []codec.Codec{codec.JSON, codec.MsgPack} {
-			b.Run(fmt.Sprintf("%s/%d", c.Name(), n), func(b *testing.B) {
+		for _, name := range []string{"json", "msgpack", "mixed"} {
+			subCodecs := []codec.Codec{codec.JSON, codec.MsgPack, codec.CBOR}
+			if name != "mixed" {
+				c, _ := codec.ByName(name)
+				subCodecs = []codec.Codec{c}
+			}
+			c := subCodecs[0]
+			b.Run(fmt.Sprintf("%s/%d", name, n), func(b *testing.B) {
 				var ids wamp.Sequence
 				br := New(&ids)
 				for i := range n {
-					subscribe(br, &testSession{id: wamp.ID(i + 1), c: c}, "com.example.topic", wamp.MatchExact)
+					subscribe(br, &testSession{id: wamp.ID(i + 1), c: subCodecs[i%len(subCodecs)]}, "com.example.topic", wamp.MatchExact)
 				}
 				pub := &testSession{id: wamp.ID(n + 1), c: c}
 				raw, _ := c.Encode(nil, &wamp.Publish{Request: 1, Options: wamp.Dict{}, Topic: "com.example.topic", Payload: wamp.Payload{Args: wamp.List{"hello", int64(42)}, Kwargs: wamp.Dict{"k": "v"}}})

@@ -9,6 +9,7 @@ package guard
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -274,4 +275,13 @@ func (t *Table) Each(fn func(Key, *Guard)) {
 	for i, k := range keys {
 		fn(k, gs[i])
 	}
+}
+
+// CalleeLeft reports whether a call's err says its callee left mid-flight
+// (wamp.error.canceled while ctx, the call's deadline, has not passed:
+// one of several roundrobin instances restarting). The call is then made
+// once more within the same deadline.
+func CalleeLeft(ctx context.Context, err error) bool {
+	var ce *wamp.CallError
+	return errors.As(err, &ce) && ce.URI == wamp.ErrCanceled && ctx.Err() == nil
 }
